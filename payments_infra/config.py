@@ -1,0 +1,203 @@
+"""StackConfig: every setting of the stack, read once, validated once, defaults in one place.
+
+``load_stack_config()`` is the only place the program reads Pulumi config. It checks every
+value before the first resource exists and raises one ``ConfigError`` that lists every
+problem, each as ``<key> must <rule>; got <value>``.
+
+``SETTINGS`` describes each key (type, default, rule); the README's settings table and the
+``template.config`` block of ``Pulumi.yaml`` are checked against it by the tests.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi.runtime import config as pulumi_runtime_config
+
+from payments_infra.errors import ConfigError
+from payments_infra.naming import SUFFIX_KEY, suffix_problems
+
+PROJECT_NAMESPACE = "payments"
+REQUIRED_REGION = "us-east-1"
+AZ_COUNT = 3
+# The customer's retention for every CloudWatch log group (PCI DSS 10.5.1 wants 12 months of
+# audit logs in all: see the README's compliance notes).
+LOG_RETENTION_DAYS = 30
+
+# The VPC is split into private subnets of a quarter each and public subnets of a sixteenth
+# each (network.plan_subnets). An ALB needs subnets of /27 or larger, so the VPC can be at
+# most /23; AWS allows /16 at the largest.
+MIN_VPC_PREFIX = 16
+MAX_VPC_PREFIX = 23
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One config key as a user writes it, for validation messages and the README table."""
+
+    key: str
+    type: str
+    default: str
+    rule: str
+    description: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        key=SUFFIX_KEY,
+        type="string",
+        default="(required)",
+        rule="lowercase letters, digits and single hyphens; starts with a letter; "
+        "at most the length that keeps every derived name inside its AWS limit (see naming.py)",
+        description="Ends every physical name, `{resource-type}-{environmentSuffix}`. "
+        "Must make S3 bucket names globally unique.",
+    ),
+    Setting(
+        key="aws:region",
+        type="string",
+        default="(required)",
+        rule="us-east-1",
+        description="AWS region. The platform is built and priced for us-east-1 only.",
+    ),
+    Setting(
+        key="payments:vpcCidr",
+        type="string",
+        default="10.0.0.0/16",
+        rule=f"an RFC 1918 IPv4 network from /{MIN_VPC_PREFIX} to /{MAX_VPC_PREFIX}",
+        description="VPC address range. Private subnets get a quarter each, public subnets "
+        "a sixteenth each.",
+    ),
+    Setting(
+        key="payments:availabilityZones",
+        type="list of 3 strings",
+        default="first 3 available zones of the region (opt-in not required)",
+        rule="exactly 3 distinct zone names of us-east-1, e.g. us-east-1a",
+        description="Pin the zones, e.g. to avoid a zone that lacks capacity for the "
+        "instance types you need. Otherwise the stack looks them up.",
+    ),
+)
+
+KNOWN_KEYS = {setting.key for setting in SETTINGS}
+DEFAULT_VPC_CIDR = "10.0.0.0/16"
+RFC1918_BLOCKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackConfig:
+    """The validated settings of one stack. Build it with ``StackConfig.from_mapping``."""
+
+    environment_suffix: str
+    region: str
+    vpc_cidr: ipaddress.IPv4Network
+    # None means "look the zones up" (see availability_zones.py).
+    availability_zones: tuple[str, ...] | None
+    project: str
+    stack: str
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, str], *, project: str, stack: str) -> StackConfig:
+        """Validate raw config (``namespace:key`` -> string, as Pulumi stores it).
+
+        Raises ``ConfigError`` with every problem found, not just the first.
+        """
+        problems: list[str] = []
+        problems += _unknown_key_problems(raw)
+
+        suffix = str(raw.get(SUFFIX_KEY, ""))
+        problems += suffix_problems(suffix)
+
+        region = raw.get("aws:region")
+        if region != REQUIRED_REGION:
+            got = f'got "{region}"' if region else "got nothing"
+            problems.append(f"aws:region must be {REQUIRED_REGION}; {got}")
+
+        vpc_cidr, cidr_problems = _parse_vpc_cidr(raw.get("payments:vpcCidr", DEFAULT_VPC_CIDR))
+        problems += cidr_problems
+
+        zones, zone_problems = _parse_zones(raw.get("payments:availabilityZones"))
+        problems += zone_problems
+
+        if problems:
+            raise ConfigError(problems)
+        assert vpc_cidr is not None  # guaranteed when there are no problems
+        return cls(
+            environment_suffix=suffix,
+            region=REQUIRED_REGION,
+            vpc_cidr=vpc_cidr,
+            availability_zones=zones,
+            project=project,
+            stack=stack,
+        )
+
+
+def load_stack_config() -> StackConfig:
+    """Read this stack's Pulumi config and validate it (the only reader of Pulumi config)."""
+    return StackConfig.from_mapping(
+        _all_config(), project=pulumi.get_project(), stack=pulumi.get_stack()
+    )
+
+
+def _all_config() -> dict[str, str]:
+    # pulumi.Config reads one key at a time and cannot list keys; listing them is how a
+    # misspelt key (payments:vpcCIDR) is caught instead of silently ignored.
+    raw: dict[str, str] = dict(pulumi_runtime_config.get_config_env())
+    raw.update(pulumi_runtime_config.CONFIG.get())
+    return {key: str(value) for key, value in raw.items()}
+
+
+def _unknown_key_problems(raw: Mapping[str, str]) -> list[str]:
+    known = ", ".join(sorted(k for k in KNOWN_KEYS if k.startswith(f"{PROJECT_NAMESPACE}:")))
+    return [
+        f"{key} must be one of the known settings ({known}); got an unknown key"
+        for key in sorted(raw)
+        if key.startswith(f"{PROJECT_NAMESPACE}:") and key not in KNOWN_KEYS
+    ]
+
+
+def _parse_vpc_cidr(text: str) -> tuple[ipaddress.IPv4Network | None, list[str]]:
+    key = "payments:vpcCidr"
+    try:
+        network = ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        return None, [f'{key} must be an IPv4 CIDR block such as 10.0.0.0/16; got "{text}"']
+    if "/" not in text:
+        return None, [f'{key} must give a prefix length, such as 10.0.0.0/16; got "{text}"']
+    problems = []
+    if str(network) != text:
+        problems.append(
+            f"{key} must be a network address with no host bits set "
+            f'(did you mean {network}?); got "{text}"'
+        )
+    if not any(network.subnet_of(ipaddress.IPv4Network(block)) for block in RFC1918_BLOCKS):
+        problems.append(f'{key} must be inside an RFC 1918 private range; got "{text}"')
+    if not MIN_VPC_PREFIX <= network.prefixlen <= MAX_VPC_PREFIX:
+        problems.append(
+            f"{key} must have a prefix length from /{MIN_VPC_PREFIX} to /{MAX_VPC_PREFIX} "
+            f"(room for 3 private and 3 public subnets, each public one /27 or larger "
+            f'for the ALB); got "{text}"'
+        )
+    return (None if problems else network), problems
+
+
+def _parse_zones(text: str | None) -> tuple[tuple[str, ...] | None, list[str]]:
+    if text is None:
+        return None, []
+    key = "payments:availabilityZones"
+    try:
+        zones = json.loads(text)
+    except json.JSONDecodeError:
+        zones = None
+    if not isinstance(zones, list) or not all(isinstance(zone, str) for zone in zones):
+        return None, [f'{key} must be a list of zone names such as ["us-east-1a", ...]; got {text}']
+    problems = []
+    if len(zones) != AZ_COUNT or len(set(zones)) != AZ_COUNT:
+        problems.append(f"{key} must name exactly {AZ_COUNT} distinct zones; got {zones}")
+    bad = [zone for zone in zones if not re.fullmatch(rf"{REQUIRED_REGION}[a-z]", zone)]
+    if bad:
+        problems.append(f"{key} must hold zone names of {REQUIRED_REGION} only; got {bad}")
+    return (None if problems else tuple(zones)), problems

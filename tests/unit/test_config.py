@@ -1,0 +1,178 @@
+"""StackConfig: each rule at its boundary, each bad input with its message, nothing registered."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from payments_infra.config import StackConfig
+from payments_infra.errors import ConfigError
+from payments_infra.naming import MAX_SUFFIX_LENGTH
+from payments_infra.recording import PlaceholderMocks, RecordingMonitor, record_program
+from tests.conftest import VALID_CONFIG
+
+
+def load(**overrides: str) -> StackConfig:
+    raw = {**VALID_CONFIG, **overrides}
+    return StackConfig.from_mapping(
+        {k: v for k, v in raw.items() if v is not None}, project="payments", stack="test"
+    )
+
+
+def test_defaults_apply_when_only_the_required_keys_are_set() -> None:
+    config = load()
+    assert config.environment_suffix == "test1"
+    assert config.region == "us-east-1"
+    assert config.vpc_cidr == ipaddress.IPv4Network("10.0.0.0/16")
+    assert config.availability_zones is None
+
+
+@pytest.mark.parametrize(
+    ("suffix", "message"),
+    [
+        (
+            "Prod_1",
+            "payments:environmentSuffix must contain only lowercase letters, digits and "
+            'hyphens; got "Prod_1"',
+        ),
+        ("", "payments:environmentSuffix must be set"),
+        ("9prod", 'payments:environmentSuffix must start with a lowercase letter; got "9prod"'),
+        ("-prod", 'payments:environmentSuffix must start with a lowercase letter; got "-prod"'),
+        ("prod-", 'payments:environmentSuffix must not end with a hyphen; got "prod-"'),
+        ("pr--od", "payments:environmentSuffix must not contain two hyphens in a row"),
+        ("a" * (MAX_SUFFIX_LENGTH + 1), f"must be at most {MAX_SUFFIX_LENGTH} characters"),
+    ],
+)
+def test_bad_suffix_is_rejected_with_key_value_and_rule(suffix: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load(**{"payments:environmentSuffix": suffix})
+
+
+def test_suffix_of_the_longest_allowed_length_is_accepted() -> None:
+    assert load(**{"payments:environmentSuffix": "a" * MAX_SUFFIX_LENGTH})
+
+
+def test_missing_suffix_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="payments:environmentSuffix must be set"):
+        StackConfig.from_mapping({"aws:region": "us-east-1"}, project="p", stack="s")
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-east-2", ""])
+def test_region_other_than_us_east_1_is_rejected(region: str) -> None:
+    with pytest.raises(ConfigError, match="aws:region must be us-east-1; got"):
+        load(**{"aws:region": region})
+
+
+@pytest.mark.parametrize(
+    ("cidr", "message"),
+    [
+        ("10.0.0.0/27", r'must have a prefix length from /16 to /23 .*; got "10.0.0.0/27"'),
+        ("10.0.0.0/24", "must have a prefix length from /16 to /23"),
+        ("10.0.0.0/15", "must have a prefix length from /16 to /23"),
+        ("not-a-cidr", 'must be an IPv4 CIDR block such as 10.0.0.0/16; got "not-a-cidr"'),
+        ("10.0.0.0", "must give a prefix length"),
+        (
+            "10.0.0.1/16",
+            r"must be a network address with no host bits set \(did you mean 10.0.0.0/16",
+        ),
+        ("8.8.0.0/16", "must be inside an RFC 1918 private range"),
+        ("100.64.0.0/16", "must be inside an RFC 1918 private range"),
+    ],
+)
+def test_bad_vpc_cidr_is_rejected(cidr: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"payments:vpcCidr {message}"):
+        load(**{"payments:vpcCidr": cidr})
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/16", "10.20.0.0/23", "172.16.0.0/12", "192.168.0.0/16"])
+def test_vpc_cidrs_at_the_boundaries_are_accepted(cidr: str) -> None:
+    # /12 is a valid RFC 1918 block but larger than AWS allows for a VPC.
+    if cidr.endswith("/12"):
+        with pytest.raises(ConfigError):
+            load(**{"payments:vpcCidr": cidr})
+    else:
+        assert str(load(**{"payments:vpcCidr": cidr}).vpc_cidr) == cidr
+
+
+def test_pinned_zones_are_accepted() -> None:
+    config = load(**{"payments:availabilityZones": '["us-east-1a", "us-east-1b", "us-east-1d"]'})
+    assert config.availability_zones == ("us-east-1a", "us-east-1b", "us-east-1d")
+
+
+@pytest.mark.parametrize(
+    ("zones", "message"),
+    [
+        ('["us-east-1a", "us-east-1b"]', "must name exactly 3 distinct zones"),
+        ('["us-east-1a", "us-east-1a", "us-east-1b"]', "must name exactly 3 distinct zones"),
+        ('["us-east-1a", "us-east-1b", "eu-west-1a"]', "must hold zone names of us-east-1 only"),
+        ("us-east-1a", "must be a list of zone names"),
+    ],
+)
+def test_bad_zone_list_is_rejected(zones: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"payments:availabilityZones {message}"):
+        load(**{"payments:availabilityZones": zones})
+
+
+def test_misspelt_key_is_rejected_not_ignored() -> None:
+    with pytest.raises(ConfigError, match="payments:vpcCIDR must be one of the known settings"):
+        load(**{"payments:vpcCIDR": "10.1.0.0/16"})
+
+
+def test_every_problem_is_reported_in_one_error() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load(
+            **{
+                "payments:environmentSuffix": "Prod_1",
+                "aws:region": "eu-west-1",
+                "payments:vpcCidr": "10.0.0.0/27",
+            }
+        )
+    text = str(raised.value)
+    assert "payments:environmentSuffix" in text and "aws:region" in text
+    assert "payments:vpcCidr" in text
+    assert len(raised.value.problems) == 4  # the suffix breaks two rules
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"payments:environmentSuffix": "Prod_1"},
+        {"aws:region": "eu-west-1"},
+        {"payments:vpcCidr": "10.0.0.0/27"},
+        {"payments:vpcCidr": "nonsense"},
+    ],
+)
+def test_bad_config_stops_the_program_before_any_resource_is_registered(
+    overrides: dict[str, str],
+) -> None:
+    monitor = RecordingMonitor(PlaceholderMocks())
+    with pytest.raises(ConfigError):
+        record_program({**VALID_CONFIG, **overrides}, stack="test", monitor=monitor)
+    assert monitor.recorded == []
+
+
+def test_zones_are_the_first_three_the_region_offers() -> None:
+    graph = record_program(VALID_CONFIG, stack="test")
+    assert graph.stack_outputs["availability_zones"] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+
+
+def test_pinned_zones_replace_the_lookup() -> None:
+    pinned = '["us-east-1b", "us-east-1d", "us-east-1f"]'
+    graph = record_program({**VALID_CONFIG, "payments:availabilityZones": pinned}, stack="test")
+    zones = sorted({s.inputs["availabilityZone"] for s in graph.of_type("aws:ec2/subnet:Subnet")})
+    assert zones == ["us-east-1b", "us-east-1d", "us-east-1f"]
+
+
+class TwoZoneMocks(PlaceholderMocks):
+    def call(self, args):  # type: ignore[no-untyped-def]
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"id": "us-east-1", "names": ["us-east-1b", "us-east-1a"]}, []
+        return super().call(args)
+
+
+def test_a_region_with_fewer_than_three_zones_fails_clearly() -> None:
+    monitor = RecordingMonitor(TwoZoneMocks())
+    with pytest.raises(ConfigError, match="must offer at least 3 available availability zones"):
+        record_program(VALID_CONFIG, stack="test", monitor=monitor)
+    assert [r.type for r in monitor.recorded] == ["pulumi:providers:aws"]
