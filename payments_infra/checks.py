@@ -1,0 +1,321 @@
+"""Graph-wide checks: the conventions every resource must meet, proven over the whole graph.
+
+Each check takes the recorded ``Graph`` (recording.py) and returns the list of offenders,
+each as a sentence naming the resource and the rule; an empty list means it passes. The
+offline plan prints them as pass/fail lines and the tests assert them, so a resource a later
+tier adds is held to the same rules without a new test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from payments_infra import naming
+from payments_infra.config import LOG_RETENTION_DAYS
+from payments_infra.recording import Graph, Resource
+from payments_infra.tagging import REQUIRED_TAG_KEYS, REQUIRED_TAGS
+
+EXPLICIT_PROVIDER_NAME = "aws-provider"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    problems: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def _label(resource: Resource) -> str:
+    return f"{resource.type} {resource.name}"
+
+
+def aws_resources(graph: Graph) -> list[Resource]:
+    """The AWS resources in the graph (not components, providers or other packages)."""
+    return [r for r in graph if r.custom and r.type.startswith("aws:")]
+
+
+@cache
+def args_fields(type_token: str) -> frozenset[str]:
+    """The snake_case input names of a pulumi_aws resource type, read from its ``*Args`` class.
+
+    ``aws:ec2/vpc:Vpc`` -> ``pulumi_aws.ec2.VpcArgs``. Reading the SDK, not a list of our
+    own, is what lets a new resource type be held to the rules without anyone listing it.
+    """
+    _, module_path, class_name = type_token.split(":")
+    module_name = module_path.split("/")[0]
+    module = importlib.import_module(
+        "pulumi_aws" if module_name == "index" else f"pulumi_aws.{module_name}"
+    )
+    args_class = getattr(module, f"{class_name}Args")
+    return frozenset(inspect.signature(args_class.__init__).parameters) - {"self", "__self__"}
+
+
+def is_taggable(type_token: str) -> bool:
+    return "tags" in args_fields(type_token)
+
+
+def _provider_default_tags(provider: Resource | None) -> dict[str, str]:
+    if provider is None:
+        return {}
+    raw = provider.inputs.get("defaultTags") or "{}"
+    parsed = json.loads(raw) if isinstance(raw, str) else raw
+    return dict(parsed.get("tags") or {})
+
+
+def effective_tags(graph: Graph, resource: Resource) -> dict[str, str]:
+    """The tags AWS will store: the provider's default tags, overridden by the resource's."""
+    return {**_provider_default_tags(graph.provider_of(resource)), **resource.tags}
+
+
+def check_tags(graph: Graph) -> list[str]:
+    problems = []
+    for resource in aws_resources(graph):
+        if not is_taggable(resource.type):
+            continue
+        tags = effective_tags(graph, resource)
+        missing = [key for key in REQUIRED_TAG_KEYS if not tags.get(key)]
+        if missing:
+            problems.append(f"{_label(resource)} lacks required tags {missing}")
+        wrong = {k: tags[k] for k, v in REQUIRED_TAGS.items() if k in tags and tags[k] != v}
+        if wrong:
+            problems.append(f"{_label(resource)} has {wrong}; required {REQUIRED_TAGS}")
+    return problems
+
+
+def check_explicit_provider(graph: Graph) -> list[str]:
+    return [
+        f"{_label(r)} is not created through the stack's explicit aws provider "
+        f"(region and default tags would not apply)"
+        for r in aws_resources(graph)
+        if (provider := graph.provider_of(r)) is None or provider.name != EXPLICIT_PROVIDER_NAME
+    ]
+
+
+# The AWS rule each physically named resource type's ``name`` input must meet.
+NAME_RULES: dict[str, naming.NameRule] = {
+    "aws:cloudwatch/logGroup:LogGroup": naming.LOG_GROUP,
+    "aws:iam/role:Role": naming.IAM_ROLE,
+    "aws:iam/rolePolicy:RolePolicy": naming.IAM_POLICY,
+    "aws:lb/loadBalancer:LoadBalancer": naming.ALB,
+    "aws:lb/targetGroup:TargetGroup": naming.TARGET_GROUP,
+    "aws:s3/bucket:Bucket": naming.S3_BUCKET,
+    "aws:sns/topic:Topic": naming.SNS_TOPIC,
+    "aws:secretsmanager/secret:Secret": naming.SECRET,
+    "aws:ecr/repository:Repository": naming.ECR_REPOSITORY,
+    "aws:ecs/cluster:Cluster": naming.ECS_NAME,
+    "aws:ecs/service:Service": naming.ECS_NAME,
+    "aws:lambda/function:Function": naming.LAMBDA_FUNCTION,
+    "aws:kms/alias:Alias": naming.KMS_ALIAS,
+    "aws:ec2/securityGroup:SecurityGroup": naming.SECURITY_GROUP,
+    "aws:cloudwatch/dashboard:Dashboard": naming.DASHBOARD,
+    "aws:rds/subnetGroup:SubnetGroup": naming.RDS_GROUP,
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": naming.RDS_GROUP,
+}
+# RDS and WAF call their name input something else.
+NAME_INPUTS: dict[str, tuple[str, naming.NameRule]] = {
+    "aws:rds/cluster:Cluster": ("clusterIdentifier", naming.RDS_IDENTIFIER),
+    "aws:rds/clusterInstance:ClusterInstance": ("identifier", naming.RDS_IDENTIFIER),
+    "aws:wafv2/webAcl:WebAcl": ("name", naming.WAF_NAME),
+}
+
+
+def check_names(graph: Graph, suffix: str, availability_zones: list[str]) -> list[str]:
+    """Every physical name comes from naming.py, ends with the suffix and meets its AWS rule."""
+    catalogue = {name for name, _ in naming.all_names(suffix, availability_zones)}
+    problems = []
+    for resource in aws_resources(graph):
+        names: list[tuple[str, naming.NameRule]] = []
+        if "Name" in resource.tags:
+            names.append((resource.tags["Name"], naming.TAG_VALUE))
+        key, rule = NAME_INPUTS.get(resource.type, ("name", NAME_RULES.get(resource.type)))
+        if key in resource.inputs:
+            names.append((resource.inputs[key], rule or naming.TAG_VALUE))
+        elif "name" in args_fields(resource.type) or key != "name":
+            problems.append(f"{_label(resource)} sets no {key}: AWS or Pulumi would invent one")
+        for name, name_rule in names:
+            problems += [f"{_label(resource)}: {p}" for p in name_rule.problems(name)]
+            if name not in catalogue:
+                problems.append(
+                    f'{_label(resource)} is named "{name}", which is not a naming.py name '
+                    f"for suffix {suffix}"
+                )
+    return problems
+
+
+def check_log_retention(graph: Graph) -> list[str]:
+    return [
+        f"{_label(r)} keeps logs {r.inputs.get('retentionInDays')} days; "
+        f"required {LOG_RETENTION_DAYS}"
+        for r in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+        if r.inputs.get("retentionInDays") != LOG_RETENTION_DAYS
+    ]
+
+
+# Per type: (input, the value `pulumi destroy` needs, why). DESIGN.md §4.
+DESTROY_SETTINGS: dict[str, list[tuple[str, Callable[[Any], bool], str]]] = {
+    "aws:cloudwatch/logGroup:LogGroup": [
+        ("skipDestroy", lambda v: not v, "must not be set (the group would outlive the stack)"),
+        ("deletionProtectionEnabled", lambda v: not v, "must be off"),
+    ],
+    "aws:s3/bucket:Bucket": [("forceDestroy", bool, "must be true (delete with objects)")],
+    "aws:ecr/repository:Repository": [("forceDelete", bool, "must be true (delete with images)")],
+    "aws:rds/cluster:Cluster": [
+        ("skipFinalSnapshot", bool, "must be true"),
+        ("deletionProtection", lambda v: not v, "must be off"),
+    ],
+    "aws:rds/clusterInstance:ClusterInstance": [],
+    "aws:secretsmanager/secret:Secret": [
+        ("recoveryWindowInDays", lambda v: v == 0, "must be 0 (the name is reusable at once)"),
+    ],
+    "aws:kms/key:Key": [("deletionWindowInDays", lambda v: v == 7, "must be 7, the minimum")],
+    "aws:lb/loadBalancer:LoadBalancer": [
+        ("enableDeletionProtection", lambda v: not v, "must be off"),
+    ],
+}
+
+
+def check_destroyable(graph: Graph) -> list[str]:
+    problems = []
+    for resource in graph:
+        if resource.protect:
+            problems.append(f"{_label(resource)} is protected")
+        if resource.retain_on_delete:
+            problems.append(f"{_label(resource)} is retained on delete")
+        for key, is_ok, rule in DESTROY_SETTINGS.get(resource.type, []):
+            if not is_ok(resource.inputs.get(key)):
+                problems.append(f"{_label(resource)}: {key} {rule}; got {resource.inputs.get(key)}")
+    return problems
+
+
+@dataclass(frozen=True)
+class SubnetRouting:
+    """One subnet with where its default route leads."""
+
+    subnet: Resource
+    availability_zone: str
+    declared_tier: str
+    target_type: str  # "internet_gateway", "nat_gateway", "missing NAT gateway" or "none"
+    nat_zone: str | None  # for a NAT target: the zone of the subnet the NAT sits in
+
+
+def subnet_routing(graph: Graph) -> list[SubnetRouting]:
+    """Follow each subnet's route-table association to its default route's target."""
+    table_of_subnet = {
+        a.inputs["subnetId"]: a.inputs["routeTableId"]
+        for a in graph.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+        if "subnetId" in a.inputs
+    }
+    default_route = {
+        r.inputs["routeTableId"]: r
+        for r in graph.of_type("aws:ec2/route:Route")
+        if r.inputs.get("destinationCidrBlock") == "0.0.0.0/0"
+    }
+    by_id = {r.id: r for r in graph if r.custom}
+    routing = []
+    for subnet in graph.of_type("aws:ec2/subnet:Subnet"):
+        route = default_route.get(table_of_subnet.get(subnet.id, ""))
+        target, nat_zone = "none", None
+        if route is not None and route.inputs.get("gatewayId"):
+            target = "internet_gateway"
+        elif route is not None and route.inputs.get("natGatewayId"):
+            # A route to a NAT gateway that is not in the graph leads nowhere.
+            nat = by_id.get(route.inputs["natGatewayId"])
+            nat_subnet = by_id.get(nat.inputs.get("subnetId", "")) if nat else None
+            target = "nat_gateway" if nat else "missing NAT gateway"
+            nat_zone = nat_subnet.inputs["availabilityZone"] if nat_subnet else None
+        routing.append(
+            SubnetRouting(
+                subnet,
+                subnet.inputs["availabilityZone"],
+                subnet.tags.get("Tier", "?"),
+                target,
+                nat_zone,
+            )
+        )
+    return routing
+
+
+TIER_TARGET = {"public": "internet_gateway", "private": "nat_gateway"}
+
+
+def check_zone_layout(graph: Graph, availability_zones: list[str]) -> list[str]:
+    """Each zone has one public and one private subnet, and each routes as its tier says."""
+    problems = []
+    routing = subnet_routing(graph)
+    for zone in availability_zones:
+        for tier in ("public", "private"):
+            found = [s for s in routing if s.availability_zone == zone and s.declared_tier == tier]
+            if len(found) != 1:
+                problems.append(f"zone {zone} has {len(found)} {tier} subnets; required 1")
+    for s in routing:
+        if s.availability_zone not in availability_zones:
+            problems.append(f"{_label(s.subnet)} is in {s.availability_zone}, not a stack zone")
+        if TIER_TARGET.get(s.declared_tier) != s.target_type:
+            problems.append(
+                f"{_label(s.subnet)} is tagged {s.declared_tier} but its default route "
+                f"goes to {s.target_type}"
+            )
+    return problems
+
+
+def check_private_placement(graph: Graph) -> list[str]:
+    """Private subnets reach out only through a NAT in their own zone; nothing gets a public IP."""
+    problems = []
+    public_subnet_ids = {
+        s.subnet.id for s in subnet_routing(graph) if s.target_type == "internet_gateway"
+    }
+    for s in subnet_routing(graph):
+        if s.declared_tier == "private" and s.nat_zone != s.availability_zone:
+            problems.append(
+                f"{_label(s.subnet)} (private, {s.availability_zone}) routes to "
+                f"{s.target_type} in zone {s.nat_zone}; required a NAT gateway in its own zone"
+            )
+        if s.subnet.inputs.get("mapPublicIpOnLaunch"):
+            problems.append(f"{_label(s.subnet)} gives instances public IPs on launch")
+    for nat in graph.of_type("aws:ec2/natGateway:NatGateway"):
+        if nat.inputs.get("subnetId") not in public_subnet_ids:
+            problems.append(f"{_label(nat)} is not in a public subnet")
+    return problems
+
+
+def check_zone_loss(graph: Graph, availability_zones: list[str]) -> list[str]:
+    """Losing any one zone leaves the others routed and the ALB with public subnets in 2 zones."""
+    problems = []
+    routing = subnet_routing(graph)
+    for lost in availability_zones:
+        survivors = [s for s in routing if s.availability_zone != lost]
+        for s in survivors:
+            if s.declared_tier == "private" and (s.nat_zone in (None, lost)):
+                problems.append(
+                    f"losing {lost} cuts egress of {_label(s.subnet)} "
+                    f"(its NAT gateway is in {s.nat_zone})"
+                )
+        public_zones = {s.availability_zone for s in survivors if s.declared_tier == "public"}
+        if len(public_zones) < 2:
+            problems.append(
+                f"losing {lost} leaves public subnets in {sorted(public_zones)}; an ALB needs 2"
+            )
+    return problems
+
+
+def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list[CheckResult]:
+    """Every graph-wide check, in the order the plan prints them."""
+    return [
+        CheckResult("tags on every taggable resource", check_tags(graph)),
+        CheckResult("explicit provider", check_explicit_provider(graph)),
+        CheckResult("names and AWS limits", check_names(graph, suffix, availability_zones)),
+        CheckResult("destroyable", check_destroyable(graph)),
+        CheckResult(f"log retention {LOG_RETENTION_DAYS} days", check_log_retention(graph)),
+        CheckResult("zone layout", check_zone_layout(graph, availability_zones)),
+        CheckResult("private placement", check_private_placement(graph)),
+        CheckResult("survives losing any one zone", check_zone_loss(graph, availability_zones)),
+    ]

@@ -1,0 +1,173 @@
+"""Offline plan: what ``pulumi up`` would create, with no AWS account and no Pulumi CLI.
+
+    python -m payments_infra.plan [--stack dev] [--stack-file F] [--json build/plan.json]
+
+Runs the real program under recording mocks with the stack's config file
+(``Pulumi.<stack>.yaml``), prints every resource grouped by component with its physical
+name and key settings, then the graph-wide checks as pass/fail lines, and writes the graph
+to ``build/plan.json``. Exit status: 0 all checks pass, 1 a check fails, 2 bad config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from payments_infra.checks import CheckResult, run_checks
+from payments_infra.errors import ConfigError
+from payments_infra.recording import REPO_ROOT, Graph, Resource, SecretValue, record_program
+
+# The settings worth a glance per resource type (engine input names).
+KEY_SETTINGS: dict[str, list[str]] = {
+    "aws:ec2/vpc:Vpc": ["cidrBlock", "enableDnsSupport", "enableDnsHostnames"],
+    "aws:ec2/subnet:Subnet": ["availabilityZone", "cidrBlock", "mapPublicIpOnLaunch"],
+    "aws:ec2/eip:Eip": ["domain"],
+    "aws:ec2/natGateway:NatGateway": ["subnetId", "allocationId"],
+    "aws:ec2/route:Route": ["routeTableId", "destinationCidrBlock", "gatewayId", "natGatewayId"],
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ["subnetId", "routeTableId"],
+    "aws:ec2/flowLog:FlowLog": ["trafficType", "logDestinationType", "maxAggregationInterval"],
+    "aws:cloudwatch/logGroup:LogGroup": ["retentionInDays"],
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ["ingress", "egress"],
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ["serviceName", "vpcEndpointType", "routeTableIds"],
+    "pulumi:providers:aws": ["region", "defaultTags"],
+}
+
+
+def read_stack_config(path: Path) -> dict[str, str]:
+    """A stack file's config as Pulumi hands it to the program: strings, objects as JSON.
+
+    Encrypted values (``secure:``) cannot be read offline; they become a placeholder.
+    """
+    document = yaml.safe_load(path.read_text()) or {}
+    config = {}
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            config[key] = "[secret placeholder]"
+        elif isinstance(value, str):
+            config[key] = value
+        else:
+            config[key] = json.dumps(value)
+    return config
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, SecretValue):
+        return "[secret]"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return json.dumps(value, default=str)
+
+
+def describe(resource: Resource) -> str:
+    settings = " ".join(
+        f"{key}={_shown(resource.inputs[key])}"
+        for key in KEY_SETTINGS.get(resource.type, [])
+        if key in resource.inputs
+    )
+    name = resource.physical_name or "-"
+    return f"    {resource.type:<52} {name:<34} {settings}".rstrip()
+
+
+def render(graph: Graph, results: list[CheckResult], stack: str) -> str:
+    lines = [
+        f"Offline plan for stack {stack!r} (the real program under recording mocks).",
+        "Values AWS computes (ids, ARNs, endpoints, the account) are placeholders such as",
+        "'network-vpc-id' and account 123456789012; everything else is what `pulumi up` sends.",
+        "",
+    ]
+    by_component: dict[str, list[Resource]] = defaultdict(list)
+    for resource in graph:
+        if resource.custom:
+            by_component[graph.component_of(resource)].append(resource)
+    for component, resources in by_component.items():
+        lines.append(f"{component}: {len(resources)} resources")
+        lines += [describe(r) for r in sorted(resources, key=lambda r: (r.type, r.name))]
+        lines.append("")
+    counts = Counter(r.type for r in graph if r.custom)
+    lines.append("Resource counts:")
+    lines += [f"    {count:>3}  {type_}" for type_, count in sorted(counts.items())]
+    lines.append("")
+    lines.append("Stack outputs:")
+    lines += [f"    {key} = {_shown(value)}" for key, value in sorted(graph.stack_outputs.items())]
+    lines.append("")
+    lines.append("Checks:")
+    for result in results:
+        lines.append(f"    {'PASS' if result.passed else 'FAIL'}  {result.name}")
+        lines += [f"            - {problem}" for problem in result.problems]
+    return "\n".join(lines)
+
+
+def graph_document(graph: Graph, results: list[CheckResult]) -> dict[str, Any]:
+    """The graph as JSON for other tools; secret values are replaced by "[secret]"."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, SecretValue):
+            return "[secret]"
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return {
+        "note": "ids, ARNs and other provider-computed values are placeholders",
+        "resources": [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "physical_name": r.physical_name,
+                "custom": r.custom,
+                "parent": r.parent,
+                "provider": r.provider,
+                "component": graph.component_of(r),
+                "dependencies": r.dependencies,
+                "inputs": clean(r.inputs),
+            }
+            for r in graph
+        ],
+        "outputs": clean(graph.stack_outputs),
+        "checks": [{"name": c.name, "passed": c.passed, "problems": c.problems} for c in results],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev", help="stack name; reads Pulumi.<stack>.yaml")
+    parser.add_argument("--stack-file", help="config file; default Pulumi.<stack>.yaml")
+    parser.add_argument("--json", default=str(REPO_ROOT / "build" / "plan.json"))
+    args = parser.parse_args(argv)
+
+    stack_file = Path(args.stack_file or REPO_ROOT / f"Pulumi.{args.stack}.yaml")
+    if not stack_file.exists():
+        print(f"plan: no stack file {stack_file.name}; copy Pulumi.dev.yaml", file=sys.stderr)
+        return 2
+    config = read_stack_config(stack_file)
+    try:
+        graph = record_program(config, stack=args.stack)
+    except ConfigError as error:
+        print(f"plan: {stack_file.name}: {error}", file=sys.stderr)
+        return 2
+    results = run_checks(
+        graph, config["payments:environmentSuffix"], list(graph.stack_outputs["availability_zones"])
+    )
+    print(render(graph, results, args.stack))
+
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(graph_document(graph, results), indent=2, default=str) + "\n")
+    failed = [r.name for r in results if not r.passed]
+    print(f"\nGraph written to {out}. {len(results) - len(failed)}/{len(results)} checks passed.")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""Run the real Pulumi program offline, under recording mocks, and return its resource graph.
+
+Pulumi has no offline "synth": this is ours. ``record_program`` installs mocks that answer
+like AWS would (placeholder ids and ARNs, no network) and a monitor that keeps every
+resource registration, runs ``__main__.py`` exactly as ``pulumi up`` would, and returns a
+``Graph`` that ``plan.py``, ``checks.py`` and the tests query.
+
+Values AWS computes (ids, ARNs, endpoints) are placeholders here, e.g. ``network-vpc-id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, rpc, settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROGRAM = REPO_ROOT / "__main__.py"
+PROJECT = "payments"
+MOCK_ACCOUNT_ID = "123456789012"
+# us-east-1 has six zones; answering with all of them exercises the "first three" choice.
+MOCK_ZONES = [f"us-east-1{letter}" for letter in "abcdef"]
+
+
+class SecretValue:
+    """A value the program marked secret; recorded so tests can prove it stayed secret."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "SecretValue([secret])"
+
+
+@dataclass
+class Resource:
+    """One registered resource, as the engine would see it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    provider: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    protect: bool = False
+    retain_on_delete: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self.inputs.get("tags") or {})
+
+    @property
+    def physical_name(self) -> str | None:
+        """The name AWS will show: the ``name`` input, else the ``Name`` tag."""
+        name = self.inputs.get("name")
+        return name if isinstance(name, str) else self.tags.get("Name")
+
+
+@dataclass
+class Graph:
+    """Every resource the program registered, in registration order, and the stack outputs."""
+
+    resources: list[Resource]
+    stack_outputs: dict[str, Any]
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources)
+
+    def of_type(self, type_token: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def by_urn(self, urn: str) -> Resource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def by_id(self, resource_id: str) -> Resource:
+        """The resource whose (placeholder) id another resource's input refers to."""
+        return next(r for r in self.resources if r.custom and r.id == resource_id)
+
+    def provider_of(self, resource: Resource) -> Resource | None:
+        """The provider resource a custom resource is registered with (None: default)."""
+        if not resource.provider:
+            return None
+        urn = resource.provider.rsplit("::", 1)[0]
+        return self.by_urn(urn)
+
+    def component_of(self, resource: Resource) -> str:
+        """The logical name of the nearest enclosing component, for grouping in reports."""
+        known = {r.urn: r for r in self.resources}
+        parent = resource.parent
+        while parent in known:  # the Stack itself is not recorded: the walk ends there
+            owner = known[parent]
+            if not owner.custom:
+                return owner.name
+            parent = owner.parent
+        return "(stack)"
+
+    def without(self, *urns: str) -> Graph:
+        """A copy without some resources: for tests that a check notices what is missing."""
+        return Graph([r for r in self.resources if r.urn not in urns], dict(self.stack_outputs))
+
+
+def _plain(value: Any) -> Any:
+    """Turn the engine's wire values into plain Python, keeping secrets recognisable."""
+    if rpc.is_rpc_secret(value):
+        return SecretValue(_plain(rpc.unwrap_rpc_secret(value)))
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+class PlaceholderMocks(pulumi.runtime.Mocks):
+    """Answers like AWS, with placeholders: ``<logical name>-id`` and an ARN for each resource."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        resource_id = f"{args.name}-id"
+        outputs = dict(args.inputs)
+        if args.typ.startswith("aws:"):
+            outputs.setdefault("arn", _placeholder_arn(args.typ, args.inputs, resource_id))
+        return resource_id, outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {
+                "id": "us-east-1",
+                "names": list(MOCK_ZONES),
+                "zoneIds": [f"use1-az{i}" for i in range(1, len(MOCK_ZONES) + 1)],
+            }, []
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "id": MOCK_ACCOUNT_ID,
+                "accountId": MOCK_ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:user/plan",
+                "userId": "AIDAPLACEHOLDER",
+            }, []
+        # A new data source must be answered here on purpose, never silently with nothing.
+        raise NotImplementedError(f"recording mocks do not answer {args.token}")
+
+
+def _placeholder_arn(type_token: str, inputs: Mapping[str, Any], resource_id: str) -> str:
+    service = type_token.split(":")[1].split("/", maxsplit=1)[0]
+    if type_token == "aws:cloudwatch/logGroup:LogGroup":
+        return f"arn:aws:logs:us-east-1:{MOCK_ACCOUNT_ID}:log-group:{inputs['name']}"
+    if service == "iam":
+        return f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/{inputs.get('name', resource_id)}"
+    return f"arn:aws:{service}:us-east-1:{MOCK_ACCOUNT_ID}:{resource_id}"
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The mock monitor, keeping each registration request as a ``Resource``."""
+
+    def __init__(self, mock: pulumi.runtime.Mocks) -> None:
+        super().__init__(mock)
+        self.recorded: list[Resource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        urn = self.make_urn(request.parent, request.type, request.name)
+        registered = self.resources[urn]
+        self.recorded.append(
+            Resource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=request.custom,
+                parent=request.parent,
+                provider=request.provider,
+                inputs=_plain(rpc.deserialize_properties(request.object)),
+                outputs=_plain(registered.state),
+                id=registered.id or "",
+                dependencies=list(request.dependencies),
+                protect=request.protect,
+                retain_on_delete=request.retainOnDelete,
+                ignore_changes=list(request.ignoreChanges),
+            )
+        )
+        return response
+
+
+def record_program(
+    config: Mapping[str, str], *, stack: str = "dev", monitor: RecordingMonitor | None = None
+) -> Graph:
+    """Run ``__main__.py`` under recording mocks with this config; return what it registered.
+
+    Exceptions from the program (``ConfigError`` for bad settings) propagate unchanged.
+    Each call starts from a fresh root stack, so one process can record many programs.
+    Pass a ``monitor`` to look at what was registered even when the program fails.
+    """
+    monitor = monitor or RecordingMonitor(PlaceholderMocks())
+    pulumi.runtime.set_all_config(dict(config))
+    settings.set_root_resource(None)  # type: ignore[arg-type]  # a fresh Stack per run
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+    )
+    stack_outputs: dict[str, Any] = {}
+
+    async def resolve_exports() -> None:
+        # The mock monitor never receives the stack's outputs, so read the exports here.
+        root = settings.get_root_resource()
+        for key, value in getattr(root, "outputs", {}).items():
+            output = pulumi.Output.from_input(value)
+            resolved = _plain(await output.future())
+            stack_outputs[key] = SecretValue(resolved) if await output.is_secret() else resolved
+
+    @pulumi.runtime.test
+    def run() -> pulumi.Output[None]:
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+        return pulumi.Output.from_input(asyncio.ensure_future(resolve_exports()))
+
+    run()
+    return Graph(monitor.recorded, stack_outputs)

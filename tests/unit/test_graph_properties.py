@@ -1,0 +1,186 @@
+"""Graph-wide properties over the whole program, and proof that each check can fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from payments_infra import checks
+from payments_infra.recording import Graph, Resource
+from tests.conftest import SUFFIX, ZONES
+
+
+def failing(graph: Graph) -> dict[str, list[str]]:
+    return {r.name: r.problems for r in checks.run_checks(graph, SUFFIX, ZONES) if not r.passed}
+
+
+def first(graph: Graph, type_token: str, **inputs: object) -> Resource:
+    return next(
+        r for r in graph.of_type(type_token) if all(r.inputs.get(k) == v for k, v in inputs.items())
+    )
+
+
+def subnet(graph: Graph, tier: str, zone: str) -> Resource:
+    return next(
+        s
+        for s in graph.of_type("aws:ec2/subnet:Subnet")
+        if s.tags["Tier"] == tier and s.inputs["availabilityZone"] == zone
+    )
+
+
+def test_every_graph_wide_check_passes_on_the_real_program(graph: Graph) -> None:
+    assert failing(graph) == {}
+
+
+def test_taggable_is_read_from_the_pulumi_aws_class() -> None:
+    assert checks.is_taggable("aws:ec2/vpc:Vpc")
+    assert checks.is_taggable("aws:iam/role:Role")
+    assert not checks.is_taggable("aws:ec2/route:Route")
+    assert not checks.is_taggable("aws:iam/rolePolicy:RolePolicy")
+
+
+def test_every_taggable_resource_carries_all_required_tags(graph: Graph) -> None:
+    taggable = [r for r in checks.aws_resources(graph) if checks.is_taggable(r.type)]
+    assert len(taggable) >= 20
+    for resource in taggable:
+        tags = checks.effective_tags(graph, resource)
+        assert tags["Environment"] == "production", resource.name
+        assert tags["CostCenter"] == "payments", resource.name
+        assert tags["Project"] == "payments" and tags["Stack"] == "test", resource.name
+        assert tags["Name"].endswith(f"-{SUFFIX}"), resource.name
+
+
+def test_dropping_a_name_tag_fails_the_tag_check(graph: Graph) -> None:
+    subnet(graph, "private", "us-east-1b").inputs["tags"] = {"Tier": "private"}
+    problems = failing(graph)["tags on every taggable resource"]
+    assert problems == [
+        "aws:ec2/subnet:Subnet network-private-us-east-1b lacks required tags ['Name']"
+    ]
+
+
+def test_a_new_taggable_type_without_tags_is_caught(graph: Graph) -> None:
+    provider = graph.of_type("pulumi:providers:aws")[0]
+    graph.resources.append(
+        Resource(
+            urn="urn:new-sg",
+            type="aws:ec2/securityGroup:SecurityGroup",
+            name="new-sg",
+            custom=True,
+            parent="",
+            provider=f"{provider.urn}::{provider.id}",
+            inputs={"name": f"new-sg-{SUFFIX}"},
+            id="new-sg-id",
+        )
+    )
+    problems = failing(graph)["tags on every taggable resource"]
+    assert problems == ["aws:ec2/securityGroup:SecurityGroup new-sg lacks required tags ['Name']"]
+
+
+def test_a_provider_without_default_tags_fails_the_tag_check(graph: Graph) -> None:
+    graph.of_type("pulumi:providers:aws")[0].inputs["defaultTags"] = "{}"
+    assert len(failing(graph)["tags on every taggable resource"]) >= 20
+
+
+def test_a_resource_on_the_default_provider_is_caught(graph: Graph) -> None:
+    first(graph, "aws:ec2/vpc:Vpc").provider = ""
+    assert "explicit provider" in failing(graph)
+
+
+def test_a_name_over_its_aws_limit_is_caught(graph: Graph) -> None:
+    role = first(graph, "aws:iam/role:Role")
+    role.inputs["name"] = "r" * 65
+    problems = failing(graph)["names and AWS limits"]
+    assert any("IAM role name must be 1 to 64 characters" in p for p in problems)
+
+
+def test_a_name_not_made_by_naming_py_is_caught(graph: Graph) -> None:
+    first(graph, "aws:ec2/vpc:Vpc").inputs["tags"] = {"Name": "my-vpc"}
+    assert any('"my-vpc"' in p for p in failing(graph)["names and AWS limits"])
+
+
+def test_an_unnamed_resource_that_takes_a_name_is_caught(graph: Graph) -> None:
+    del first(graph, "aws:cloudwatch/logGroup:LogGroup").inputs["name"]
+    assert any("sets no name" in p for p in failing(graph)["names and AWS limits"])
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda r: setattr(r, "protect", True), "is protected"),
+        (lambda r: setattr(r, "retain_on_delete", True), "is retained on delete"),
+        (lambda r: r.inputs.__setitem__("skipDestroy", True), "skipDestroy"),
+    ],
+)
+def test_anything_that_blocks_destroy_is_caught(graph: Graph, change, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    change(first(graph, "aws:cloudwatch/logGroup:LogGroup"))
+    assert any(fragment in p for p in failing(graph)["destroyable"])
+
+
+def test_log_retention_other_than_30_days_is_caught(graph: Graph) -> None:
+    first(graph, "aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] = 90
+    assert "log retention 30 days" in failing(graph)
+
+
+def test_a_subnet_moved_to_another_zone_is_caught(graph: Graph) -> None:
+    subnet(graph, "public", "us-east-1c").inputs["availabilityZone"] = "us-east-1a"
+    assert any("us-east-1c has 0 public subnets" in p for p in failing(graph)["zone layout"])
+
+
+def test_a_subnet_changing_tier_is_caught(graph: Graph) -> None:
+    subnet(graph, "private", "us-east-1a").inputs["tags"]["Tier"] = "public"
+    assert "zone layout" in failing(graph)
+
+
+def test_a_removed_nat_gateway_is_caught(graph: Graph) -> None:
+    nat = graph.of_type("aws:ec2/natGateway:NatGateway")[1]
+    broken = failing(graph.without(nat.urn))
+    assert "private placement" in broken and "survives losing any one zone" in broken
+
+
+def test_a_nat_gateway_moved_to_another_zones_subnet_is_caught(graph: Graph) -> None:
+    nat_a = first(
+        graph, "aws:ec2/natGateway:NatGateway", subnetId=subnet(graph, "public", "us-east-1a").id
+    )
+    nat_a.inputs["subnetId"] = subnet(graph, "public", "us-east-1b").id
+    broken = failing(graph)
+    assert any("us-east-1a" in p for p in broken["private placement"])
+    assert any("losing us-east-1b cuts egress" in p for p in broken["survives losing any one zone"])
+
+
+def test_a_nat_gateway_in_a_private_subnet_is_caught(graph: Graph) -> None:
+    nat = graph.of_type("aws:ec2/natGateway:NatGateway")[0]
+    nat.inputs["subnetId"] = subnet(graph, "private", "us-east-1b").id
+    assert any("is not in a public subnet" in p for p in failing(graph)["private placement"])
+
+
+def test_a_private_route_to_the_internet_gateway_is_caught(graph: Graph) -> None:
+    igw = graph.of_type("aws:ec2/internetGateway:InternetGateway")[0]
+    route = next(r for r in graph.of_type("aws:ec2/route:Route") if r.inputs.get("natGatewayId"))
+    del route.inputs["natGatewayId"]
+    route.inputs["gatewayId"] = igw.id
+    broken = failing(graph)
+    assert "private placement" in broken and "zone layout" in broken
+
+
+def test_a_subnet_handing_out_public_ips_is_caught(graph: Graph) -> None:
+    subnet(graph, "public", "us-east-1a").inputs["mapPublicIpOnLaunch"] = True
+    assert any("public IPs" in p for p in failing(graph)["private placement"])
+
+
+@pytest.mark.parametrize("lost", ZONES)
+def test_losing_any_one_zone_leaves_the_others_routed_and_two_public_zones(
+    graph: Graph, lost: str
+) -> None:
+    survivors = [s for s in checks.subnet_routing(graph) if s.availability_zone != lost]
+    private = [s for s in survivors if s.declared_tier == "private"]
+    assert len(private) == 2
+    assert all(
+        s.target_type == "nat_gateway" and s.nat_zone == s.availability_zone for s in private
+    )
+    assert len({s.availability_zone for s in survivors if s.declared_tier == "public"}) == 2
+
+
+def test_public_subnets_in_only_two_zones_fail_the_zone_loss_check(graph: Graph) -> None:
+    # With public subnets in a and b only, losing either leaves one zone: an ALB needs two.
+    public_c = subnet(graph, "public", "us-east-1c")
+    public_c.inputs["availabilityZone"] = "us-east-1a"
+    assert any("an ALB needs 2" in p for p in failing(graph)["survives losing any one zone"])

@@ -1,0 +1,97 @@
+"""`make plan`: the offline plan as a user runs it, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from payments_infra.recording import REPO_ROOT
+
+
+def run_plan(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "payments_infra.plan",
+            "--json",
+            str(tmp_path / "plan.json"),
+            *options,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_plan_of_the_example_stack_lists_the_network_and_passes_every_check(
+    tmp_path: Path,
+) -> None:
+    result = run_plan(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for count, type_ in [
+        (1, "aws:ec2/vpc:Vpc"),
+        (6, "aws:ec2/subnet:Subnet"),
+        (1, "aws:ec2/internetGateway:InternetGateway"),
+        (3, "aws:ec2/natGateway:NatGateway"),
+        (3, "aws:ec2/eip:Eip"),
+        (4, "aws:ec2/routeTable:RouteTable"),
+        (6, "aws:ec2/routeTableAssociation:RouteTableAssociation"),
+        (1, "aws:ec2/flowLog:FlowLog"),
+        (1, "aws:cloudwatch/logGroup:LogGroup"),
+    ]:
+        assert f"{count:>3}  {type_}\n" in out, type_
+    assert "placeholders" in out
+    assert "FAIL" not in out and out.count("PASS") == 8
+
+
+def test_plan_writes_the_graph_as_json(tmp_path: Path) -> None:
+    assert run_plan(tmp_path).returncode == 0
+    document = json.loads((tmp_path / "plan.json").read_text())
+    types = [r["type"] for r in document["resources"]]
+    assert types.count("aws:ec2/subnet:Subnet") == 6
+    assert all(check["passed"] for check in document["checks"])
+    vpc = next(r for r in document["resources"] if r["type"] == "aws:ec2/vpc:Vpc")
+    assert vpc["physical_name"] == "vpc-dev1" and vpc["component"] == "network"
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "payments:environmentSuffix: Prod_1",
+            "payments:environmentSuffix must contain only lowercase letters, digits and hyphens; "
+            'got "Prod_1"',
+        ),
+        ('payments:environmentSuffix: ""', "payments:environmentSuffix must be set"),
+        (
+            "payments:environmentSuffix: abcdefghijklmnopqrstuvwxyz",
+            "payments:environmentSuffix must be at most 25 characters",
+        ),
+        ("payments:environmentSuffix: 9prod", "must start with a lowercase letter"),
+        ("payments:environmentSuffix: -prod", "must start with a lowercase letter"),
+        ("aws:region: eu-west-1", 'aws:region must be us-east-1; got "eu-west-1"'),
+        ("payments:vpcCidr: 10.0.0.0/27", "payments:vpcCidr must have a prefix length"),
+        ("payments:vpcCidr: hello", "payments:vpcCidr must be an IPv4 CIDR block"),
+    ],
+)
+def test_bad_config_exits_non_zero_with_its_message_and_no_traceback(
+    tmp_path: Path, setting: str, message: str
+) -> None:
+    base = {"payments:environmentSuffix": "dev1", "aws:region": "us-east-1"}
+    key = setting.split(": ", maxsplit=1)[0]
+    lines = [f"  {k}: {v}" for k, v in base.items() if k != key] + [f"  {setting}"]
+    stack_file = tmp_path / "Pulumi.bad.yaml"
+    stack_file.write_text("config:\n" + "\n".join(lines) + "\n")
+    result = run_plan(tmp_path, "--stack", "bad", "--stack-file", str(stack_file))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "plan.json").exists()
