@@ -1,0 +1,63 @@
+"""The deployed network, checked against AWS itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def test_vpc_exists_with_dns_enabled(ec2: Any, stack_outputs: dict[str, Any]) -> None:
+    vpc_id = stack_outputs["vpc_id"]
+    (vpc,) = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+    assert vpc["State"] == "available"
+    for attribute in ("enableDnsSupport", "enableDnsHostnames"):
+        answer = ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=attribute)
+        assert answer[attribute[0].upper() + attribute[1:]]["Value"] is True
+
+
+def test_six_subnets_over_three_zones(ec2: Any, stack_outputs: dict[str, Any]) -> None:
+    ids = stack_outputs["public_subnet_ids"] + stack_outputs["private_subnet_ids"]
+    subnets = ec2.describe_subnets(SubnetIds=ids)["Subnets"]
+    assert len(subnets) == 6
+    assert len({s["AvailabilityZone"] for s in subnets}) == 3
+    assert not any(s["MapPublicIpOnLaunch"] for s in subnets)
+
+
+def test_three_available_nat_gateways_one_per_zone_in_public_subnets(
+    ec2: Any, stack_outputs: dict[str, Any]
+) -> None:
+    nats = ec2.describe_nat_gateways(NatGatewayIds=stack_outputs["nat_gateway_ids"])["NatGateways"]
+    assert [n["State"] for n in nats] == ["available"] * 3
+    assert {n["SubnetId"] for n in nats} == set(stack_outputs["public_subnet_ids"])
+
+
+def test_each_private_subnet_routes_through_the_nat_in_its_zone(
+    ec2: Any, stack_outputs: dict[str, Any]
+) -> None:
+    nats = ec2.describe_nat_gateways(NatGatewayIds=stack_outputs["nat_gateway_ids"])["NatGateways"]
+    subnets = {
+        s["SubnetId"]: s["AvailabilityZone"]
+        for s in ec2.describe_subnets(
+            SubnetIds=stack_outputs["public_subnet_ids"] + stack_outputs["private_subnet_ids"]
+        )["Subnets"]
+    }
+    nat_zone = {n["NatGatewayId"]: subnets[n["SubnetId"]] for n in nats}
+    for subnet_id in stack_outputs["private_subnet_ids"]:
+        (table,) = ec2.describe_route_tables(
+            Filters=[{"Name": "association.subnet-id", "Values": [subnet_id]}]
+        )["RouteTables"]
+        default = next(r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0")
+        assert nat_zone[default["NatGatewayId"]] == subnets[subnet_id]
+
+
+def test_flow_log_group_keeps_30_days_and_receives_events(
+    logs: Any, stack_outputs: dict[str, Any]
+) -> None:
+    name = stack_outputs["flow_log_group_name"]
+    (group,) = [
+        g
+        for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        if g["logGroupName"] == name
+    ]
+    assert group["retentionInDays"] == 30
+    streams = logs.describe_log_streams(logGroupName=name, limit=1)["logStreams"]
+    assert streams, f"{name} has no log streams yet: flow logs arrive within about 10 minutes"
