@@ -73,24 +73,13 @@ TARGET_GROUP = NameRule(
     r"[A-Za-z0-9-]+",
     extra=((lambda n: n.startswith("-") or n.endswith("-"), "not begin or end with a hyphen"),),
 )
-RDS_IDENTIFIER = NameRule(
-    "RDS identifier",
-    63,
-    r"[A-Za-z][A-Za-z0-9-]*",
-    extra=(
-        (lambda n: n.endswith("-"), "not end with a hyphen"),
-        (lambda n: "--" in n, "not contain two consecutive hyphens"),
-    ),
+# RDS forbids a trailing hyphen and two hyphens in a row in every name it takes.
+_RDS_HYPHEN_RULES: tuple[tuple[Callable[[str], bool], str], ...] = (
+    (lambda n: n.endswith("-"), "not end with a hyphen"),
+    (lambda n: "--" in n, "not contain two consecutive hyphens"),
 )
-RDS_GROUP = NameRule(
-    "RDS subnet/parameter group",
-    255,
-    r"[a-z][a-z0-9-]*",
-    extra=(
-        (lambda n: n.endswith("-"), "not end with a hyphen"),
-        (lambda n: "--" in n, "not contain two consecutive hyphens"),
-    ),
-)
+RDS_IDENTIFIER = NameRule("RDS identifier", 63, r"[A-Za-z][A-Za-z0-9-]*", extra=_RDS_HYPHEN_RULES)
+RDS_GROUP = NameRule("RDS subnet/parameter group", 255, r"[a-z][a-z0-9-]*", extra=_RDS_HYPHEN_RULES)
 S3_BUCKET = NameRule(
     "S3 bucket",
     63,
