@@ -1,0 +1,250 @@
+// The one module that talks to the payments API. Components call these functions, never fetch.
+//
+// Contract (FastAPI service in app/api, routed by CloudFront under /api/*):
+//   GET  /api/healthz                -> 200 {"status":"ok","version":"0.1.0"}
+//   GET  /api/readyz                 -> 200 {"status":"ready"} | 503 {"status":"unavailable","reason":"..."}
+//   GET  /api/payments?limit=10      -> 200 {"data":[PaymentPublic...],"count":n,"next_after":string|null}
+//   POST /api/payments               -> 201 PaymentPublic | 409 {"detail":"..."} | 422 {"detail":[{loc,msg,type}]}
+//        headers: Idempotency-Key (UUID), Content-Type: application/json
+
+export interface PaymentPublic {
+  id: string;
+  amount_minor: number;
+  currency: string;
+  merchant_reference: string;
+  status: string;
+  created_at: string;
+}
+
+export interface PaymentPage {
+  data: PaymentPublic[];
+  count: number;
+  next_after: string | null;
+}
+
+export interface Health {
+  status: string;
+  version: string;
+}
+
+export type Readiness = { ready: true } | { ready: false; reason: string };
+
+export interface NewPayment {
+  amount_minor: number;
+  currency: string;
+  merchant_reference: string;
+}
+
+export type PaymentField = keyof NewPayment;
+
+export const PAYMENT_FIELDS: readonly PaymentField[] = ["amount_minor", "currency", "merchant_reference"];
+
+/** Messages per form field, from a 422 response. */
+export type FieldErrors = Partial<Record<PaymentField, string[]>>;
+
+export type CreatePaymentResult =
+  | { kind: "created"; payment: PaymentPublic }
+  | { kind: "conflict"; detail: string }
+  | { kind: "invalid"; fieldErrors: FieldErrors; otherErrors: string[] }
+  | { kind: "failed"; status: number; detail: string }
+  | { kind: "network-error"; detail: string };
+
+/** A response the page cannot use: an unexpected status or body, or no response at all. */
+export class ApiError extends Error {
+  /** HTTP status, or null when the request never got a response (network error). */
+  readonly status: number | null;
+
+  constructor(message: string, status: number | null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+/** VITE_API_BASE_URL without trailing slashes; "" means same origin. Read at call time. */
+export function apiBaseUrl(): string {
+  const configured = import.meta.env.VITE_API_BASE_URL ?? "";
+  return configured.trim().replace(/\/+$/, "");
+}
+
+/** Absolute or same-origin URL of an API path such as "/api/healthz". */
+export function apiUrl(path: string, base: string = apiBaseUrl()): string {
+  if (!path.startsWith("/")) {
+    throw new Error(`API paths start with "/"; got ${JSON.stringify(path)}`);
+  }
+  return `${base}${path}`;
+}
+
+/** A fresh Idempotency-Key (UUID v4). */
+export function newIdempotencyKey(): string {
+  const c = globalThis.crypto;
+  // randomUUID exists only in secure contexts (https, localhost); getRandomValues everywhere.
+  if (typeof c.randomUUID === "function") {
+    return c.randomUUID();
+  }
+  const bytes = c.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40; // version 4
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export async function getHealth(signal?: AbortSignal): Promise<Health> {
+  const response = await send("/api/healthz", { method: "GET" }, signal);
+  const body = await readJson(response);
+  if (!response.ok) {
+    throw new ApiError(describeFailure(response.status, body), response.status);
+  }
+  if (!isRecord(body) || typeof body.version !== "string") {
+    throw new ApiError("unexpected /api/healthz response", response.status);
+  }
+  return { status: String(body.status), version: body.version };
+}
+
+export async function getReadiness(signal?: AbortSignal): Promise<Readiness> {
+  const response = await send("/api/readyz", { method: "GET" }, signal);
+  const body = await readJson(response);
+  if (response.ok) {
+    return { ready: true };
+  }
+  if (response.status === 503 && isRecord(body) && typeof body.reason === "string" && body.reason) {
+    return { ready: false, reason: body.reason };
+  }
+  return { ready: false, reason: describeFailure(response.status, body) };
+}
+
+export async function listPayments(limit = 10, signal?: AbortSignal): Promise<PaymentPage> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  const response = await send(`/api/payments?${query.toString()}`, { method: "GET" }, signal);
+  const body = await readJson(response);
+  if (!response.ok) {
+    throw new ApiError(describeFailure(response.status, body), response.status);
+  }
+  if (!isRecord(body) || !Array.isArray(body.data) || !body.data.every(isPayment)) {
+    throw new ApiError("unexpected /api/payments response", response.status);
+  }
+  return {
+    data: body.data,
+    count: typeof body.count === "number" ? body.count : body.data.length,
+    next_after: typeof body.next_after === "string" ? body.next_after : null,
+  };
+}
+
+/**
+ * POST /api/payments. Never throws for an HTTP or network failure (only when `signal` aborts):
+ * every outcome is a CreatePaymentResult the form can show.
+ */
+export async function createPayment(
+  payment: NewPayment,
+  idempotencyKey: string,
+  signal?: AbortSignal,
+): Promise<CreatePaymentResult> {
+  let response: Response;
+  try {
+    response = await send("/api/payments", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Idempotency-Key": idempotencyKey },
+      body: JSON.stringify({
+        amount_minor: payment.amount_minor,
+        currency: payment.currency,
+        merchant_reference: payment.merchant_reference,
+      }),
+    }, signal);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === null) {
+      return { kind: "network-error", detail: error.message };
+    }
+    throw error;
+  }
+  const body = await readJson(response);
+  if (response.ok && isPayment(body)) {
+    return { kind: "created", payment: body };
+  }
+  if (response.status === 409) {
+    return { kind: "conflict", detail: detailText(body) ?? "conflict (HTTP 409)" };
+  }
+  if (response.status === 422) {
+    return { kind: "invalid", ...validationErrors(body) };
+  }
+  return { kind: "failed", status: response.status, detail: describeFailure(response.status, body) };
+}
+
+/** Split FastAPI's 422 `detail` list into messages per form field and the rest. */
+export function validationErrors(body: unknown): { fieldErrors: FieldErrors; otherErrors: string[] } {
+  const fieldErrors: FieldErrors = {};
+  const otherErrors: string[] = [];
+  const detail = isRecord(body) ? body.detail : undefined;
+  if (!Array.isArray(detail)) {
+    otherErrors.push(detailText(body) ?? "the API rejected the payment (HTTP 422)");
+    return { fieldErrors, otherErrors };
+  }
+  for (const item of detail) {
+    const msg = isRecord(item) && typeof item.msg === "string" ? item.msg : JSON.stringify(item);
+    const loc = isRecord(item) && Array.isArray(item.loc) ? item.loc : [];
+    const last = loc[loc.length - 1];
+    const field = PAYMENT_FIELDS.find((f) => f === last);
+    if (loc[0] === "body" && loc.length === 2 && field) {
+      (fieldErrors[field] ??= []).push(msg);
+    } else {
+      otherErrors.push(loc.length > 0 ? `${loc.join(".")}: ${msg}` : msg);
+    }
+  }
+  return { fieldErrors, otherErrors };
+}
+
+async function send(path: string, init: Omit<RequestInit, "signal">, signal?: AbortSignal): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("Accept", "application/json");
+  try {
+    return await fetch(apiUrl(path), { ...init, headers, ...(signal ? { signal } : {}) });
+  } catch (error) {
+    if (signal?.aborted) {
+      throw error;
+    }
+    const reason = error instanceof Error && error.message ? error.message : String(error);
+    throw new ApiError(`network error: ${reason}`, null);
+  }
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (!text) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined; // e.g. an HTML error page from a proxy
+  }
+}
+
+function detailText(body: unknown): string | null {
+  if (!isRecord(body)) {
+    return null;
+  }
+  if (typeof body.detail === "string" && body.detail) {
+    return body.detail;
+  }
+  return null;
+}
+
+function describeFailure(status: number, body: unknown): string {
+  const detail = detailText(body);
+  return detail ? `${detail} (HTTP ${status})` : `HTTP ${status}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isPayment(value: unknown): value is PaymentPublic {
+  return (
+    isRecord(value) &&
+    typeof value.id === "string" &&
+    typeof value.amount_minor === "number" &&
+    typeof value.currency === "string" &&
+    typeof value.merchant_reference === "string" &&
+    typeof value.status === "string" &&
+    typeof value.created_at === "string"
+  );
+}

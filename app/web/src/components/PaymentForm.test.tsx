@@ -1,0 +1,217 @@
+import { render, screen } from "@testing-library/react";
+import userEvent, { type UserEvent } from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import { fakeApi, json, payment, type RecordedRequest } from "../test/fakeApi";
+import { PaymentForm } from "./PaymentForm";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+function setup() {
+  const onCreated = vi.fn();
+  const user = userEvent.setup();
+  render(<PaymentForm onCreated={onCreated} />);
+  return { user, onCreated };
+}
+
+async function fill(user: UserEvent, values: { amount?: string; currency?: string; reference?: string } = {}) {
+  const { amount = "1234", currency, reference = "order-1" } = values;
+  const amountInput = screen.getByLabelText("Amount (minor units)");
+  await user.clear(amountInput);
+  await user.type(amountInput, amount);
+  if (currency !== undefined) {
+    const currencyInput = screen.getByLabelText("Currency");
+    await user.clear(currencyInput);
+    await user.type(currencyInput, currency);
+  }
+  const referenceInput = screen.getByLabelText("Merchant reference");
+  await user.clear(referenceInput);
+  await user.type(referenceInput, reference);
+}
+
+async function submit(user: UserEvent) {
+  await user.click(screen.getByRole("button", { name: "Create payment" }));
+}
+
+/** A POST handler that fails like a dropped connection the first time, then behaves normally. */
+function failOnceThenCreate() {
+  let calls = 0;
+  return (request: RecordedRequest) => {
+    calls += 1;
+    if (calls === 1) {
+      throw new TypeError("Failed to fetch");
+    }
+    return json(201, payment({ ...(request.body as object), id: `pay_${calls}` }));
+  };
+}
+
+describe("PaymentForm", () => {
+  it("defaults the currency to USD", () => {
+    fakeApi();
+    setup();
+    expect(screen.getByLabelText("Currency")).toHaveValue("USD");
+  });
+
+  it("POSTs to /api/payments with a JSON content type", async () => {
+    const api = fakeApi();
+    const { user } = setup();
+    await fill(user);
+    await submit(user);
+    await screen.findByRole("status");
+    const [post] = api.posts();
+    expect(post?.url).toBe("/api/payments");
+    expect(post?.headers.get("Content-Type")).toBe("application/json");
+  });
+
+  it("sends a UUID as the Idempotency-Key header", async () => {
+    const api = fakeApi();
+    const { user } = setup();
+    await fill(user);
+    await submit(user);
+    await screen.findByRole("status");
+    expect(api.posts()[0]?.headers.get("Idempotency-Key")).toMatch(UUID);
+  });
+
+  it("sends the amount as an integer with the currency and the merchant reference", async () => {
+    const api = fakeApi();
+    const { user } = setup();
+    await fill(user, { amount: "1234", currency: "eur", reference: "order-7" });
+    await submit(user);
+    await screen.findByRole("status");
+    expect(api.posts()[0]?.body).toStrictEqual({ amount_minor: 1234, currency: "EUR", merchant_reference: "order-7" });
+  });
+
+  it("reports the created payment to its parent", async () => {
+    fakeApi();
+    const { user, onCreated } = setup();
+    await fill(user, { reference: "order-9" });
+    await submit(user);
+    await screen.findByRole("status");
+    expect(onCreated).toHaveBeenCalledWith(expect.objectContaining({ merchant_reference: "order-9" }));
+  });
+
+  it("tells the user when the API cannot be reached", async () => {
+    fakeApi({ "POST /api/payments": failOnceThenCreate() });
+    const { user } = setup();
+    await fill(user);
+    await submit(user);
+    expect(await screen.findByRole("alert")).toHaveTextContent("Could not reach the API");
+  });
+
+  it("reuses the Idempotency-Key when the same submission is retried after a network error", async () => {
+    const api = fakeApi({ "POST /api/payments": failOnceThenCreate() });
+    const { user } = setup();
+    await fill(user);
+    await submit(user);
+    await screen.findByRole("alert");
+    await submit(user);
+    await screen.findByRole("status");
+    const [first, retry] = api.posts().map((p) => p.headers.get("Idempotency-Key"));
+    expect(retry).toBe(first);
+  });
+
+  it("uses a new Idempotency-Key for the next submission after a payment is created", async () => {
+    const api = fakeApi();
+    const { user } = setup();
+    await fill(user);
+    await submit(user);
+    await screen.findByRole("status");
+    await fill(user);
+    await submit(user);
+    await vi.waitFor(() => expect(api.posts()).toHaveLength(2));
+    const [first, second] = api.posts().map((p) => p.headers.get("Idempotency-Key"));
+    expect(second).toMatch(UUID);
+    expect(second).not.toBe(first);
+  });
+
+  it("uses a new Idempotency-Key when the form is changed after a network error", async () => {
+    const api = fakeApi({ "POST /api/payments": failOnceThenCreate() });
+    const { user } = setup();
+    await fill(user, { amount: "1234" });
+    await submit(user);
+    await screen.findByRole("alert");
+    await fill(user, { amount: "1235" });
+    await submit(user);
+    await screen.findByRole("status");
+    const [first, second] = api.posts().map((p) => p.headers.get("Idempotency-Key"));
+    expect(second).not.toBe(first);
+  });
+
+  it("shows each 422 field message next to its field", async () => {
+    fakeApi({
+      "POST /api/payments": () =>
+        json(422, {
+          detail: [
+            { loc: ["body", "amount_minor"], msg: "Input should be greater than 0", type: "greater_than" },
+            { loc: ["body", "currency"], msg: "Value error, unknown currency XXX", type: "value_error" },
+          ],
+        }),
+    });
+    const { user } = setup();
+    await fill(user, { amount: "0", currency: "XXX" });
+    await submit(user);
+    await screen.findByRole("alert");
+    expect(screen.getByLabelText("Amount (minor units)")).toHaveAccessibleDescription(
+      expect.stringContaining("Input should be greater than 0"),
+    );
+    expect(screen.getByLabelText("Currency")).toHaveAccessibleDescription(
+      expect.stringContaining("Value error, unknown currency XXX"),
+    );
+  });
+
+  it("marks fields with 422 errors as invalid", async () => {
+    fakeApi({
+      "POST /api/payments": () =>
+        json(422, { detail: [{ loc: ["body", "merchant_reference"], msg: "String too long", type: "string_too_long" }] }),
+    });
+    const { user } = setup();
+    await fill(user);
+    await submit(user);
+    await screen.findByRole("alert");
+    expect(screen.getByLabelText("Merchant reference")).toHaveAttribute("aria-invalid", "true");
+  });
+
+  it("lists 422 errors that belong to no field in the alert", async () => {
+    fakeApi({
+      "POST /api/payments": () =>
+        json(422, { detail: [{ loc: ["header", "idempotency-key"], msg: "Field required", type: "missing" }] }),
+    });
+    const { user } = setup();
+    await fill(user);
+    await submit(user);
+    expect(await screen.findByRole("alert")).toHaveTextContent("header.idempotency-key: Field required");
+  });
+
+  it("shows the detail of a 409 conflict", async () => {
+    fakeApi({
+      "POST /api/payments": () => json(409, { detail: "Idempotency-Key reused with a different request" }),
+    });
+    const { user } = setup();
+    await fill(user);
+    await submit(user);
+    expect(await screen.findByRole("alert")).toHaveTextContent("Conflict: Idempotency-Key reused with a different request");
+  });
+
+  it("does not send a non-integer amount and says why", async () => {
+    const api = fakeApi();
+    const { user } = setup();
+    await fill(user, { amount: "12.34" });
+    await submit(user);
+    expect(screen.getByLabelText("Amount (minor units)")).toHaveAccessibleDescription(
+      expect.stringContaining("Enter a whole number of minor units"),
+    );
+    expect(api.posts()).toHaveLength(0);
+  });
+
+  it("has no field that asks for card data", () => {
+    fakeApi();
+    setup();
+    const names = screen.getAllByRole("textbox").map((input) => input.getAttribute("name"));
+    expect(names).toEqual(["amount_minor", "currency", "merchant_reference"]);
+  });
+
+  it("tells the user the demo never accepts card numbers", () => {
+    fakeApi();
+    setup();
+    expect(screen.getByText(/This demo never accepts card numbers/)).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,46 @@
+import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { fakeApi, json } from "../test/fakeApi";
+import { StatusPanel } from "./StatusPanel";
+
+describe("StatusPanel", () => {
+  it("shows the API version from /api/healthz", async () => {
+    fakeApi({ "GET /api/healthz": () => json(200, { status: "ok", version: "0.1.0" }) });
+    render(<StatusPanel />);
+    expect(await screen.findByText("0.1.0")).toBeInTheDocument();
+  });
+
+  it("shows the health status from /api/healthz", async () => {
+    fakeApi();
+    render(<StatusPanel />);
+    expect(await screen.findByTestId("api-health")).toHaveTextContent(/^ok$/);
+  });
+
+  it("shows ready when /api/readyz answers 200", async () => {
+    fakeApi();
+    render(<StatusPanel />);
+    expect(await screen.findByText("ready")).toBeInTheDocument();
+  });
+
+  it("shows unavailable with the reason when /api/readyz answers 503", async () => {
+    fakeApi({ "GET /api/readyz": () => json(503, { status: "unavailable", reason: "database unreachable" }) });
+    render(<StatusPanel />);
+    expect(await screen.findByText("unavailable: database unreachable")).toBeInTheDocument();
+  });
+
+  it("shows the API as unreachable when /api/healthz cannot be fetched", async () => {
+    fakeApi({
+      "GET /api/healthz": () => {
+        throw new TypeError("Failed to fetch");
+      },
+    });
+    render(<StatusPanel />);
+    expect(await screen.findByText("unreachable: network error: Failed to fetch")).toBeInTheDocument();
+  });
+
+  it("sits under a heading named API status", () => {
+    fakeApi();
+    render(<StatusPanel />);
+    expect(screen.getByRole("region", { name: "API status" })).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,92 @@
+import { useEffect, useState } from "react";
+import { getHealth, getReadiness, type Health, type Readiness } from "../api";
+
+type Loadable<T> = { state: "loading" } | { state: "done"; value: T } | { state: "error"; message: string };
+
+/** API health (with version) and readiness, fetched on mount and on "Check again". */
+export function StatusPanel() {
+  const [health, setHealth] = useState<Loadable<Health>>({ state: "loading" });
+  const [readiness, setReadiness] = useState<Loadable<Readiness>>({ state: "loading" });
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    const { signal } = controller;
+    setHealth({ state: "loading" });
+    setReadiness({ state: "loading" });
+    getHealth(signal).then(
+      (value) => setHealth({ state: "done", value }),
+      (error: unknown) => !signal.aborted && setHealth({ state: "error", message: messageOf(error) }),
+    );
+    getReadiness(signal).then(
+      (value) => setReadiness({ state: "done", value }),
+      (error: unknown) => !signal.aborted && setReadiness({ state: "error", message: messageOf(error) }),
+    );
+    return () => controller.abort();
+  }, [attempt]);
+
+  return (
+    <section className="card" aria-labelledby="status-heading">
+      <div className="section-head">
+        <h2 id="status-heading">API status</h2>
+        <button type="button" className="secondary" onClick={() => setAttempt((n) => n + 1)}>
+          Check again
+        </button>
+      </div>
+      <dl className="status-list">
+        <div>
+          <dt>Health</dt>
+          <dd data-testid="api-health" className={healthClass(health)}>
+            {healthText(health)}
+          </dd>
+        </div>
+        <div>
+          <dt>Version</dt>
+          <dd data-testid="api-version">{health.state === "done" ? health.value.version : "—"}</dd>
+        </div>
+        <div>
+          <dt>Readiness</dt>
+          <dd data-testid="api-readiness" className={readinessClass(readiness)}>
+            {readinessText(readiness)}
+          </dd>
+        </div>
+      </dl>
+    </section>
+  );
+}
+
+function healthText(health: Loadable<Health>): string {
+  switch (health.state) {
+    case "loading":
+      return "checking…";
+    case "done":
+      return health.value.status;
+    case "error":
+      return `unreachable: ${health.message}`;
+  }
+}
+
+function readinessText(readiness: Loadable<Readiness>): string {
+  switch (readiness.state) {
+    case "loading":
+      return "checking…";
+    case "done":
+      return readiness.value.ready ? "ready" : `unavailable: ${readiness.value.reason}`;
+    case "error":
+      return `unavailable: ${readiness.message}`;
+  }
+}
+
+function healthClass(health: Loadable<Health>): string {
+  if (health.state === "loading") return "pending";
+  return health.state === "done" && health.value.status === "ok" ? "good" : "bad";
+}
+
+function readinessClass(readiness: Loadable<Readiness>): string {
+  if (readiness.state === "loading") return "pending";
+  return readiness.state === "done" && readiness.value.ready ? "good" : "bad";
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
