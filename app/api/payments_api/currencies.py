@@ -1,0 +1,20 @@
+"""Active ISO 4217 alphabetic currency codes accepted by the API, as a static set.
+
+Snapshot of ISO 4217 List One as of November 2026 (after Bulgaria's move to the euro and the
+Caribbean guilder XCG replacing ANG). The codes that are not money are left out on purpose:
+precious metals (XAU, XAG, XPD, XPT), bond-market units (XBA-XBD), SDR (XDR), XSU, XUA, the
+testing code XTS and "no currency" XXX. Review when ISO publishes an amendment.
+"""
+
+_CODES = """
+AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BIF BMD BND BOB BOV BRL BSD BTN BWP
+BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN
+ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK
+JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD
+MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP
+PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP
+SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV
+WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
+"""
+
+ACTIVE_CURRENCIES: frozenset[str] = frozenset(_CODES.split())

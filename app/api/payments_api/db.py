@@ -1,0 +1,354 @@
+"""Database access: a psycopg connection pool over TLS, the schema migration, readiness,
+and re-reading rotated credentials from Secrets Manager.
+
+`DatabasePool` owns one `psycopg_pool.ConnectionPool` (sslmode verify-full by default, every
+connection checked before it is handed out). It never blocks start-up on the database: the
+pool connects in the background, the migration runs on the first connection the API gets,
+and until then requests and /readyz get `DatabaseUnavailableError` with the reason.
+
+Recovery: when the pool has no connection within DB_POOL_TIMEOUT, one direct connection
+attempt tells why. If the password was rejected (SQLSTATE 28P01/28000), the credentials
+(username and password only; host, port and database stay as configured) are re-read from
+the secret DB_SECRET_ARN, the pool is rebuilt with them, and the request is retried once, so
+a rotated password does not take running tasks down. If the database answers but the pool is
+still in its reconnect backoff, the pool is rebuilt too. Rebuilds (and so re-reads) are
+serialised and happen at most once every DB_REBUILD_MIN_INTERVAL seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+
+from payments_api import store
+from payments_api.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+AUTH_FAILED_SQLSTATES = frozenset({"28P01", "28000"})
+
+Conn = psycopg.Connection[TupleRow]
+
+
+class DatabaseUnavailableError(Exception):
+    """No working database connection. `reason` is safe to show: it never holds the password."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CredentialSource(Protocol):
+    def fetch(self) -> dict[str, str]:
+        """Current `user` and `password` connection parameters."""
+        ...
+
+
+def credentials_from_secret(secret: Mapping[str, Any]) -> dict[str, str]:
+    """`user` and `password` from an RDS secret's JSON (keys username and password, or url)."""
+    credentials: dict[str, str] = {}
+    url = secret.get("url")
+    if isinstance(url, str) and url:
+        parsed = conninfo_to_dict(url)
+        credentials.update({k: str(parsed[k]) for k in ("user", "password") if parsed.get(k)})
+    if secret.get("username"):
+        credentials["user"] = str(secret["username"])
+    if secret.get("password"):
+        credentials["password"] = str(secret["password"])
+    if "password" not in credentials:
+        raise ValueError("the database secret has no password (expected key 'password' or 'url')")
+    return credentials
+
+
+class SecretsManagerCredentials:
+    """Reads the database secret's JSON with boto3 `get_secret_value`."""
+
+    def __init__(self, secret_arn: str, region: str) -> None:
+        self._secret_arn = secret_arn
+        self._region = region
+
+    def fetch(self) -> dict[str, str]:
+        import boto3  # noqa: PLC0415  # only tasks with DB_SECRET_ARN pay for the import
+
+        client = boto3.client("secretsmanager", region_name=self._region)
+        value = client.get_secret_value(SecretId=self._secret_arn)
+        return credentials_from_secret(json.loads(value["SecretString"]))
+
+
+def connection_params(settings: Settings) -> dict[str, str]:
+    """libpq parameters from the settings; DATABASE_URL wins over the DB_* keys."""
+    if settings.database_url is not None:
+        params = {
+            k: str(v) for k, v in conninfo_to_dict(settings.database_url.get_secret_value()).items()
+        }
+    else:
+        assert settings.db_password is not None  # Settings checks it
+        params = {
+            "host": str(settings.db_host),
+            "port": str(settings.db_port),
+            "dbname": str(settings.db_name),
+            "user": str(settings.db_user),
+            "password": settings.db_password.get_secret_value(),
+        }
+    params.setdefault("sslmode", "verify-full")
+    params.setdefault("sslrootcert", settings.db_sslrootcert)
+    params.setdefault("connect_timeout", str(settings.db_connect_timeout))
+    params.setdefault("application_name", "payments-api")
+    return params
+
+
+def describe_error(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """One line from a psycopg error, with any secret masked (libpq never includes the
+    password, but the reason is shown to clients, so make sure)."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    for secret in secrets:
+        if len(secret) >= 4:  # masking a one-letter password would only garble the reason
+            reason = reason.replace(secret, "***")
+    return reason
+
+
+def is_auth_failure(error: psycopg.Error) -> bool:
+    """True for SQLSTATE 28P01/28000. libpq reports no SQLSTATE for errors while connecting,
+    so the server's message (English on RDS) is matched as well."""
+    if error.sqlstate in AUTH_FAILED_SQLSTATES:
+        return True
+    return "authentication failed" in str(error)
+
+
+@dataclass(frozen=True)
+class _Diagnosis:
+    at: float
+    generation: int
+    reason: str | None
+    auth_failed: bool
+
+
+class DatabasePool:
+    """The API's connection pool. Use `connection()`; call `open()` once and `close()` once."""
+
+    def __init__(self, settings: Settings, credentials: CredentialSource | None = None) -> None:
+        self._settings = settings
+        self._params = connection_params(settings)
+        if credentials is None and settings.db_secret_arn:
+            credentials = SecretsManagerCredentials(settings.db_secret_arn, settings.aws_region)
+        self._credentials = credentials
+        self._lock = threading.Lock()  # guards _pool, _generation, _params and _lent
+        self._rebuild_lock = threading.Lock()
+        self._diagnose_lock = threading.Lock()
+        self._schema_lock = threading.Lock()
+        self._generation = 0
+        self._lent = 0  # connections of the current pool that are checked out
+        self._last_rebuild = float("-inf")
+        self._diagnosis: _Diagnosis | None = None
+        self._schema_ready = False
+        self._pool = self._new_pool()
+
+    def __repr__(self) -> str:  # never show the password
+        return f"DatabasePool(host={self._params.get('host')!r}, generation={self._generation})"
+
+    def _new_pool(self) -> ConnectionPool[Conn]:
+        return ConnectionPool(
+            make_conninfo("", **self._params),
+            kwargs={"autocommit": True},
+            min_size=self._settings.db_pool_min,
+            max_size=self._settings.db_pool_max,
+            timeout=self._settings.db_pool_timeout,
+            # One extra round trip per checkout, so a connection the server closed (restart,
+            # failover, idle timeout) is replaced instead of failing the request.
+            check=ConnectionPool.check_connection,
+            name=f"payments-{self._generation}",
+            open=False,
+        )
+
+    @property
+    def schema_ready(self) -> bool:
+        return self._schema_ready
+
+    def open(self) -> None:
+        """Start the pool without waiting for the database."""
+        self._pool.open(wait=False)
+
+    def close(self) -> None:
+        with self._lock:
+            pool = self._pool
+        pool.close()
+
+    def start(self) -> None:
+        """Open the pool and try the migration in the background: start-up (and so liveness)
+        never waits for the database, however long a connection attempt hangs."""
+        self.open()
+        threading.Thread(target=self._first_check, name="database-first-check", daemon=True).start()
+
+    def _first_check(self) -> None:
+        try:
+            self.check_ready()
+        except DatabaseUnavailableError as error:
+            logger.warning(
+                "database not available at start; will retry on demand",
+                extra={"reason": error.reason},
+            )
+
+    def check_ready(self) -> None:
+        """One round trip (SELECT 1), raising DatabaseUnavailableError with the reason."""
+        with self.connection() as conn:
+            conn.execute("SELECT 1")
+
+    @contextmanager
+    def connection(self) -> Iterator[Conn]:
+        """A pooled connection inside a transaction, committed when the block ends.
+
+        Raises DatabaseUnavailableError when no connection can be had, or the schema cannot
+        be created.
+        """
+        pool, conn = self._acquire()
+        try:
+            self._ensure_schema(conn)
+            with conn.transaction():
+                yield conn
+        finally:
+            with self._lock:
+                if pool is self._pool:
+                    self._lent -= 1
+            pool.putconn(conn)
+
+    def _acquire(self) -> tuple[ConnectionPool[Conn], Conn]:
+        retried = False
+        while True:
+            with self._lock:
+                pool, generation = self._pool, self._generation
+            waiting_since = time.monotonic()
+            try:
+                conn = pool.getconn()
+            except PoolClosed as error:
+                # A rebuild swapped the pool while this request waited: retry on the new one.
+                if retried:
+                    raise DatabaseUnavailableError("the connection pool is closed") from error
+            except PoolTimeout as error:
+                diagnosis = self._diagnose(waiting_since)
+                if retried or not self._recover(generation, diagnosis):
+                    raise DatabaseUnavailableError(self._reason(diagnosis)) from error
+            else:
+                with self._lock:
+                    if pool is self._pool:
+                        self._lent += 1
+                return pool, conn
+            retried = True
+
+    def _reason(self, diagnosis: _Diagnosis) -> str:
+        if diagnosis.reason is not None:
+            return diagnosis.reason
+        timeout = f"{self._settings.db_pool_timeout:g} s"
+        if self._lent >= self._settings.db_pool_max:
+            return (
+                f"no database connection became free within {timeout}: all "
+                f"{self._settings.db_pool_max} pooled connections are in use"
+            )
+        return f"the database answers, but the pool had no connection within {timeout}"
+
+    def _diagnose(self, waiting_since: float) -> _Diagnosis:
+        """Why the pool has no connection: one direct attempt. Requests that waited together
+        share it (a stampede makes one attempt), but none gets an answer older than its wait."""
+        with self._diagnose_lock:
+            now = time.monotonic()
+            with self._lock:
+                generation = self._generation
+                params = dict(self._params)
+            cached = self._diagnosis
+            if cached and cached.generation == generation and cached.at >= waiting_since:
+                return cached
+            try:
+                psycopg.connect(make_conninfo("", **params)).close()
+                diagnosis = _Diagnosis(now, generation, None, auth_failed=False)
+            except psycopg.Error as error:
+                diagnosis = _Diagnosis(
+                    now,
+                    generation,
+                    describe_error(error, (params.get("password", ""),)),
+                    auth_failed=is_auth_failure(error),
+                )
+            self._diagnosis = diagnosis
+            return diagnosis
+
+    def _recover(self, seen_generation: int, diagnosis: _Diagnosis) -> bool:
+        """Rebuild the pool if that can help; True if the caller should retry once.
+
+        Two cases help: the password was rejected (re-read it from the secret first), or the
+        database answers a direct connection while the pool, with connections to spare, has
+        none: it is waiting out its exponential reconnect backoff (up to minutes after a long
+        outage), and a new pool connects at once.
+        """
+        with self._rebuild_lock:
+            if self._generation != seen_generation:
+                return True  # another request rebuilt the pool while this one waited
+            now = time.monotonic()
+            if now - self._last_rebuild < self._settings.db_rebuild_min_interval:
+                return False
+            credentials: dict[str, str] = {}
+            if diagnosis.auth_failed:
+                if self._credentials is None:
+                    return False
+                self._last_rebuild = now  # also rate-limits the calls to Secrets Manager
+                fetched = self._fetch_credentials()
+                if fetched is None:
+                    return False
+                credentials = fetched
+            elif diagnosis.reason is not None or self._lent >= self._settings.db_pool_max:
+                return False
+            self._last_rebuild = now
+            self._rebuild(credentials)
+            return True
+
+    def _fetch_credentials(self) -> dict[str, str] | None:
+        """New credentials from the secret, or None if unreadable or unchanged."""
+        assert self._credentials is not None
+        try:
+            credentials = self._credentials.fetch()
+        except Exception as error:  # any AWS or parsing failure leaves the old pool in place
+            logger.warning(
+                "could not re-read the database credentials",
+                extra={"error": type(error).__name__},
+            )
+            return None
+        if all(self._params.get(key) == value for key, value in credentials.items()):
+            logger.warning("the database rejected the credentials, and the secret still has them")
+            return None
+        logger.info("database credentials re-read from Secrets Manager")
+        return credentials
+
+    def _rebuild(self, credentials: dict[str, str]) -> None:
+        with self._lock:
+            old_pool = self._pool
+            self._params.update(credentials)
+            self._generation += 1
+            self._lent = 0
+            self._pool = self._new_pool()
+            self._pool.open(wait=False)
+        logger.info("database pool rebuilt", extra={"generation": self._generation})
+        # Connections lent from the old pool are closed when they come back.
+        threading.Thread(target=old_pool.close, name="close-old-pool", daemon=True).start()
+
+    def _ensure_schema(self, conn: Conn) -> None:
+        if self._schema_ready:
+            return
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            try:
+                store.migrate(conn)
+            except psycopg.Error as error:
+                raise DatabaseUnavailableError(
+                    f"schema migration failed: {describe_error(error)}"
+                ) from error
+            self._schema_ready = True
+            logger.info("database schema is up to date")

@@ -1,0 +1,113 @@
+"""Application factory: `create_app(settings) -> FastAPI`.
+
+Builds the app with its routers (health, payments), the JSON request log, optional CORS,
+and error handlers (422 without echoing input, 503 when the database is unavailable). The
+lifespan opens the database pool at start (the first connection and the migration happen in
+the background) and closes it at shutdown; nothing connects at import.
+
+Local run without TLS: `uvicorn --factory payments_api.main:create_app` (settings from the
+environment); the container runs `python -m payments_api.serve`.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+from payments_api.db import DatabasePool, DatabaseUnavailableError, describe_error
+from payments_api.logging import REQUEST_ID_HEADER, RequestLogMiddleware
+from payments_api.routes import health, payments
+from payments_api.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Friendlier wording for the two pydantic messages clients meet most.
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not an accepted field (unknown fields, such as card data, are rejected)",
+}
+
+
+def generate_unique_id(route: APIRoute) -> str:
+    """OpenAPI operation ids like `payments-create_payment`, for clean generated clients."""
+    return f"{route.tags[0]}-{route.name}"
+
+
+async def validation_error(_: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422 detail list, one entry per field, without the rejected input: a body
+    that carried a card number must not have it echoed back."""
+    assert isinstance(error, RequestValidationError)
+    detail = [
+        {
+            "type": e["type"],
+            "loc": list(e["loc"]),
+            "msg": _MESSAGES.get(e["type"], e["msg"]),
+        }
+        for e in error.errors()
+    ]
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail}
+    )
+
+
+async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """503 without internals for API clients; the reason goes to the log and /readyz."""
+    reason = error.reason if isinstance(error, DatabaseUnavailableError) else describe_error(error)
+    logger.warning(
+        "database unavailable",
+        extra={"reason": reason, "request_id": getattr(request.state, "request_id", None)},
+    )
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        content={"detail": "database unavailable, try again later"},
+        headers={"Retry-After": "1"},
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API. Settings default to the environment, read here and not at import."""
+    settings = settings if settings is not None else Settings()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        pool = DatabasePool(settings)
+        pool.start()  # returns at once; the first connection is made in the background
+        try:
+            yield {"pool": pool}
+        finally:
+            await run_in_threadpool(pool.close)
+
+    app = FastAPI(
+        title="Payments API",
+        version=settings.app_version,
+        lifespan=lifespan,
+        generate_unique_id_function=generate_unique_id,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    app.include_router(payments.router)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DatabaseUnavailableError, database_unavailable)
+    app.add_exception_handler(psycopg.OperationalError, database_unavailable)
+    if settings.cors_allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allowed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Idempotency-Key", REQUEST_ID_HEADER],
+            expose_headers=["Idempotent-Replayed", "Location", REQUEST_ID_HEADER],
+        )
+    # Added last, so it is outermost: it also logs requests that CORS answers itself.
+    app.add_middleware(RequestLogMiddleware)
+    return app

@@ -1,0 +1,40 @@
+"""Health routes: liveness (/healthz) and readiness (/readyz), each with an /api/ alias.
+
+The ALB target group and the container HEALTHCHECK both use liveness, /healthz. It touches
+nothing but the process, and runs on the event loop (async), so it answers even while every
+worker thread waits for the database. A database blip therefore does not make ECS replace
+every task at once: tasks that cannot reach the database answer 503 on the payment routes
+and recover by themselves when it returns. /readyz is for people and dashboards: one round
+trip (SELECT 1) through the pool, 503 with the reason when the database cannot be used.
+"""
+
+from fastapi import APIRouter, Response, status
+
+from payments_api.db import DatabaseUnavailableError
+from payments_api.deps import PoolDep, SettingsDep
+from payments_api.models import Liveness, Readiness
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+@router.get("/api/healthz", include_in_schema=False)
+async def liveness(settings: SettingsDep) -> Liveness:
+    """200 while the process serves requests; never looks at the database."""
+    return Liveness(status="ok", version=settings.app_version)
+
+
+@router.get(
+    "/readyz",
+    response_model_exclude_none=True,
+    responses={503: {"model": Readiness, "description": "The database cannot be used."}},
+)
+@router.get("/api/readyz", response_model_exclude_none=True, include_in_schema=False)
+def readiness(pool: PoolDep, response: Response) -> Readiness:
+    """200 when a pooled connection answers SELECT 1, else 503 with the reason."""
+    try:
+        pool.check_ready()
+    except DatabaseUnavailableError as error:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return Readiness(status="unavailable", reason=error.reason)
+    return Readiness(status="ready")

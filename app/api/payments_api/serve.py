@@ -1,0 +1,107 @@
+"""Container entry point: `python -m payments_api.serve`.
+
+Generates a self-signed certificate into a new directory under /tmp (the ALB speaks TLS to
+the task but does not verify target certificates, and the root filesystem may be read-only),
+then runs uvicorn over HTTPS on PORT (8443).
+
+Shutdown: on SIGTERM uvicorn stops accepting connections, lets in-flight requests finish for
+up to TIMEOUT_GRACEFUL_SHUTDOWN seconds (25, below the ECS stop timeout of 30), then the
+lifespan closes the database pool, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import tempfile
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from payments_api.logging import configure_logging
+from payments_api.main import create_app
+from payments_api.settings import Settings
+
+logger = logging.getLogger("payments_api.serve")  # not __main__ under python -m
+
+CERTIFICATE_DAYS = 365
+
+
+def write_self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """Write cert.pem and key.pem (P-256, readable by this user only); return their paths."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "payments-api")])
+    now = datetime.datetime.now(datetime.UTC)
+    alt_names: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.DNSName(socket.gethostname()),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    ]
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=CERTIFICATE_DAYS))
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = directory / "cert.pem"
+    key_path = directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_bytes = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as key_file:
+        key_file.write(key_bytes)
+    return cert_path, key_path
+
+
+def _exit_cleanly(signum: int, _: FrameType | None) -> None:
+    # Before uvicorn starts: stop at once. After its graceful shutdown uvicorn re-raises the
+    # signal it caught to this handler; exiting 0 tells ECS the stop was clean.
+    raise SystemExit(0)
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
+    tls_dir = Path(tempfile.mkdtemp(prefix="payments-api-tls-"))
+    cert_path, key_path = write_self_signed_certificate(tls_dir)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=str(cert_path),
+        ssl_keyfile=str(key_path),
+        timeout_graceful_shutdown=settings.timeout_graceful_shutdown,
+        log_config=None,  # configure_logging already sends uvicorn's records out as JSON
+        access_log=False,  # RequestLogMiddleware writes the one line per request
+        server_header=False,
+        lifespan="on",
+    )
+    logger.info(
+        "starting HTTPS server", extra={"port": settings.port, "version": settings.app_version}
+    )
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Settings of the payments API, read from the environment.
+
+`Settings()` is built by `create_app` (or `serve.main`), never at import, so importing any
+module needs no environment and tests can pass their own `Settings`.
+
+Database connection: either `DATABASE_URL` or the `DB_*` keys that ECS injects from the
+Secrets Manager secret's JSON. When `DATABASE_URL` is set it wins: `DB_HOST`, `DB_PORT`,
+`DB_NAME`, `DB_USER` and `DB_PASSWORD` are then ignored. TLS is `sslmode=verify-full` against
+`DB_SSLROOTCERT` unless the URL itself names an `sslmode` or `sslrootcert`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, get_args, get_origin
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
+
+
+class Settings(BaseSettings):
+    """Every setting of the API; environment variable names are the field names in uppercase."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=False,
+        extra="ignore",
+        frozen=True,
+        use_attribute_docstrings=True,
+        # A settings error must not print the environment it was given: it holds the password.
+        hide_input_in_errors=True,
+    )
+
+    app_version: str = "0.1.0"
+    """Version reported by /healthz. Default: 0.1.0."""
+
+    database_url: SecretStr | None = None
+    """postgresql:// URL with credentials; wins over the `DB_*` keys. Default: unset."""
+    db_host: str | None = None
+    """Database host name. Default: unset (required unless DATABASE_URL is set)."""
+    db_port: int = Field(default=5432, ge=1, le=65535)
+    """Database port. Default: 5432."""
+    db_name: str | None = None
+    """Database name. Default: unset (required unless DATABASE_URL is set)."""
+    db_user: str | None = None
+    """Database user. Default: unset (required unless DATABASE_URL is set)."""
+    db_password: SecretStr | None = None
+    """Database password. Default: unset (required unless DATABASE_URL is set)."""
+    db_sslrootcert: str = RDS_CA_BUNDLE
+    """CA bundle that verifies the database certificate (the image ships the RDS global bundle).
+    Default: /etc/ssl/certs/rds-global-bundle.pem."""
+    db_connect_timeout: int = Field(default=5, ge=1)
+    """Seconds one connection attempt may take. Default: 5."""
+    db_pool_min: int = Field(default=1, ge=0)
+    """Connections the pool keeps open. Default: 1."""
+    db_pool_max: int = Field(default=10, ge=1)
+    """Most connections the pool opens. Default: 10."""
+    db_pool_timeout: float = Field(default=5.0, gt=0)
+    """Seconds a request waits for a pooled connection before it gets a 503. Default: 5."""
+    db_secret_arn: str | None = None
+    """Secrets Manager secret re-read when the password is rejected. Default: unset (no re-read)."""
+    db_rebuild_min_interval: float = Field(default=5.0, ge=0)
+    """Fewest seconds between two pool rebuilds, each re-read of the secret included. Default: 5."""
+    aws_region: str = "us-east-1"
+    """Region of the Secrets Manager client. Default: us-east-1."""
+
+    cors_allowed_origins: Annotated[list[str], NoDecode] = []
+    """Comma-separated origins allowed by CORS. Default: empty (no CORS headers)."""
+
+    # All interfaces: in awsvpc mode the task's only interface is the one the ALB reaches.
+    host: str = "0.0.0.0"
+    """Address uvicorn binds. Default: 0.0.0.0."""
+    port: int = Field(default=8443, ge=1, le=65535)
+    """HTTPS port. Default: 8443."""
+    timeout_graceful_shutdown: int = Field(default=25, ge=0)
+    """Seconds in-flight requests get after SIGTERM (below the ECS stop timeout). Default: 25."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level logged. Default: INFO."""
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_database(self) -> Settings:
+        problems = []
+        if self.database_url is None:
+            missing = [
+                key.upper()
+                for key in ("db_host", "db_name", "db_user", "db_password")
+                if getattr(self, key) in (None, "")
+            ]
+            if missing:
+                problems.append(
+                    f"set DATABASE_URL, or all of DB_HOST, DB_NAME, DB_USER and DB_PASSWORD; "
+                    f"missing: {', '.join(missing)}"
+                )
+        elif not self.database_url.get_secret_value().startswith(("postgresql://", "postgres://")):
+            problems.append("DATABASE_URL must start with postgresql://; got another scheme")
+        if self.db_pool_min > self.db_pool_max:
+            problems.append(
+                f"DB_POOL_MIN must be <= DB_POOL_MAX; got {self.db_pool_min} > {self.db_pool_max}"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _type_name(annotation: object) -> str:
+    names = {
+        str: "string",
+        int: "integer",
+        float: "number",
+        SecretStr: "secret string",
+        list[str]: "comma-separated list",
+    }
+    for python_type, name in names.items():
+        if annotation == python_type or annotation == python_type | None:
+            return name
+    if get_origin(annotation) is Literal:
+        return " / ".join(str(arg) for arg in get_args(annotation))
+    return str(annotation)
+
+
+def settings_table() -> str:
+    """Markdown table of every setting (README), generated so it cannot drift from `Settings`."""
+    rows = ["| Variable | Type | Default | Description |", "| --- | --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        description, _, default = " ".join((field.description or "").split()).partition(
+            " Default: "
+        )
+        rows.append(
+            f"| `{name.upper()}` | {_type_name(field.annotation)} | "
+            f"{default.rstrip('.')} | {description} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_table(), end="")

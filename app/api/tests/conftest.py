@@ -1,0 +1,54 @@
+"""Session fixtures: one real PostgreSQL server over TLS, the app's database on it, an
+in-process client (TestClient as a context manager, so the lifespan runs) and the real
+HTTPS server in a subprocess."""
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from payments_api.main import create_app
+from tests.postgres_server import DatabaseCredentials, PostgresServer
+from tests.utils.api_server import ApiServer
+from tests.utils.settings import server_env, settings_for
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def app_database(postgres: PostgresServer) -> DatabaseCredentials:
+    """The database most tests share; tests there use their own idempotency keys."""
+    return postgres.create_database("payments_app")
+
+
+@pytest.fixture
+def isolated_database(postgres: PostgresServer) -> DatabaseCredentials:
+    """A new role and database, for tests that count rows or change the role."""
+    return postgres.create_database(f"payments_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def client(app_database: DatabaseCredentials) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(app_database))) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def isolated_client(isolated_database: DatabaseCredentials) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(isolated_database))) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def api_server(
+    app_database: DatabaseCredentials, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
+    work_dir: Path = tmp_path_factory.mktemp("api-server")
+    with ApiServer(server_env(app_database), work_dir) as server:
+        yield server

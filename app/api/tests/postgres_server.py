@@ -1,0 +1,405 @@
+"""A throwaway PostgreSQL server over TLS for tests, end-to-end runs and benchmarks.
+
+`PostgresServer` creates a test CA and a server certificate for localhost/127.0.0.1 (with
+`cryptography`), initdb's a fresh data directory in a temporary directory, and starts
+postgres on a free loopback port with ssl=on and only `hostssl ... scram-sha-256` lines in
+pg_hba.conf (unix sockets stay inside the temporary directory). `create_database` makes a
+role and a database owned by it; `stop` (or leaving the `with` block) removes everything.
+
+Free of pytest, so other code can import it. It can also run on its own, printing the
+settings to connect with, until Ctrl-C:
+
+    python app/api/tests/postgres_server.py
+
+The server binaries come from the newest /usr/lib/postgresql/*/bin (Debian package
+postgresql). initdb and postgres refuse to run as root, so as root they run as the
+`postgres` user with the temporary directory owned by it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import psycopg
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from psycopg import sql
+
+POSTGRES_ROOT = Path("/usr/lib/postgresql")
+SUPERUSER = "postgres"
+START_TIMEOUT_SECONDS = 30
+
+
+def find_postgres_bin(root: Path = POSTGRES_ROOT) -> Path:
+    """The newest <root>/<version>/bin that has initdb, pg_ctl and postgres."""
+    candidates = []
+    for bin_dir in root.glob("*/bin"):
+        if all((bin_dir / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
+            version = tuple(int(part) for part in bin_dir.parent.name.split(".") if part.isdigit())
+            candidates.append((version, bin_dir))
+    if not candidates:
+        raise FileNotFoundError(
+            f"no PostgreSQL server binaries (initdb, pg_ctl, postgres) under {root}/*/bin; "
+            "install the Debian package postgresql"
+        )
+    return max(candidates)[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class CertificateAuthority:
+    cert_pem: bytes
+    key: ec.EllipticCurvePrivateKey
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.cert_pem)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def generate_ca(common_name: str = "payments test CA") -> CertificateAuthority:
+    """A self-signed CA valid for a day."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_now() - datetime.timedelta(minutes=5))
+        .not_valid_after(_now() + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return CertificateAuthority(cert.public_bytes(serialization.Encoding.PEM), key)
+
+
+def issue_server_certificate(ca: CertificateAuthority) -> tuple[bytes, bytes]:
+    """(certificate PEM, unencrypted key PEM) for localhost and 127.0.0.1, signed by `ca`."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_now() - datetime.timedelta(minutes=5))
+        .not_valid_after(_now() + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
+            critical=False,
+        )
+        .sign(ca.key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+@dataclass(frozen=True)
+class DatabaseCredentials:
+    """How to reach one database of the server, over TLS verified against `sslrootcert`."""
+
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str
+    sslrootcert: Path
+
+    @property
+    def url(self) -> str:
+        return (
+            f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.dbname}"
+            f"?sslmode=verify-full&sslrootcert={self.sslrootcert}"
+        )
+
+    def conninfo(self) -> str:
+        return psycopg.conninfo.make_conninfo(
+            host=self.host,
+            port=self.port,
+            dbname=self.dbname,
+            user=self.user,
+            password=self.password,
+            sslmode="verify-full",
+            sslrootcert=str(self.sslrootcert),
+        )
+
+    def env(self) -> dict[str, str]:
+        """The payments API's settings for this database."""
+        return {
+            "DB_HOST": self.host,
+            "DB_PORT": str(self.port),
+            "DB_NAME": self.dbname,
+            "DB_USER": self.user,
+            "DB_PASSWORD": self.password,
+            "DB_SSLROOTCERT": str(self.sslrootcert),
+        }
+
+
+class PostgresServer:
+    """One PostgreSQL server in a temporary directory. Use as a context manager, or call
+    `start()` and `stop()`."""
+
+    def __init__(self, bin_dir: Path | None = None) -> None:
+        self.bin_dir = bin_dir or find_postgres_bin()
+        self.host = "localhost"
+        self.port = 0
+        self.superuser_password = secrets.token_urlsafe(16)
+        self.base_dir: Path | None = None
+        self.ca: CertificateAuthority | None = None
+        self._run_as_postgres = os.geteuid() == 0
+
+    # Paths inside the temporary directory.
+    @property
+    def data_dir(self) -> Path:
+        return self._base / "data"
+
+    @property
+    def ca_path(self) -> Path:
+        """The test CA's certificate: the API's DB_SSLROOTCERT."""
+        return self._base / "ca.pem"
+
+    @property
+    def log_path(self) -> Path:
+        return self._base / "postgres.log"
+
+    @property
+    def _base(self) -> Path:
+        if self.base_dir is None:
+            raise RuntimeError("the server has not been started")
+        return self.base_dir
+
+    def __enter__(self) -> PostgresServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.base_dir = Path(tempfile.mkdtemp(prefix="payments-pg-"))
+        try:
+            self._write_certificates()
+            self._initdb()
+            self._configure()
+            self._start_server()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown) and delete the temporary directory."""
+        if self.base_dir is None:
+            return
+        if (self.data_dir / "postmaster.pid").exists():
+            self._run(self._tool("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+        self.base_dir = None
+
+    def admin_credentials(self, dbname: str = "postgres") -> DatabaseCredentials:
+        return DatabaseCredentials(
+            self.host, self.port, dbname, SUPERUSER, self.superuser_password, self.ca_path
+        )
+
+    def connect(self, dbname: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+        """A superuser connection (autocommit), over TLS like every other."""
+        return psycopg.connect(self.admin_credentials(dbname).conninfo(), autocommit=True)
+
+    def create_database(self, name: str, password: str | None = None) -> DatabaseCredentials:
+        """A login role `name` and a database `name` that it owns."""
+        password = password or secrets.token_urlsafe(16)
+        with self.connect() as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(name), sql.Literal(password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(name), sql.Identifier(name)
+                )
+            )
+        return DatabaseCredentials(self.host, self.port, name, name, password, self.ca_path)
+
+    def set_password(self, role: str, password: str) -> None:
+        with self.connect() as conn:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+
+    def terminate_sessions(self, role: str) -> int:
+        """Close every session of `role` (as a restart or connection recycling would)."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (role,),
+            ).fetchall()
+        return len(rows)
+
+    # Set-up steps.
+    def _write_certificates(self) -> None:
+        self.ca = generate_ca()
+        cert_pem, key_pem = issue_server_certificate(self.ca)
+        self.ca_path.write_bytes(self.ca.cert_pem)
+        (self._base / "server.crt").write_bytes(cert_pem)
+        key_path = self._base / "server.key"
+        key_path.write_bytes(key_pem)
+        key_path.chmod(0o600)  # postgres refuses a key that others can read
+        (self._base / "pwfile").write_text(self.superuser_password + "\n")
+        (self._base / "sockets").mkdir()
+        if self._run_as_postgres:
+            account = pwd.getpwnam("postgres")
+            for path in [self._base, *self._base.rglob("*")]:
+                os.chown(path, account.pw_uid, account.pw_gid)
+
+    def _initdb(self) -> None:
+        self._run(
+            self._tool("initdb"),
+            "-D",
+            str(self.data_dir),
+            f"--username={SUPERUSER}",
+            f"--pwfile={self._base / 'pwfile'}",
+            "--auth=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
+        (self._base / "pwfile").unlink()
+
+    def _configure(self) -> None:
+        self.port = free_port()
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(self.port),
+            "unix_socket_directories": str(self._base / "sockets"),
+            "ssl": "on",
+            "ssl_cert_file": str(self._base / "server.crt"),
+            "ssl_key_file": str(self._base / "server.key"),
+            "ssl_min_protocol_version": "TLSv1.2",
+            "password_encryption": "scram-sha-256",
+            "max_connections": "200",
+            # A test server: durability is not needed, speed is.
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+        }
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
+            conf.write("\n# payments test server\n")
+            for key, value in settings.items():
+                conf.write(f"{key} = '{value}'\n")
+        (self.data_dir / "pg_hba.conf").write_text(
+            "# TLS only, password (SCRAM) only, loopback only.\n"
+            "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+        )
+
+    def _start_server(self) -> None:
+        try:
+            self._run(
+                self._tool("pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_path),
+                "-w",
+                "-t",
+                str(START_TIMEOUT_SECONDS),
+                "start",
+            )
+        except subprocess.CalledProcessError as error:
+            log = self.log_path.read_text() if self.log_path.exists() else "(no log)"
+            raise RuntimeError(f"postgres did not start:\n{log[-2000:]}") from error
+
+    def _tool(self, name: str) -> str:
+        return str(self.bin_dir / name)
+
+    def _run(self, *command: str) -> None:
+        if self._run_as_postgres:
+            command = ("runuser", "-u", "postgres", "--", *command)
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise subprocess.CalledProcessError(
+                result.returncode, command, result.stdout, result.stderr
+            )
+
+
+def _serve_until_stopped() -> None:
+    """Run a server with a `payments` database until Ctrl-C or SIGTERM, then clean up."""
+    import signal  # noqa: PLC0415
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        with PostgresServer() as server:
+            app = server.create_database("payments")
+            print("PostgreSQL is running; the API's settings:")
+            for key, value in app.env().items():
+                print(f"export {key}={value}")
+            print("Ctrl-C stops the server and deletes its files.", flush=True)
+            signal.pause()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    _serve_until_stopped()

@@ -1,0 +1,96 @@
+"""Liveness and readiness, with a working and a misconfigured database."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from payments_api.main import create_app
+from tests.postgres_server import DatabaseCredentials, generate_ca
+from tests.utils.settings import settings_for
+
+
+def test_liveness_reports_ok_and_the_version(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "version": "0.1.0"})
+
+
+def test_liveness_version_comes_from_app_version(app_database: DatabaseCredentials) -> None:
+    with TestClient(create_app(settings_for(app_database, app_version="1.2.3"))) as client:
+        assert client.get("/healthz").json()["version"] == "1.2.3"
+
+
+def test_readiness_is_ready_when_the_database_answers(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert (response.status_code, response.json()) == (200, {"status": "ready"})
+
+
+@pytest.mark.parametrize("path", ["/api/healthz", "/api/readyz"])
+def test_health_routes_answer_under_the_api_prefix_too(client: TestClient, path: str) -> None:
+    assert client.get(path).status_code == 200
+
+
+@pytest.fixture
+def unreachable_client(app_database: DatabaseCredentials) -> Iterator[TestClient]:
+    # Nothing listens on 127.0.0.2: the server binds 127.0.0.1 only.
+    settings = settings_for(app_database, db_host="127.0.0.2", db_pool_timeout=0.5)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_readiness_names_the_unreachable_host(unreachable_client: TestClient) -> None:
+    response = unreachable_client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert 'connection to server at "127.0.0.2"' in response.json()["reason"]
+    assert "Connection refused" in response.json()["reason"]
+
+
+def test_liveness_stays_ok_while_the_database_is_unreachable(
+    unreachable_client: TestClient,
+) -> None:
+    assert unreachable_client.get("/healthz").status_code == 200
+
+
+def test_payment_routes_answer_503_while_the_database_is_unreachable(
+    unreachable_client: TestClient,
+) -> None:
+    response = unreachable_client.get("/api/payments")
+    assert response.status_code == 503
+    assert response.json() == {"detail": "database unavailable, try again later"}
+
+
+def test_readiness_reports_a_certificate_from_an_unknown_ca(
+    app_database: DatabaseCredentials, tmp_path: Path
+) -> None:
+    other_ca = tmp_path / "other-ca.pem"
+    other_ca.write_bytes(generate_ca("some other CA").cert_pem)
+    settings = settings_for(app_database, db_sslrootcert=str(other_ca), db_pool_timeout=0.5)
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "certificate verify failed" in response.json()["reason"]
+
+
+def test_readiness_reports_a_missing_ca_file(
+    app_database: DatabaseCredentials, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.pem"
+    settings = settings_for(app_database, db_sslrootcert=str(missing), db_pool_timeout=0.5)
+    with TestClient(create_app(settings)) as client:
+        reason = client.get("/readyz").json()["reason"]
+    assert "root certificate file" in reason
+    assert str(missing) in reason
+
+
+def test_readiness_reports_a_rejected_password_without_showing_it(
+    app_database: DatabaseCredentials,
+) -> None:
+    wrong = "wrong-password-5c1e"
+    settings = settings_for(app_database, db_password=wrong, db_pool_timeout=0.5)
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "password authentication failed" in response.json()["reason"]
+    assert wrong not in response.text

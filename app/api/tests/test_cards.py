@@ -1,0 +1,60 @@
+"""Card number detection (plain functions, no database)."""
+
+import pytest
+
+from payments_api.cards import contains_card_number, luhn_valid
+
+
+@pytest.mark.parametrize(
+    "number", ["4111111111111111", "5500000000000004", "378282246310005", "6011111111111117"]
+)
+def test_luhn_accepts_well_known_test_card_numbers(number: str) -> None:
+    assert luhn_valid(number)
+
+
+def test_luhn_rejects_a_card_number_with_one_digit_changed() -> None:
+    assert not luhn_valid("4111111111111112")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111111111111111",
+        "4111 1111 1111 1111",
+        "4111-1111-1111-1111",
+        "order 4111 1111 1111 1111 paid",
+        "order-4111111111111111",
+    ],
+)
+def test_card_number_is_found_with_spaces_hyphens_or_around_text(text: str) -> None:
+    assert contains_card_number(text)
+
+
+def test_card_number_followed_by_another_digit_group_is_found() -> None:
+    assert contains_card_number("4111-1111-1111-1111-01")
+
+
+def test_sixteen_digits_that_fail_luhn_are_not_a_card_number() -> None:
+    assert not contains_card_number("4111111111111112")
+
+
+def test_luhn_valid_run_of_12_digits_is_too_short_for_a_card_number() -> None:
+    assert luhn_valid("123456789015")
+    assert not contains_card_number("ref 123456789015")
+
+
+def test_luhn_valid_run_of_13_digits_is_a_card_number() -> None:
+    assert contains_card_number("ref 1234567890128")
+
+
+def test_luhn_valid_run_of_19_digits_is_a_card_number() -> None:
+    assert contains_card_number("4123456789012345677")
+
+
+def test_run_of_20_digits_without_separators_is_not_a_card_number() -> None:
+    assert luhn_valid("41234567890123456787")
+    assert not contains_card_number("41234567890123456787")
+
+
+def test_text_without_digits_is_not_a_card_number() -> None:
+    assert not contains_card_number("order-abc")

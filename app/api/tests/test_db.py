@@ -1,0 +1,140 @@
+"""The pool's recovery: rotated passwords (Secrets Manager emulated by moto), the guard on
+re-reads, and a database that only becomes usable after start."""
+
+import json
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from fastapi.testclient import TestClient
+from moto import mock_aws
+
+from payments_api.db import DatabasePool, DatabaseUnavailableError, credentials_from_secret
+from payments_api.main import create_app
+from tests.postgres_server import DatabaseCredentials, PostgresServer
+from tests.utils.payments import idempotency_headers, payment_body
+from tests.utils.settings import settings_for
+
+
+def rds_secret(database: DatabaseCredentials, password: str) -> str:
+    """The JSON that RDS keeps in a managed secret."""
+    return json.dumps(
+        {
+            "engine": "postgres",
+            "host": database.host,
+            "port": database.port,
+            "username": database.user,
+            "password": password,
+            "dbname": database.dbname,
+            "dbClusterIdentifier": "payments",
+            "url": f"postgresql://{database.user}:{password}@{database.host}:{database.port}/"
+            f"{database.dbname}",
+        }
+    )
+
+
+@pytest.fixture
+def secretsmanager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto's Secrets Manager, in process; fake credentials only for this test."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETSMANAGER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="us-east-1")
+
+
+def test_api_recovers_from_a_rotated_password_without_restart(
+    postgres: PostgresServer, isolated_database: DatabaseCredentials, secretsmanager: Any
+) -> None:
+    arn = secretsmanager.create_secret(
+        Name="payments-db", SecretString=rds_secret(isolated_database, isolated_database.password)
+    )["ARN"]
+    with TestClient(create_app(settings_for(isolated_database, db_secret_arn=arn))) as client:
+        first = client.post("/api/payments", json=payment_body(), headers=idempotency_headers())
+        assert first.status_code == 201
+
+        rotated = secrets.token_urlsafe(16)
+        postgres.set_password(isolated_database.user, rotated)
+        secretsmanager.put_secret_value(
+            SecretId=arn, SecretString=rds_secret(isolated_database, rotated)
+        )
+        # Sessions survive ALTER ROLE; close them, as recycling or a failover would.
+        postgres.terminate_sessions(isolated_database.user)
+
+        response = client.post("/api/payments", json=payment_body(), headers=idempotency_headers())
+    assert response.status_code == 201, response.text
+
+
+class CountingCredentials:
+    """A credential source that counts reads and always returns the same password."""
+
+    def __init__(self, password: str) -> None:
+        self.password = password
+        self.reads = 0
+
+    def fetch(self) -> dict[str, str]:
+        self.reads += 1
+        return {"password": self.password}
+
+
+def test_credentials_are_reread_at_most_once_per_interval(
+    isolated_database: DatabaseCredentials,
+) -> None:
+    settings = settings_for(
+        isolated_database, db_password="wrong", db_pool_timeout=0.3, db_rebuild_min_interval=60
+    )
+    source = CountingCredentials("still-wrong")
+    pool = DatabasePool(settings, credentials=source)
+    pool.open()
+    try:
+        for _ in range(3):
+            with pytest.raises(DatabaseUnavailableError, match="password authentication failed"):
+                pool.check_ready()
+    finally:
+        pool.close()
+    assert source.reads == 1
+
+
+def test_unreachable_host_does_not_reread_the_credentials(
+    isolated_database: DatabaseCredentials,
+) -> None:
+    settings = settings_for(isolated_database, db_host="127.0.0.2", db_pool_timeout=0.3)
+    source = CountingCredentials("irrelevant")
+    pool = DatabasePool(settings, credentials=source)
+    pool.open()
+    try:
+        with pytest.raises(DatabaseUnavailableError, match="Connection refused"):
+            pool.check_ready()
+    finally:
+        pool.close()
+    assert source.reads == 0
+
+
+def test_migration_runs_once_the_database_accepts_the_login(
+    postgres: PostgresServer, isolated_database: DatabaseCredentials
+) -> None:
+    role = isolated_database.user
+    with postgres.connect() as admin:
+        admin.execute(f'ALTER ROLE "{role}" NOLOGIN')
+    with TestClient(create_app(settings_for(isolated_database, db_pool_timeout=0.5))) as client:
+        assert client.get("/readyz").status_code == 503
+        with postgres.connect() as admin:
+            admin.execute(f'ALTER ROLE "{role}" LOGIN')
+        # The pool is in its reconnect backoff by now; the API must not wait it out.
+        assert client.get("/readyz").json() == {"status": "ready"}
+    with postgres.connect(isolated_database.dbname) as conn:
+        assert conn.execute("SELECT to_regclass('payments') IS NOT NULL").fetchone() == (True,)
+
+
+def test_credentials_come_from_the_secret_username_and_password() -> None:
+    secret = {"username": "app", "password": "p", "url": "postgresql://old:q@h/db"}
+    assert credentials_from_secret(secret) == {"user": "app", "password": "p"}
+
+
+def test_secret_without_a_password_is_rejected() -> None:
+    with pytest.raises(ValueError, match="no password"):
+        credentials_from_secret({"username": "app"})

@@ -1,0 +1,76 @@
+"""JSON logs of the real server (subprocess) and of the formatter."""
+
+import json
+import logging
+import uuid
+
+from payments_api.logging import JsonFormatter
+from tests.postgres_server import DatabaseCredentials
+from tests.utils.api_server import ApiServer
+from tests.utils.payments import idempotency_headers, payment_body
+
+REQUEST_FIELDS = {"request_id", "method", "path", "status", "latency_ms"}
+
+
+def test_request_is_logged_as_one_json_line_with_the_request_fields(api_server: ApiServer) -> None:
+    request_id = f"test-{uuid.uuid4()}"
+    with api_server.client() as http:
+        http.post(
+            "/api/payments",
+            json=payment_body(),
+            headers={**idempotency_headers(), "X-Request-Id": request_id},
+        )
+    records = api_server.wait_for_log_records(request_id)
+    assert len(records) == 1, records
+    record = records[0]
+    assert REQUEST_FIELDS <= record.keys()
+    assert (record["method"], record["path"], record["status"]) == ("POST", "/api/payments", 201)
+    assert isinstance(record["latency_ms"], float | int)
+
+
+def test_client_request_id_is_echoed_in_the_response(api_server: ApiServer) -> None:
+    with api_server.client() as http:
+        response = http.get("/healthz", headers={"X-Request-Id": "abc-123"})
+    assert response.headers["X-Request-Id"] == "abc-123"
+
+
+def test_request_id_is_generated_when_the_client_sends_none(api_server: ApiServer) -> None:
+    with api_server.client() as http:
+        response = http.get("/healthz")
+    assert len(response.headers["X-Request-Id"]) == 32
+
+
+def test_overlong_request_id_is_replaced(api_server: ApiServer) -> None:
+    with api_server.client() as http:
+        response = http.get("/healthz", headers={"X-Request-Id": "x" * 200})
+    assert response.headers["X-Request-Id"] != "x" * 200
+
+
+def test_request_body_is_not_logged(api_server: ApiServer) -> None:
+    reference = f"secret-ref-{uuid.uuid4().hex[:8]}"
+    request_id = f"test-{uuid.uuid4()}"
+    with api_server.client() as http:
+        http.post(
+            "/api/payments",
+            json=payment_body(merchant_reference=reference),
+            headers={**idempotency_headers(), "X-Request-Id": request_id},
+        )
+    assert api_server.wait_for_log_records(request_id), "the request was not logged at all"
+    assert reference not in api_server.output()
+
+
+def test_server_output_never_contains_the_database_password(
+    api_server: ApiServer, app_database: DatabaseCredentials
+) -> None:
+    request_id = f"test-{uuid.uuid4()}"
+    with api_server.client() as http:
+        http.get("/readyz", headers={"X-Request-Id": request_id})
+    assert api_server.wait_for_log_records(request_id), "the request was not logged at all"
+    assert app_database.password not in api_server.output()
+
+
+def test_formatter_writes_extra_fields_as_json_keys() -> None:
+    record = logging.makeLogRecord({"msg": "hello %s", "args": ("world",), "levelname": "INFO"})
+    record.request_id = "r1"
+    entry = json.loads(JsonFormatter().format(record))
+    assert (entry["message"], entry["level"], entry["request_id"]) == ("hello world", "INFO", "r1")

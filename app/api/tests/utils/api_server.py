@@ -1,0 +1,155 @@
+"""The real API server (`python -m payments_api.serve`) in a subprocess, over HTTPS on a free
+loopback port. Free of pytest and of the `tests` package (it imports nothing from it), so
+end-to-end tests and benchmarks can load it by path and reuse it.
+
+The server writes its self-signed certificate under TMPDIR; pointing TMPDIR into the work
+directory lets clients verify it (`ssl_context`) instead of switching verification off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx2
+
+API_DIR = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ApiServer:
+    def __init__(self, env: Mapping[str, str], work_dir: Path) -> None:
+        self.env = dict(env)
+        self.work_dir = work_dir
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = work_dir / "server.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ApiServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self, timeout: float = 20.0) -> None:
+        tmp_dir = self.work_dir / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        self.port = _free_port()
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "TMPDIR": str(tmp_dir),
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **self.env,
+        }
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "payments_api.serve"],
+                cwd=API_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_until_live(timeout)
+
+    def _wait_until_live(self, timeout: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"API server exited:\n{self.output()}")
+            try:
+                with self.client() as client:
+                    if client.get("/healthz").status_code == 200:
+                        return
+            except (httpx2.TransportError, FileNotFoundError, ssl.SSLError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"API server not live after {timeout} s:\n{self.output()}")
+
+    @property
+    def certificate_path(self) -> Path:
+        paths = sorted((self.work_dir / "tmp").glob("payments-api-tls-*/cert.pem"))
+        if not paths:
+            raise FileNotFoundError("the server has not written its certificate yet")
+        return paths[-1]
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Trusts exactly the server's self-signed certificate."""
+        return ssl.create_default_context(cafile=str(self.certificate_path))
+
+    def client(self, **kwargs: Any) -> httpx2.Client:
+        return httpx2.Client(
+            base_url=self.base_url, verify=self.ssl_context(), timeout=10.0, **kwargs
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """The JSON lines the server printed (lines that are not JSON are skipped)."""
+        records = []
+        for line in self.output().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    def wait_for_log_records(self, request_id: str, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The records carrying `request_id`, waiting for the first one: the server writes its
+        request line after the response has gone out, so a client can be faster than the log."""
+        deadline = time.monotonic() + timeout
+        while True:
+            records = [r for r in self.log_records() if r.get("request_id") == request_id]
+            if records or time.monotonic() > deadline:
+                return records
+            time.sleep(0.05)
+
+    def terminate(self) -> None:
+        """Send SIGTERM, as ECS does to stop a task."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM, wait, and return the exit code (SIGKILL after `timeout`)."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode

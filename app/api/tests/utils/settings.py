@@ -1,0 +1,49 @@
+"""Settings for a test database, independent of whatever the environment holds."""
+
+from typing import Any
+
+from payments_api.settings import Settings
+from tests.postgres_server import DatabaseCredentials
+
+# Short waits, so tests of an unavailable database take about a second.
+FAST_DATABASE_SETTINGS: dict[str, Any] = {
+    "db_pool_min": 1,
+    "db_pool_max": 10,
+    "db_pool_timeout": 1.0,
+    "db_connect_timeout": 2,
+}
+
+
+def settings_for(database: DatabaseCredentials, **overrides: Any) -> Settings:
+    """Settings for `database`; every field a test relies on is given, so none comes from
+    the environment."""
+    values: dict[str, Any] = {
+        "app_version": "0.1.0",
+        "database_url": None,
+        "db_host": database.host,
+        "db_port": database.port,
+        "db_name": database.dbname,
+        "db_user": database.user,
+        "db_password": database.password,
+        "db_sslrootcert": str(database.sslrootcert),
+        "db_secret_arn": None,
+        "db_rebuild_min_interval": 5.0,
+        "aws_region": "us-east-1",
+        "cors_allowed_origins": [],
+        **FAST_DATABASE_SETTINGS,
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+def server_env(database: DatabaseCredentials, **overrides: str) -> dict[str, str]:
+    """Environment for `python -m payments_api.serve` against `database`."""
+    env = {
+        **database.env(),
+        "DB_POOL_MIN": "2",
+        "DB_POOL_MAX": "10",
+        "DB_POOL_TIMEOUT": "5",
+        "LOG_LEVEL": "INFO",
+    }
+    env.update(overrides)
+    return env
