@@ -1,0 +1,66 @@
+"""Fixtures for the browser test: PostgreSQL, the API, the CloudFront stand-in, Chromium."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from edge_proxy import start_edge
+from playwright.sync_api import Browser, sync_playwright
+from support import REPO_ROOT, api_server, postgres_server
+
+WEB_DIST = REPO_ROOT / "app" / "web" / "dist"
+ARTIFACTS = REPO_ROOT / "build" / "e2e"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Flags for a root, offline, headless Chromium: no sandbox (root), and none of the background
+# connections this closed network would refuse.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[Any]:
+    with postgres_server.PostgresServer() as server:
+        yield server.create_database("payments_e2e")
+
+
+@pytest.fixture(scope="session")
+def api(database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with api_server.ApiServer(database.env(), tmp_path_factory.mktemp("api")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def site_url(api: Any) -> Iterator[str]:
+    if not (WEB_DIST / "index.html").exists():
+        pytest.fail(f"{WEB_DIST} has no build: run `npm ci && npm run build` in app/web")
+    edge: ThreadingHTTPServer = start_edge(WEB_DIST, api.base_url)
+    yield f"http://127.0.0.1:{edge.server_address[1]}"
+    edge.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
