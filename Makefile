@@ -10,7 +10,7 @@ STACK ?= dev
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 OUTPUTS := build/outputs-$(STACK).json
 
-.PHONY: help venv plan test lint unit fmt docs bench up verify down preflight
+.PHONY: help venv web plan test lint unit api-test web-test e2e fmt docs bench up verify down preflight
 
 help:
 	@echo "make plan            offline plan of Pulumi.$(STACK).yaml (no AWS, no Pulumi CLI)"
@@ -22,24 +22,48 @@ help:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt app/api/requirements.txt app/api/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The web app's dependencies and build (app/web/dist, which the browser test serves).
+WEB_SOURCES := $(shell find app/web/src app/web/public -type f 2>/dev/null) app/web/index.html
+web: app/web/dist/index.html
+
+app/web/node_modules/.installed: app/web/package.json app/web/package-lock.json
+	cd app/web && npm ci --no-audit --no-fund
+	touch $@
+
+app/web/dist/index.html: app/web/node_modules/.installed $(WEB_SOURCES)
+	cd app/web && npm run build
+
 plan: venv
 	$(PY) -m payments_infra.plan --stack $(STACK)
 
-test: lint unit
+# Everything that runs without AWS: lint, the program under mocks, the API against a real
+# PostgreSQL, the web app's unit tests, and the browser test over all of them.
+test: lint unit api-test web-test e2e
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	cd app/api && ../../$(VENV)/bin/mypy
+	$(VENV)/bin/hadolint app/api/Dockerfile
 	$(PY) -m payments_infra.docs --check
 
 unit: venv
 	$(PY) -m pytest
+
+api-test: venv
+	cd app/api && ../../$(PY) -m pytest
+
+web-test: app/web/node_modules/.installed
+	cd app/web && npm run lint && npm test
+
+e2e: venv web
+	cd app/e2e && ../../$(PY) -m pytest
 
 fmt: venv
 	$(VENV)/bin/ruff format .
@@ -50,11 +74,12 @@ docs: venv
 
 bench: venv
 	$(PY) bench/plan_bench.py
+	$(PY) bench/api_bench.py
 
 preflight: venv
 	@$(PY) -m payments_infra.preflight
 
-up: preflight
+up: preflight web
 	pulumi stack select --create $(STACK)
 	pulumi up --stack $(STACK)
 
