@@ -18,7 +18,7 @@ from typing import Any
 
 from payments_infra import naming
 from payments_infra.config import LOG_RETENTION_DAYS
-from payments_infra.recording import Graph, Resource
+from payments_infra.recording import Graph, Resource, SecretValue
 from payments_infra.tagging import REQUIRED_TAG_KEYS, REQUIRED_TAGS
 
 EXPLICIT_PROVIDER_NAME = "aws-provider"
@@ -307,6 +307,150 @@ def check_zone_loss(graph: Graph, availability_zones: list[str]) -> list[str]:
     return problems
 
 
+def check_encryption_at_rest(graph: Graph) -> list[str]:
+    """Data stores and secrets use a customer-managed key; keys rotate (PCI DSS 3.5, 3.6)."""
+    problems = []
+    for cluster in graph.of_type("aws:rds/cluster:Cluster"):
+        if cluster.inputs.get("storageEncrypted") is not True or not cluster.inputs.get("kmsKeyId"):
+            problems.append(f"{_label(cluster)} is not encrypted with a customer-managed key")
+    for instance in graph.of_type("aws:rds/clusterInstance:ClusterInstance"):
+        if instance.inputs.get("performanceInsightsEnabled") and not instance.inputs.get(
+            "performanceInsightsKmsKeyId"
+        ):
+            problems.append(f"{_label(instance)} keeps Performance Insights under an AWS key")
+    for secret in graph.of_type("aws:secretsmanager/secret:Secret"):
+        if not secret.inputs.get("kmsKeyId"):
+            problems.append(f"{_label(secret)} is not encrypted with a customer-managed key")
+    for key in graph.of_type("aws:kms/key:Key"):
+        if key.inputs.get("enableKeyRotation") is not True:
+            problems.append(f"{_label(key)} does not rotate")
+    return problems
+
+
+def check_tls_to_database(graph: Graph) -> list[str]:
+    """Every cluster uses a parameter group that refuses connections without TLS."""
+    forcing = {
+        group.inputs.get("name")
+        for group in graph.of_type("aws:rds/clusterParameterGroup:ClusterParameterGroup")
+        if {"name": "rds.force_ssl", "value": "1"}
+        in [{k: p.get(k) for k in ("name", "value")} for p in group.inputs.get("parameters", [])]
+    }
+    return [
+        f"{_label(c)} uses parameter group {c.inputs.get('dbClusterParameterGroupName')}, "
+        "which does not set rds.force_ssl = 1"
+        for c in graph.of_type("aws:rds/cluster:Cluster")
+        if c.inputs.get("dbClusterParameterGroupName") not in forcing
+    ]
+
+
+def check_database_private(graph: Graph) -> list[str]:
+    """No database instance is public, and DB subnet groups hold private subnets only."""
+    problems = [
+        f"{_label(r)} is publicly accessible"
+        for r in [
+            *graph.of_type("aws:rds/cluster:Cluster"),
+            *graph.of_type("aws:rds/clusterInstance:ClusterInstance"),
+        ]
+        if r.inputs.get("publiclyAccessible")
+    ]
+    private_ids = {s.subnet.id for s in subnet_routing(graph) if s.target_type == "nat_gateway"}
+    for group in graph.of_type("aws:rds/subnetGroup:SubnetGroup"):
+        public = [i for i in group.inputs.get("subnetIds", []) if i not in private_ids]
+        if public:
+            problems.append(f"{_label(group)} includes subnets that are not private: {public}")
+    return problems
+
+
+# (resource type, port) pairs allowed to take traffic from anywhere; the ALB on 443 arrives
+# with the API tier.
+OPEN_INGRESS_ALLOWED: set[tuple[str, int]] = set()
+
+
+def check_no_open_ingress(graph: Graph) -> list[str]:
+    """No security group admits the whole Internet (PCI DSS 1.3)."""
+    problems = []
+    for rule in graph.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        if rule.inputs.get("cidrIpv4") == "0.0.0.0/0" or rule.inputs.get("cidrIpv6") == "::/0":
+            problems.append(f"{_label(rule)} admits the whole Internet")
+    for group in graph.of_type("aws:ec2/securityGroup:SecurityGroup"):
+        if group.inputs.get("ingress"):
+            problems.append(f"{_label(group)} has inline ingress rules; use rule resources")
+    return problems
+
+
+def _strings(value: object) -> list[str]:
+    """Every string inside a plain (not secret) value."""
+    if isinstance(value, SecretValue):
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def _secret_strings(value: object) -> list[str]:
+    if isinstance(value, SecretValue):
+        inner = value.value
+        return [inner] if isinstance(inner, str) else _strings(inner)
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _secret_strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _secret_strings(item)]
+    return []
+
+
+def check_no_plain_secrets(graph: Graph) -> list[str]:
+    """No value the program marked secret shows up in a plain input or a stack output."""
+    secrets = {
+        fragment
+        for resource in graph
+        for value in _secret_strings(resource.inputs)
+        for fragment in _secret_fragments(value)
+    }
+    problems = []
+    for resource in graph:
+        for text in _strings(resource.inputs):
+            if any(secret in text for secret in secrets):
+                problems.append(f"{_label(resource)} has a secret value in a plain input")
+                break
+    for key, value in graph.stack_outputs.items():
+        if any(secret in text for text in _strings(value) for secret in secrets):
+            problems.append(f"stack output {key} shows a secret value")
+    return problems
+
+
+def _secret_fragments(value: str) -> list[str]:
+    """What to look for of a secret: the value itself, or, for a JSON document such as the
+    database secret (whose host and port are public), its password."""
+    try:
+        document = json.loads(value)
+    except ValueError:
+        return [value] if len(value) >= 8 else []
+    if isinstance(document, dict):
+        return [str(document["password"])] if "password" in document else []
+    return [value]
+
+
+def check_implicit_log_groups(graph: Graph) -> list[str]:
+    """Log groups AWS would create itself, with no expiry, exist in the stack beforehand."""
+    log_groups = {
+        g.inputs.get("name"): g for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+    }
+    problems = []
+    for cluster in graph.of_type("aws:rds/cluster:Cluster"):
+        for log_type in cluster.inputs.get("enabledCloudwatchLogsExports", []):
+            name = f"/aws/rds/cluster/{cluster.inputs['clusterIdentifier']}/{log_type}"
+            group = log_groups.get(name)
+            if group is None:
+                problems.append(f"{_label(cluster)} exports to {name}, which the stack lacks")
+            elif group.urn not in cluster.dependencies:
+                problems.append(f"{_label(cluster)} does not wait for its log group {name}")
+    return problems
+
+
 def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list[CheckResult]:
     """Every graph-wide check, in the order the plan prints them."""
     return [
@@ -318,4 +462,10 @@ def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list
         CheckResult("zone layout", check_zone_layout(graph, availability_zones)),
         CheckResult("private placement", check_private_placement(graph)),
         CheckResult("survives losing any one zone", check_zone_loss(graph, availability_zones)),
+        CheckResult("encryption at rest with customer keys", check_encryption_at_rest(graph)),
+        CheckResult("TLS forced on the database", check_tls_to_database(graph)),
+        CheckResult("database private", check_database_private(graph)),
+        CheckResult("no ingress from the whole Internet", check_no_open_ingress(graph)),
+        CheckResult("no secret in a plain value", check_no_plain_secrets(graph)),
+        CheckResult("log groups AWS would create exist first", check_implicit_log_groups(graph)),
     ]

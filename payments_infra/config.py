@@ -36,6 +36,13 @@ MIN_VPC_PREFIX = 16
 MAX_VPC_PREFIX = 23
 
 
+DEFAULT_DB_ENGINE_VERSION = "17"
+MIN_DB_MAJOR = 16
+DEFAULT_DB_MIN_CAPACITY = 1.0
+DEFAULT_DB_MAX_CAPACITY = 16.0
+DEFAULT_DB_BACKUP_RETENTION_DAYS = 7
+
+
 @dataclass(frozen=True)
 class Setting:
     """One config key as a user writes it, for validation messages and the README table."""
@@ -80,11 +87,52 @@ SETTINGS: tuple[Setting, ...] = (
         description="Pin the zones, e.g. to avoid a zone that lacks capacity for the "
         "instance types you need. Otherwise the stack looks them up.",
     ),
+    Setting(
+        key="payments:dbEngineVersion",
+        type="string",
+        default=DEFAULT_DB_ENGINE_VERSION,
+        rule=f"an Aurora PostgreSQL version, major ({MIN_DB_MAJOR} or newer) or major.minor, "
+        "e.g. 17 or 17.6",
+        description="A major version takes the region's default minor version for it at "
+        "creation; Aurora applies later minor versions itself in the maintenance window.",
+    ),
+    Setting(
+        key="payments:dbMinCapacity",
+        type="number (ACU)",
+        default=str(DEFAULT_DB_MIN_CAPACITY),
+        rule="0.5 to 256 in steps of 0.5, at most payments:dbMaxCapacity",
+        description="Aurora Serverless v2 floor of the writer and the reader (1 ACU is about "
+        "2 GiB of memory). The reader scales with the writer, so a failover lands warm.",
+    ),
+    Setting(
+        key="payments:dbMaxCapacity",
+        type="number (ACU)",
+        default=str(DEFAULT_DB_MAX_CAPACITY),
+        rule="1 to 256 in steps of 0.5, at least payments:dbMinCapacity",
+        description="Aurora Serverless v2 ceiling: caps the cost of a load spike.",
+    ),
+    Setting(
+        key="payments:dbBackupRetentionDays",
+        type="integer",
+        default=str(DEFAULT_DB_BACKUP_RETENTION_DAYS),
+        rule="7 to 35",
+        description="Days of automated backups and point-in-time recovery.",
+    ),
 )
 
 KNOWN_KEYS = {setting.key for setting in SETTINGS}
 DEFAULT_VPC_CIDR = "10.0.0.0/16"
 RFC1918_BLOCKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings:
+    """The Aurora settings a stack may change (defaults and reasons: SETTINGS, README)."""
+
+    engine_version: str = DEFAULT_DB_ENGINE_VERSION
+    min_capacity: float = DEFAULT_DB_MIN_CAPACITY
+    max_capacity: float = DEFAULT_DB_MAX_CAPACITY
+    backup_retention_days: int = DEFAULT_DB_BACKUP_RETENTION_DAYS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,8 +142,9 @@ class StackConfig:
     environment_suffix: str
     region: str
     vpc_cidr: ipaddress.IPv4Network
-    # None means "look the zones up" (see availability_zones.py).
+    # None means "look the zones up" (provider.resolve_availability_zones).
     availability_zones: tuple[str, ...] | None
+    database: DatabaseSettings
     project: str
     stack: str
 
@@ -122,6 +171,9 @@ class StackConfig:
         zones, zone_problems = _parse_zones(raw.get("payments:availabilityZones"))
         problems += zone_problems
 
+        database, database_problems = _parse_database(raw)
+        problems += database_problems
+
         if problems:
             raise ConfigError(problems)
         assert vpc_cidr is not None  # guaranteed when there are no problems
@@ -130,6 +182,7 @@ class StackConfig:
             region=REQUIRED_REGION,
             vpc_cidr=vpc_cidr,
             availability_zones=zones,
+            database=database,
             project=project,
             stack=stack,
         )
@@ -201,3 +254,53 @@ def _parse_zones(text: str | None) -> tuple[tuple[str, ...] | None, list[str]]:
     if bad:
         problems.append(f"{key} must hold zone names of {REQUIRED_REGION} only; got {bad}")
     return (None if problems else tuple(zones)), problems
+
+
+def _parse_number(raw: Mapping[str, str], key: str, default: float) -> tuple[float, list[str]]:
+    text = raw.get(key)
+    if text is None:
+        return default, []
+    try:
+        return float(text), []
+    except ValueError:
+        return default, [f'{key} must be a number; got "{text}"']
+
+
+def _parse_database(raw: Mapping[str, str]) -> tuple[DatabaseSettings, list[str]]:
+    problems = []
+    version = raw.get("payments:dbEngineVersion", DEFAULT_DB_ENGINE_VERSION)
+    match = re.fullmatch(r"(\d+)(\.\d+)?", version)
+    if match is None or int(match[1]) < MIN_DB_MAJOR:
+        problems.append(
+            f"payments:dbEngineVersion must be an Aurora PostgreSQL version such as 17 or 17.6, "
+            f'major {MIN_DB_MAJOR} or newer; got "{version}"'
+        )
+    min_acu, found = _parse_number(raw, "payments:dbMinCapacity", DEFAULT_DB_MIN_CAPACITY)
+    problems += found
+    max_acu, found = _parse_number(raw, "payments:dbMaxCapacity", DEFAULT_DB_MAX_CAPACITY)
+    problems += found
+    for key, value, lowest in (
+        ("payments:dbMinCapacity", min_acu, 0.5),
+        ("payments:dbMaxCapacity", max_acu, 1.0),
+    ):
+        if not lowest <= value <= 256 or value * 2 != int(value * 2):
+            problems.append(f"{key} must be {lowest} to 256 in steps of 0.5; got {value:g}")
+    if min_acu > max_acu:
+        problems.append(
+            f"payments:dbMinCapacity must not exceed payments:dbMaxCapacity; "
+            f"got {min_acu:g} > {max_acu:g}"
+        )
+    days_text = raw.get("payments:dbBackupRetentionDays", str(DEFAULT_DB_BACKUP_RETENTION_DAYS))
+    days = int(days_text) if re.fullmatch(r"-?\d+", days_text) else -1
+    # A week at least (time to notice and recover); 35 is the most AWS keeps.
+    if not 7 <= days <= 35:
+        problems.append(
+            f'payments:dbBackupRetentionDays must be a whole number from 7 to 35; got "{days_text}"'
+        )
+    settings = DatabaseSettings(
+        engine_version=version,
+        min_capacity=min_acu,
+        max_capacity=max_acu,
+        backup_retention_days=days,
+    )
+    return settings, problems

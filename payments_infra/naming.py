@@ -132,19 +132,24 @@ TAG_VALUE = NameRule("Name tag", 256, r"[\w .:/=+@-]*")
 
 @dataclass(frozen=True)
 class PhysicalName:
-    """One physical name the platform uses: ``{prefix}-{suffix}`` under one AWS rule."""
+    """One physical name the platform uses: ``{prefix}-{suffix}{tail}`` under one AWS rule.
+
+    ``tail`` is for names whose form AWS fixes around ours, such as the log group RDS
+    exports to: ``/aws/rds/cluster/aurora-cluster-{suffix}/postgresql``.
+    """
 
     prefix: str
     rule: NameRule
     tier: str
+    tail: str = ""
 
     def format(self, suffix: str) -> str:
-        return f"{self.prefix}-{suffix}"
+        return f"{self.prefix}-{suffix}{self.tail}"
 
     @property
     def room_for_suffix(self) -> int:
         """How long a suffix can be before this name breaks its AWS length limit."""
-        return self.rule.max_length - len(self.prefix) - 1
+        return self.rule.max_length - len(self.prefix) - 1 - len(self.tail)
 
 
 # Every physical name of the platform, by the key the code asks for. Tiers not built yet are
@@ -161,6 +166,9 @@ NAMES: dict[str, PhysicalName] = {
     "flow_log_group": PhysicalName("/aws/vpc/flow-logs", LOG_GROUP, "network"),
     "flow_log_role": PhysicalName("vpc-flow-logs-role", IAM_ROLE, "network"),
     "flow_log_policy": PhysicalName("vpc-flow-logs-policy", IAM_POLICY, "network"),
+    # The API tasks' identity, made with the network so the database can admit it before the
+    # API tier exists; the API tier adds the group's rules.
+    "task_security_group": PhysicalName("api-tasks-sg", SECURITY_GROUP, "network"),
     # data tier (issue: Aurora)
     "db_cluster": PhysicalName("aurora-cluster", RDS_IDENTIFIER, "database"),
     "db_instance_writer": PhysicalName("aurora-writer", RDS_IDENTIFIER, "database"),
@@ -168,13 +176,17 @@ NAMES: dict[str, PhysicalName] = {
     "db_subnet_group": PhysicalName("db-subnet-group", RDS_GROUP, "database"),
     "db_cluster_parameter_group": PhysicalName("aurora-cluster-params", RDS_GROUP, "database"),
     "db_security_group": PhysicalName("db-sg", SECURITY_GROUP, "database"),
+    "db_ingress_from_tasks": PhysicalName("db-sg-from-api-tasks", TAG_VALUE, "database"),
+    "db_kms_key": PhysicalName("aurora-key", TAG_VALUE, "database"),
     "db_kms_alias": PhysicalName("alias/aurora", KMS_ALIAS, "database"),
     "db_secret": PhysicalName("db-credentials", SECRET, "database"),
+    "db_log_group": PhysicalName(
+        "/aws/rds/cluster/aurora-cluster", LOG_GROUP, "database", tail="/postgresql"
+    ),
     # API tier (issue: ECS behind ALB)
     "alb": PhysicalName("alb", ALB, "service"),
     "target_group": PhysicalName("tg-api", TARGET_GROUP, "service"),
     "alb_security_group": PhysicalName("alb-sg", SECURITY_GROUP, "service"),
-    "task_security_group": PhysicalName("api-tasks-sg", SECURITY_GROUP, "service"),
     "alb_logs_bucket": PhysicalName("alb-logs", S3_BUCKET, "service"),
     "ecs_cluster": PhysicalName("ecs-cluster", ECS_NAME, "service"),
     "ecs_service": PhysicalName("api-service", ECS_NAME, "service"),

@@ -10,6 +10,8 @@ Creates, in three availability zones:
 - VPC flow logs (all traffic) to a CloudWatch log group with 30-day retention, and the IAM
   role the flow-log service writes with;
 - the VPC's default security group, adopted and stripped of every rule;
+- the API tasks' security group, with no rules yet: an identity the database admits on 5432,
+  made here because both the database and the API tier need it (the API tier adds its rules);
 - an S3 gateway endpoint on the private route tables (free; keeps ECR image-layer pulls,
   which come from S3, off the NAT gateways).
 """
@@ -124,14 +126,17 @@ class Network(pulumi.ComponentResource):
         self._create_nat_routing()
         self._create_flow_logs(args.account_id)
         self._lock_default_security_group()
+        self._create_task_security_group()
         self._create_s3_endpoint()
 
         self.public_subnet_ids = [subnet.id for subnet in self.public_subnets.values()]
         self.private_subnet_ids = [subnet.id for subnet in self.private_subnets.values()]
         self.nat_gateway_ids = [nat.id for nat in self.nat_gateways.values()]
         self.private_route_table_ids = [rt.id for rt in self.private_route_tables.values()]
+        self.task_security_group_id = self.task_security_group.id
         self.register_outputs(
             {
+                "task_security_group_id": self.task_security_group_id,
                 "vpc_id": self.vpc_id,
                 "public_subnet_ids": self.public_subnet_ids,
                 "private_subnet_ids": self.private_subnet_ids,
@@ -324,6 +329,18 @@ class Network(pulumi.ComponentResource):
                 ingress=[],
                 egress=[],
                 tags=name_tag(physical_name("default_security_group", self._suffix)),
+            ),
+            opts=self._child,
+        )
+
+    def _create_task_security_group(self) -> None:
+        self.task_security_group = aws.ec2.SecurityGroup(
+            f"{self._name}-api-tasks-sg",
+            aws.ec2.SecurityGroupArgs(
+                name=physical_name("task_security_group", self._suffix),
+                description="API tasks; rules come with the API tier",
+                vpc_id=self.vpc.id,
+                tags=name_tag(physical_name("task_security_group", self._suffix)),
             ),
             opts=self._child,
         )

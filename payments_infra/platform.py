@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import pulumi
 
 from payments_infra.config import StackConfig
+from payments_infra.database import Database, DatabaseArgs
 from payments_infra.network import Network, NetworkArgs
+from payments_infra.provider import EngineVersion
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,10 +26,12 @@ class PaymentsPlatformArgs:
     """The three zones to build in (provider.resolve_availability_zones). Required."""
     account_id: pulumi.Input[str]
     """The AWS account the stack deploys into. Required."""
+    db_engine: EngineVersion
+    """The exact Aurora version (provider.resolve_engine_version). Required."""
 
 
 class PaymentsPlatform(pulumi.ComponentResource):
-    """The payments platform: network today; database, API, frontend and observability next."""
+    """The payments platform: network and database today; API, frontend, observability next."""
 
     def __init__(
         self, name: str, args: PaymentsPlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -46,4 +50,21 @@ class PaymentsPlatform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.register_outputs({"vpc_id": self.network.vpc_id})
+        self.database = Database(
+            "database",
+            DatabaseArgs(
+                environment_suffix=config.environment_suffix,
+                settings=config.database,
+                engine=args.db_engine,
+                vpc_id=self.network.vpc_id,
+                private_subnet_ids=self.network.private_subnet_ids,
+                availability_zones=self.network.availability_zones,
+                client_security_group_id=self.network.task_security_group_id,
+                account_id=args.account_id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.register_outputs(
+            {"vpc_id": self.network.vpc_id, "db_secret_arn": self.database.secret_arn}
+        )

@@ -6,6 +6,8 @@ the default provider: region and default tags are then set in exactly one place.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
@@ -49,3 +51,26 @@ def resolve_availability_zones(config: StackConfig, provider: aws.Provider) -> l
             ]
         )
     return zones[:AZ_COUNT]
+
+
+@dataclass(frozen=True)
+class EngineVersion:
+    """An exact Aurora PostgreSQL version and the parameter group family that goes with it."""
+
+    version: str
+    parameter_group_family: str
+
+
+def resolve_engine_version(config: StackConfig, provider: aws.Provider) -> EngineVersion:
+    """The configured version made exact: "17" becomes the region's default 17.x.
+
+    A plain invoke, like the zones: the version decides the parameter group family, and the
+    graph must not depend on an Output for that.
+    """
+    found = aws.rds.get_engine_version(
+        engine="aurora-postgresql",
+        version=config.database.engine_version,
+        default_only="." not in config.database.engine_version,
+        opts=pulumi.InvokeOptions(provider=provider),
+    )
+    return EngineVersion(found.version, found.parameter_group_family)

@@ -26,6 +26,10 @@ PROJECT = "payments"
 MOCK_ACCOUNT_ID = "123456789012"
 # us-east-1 has six zones; answering with all of them exercises the "first three" choice.
 MOCK_ZONES = [f"us-east-1{letter}" for letter in "abcdef"]
+# The minor version the mocks answer for "the default of this major version".
+MOCK_DEFAULT_MINOR = 6
+# What the mocked RandomPassword returns, so tests can search the graph for it.
+MOCK_PASSWORD = "mock-password-0123456789-abcdef"
 
 
 class SecretValue:
@@ -129,6 +133,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         if args.typ.startswith("aws:"):
             outputs.setdefault("arn", _placeholder_arn(args.typ, args.inputs, resource_id))
+        outputs.update(_computed_outputs(args.typ, args.inputs))
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
@@ -137,6 +142,17 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
                 "id": "us-east-1",
                 "names": list(MOCK_ZONES),
                 "zoneIds": [f"use1-az{i}" for i in range(1, len(MOCK_ZONES) + 1)],
+            }, []
+        if args.token == "aws:rds/getEngineVersion:getEngineVersion":
+            requested = args.args["version"]
+            major = requested.split(".")[0]
+            exact = requested if "." in requested else f"{major}.{MOCK_DEFAULT_MINOR}"
+            return {
+                "id": exact,
+                "engine": "aurora-postgresql",
+                "version": exact,
+                "versionActual": exact,
+                "parameterGroupFamily": f"aurora-postgresql{major}",
             }, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -147,6 +163,22 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
             }, []
         # A new data source must be answered here on purpose, never silently with nothing.
         raise NotImplementedError(f"recording mocks do not answer {args.token}")
+
+
+def _computed_outputs(type_token: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The provider-computed outputs the program reads, as placeholders."""
+    if type_token == "aws:rds/cluster:Cluster":
+        name = inputs["clusterIdentifier"]
+        return {
+            "endpoint": f"{name}.cluster-placeholder.us-east-1.rds.amazonaws.com",
+            "readerEndpoint": f"{name}.cluster-ro-placeholder.us-east-1.rds.amazonaws.com",
+            "port": 5432,
+        }
+    if type_token == "random:index/randomPassword:RandomPassword":
+        return {"result": MOCK_PASSWORD}
+    if type_token == "aws:kms/key:Key":
+        return {"keyId": "placeholder-key-id"}
+    return {}
 
 
 def _placeholder_arn(type_token: str, inputs: Mapping[str, Any], resource_id: str) -> str:

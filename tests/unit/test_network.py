@@ -17,6 +17,16 @@ NAT = "aws:ec2/natGateway:NatGateway"
 ROUTE = "aws:ec2/route:Route"
 
 
+def flow_log_group(graph: Graph) -> Resource:
+    return only(
+        [
+            g
+            for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+            if g.inputs["name"] == f"/aws/vpc/flow-logs-{SUFFIX}"
+        ]
+    )
+
+
 def only(resources: list[Resource]) -> Resource:
     assert len(resources) == 1, f"expected exactly one, got {[r.name for r in resources]}"
     return resources[0]
@@ -114,14 +124,13 @@ def test_no_private_route_table_reaches_the_internet_gateway(graph: Graph) -> No
 
 def test_flow_log_captures_all_traffic_into_a_30_day_log_group(graph: Graph) -> None:
     flow_log = only(graph.of_type("aws:ec2/flowLog:FlowLog"))
-    log_group = only(graph.of_type("aws:cloudwatch/logGroup:LogGroup"))
+    log_group = flow_log_group(graph)
     vpc = only(graph.of_type("aws:ec2/vpc:Vpc"))
     assert flow_log.inputs["trafficType"] == "ALL"
     assert flow_log.inputs["vpcId"] == vpc.id
     assert flow_log.inputs["logDestinationType"] == "cloud-watch-logs"
     assert flow_log.inputs["logDestination"] == log_group.outputs["arn"]
     assert log_group.inputs["retentionInDays"] == 30
-    assert log_group.inputs["name"] == f"/aws/vpc/flow-logs-{SUFFIX}"
 
 
 def test_flow_log_role_trusts_only_the_flow_log_service_of_this_account(graph: Graph) -> None:
@@ -135,10 +144,20 @@ def test_flow_log_role_trusts_only_the_flow_log_service_of_this_account(graph: G
 
 def test_flow_log_role_may_write_only_to_its_log_group(graph: Graph) -> None:
     policy = only(graph.of_type("aws:iam/rolePolicy:RolePolicy"))
-    log_group_arn = only(graph.of_type("aws:cloudwatch/logGroup:LogGroup")).outputs["arn"]
+    log_group_arn = flow_log_group(graph).outputs["arn"]
     (statement,) = json.loads(policy.inputs["policy"])["Statement"]
     assert statement["Resource"] == [log_group_arn, f"{log_group_arn}:*"]
     assert all(action.startswith("logs:") and "*" not in action for action in statement["Action"])
+
+
+def test_api_tasks_security_group_exists_with_no_rules_of_its_own(graph: Graph) -> None:
+    (group,) = [
+        g
+        for g in graph.of_type("aws:ec2/securityGroup:SecurityGroup")
+        if g.inputs["name"] == f"api-tasks-sg-{SUFFIX}"
+    ]
+    assert group.inputs["vpcId"] == only(graph.of_type("aws:ec2/vpc:Vpc")).id
+    assert not group.inputs.get("ingress") and not group.inputs.get("egress")
 
 
 def test_default_security_group_is_adopted_with_no_rules(graph: Graph) -> None:
@@ -159,8 +178,10 @@ def test_s3_gateway_endpoint_serves_exactly_the_private_route_tables(graph: Grap
 
 def test_network_children_are_parented_to_the_network_component(graph: Graph) -> None:
     network = only([r for r in graph if r.type == "payments:network:Network"])
-    strays = [r.name for r in graph if r.type.startswith("aws:ec2") and r.parent != network.urn]
-    assert strays == []
+    children = [r for r in graph if r.parent == network.urn]
+    assert len(children) >= 35
+    assert [r.name for r in children if not r.name.startswith("network-")] == []
+    assert [r.name for r in graph if r.name.startswith("network-") and r not in children] == []
 
 
 def test_stack_exports_the_network_ids(graph: Graph) -> None:

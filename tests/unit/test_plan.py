@@ -30,7 +30,7 @@ def run_plan(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_plan_of_the_example_stack_lists_the_network_and_passes_every_check(
+def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
     tmp_path: Path,
 ) -> None:
     result = run_plan(tmp_path)
@@ -45,11 +45,15 @@ def test_plan_of_the_example_stack_lists_the_network_and_passes_every_check(
         (4, "aws:ec2/routeTable:RouteTable"),
         (6, "aws:ec2/routeTableAssociation:RouteTableAssociation"),
         (1, "aws:ec2/flowLog:FlowLog"),
-        (1, "aws:cloudwatch/logGroup:LogGroup"),
+        (2, "aws:cloudwatch/logGroup:LogGroup"),
+        (1, "aws:rds/cluster:Cluster"),
+        (2, "aws:rds/clusterInstance:ClusterInstance"),
+        (1, "aws:secretsmanager/secret:Secret"),
+        (1, "aws:kms/key:Key"),
     ]:
         assert f"{count:>3}  {type_}\n" in out, type_
     assert "placeholders" in out
-    assert "FAIL" not in out and out.count("PASS") == 8
+    assert "FAIL" not in out and out.count("PASS") == 14
 
 
 def test_plan_writes_the_graph_as_json(tmp_path: Path) -> None:

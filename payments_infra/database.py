@@ -1,0 +1,408 @@
+"""Database component: Aurora PostgreSQL over two zones, encrypted, TLS only, with its secret.
+
+Creates:
+- a customer-managed KMS key (rotation on, 7-day deletion window) and its alias
+  ``alias/aurora-{suffix}``; its policy lets the account administer it and lets principals of
+  the account use it only through RDS and Secrets Manager;
+- the security group ``db-sg-{suffix}``: ingress on 5432 from the API tasks' group only,
+  no egress;
+- a DB subnet group over the private subnets only;
+- a cluster parameter group that forces TLS (``rds.force_ssl``, TLS 1.2 or newer) and logs
+  connections, disconnections, DDL, lock waits and statements slower than a second;
+- the log group RDS exports to, created first with 30-day retention so that RDS does not
+  create one that never expires and outlives the stack;
+- the Aurora PostgreSQL cluster ``aurora-cluster-{suffix}`` (Serverless v2, storage encrypted
+  with the key, IAM database authentication, 7+ days of backups, no deletion protection, no
+  final snapshot) with a writer and a reader placed in two different zones;
+- the master password (``pulumi_random``, a Pulumi secret end to end) and the Secrets
+  Manager secret ``db-credentials-{suffix}`` (the key above, no recovery window) holding the
+  JSON AWS's rotation functions use plus ``url``, a ``postgresql://`` connection string.
+
+The component exposes the secret's ARN and the JSON keys a task injects, never a value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from payments_infra.config import LOG_RETENTION_DAYS, REQUIRED_REGION, DatabaseSettings
+from payments_infra.naming import physical_name
+from payments_infra.provider import EngineVersion
+from payments_infra.tagging import name_tag
+
+DATABASE_NAME = "payments"
+MASTER_USERNAME = "payments_admin"
+PORT = 5432
+# Environment variable -> key of the secret's JSON, as the API reads them (app/api README).
+SECRET_KEYS = {
+    "DB_HOST": "host",
+    "DB_PORT": "port",
+    "DB_NAME": "dbname",
+    "DB_USER": "username",
+    "DB_PASSWORD": "password",
+}
+# Only URL-unreserved punctuation: the password goes into a URL and an environment variable
+# unescaped, and Aurora refuses "/", '"', "@" and spaces anyway.
+PASSWORD_SPECIALS = "-_.~"
+# UTC. Backups at night in the US, maintenance an hour later on Sunday: they must not overlap.
+BACKUP_WINDOW = "07:00-08:00"
+MAINTENANCE_WINDOW = "sun:08:30-sun:09:30"
+# Statements at least this slow are logged, in milliseconds.
+SLOW_STATEMENT_MS = 1000
+
+KEY_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+KEY_USE_ACTIONS = [
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+]
+KEY_SERVICES = [
+    f"rds.{REQUIRED_REGION}.amazonaws.com",
+    f"secretsmanager.{REQUIRED_REGION}.amazonaws.com",
+]
+
+
+def database_key_policy(account_id: str) -> str:
+    """The key's policy: administration by the account, use only through RDS and Secrets Manager.
+
+    The account root principal delegates to IAM, so who may administer or use the key is then
+    decided by IAM policies; the ``kms:ViaService`` condition means even they can use it only
+    through those two services, never to decrypt data directly.
+    """
+    account_root = f"arn:aws:iam::{account_id}:root"
+    statements = [
+        {
+            "Sid": "AdministerKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root},
+            "Action": KEY_ADMIN_ACTIONS,
+            "Resource": "*",  # in a key policy, "*" means this key
+        },
+        {
+            "Sid": "UseThroughRdsAndSecretsManager",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root},
+            "Action": KEY_USE_ACTIONS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": KEY_SERVICES, "kms:CallerAccount": account_id}
+            },
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseArgs:
+    """Inputs of the Database component."""
+
+    environment_suffix: str
+    """Ends every physical name. Required."""
+    settings: DatabaseSettings
+    """Engine version, capacity and backups (StackConfig.database). Required."""
+    engine: EngineVersion
+    """The exact engine version and its parameter group family. Required."""
+    vpc_id: pulumi.Input[str]
+    """The VPC of the security group. Required."""
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    """The subnets of the DB subnet group: the private ones only. Required."""
+    availability_zones: Sequence[str]
+    """The zones of those subnets; the writer goes in the first, the reader in the second."""
+    client_security_group_id: pulumi.Input[str]
+    """The only group allowed in on 5432: the API tasks'. Required."""
+    account_id: pulumi.Input[str]
+    """The AWS account, for the key policy. Required."""
+
+
+class Database(pulumi.ComponentResource):
+    """Aurora PostgreSQL (writer + reader in two zones) with its key, groups and secret."""
+
+    def __init__(
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:database:Database", name, None, opts)
+        self._name = name
+        self._suffix = args.environment_suffix
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.cluster_identifier = physical_name("db_cluster", self._suffix)
+
+        self._create_key(args.account_id)
+        self._create_security_group(args.vpc_id, args.client_security_group_id)
+        self._create_cluster(args)
+        self._create_secret()
+
+        self.cluster_endpoint = self.cluster.endpoint
+        self.cluster_reader_endpoint = self.cluster.reader_endpoint
+        self.security_group_id = self.security_group.id
+        self.kms_key_arn = self.key.arn
+        self.secret_arn = self.secret.arn
+        self.secret_keys = dict(SECRET_KEYS)
+        self.register_outputs(
+            {
+                "cluster_endpoint": self.cluster_endpoint,
+                "cluster_reader_endpoint": self.cluster_reader_endpoint,
+                "security_group_id": self.security_group_id,
+                "kms_key_arn": self.kms_key_arn,
+                "secret_arn": self.secret_arn,
+            }
+        )
+
+    def _create_key(self, account_id: pulumi.Input[str]) -> None:
+        self.key = aws.kms.Key(
+            f"{self._name}-key",
+            aws.kms.KeyArgs(
+                description=f"Aurora storage, Performance Insights and the DB secret of "
+                f"{self.cluster_identifier}",
+                enable_key_rotation=True,
+                deletion_window_in_days=7,  # the minimum: nothing lingers after a destroy
+                policy=pulumi.Output.from_input(account_id).apply(database_key_policy),
+                tags=name_tag(physical_name("db_kms_key", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        aws.kms.Alias(
+            f"{self._name}-key-alias",
+            aws.kms.AliasArgs(
+                name=physical_name("db_kms_alias", self._suffix), target_key_id=self.key.key_id
+            ),
+            opts=self._child,
+        )
+
+    def _create_security_group(
+        self, vpc_id: pulumi.Input[str], client_security_group_id: pulumi.Input[str]
+    ) -> None:
+        # No egress rules: the database starts no connections. (A new group's default
+        # allow-all egress rule is removed by the provider when none is declared.)
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{self._name}-sg",
+            aws.ec2.SecurityGroupArgs(
+                name=physical_name("db_security_group", self._suffix),
+                description="Aurora PostgreSQL: 5432 from the API tasks only",
+                vpc_id=vpc_id,
+                tags=name_tag(physical_name("db_security_group", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-ingress-from-api-tasks",
+            aws.vpc.SecurityGroupIngressRuleArgs(
+                security_group_id=self.security_group.id,
+                referenced_security_group_id=client_security_group_id,
+                ip_protocol="tcp",
+                from_port=PORT,
+                to_port=PORT,
+                description="PostgreSQL over TLS from the API tasks",
+                tags=name_tag(physical_name("db_ingress_from_tasks", self._suffix)),
+            ),
+            opts=self._child,
+        )
+
+    def _create_cluster(self, args: DatabaseArgs) -> None:
+        subnet_group = aws.rds.SubnetGroup(
+            f"{self._name}-subnets",
+            aws.rds.SubnetGroupArgs(
+                name=physical_name("db_subnet_group", self._suffix),
+                description="Private subnets only: the database is never reachable from outside",
+                subnet_ids=list(args.private_subnet_ids),
+                tags=name_tag(physical_name("db_subnet_group", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        parameter_group = aws.rds.ClusterParameterGroup(
+            f"{self._name}-params",
+            aws.rds.ClusterParameterGroupArgs(
+                name=physical_name("db_cluster_parameter_group", self._suffix),
+                family=args.engine.parameter_group_family,
+                description="TLS only; connection, DDL and slow-statement logging",
+                parameters=[
+                    # pending-reboot is accepted for static and dynamic parameters alike; at
+                    # creation every value is in force from the start.
+                    aws.rds.ClusterParameterGroupParameterArgs(
+                        name=key, value=value, apply_method="pending-reboot"
+                    )
+                    for key, value in cluster_parameters().items()
+                ],
+                tags=name_tag(physical_name("db_cluster_parameter_group", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{self._name}-postgresql-logs",
+            aws.cloudwatch.LogGroupArgs(
+                name=physical_name("db_log_group", self._suffix),
+                retention_in_days=LOG_RETENTION_DAYS,
+                tags=name_tag(physical_name("db_log_group", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        self.master_password = random.RandomPassword(
+            f"{self._name}-master-password",
+            random.RandomPasswordArgs(
+                length=32, special=True, override_special=PASSWORD_SPECIALS, min_special=2
+            ),
+            opts=self._child,
+        )
+        settings = args.settings
+        self.cluster = aws.rds.Cluster(
+            f"{self._name}-cluster",
+            aws.rds.ClusterArgs(
+                cluster_identifier=self.cluster_identifier,
+                engine="aurora-postgresql",
+                engine_mode="provisioned",
+                engine_version=args.engine.version,
+                database_name=DATABASE_NAME,
+                master_username=MASTER_USERNAME,
+                master_password=pulumi.Output.secret(self.master_password.result),
+                port=PORT,
+                serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
+                    min_capacity=settings.min_capacity, max_capacity=settings.max_capacity
+                ),
+                db_subnet_group_name=subnet_group.name,
+                vpc_security_group_ids=[self.security_group.id],
+                db_cluster_parameter_group_name=parameter_group.name,
+                storage_encrypted=True,
+                kms_key_id=self.key.arn,
+                iam_database_authentication_enabled=True,
+                backup_retention_period=settings.backup_retention_days,
+                preferred_backup_window=BACKUP_WINDOW,
+                preferred_maintenance_window=MAINTENANCE_WINDOW,
+                copy_tags_to_snapshot=True,
+                enabled_cloudwatch_logs_exports=["postgresql"],
+                # Destroyable with no manual step (DESIGN.md §4): backups go with the cluster.
+                skip_final_snapshot=True,
+                deletion_protection=False,
+                tags=name_tag(self.cluster_identifier),
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # RDS must find its log group already there, with its retention.
+                depends_on=[log_group],
+                # Aurora applies minor versions itself in the maintenance window; without
+                # this, the next `pulumi up` would try to take the cluster back down a version.
+                ignore_changes=["engineVersion"],
+            ),
+        )
+        self.writer = self._create_instance(
+            "writer", args.availability_zones[0], promotion_tier=0, engine=args.engine
+        )
+        # Promotion tier 1 keeps the reader at the writer's capacity (Serverless v2 scales
+        # tiers 0 and 1 together), so a failover lands on a warm instance.
+        self.reader = self._create_instance(
+            "reader", args.availability_zones[1], promotion_tier=1, engine=args.engine
+        )
+
+    def _create_instance(
+        self, role: str, availability_zone: str, *, promotion_tier: int, engine: EngineVersion
+    ) -> aws.rds.ClusterInstance:
+        identifier = physical_name(f"db_instance_{role}", self._suffix)
+        return aws.rds.ClusterInstance(
+            f"{self._name}-{role}",
+            aws.rds.ClusterInstanceArgs(
+                identifier=identifier,
+                cluster_identifier=self.cluster.id,
+                engine=aws.rds.EngineType.AURORA_POSTGRESQL,
+                engine_version=engine.version,
+                instance_class="db.serverless",
+                availability_zone=availability_zone,
+                promotion_tier=promotion_tier,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=self.key.arn,
+                performance_insights_retention_period=7,  # the free tier
+                tags=name_tag(identifier),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["engineVersion"]),
+        )
+
+    def _create_secret(self) -> None:
+        self.secret = aws.secretsmanager.Secret(
+            f"{self._name}-credentials",
+            aws.secretsmanager.SecretArgs(
+                name=physical_name("db_secret", self._suffix),
+                description=f"Master credentials and connection URL of {self.cluster_identifier}",
+                kms_key_id=self.key.arn,
+                # Deleted at once, so a destroy followed by an up can reuse the name.
+                recovery_window_in_days=0,
+                tags=name_tag(physical_name("db_secret", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{self._name}-credentials-value",
+            aws.secretsmanager.SecretVersionArgs(
+                secret_id=self.secret.id,
+                secret_string=pulumi.Output.secret(
+                    pulumi.Output.all(
+                        host=self.cluster.endpoint,
+                        password=self.master_password.result,
+                    ).apply(
+                        lambda v: secret_document(v["host"], v["password"], self.cluster_identifier)
+                    )
+                ),
+            ),
+            opts=self._child,
+        )
+
+
+def cluster_parameters() -> dict[str, str]:
+    """The cluster parameter group's values: TLS only, and what an assessor wants logged."""
+    return {
+        "rds.force_ssl": "1",
+        "ssl_min_protocol_version": "TLSv1.2",
+        "log_connections": "1",
+        "log_disconnections": "1",
+        "log_statement": "ddl",
+        "log_lock_waits": "1",
+        "log_min_duration_statement": str(SLOW_STATEMENT_MS),
+    }
+
+
+def secret_document(host: str, password: str, cluster_identifier: str) -> str:
+    """The secret's JSON: the shape AWS's PostgreSQL rotation functions use, plus ``url``."""
+    return json.dumps(
+        {
+            "engine": "postgres",
+            "host": host,
+            "port": PORT,
+            "username": MASTER_USERNAME,
+            "password": password,
+            "dbname": DATABASE_NAME,
+            "dbClusterIdentifier": cluster_identifier,
+            "url": f"postgresql://{MASTER_USERNAME}:{password}@{host}:{PORT}/{DATABASE_NAME}"
+            "?sslmode=verify-full",
+        }
+    )
