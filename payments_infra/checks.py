@@ -115,6 +115,9 @@ NAME_RULES: dict[str, naming.NameRule] = {
     "aws:ecs/service:Service": naming.ECS_NAME,
     "aws:lambda/function:Function": naming.LAMBDA_FUNCTION,
     "aws:kms/alias:Alias": naming.KMS_ALIAS,
+    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": (
+        naming.CLOUDFORMATION_STACK
+    ),
     "aws:ec2/securityGroup:SecurityGroup": naming.SECURITY_GROUP,
     "aws:cloudwatch/dashboard:Dashboard": naming.DASHBOARD,
     "aws:rds/subnetGroup:SubnetGroup": naming.RDS_GROUP,
@@ -448,6 +451,15 @@ def check_implicit_log_groups(graph: Graph) -> list[str]:
                 problems.append(f"{_label(cluster)} exports to {name}, which the stack lacks")
             elif group.urn not in cluster.dependencies:
                 problems.append(f"{_label(cluster)} does not wait for its log group {name}")
+    # Functions deployed from the Serverless Application Repository (the rotation function).
+    for stack in graph.of_type("aws:serverlessrepository/cloudFormationStack:CloudFormationStack"):
+        function = (stack.inputs.get("parameters") or {}).get("functionName")
+        name = f"/aws/lambda/{function}"
+        group = log_groups.get(name)
+        if group is None:
+            problems.append(f"{_label(stack)} deploys {function}, whose {name} the stack lacks")
+        elif group.urn not in stack.dependencies:
+            problems.append(f"{_label(stack)} does not wait for its log group {name}")
     return problems
 
 

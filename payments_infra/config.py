@@ -118,6 +118,15 @@ SETTINGS: tuple[Setting, ...] = (
         rule="7 to 35",
         description="Days of automated backups and point-in-time recovery.",
     ),
+    Setting(
+        key="payments:dbRotationDays",
+        type="integer",
+        default="0 (off)",
+        rule="0, or 1 to 365",
+        description="Rotate the master password every N days with AWS's single-user "
+        "PostgreSQL rotation function. Off by default: rotation rewrites `password` but "
+        "not `url` in the secret (see README, Database).",
+    ),
 )
 
 KNOWN_KEYS = {setting.key for setting in SETTINGS}
@@ -133,6 +142,7 @@ class DatabaseSettings:
     min_capacity: float = DEFAULT_DB_MIN_CAPACITY
     max_capacity: float = DEFAULT_DB_MAX_CAPACITY
     backup_retention_days: int = DEFAULT_DB_BACKUP_RETENTION_DAYS
+    rotation_days: int = 0  # 0: no automatic rotation
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,10 +307,18 @@ def _parse_database(raw: Mapping[str, str]) -> tuple[DatabaseSettings, list[str]
         problems.append(
             f'payments:dbBackupRetentionDays must be a whole number from 7 to 35; got "{days_text}"'
         )
+    rotation_text = raw.get("payments:dbRotationDays", "0")
+    rotation = int(rotation_text) if re.fullmatch(r"\d+", rotation_text) else -1
+    if not 0 <= rotation <= 365:
+        problems.append(
+            f"payments:dbRotationDays must be 0 (off) or a whole number from 1 to 365; "
+            f'got "{rotation_text}"'
+        )
     settings = DatabaseSettings(
         engine_version=version,
         min_capacity=min_acu,
         max_capacity=max_acu,
         backup_retention_days=days,
+        rotation_days=max(rotation, 0),
     )
     return settings, problems

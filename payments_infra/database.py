@@ -18,6 +18,10 @@ Creates:
   Manager secret ``db-credentials-{suffix}`` (the key above, no recovery window) holding the
   JSON AWS's rotation functions use plus ``url``, a ``postgresql://`` connection string.
 
+With ``payments:dbRotationDays`` above 0 it also deploys AWS's single-user PostgreSQL
+rotation function (from the Serverless Application Repository) into the private subnets,
+with its own security group and a 30-day log group made first, and a rotation schedule.
+
 The component exposes the secret's ARN and the JSON keys a task injects, never a value.
 """
 
@@ -55,6 +59,15 @@ BACKUP_WINDOW = "07:00-08:00"
 MAINTENANCE_WINDOW = "sun:08:30-sun:09:30"
 # Statements at least this slow are logged, in milliseconds.
 SLOW_STATEMENT_MS = 1000
+# AWS's rotation function for one PostgreSQL user (Secrets Manager docs, "rotation function
+# templates"); it expects the secret JSON that secret_document writes.
+ROTATION_APPLICATION_ID = (
+    "arn:aws:serverlessrepo:us-east-1:297356227824:applications/"
+    "SecretsManagerRDSPostgreSQLRotationSingleUser"
+)
+# Characters the rotation function must not put in a new password: the ones AWS excludes by
+# default, plus those that would need escaping in a connection URL.
+ROTATION_EXCLUDED_CHARACTERS = "/@\"'\\:?#[]%&+=;, "
 
 KEY_ADMIN_ACTIONS = [
     "kms:CancelKeyDeletion",
@@ -158,11 +171,14 @@ class Database(pulumi.ComponentResource):
         self._suffix = args.environment_suffix
         self._child = pulumi.ResourceOptions(parent=self)
         self.cluster_identifier = physical_name("db_cluster", self._suffix)
+        self._rotating = args.settings.rotation_days > 0
 
         self._create_key(args.account_id)
         self._create_security_group(args.vpc_id, args.client_security_group_id)
         self._create_cluster(args)
         self._create_secret()
+        if self._rotating:
+            self._create_rotation(args)
 
         self.cluster_endpoint = self.cluster.endpoint
         self.cluster_reader_endpoint = self.cluster.reader_endpoint
@@ -312,7 +328,8 @@ class Database(pulumi.ComponentResource):
                 depends_on=[log_group],
                 # Aurora applies minor versions itself in the maintenance window; without
                 # this, the next `pulumi up` would try to take the cluster back down a version.
-                ignore_changes=["engineVersion"],
+                # With rotation on, the password belongs to the rotation function.
+                ignore_changes=["engineVersion"] + (["masterPassword"] if self._rotating else []),
             ),
         )
         self.writer = self._create_instance(
@@ -361,7 +378,7 @@ class Database(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        aws.secretsmanager.SecretVersion(
+        self.secret_version = aws.secretsmanager.SecretVersion(
             f"{self._name}-credentials-value",
             aws.secretsmanager.SecretVersionArgs(
                 secret_id=self.secret.id,
@@ -374,7 +391,107 @@ class Database(pulumi.ComponentResource):
                     )
                 ),
             ),
+            # With rotation on, the current value is the rotation function's to write; a
+            # later `pulumi up` must not put the first password back.
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["secretString"] if self._rotating else []
+            ),
+        )
+
+    def _create_rotation(self, args: DatabaseArgs) -> None:
+        """AWS's rotation function in the private subnets, reaching the database and the
+        Secrets Manager API (through the NAT gateways), and the schedule that runs it."""
+        function_name = physical_name("db_rotation_function", self._suffix)
+        rotation_sg = aws.ec2.SecurityGroup(
+            f"{self._name}-rotation-sg",
+            aws.ec2.SecurityGroupArgs(
+                name=physical_name("db_rotation_security_group", self._suffix),
+                description="Password rotation function: out to the database and AWS APIs only",
+                vpc_id=args.vpc_id,
+                tags=name_tag(physical_name("db_rotation_security_group", self._suffix)),
+            ),
             opts=self._child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{self._name}-rotation-to-db",
+            aws.vpc.SecurityGroupEgressRuleArgs(
+                security_group_id=rotation_sg.id,
+                referenced_security_group_id=self.security_group.id,
+                ip_protocol="tcp",
+                from_port=PORT,
+                to_port=PORT,
+                description="PostgreSQL, to change the password",
+                tags=name_tag(physical_name("db_rotation_egress_to_db", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{self._name}-rotation-to-https",
+            aws.vpc.SecurityGroupEgressRuleArgs(
+                security_group_id=rotation_sg.id,
+                cidr_ipv4="0.0.0.0/0",
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="HTTPS to the Secrets Manager API, through the NAT gateways",
+                tags=name_tag(physical_name("db_rotation_egress_to_aws", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-ingress-from-rotation",
+            aws.vpc.SecurityGroupIngressRuleArgs(
+                security_group_id=self.security_group.id,
+                referenced_security_group_id=rotation_sg.id,
+                ip_protocol="tcp",
+                from_port=PORT,
+                to_port=PORT,
+                description="PostgreSQL over TLS from the password rotation function",
+                tags=name_tag(physical_name("db_ingress_from_rotation", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{self._name}-rotation-logs",
+            aws.cloudwatch.LogGroupArgs(
+                name=physical_name("db_rotation_log_group", self._suffix),
+                retention_in_days=LOG_RETENTION_DAYS,
+                tags=name_tag(physical_name("db_rotation_log_group", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        rotation_app = aws.serverlessrepository.CloudFormationStack(
+            f"{self._name}-rotation",
+            aws.serverlessrepository.CloudFormationStackArgs(
+                name=physical_name("db_rotation_stack", self._suffix),
+                application_id=ROTATION_APPLICATION_ID,
+                capabilities=["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],
+                parameters={
+                    "functionName": function_name,
+                    "endpoint": f"https://secretsmanager.{REQUIRED_REGION}.amazonaws.com",
+                    "kmsKeyArn": self.key.arn,
+                    "vpcSubnetIds": pulumi.Output.all(*args.private_subnet_ids).apply(",".join),
+                    "vpcSecurityGroupIds": rotation_sg.id,
+                    "excludeCharacters": ROTATION_EXCLUDED_CHARACTERS,
+                },
+                tags=name_tag(physical_name("db_rotation_stack", self._suffix)),
+            ),
+            # The function's log group must exist before the function first runs.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+        )
+        aws.secretsmanager.SecretRotation(
+            f"{self._name}-credentials-rotation",
+            aws.secretsmanager.SecretRotationArgs(
+                secret_id=self.secret.id,
+                rotation_lambda_arn=rotation_app.outputs.apply(
+                    lambda outputs: outputs["RotationLambdaARN"]
+                ),
+                rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
+                    automatically_after_days=args.settings.rotation_days
+                ),
+            ),
+            # Rotating before the first value exists would rotate nothing.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.secret_version, self.writer]),
         )
 
 

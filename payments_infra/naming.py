@@ -128,6 +128,8 @@ SECURITY_GROUP = NameRule(
 DASHBOARD = NameRule("CloudWatch dashboard", 255, r"[A-Za-z0-9_-]+")
 WAF_NAME = NameRule("WAF web ACL", 128, r"[\w-]+")
 TAG_VALUE = NameRule("Name tag", 256, r"[\w .:/=+@-]*")
+# The Serverless Application Repository prefixes "serverlessrepo-" (15 characters) to it.
+CLOUDFORMATION_STACK = NameRule("CloudFormation stack", 128 - 15, r"[A-Za-z][A-Za-z0-9-]*")
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,13 @@ NAMES: dict[str, PhysicalName] = {
     "db_kms_key": PhysicalName("aurora-key", TAG_VALUE, "database"),
     "db_kms_alias": PhysicalName("alias/aurora", KMS_ALIAS, "database"),
     "db_secret": PhysicalName("db-credentials", SECRET, "database"),
+    "db_rotation_function": PhysicalName("db-rotation", LAMBDA_FUNCTION, "database"),
+    "db_rotation_stack": PhysicalName("db-rotation", CLOUDFORMATION_STACK, "database"),
+    "db_rotation_log_group": PhysicalName("/aws/lambda/db-rotation", LOG_GROUP, "database"),
+    "db_rotation_security_group": PhysicalName("db-rotation-sg", SECURITY_GROUP, "database"),
+    "db_ingress_from_rotation": PhysicalName("db-sg-from-rotation", TAG_VALUE, "database"),
+    "db_rotation_egress_to_db": PhysicalName("db-rotation-sg-to-db", TAG_VALUE, "database"),
+    "db_rotation_egress_to_aws": PhysicalName("db-rotation-sg-to-https", TAG_VALUE, "database"),
     "db_log_group": PhysicalName(
         "/aws/rds/cluster/aurora-cluster", LOG_GROUP, "database", tail="/postgresql"
     ),

@@ -178,6 +178,10 @@ def _computed_outputs(type_token: str, inputs: Mapping[str, Any]) -> dict[str, A
         return {"result": MOCK_PASSWORD}
     if type_token == "aws:kms/key:Key":
         return {"keyId": "placeholder-key-id"}
+    if type_token == "aws:serverlessrepository/cloudFormationStack:CloudFormationStack":
+        function = inputs["parameters"]["functionName"]
+        arn = f"arn:aws:lambda:us-east-1:{MOCK_ACCOUNT_ID}:function:{function}"
+        return {"outputs": {"RotationLambdaARN": arn}}
     return {}
 
 

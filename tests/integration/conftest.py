@@ -47,3 +47,17 @@ def logs(stack_outputs: dict[str, Any]) -> Any:
     import boto3  # noqa: PLC0415
 
     return boto3.client("logs", region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def rds(stack_outputs: dict[str, Any]) -> Any:
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("rds", region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def secretsmanager(stack_outputs: dict[str, Any]) -> Any:
+    import boto3  # noqa: PLC0415
+
+    return boto3.client("secretsmanager", region_name="us-east-1")

@@ -253,3 +253,76 @@ def test_bad_database_settings_fail_clearly(overrides: dict[str, str], message: 
 )
 def test_database_settings_at_their_boundaries_are_accepted(overrides: dict[str, str]) -> None:
     assert load(**overrides).database
+
+
+@pytest.fixture(scope="module")
+def rotating_graph() -> Graph:
+    return record_program({**VALID_CONFIG, "payments:dbRotationDays": "30"}, stack="test")
+
+
+def test_rotation_is_off_by_default(graph: Graph) -> None:
+    assert graph.of_type("aws:secretsmanager/secretRotation:SecretRotation") == []
+    assert (
+        "secretString"
+        not in only(graph, "aws:secretsmanager/secretVersion:SecretVersion").ignore_changes
+    )
+
+
+def test_rotation_schedules_aws_rotation_function_for_the_secret(rotating_graph: Graph) -> None:
+    rotation = only(rotating_graph, "aws:secretsmanager/secretRotation:SecretRotation")
+    stack = only(rotating_graph, "aws:serverlessrepository/cloudFormationStack:CloudFormationStack")
+    secret = only(rotating_graph, "aws:secretsmanager/secret:Secret")
+    assert rotation.inputs["secretId"] == secret.id
+    assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": 30}
+    assert rotation.inputs["rotationLambdaArn"] == stack.outputs["outputs"]["RotationLambdaARN"]
+    assert stack.inputs["applicationId"].endswith("SecretsManagerRDSPostgreSQLRotationSingleUser")
+    parameters = stack.inputs["parameters"]
+    private = sorted(
+        r.subnet.id for r in checks.subnet_routing(rotating_graph) if r.declared_tier == "private"
+    )
+    assert sorted(parameters["vpcSubnetIds"].split(",")) == private
+    assert parameters["kmsKeyArn"] == only(rotating_graph, "aws:kms/key:Key").outputs["arn"]
+    assert parameters["functionName"] == f"db-rotation-{SUFFIX}"
+
+
+def test_rotation_function_reaches_the_database_and_nothing_else_gets_in(
+    rotating_graph: Graph,
+) -> None:
+    groups = {
+        g.inputs["name"]: g for g in rotating_graph.of_type("aws:ec2/securityGroup:SecurityGroup")
+    }
+    db_sg, rotation_sg = groups[f"db-sg-{SUFFIX}"], groups[f"db-rotation-sg-{SUFFIX}"]
+    tasks_sg = groups[f"api-tasks-sg-{SUFFIX}"]
+    sources = sorted(
+        r.inputs["referencedSecurityGroupId"]
+        for r in rotating_graph.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs["securityGroupId"] == db_sg.id
+    )
+    assert sources == sorted([tasks_sg.id, rotation_sg.id])
+    egress = {
+        (r.inputs.get("referencedSecurityGroupId") or r.inputs.get("cidrIpv4"), r.inputs["toPort"])
+        for r in rotating_graph.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r.inputs["securityGroupId"] == rotation_sg.id
+    }
+    assert egress == {(db_sg.id, 5432), ("0.0.0.0/0", 443)}
+
+
+def test_with_rotation_a_later_up_does_not_restore_the_first_password(
+    rotating_graph: Graph,
+) -> None:
+    version = only(rotating_graph, "aws:secretsmanager/secretVersion:SecretVersion")
+    assert "secretString" in version.ignore_changes
+    assert "masterPassword" in only(rotating_graph, CLUSTER).ignore_changes
+
+
+def test_rotation_graph_passes_every_graph_wide_check(rotating_graph: Graph) -> None:
+    results = checks.run_checks(rotating_graph, SUFFIX, ["us-east-1a", "us-east-1b", "us-east-1c"])
+    assert {r.name: r.problems for r in results if not r.passed} == {}
+
+
+@pytest.mark.parametrize("days", ["-1", "366", "weekly", "1.5"])
+def test_bad_rotation_days_fail_clearly(days: str) -> None:
+    with pytest.raises(
+        ConfigError, match=f'payments:dbRotationDays must be 0 \\(off\\) or .*got "{days}"'
+    ):
+        load(**{"payments:dbRotationDays": days})
