@@ -364,6 +364,20 @@ def check_database_private(graph: Graph) -> list[str]:
     return problems
 
 
+def check_database_zones(graph: Graph) -> list[str]:
+    """Every cluster has instances placed explicitly in at least two zones (failover target)."""
+    problems = []
+    for cluster in graph.of_type("aws:rds/cluster:Cluster"):
+        zones = {
+            i.inputs.get("availabilityZone")
+            for i in graph.of_type("aws:rds/clusterInstance:ClusterInstance")
+            if i.inputs.get("clusterIdentifier") == cluster.id
+        }
+        if None in zones or len(zones) < 2:
+            problems.append(f"{_label(cluster)} has instances in zones {sorted(map(str, zones))}")
+    return problems
+
+
 # (resource type, port) pairs allowed to take traffic from anywhere; the ALB on 443 arrives
 # with the API tier.
 OPEN_INGRESS_ALLOWED: set[tuple[str, int]] = set()
@@ -477,6 +491,7 @@ def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list
         CheckResult("encryption at rest with customer keys", check_encryption_at_rest(graph)),
         CheckResult("TLS forced on the database", check_tls_to_database(graph)),
         CheckResult("database private", check_database_private(graph)),
+        CheckResult("database in two zones", check_database_zones(graph)),
         CheckResult("no ingress from the whole Internet", check_no_open_ingress(graph)),
         CheckResult("no secret in a plain value", check_no_plain_secrets(graph)),
         CheckResult("log groups AWS would create exist first", check_implicit_log_groups(graph)),

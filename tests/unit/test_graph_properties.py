@@ -272,3 +272,9 @@ def test_database_settings_that_block_destroy_are_caught(
 ) -> None:
     first(graph, type_token).inputs[key] = value
     assert any(key in p for p in failing(graph)["destroyable"])
+
+
+def test_a_reader_in_the_writers_zone_is_caught(graph: Graph) -> None:
+    for instance in graph.of_type("aws:rds/clusterInstance:ClusterInstance"):
+        instance.inputs["availabilityZone"] = "us-east-1a"
+    assert "database in two zones" in failing(graph)
