@@ -6,11 +6,14 @@ Deploys, for the stack's ``payments:environmentSuffix``:
   security group and an S3 gateway endpoint;
 - Aurora PostgreSQL (Serverless v2 writer and reader in two zones), encrypted with its own
   KMS key, TLS forced, logs exported to a 30-day log group, and its credentials and
-  connection URL in a Secrets Manager secret.
+  connection URL in a Secrets Manager secret;
+- the API on ECS Fargate (3 to 10 tasks, CPU 70% / memory 80% target tracking) in the
+  private subnets behind an HTTPS-only ALB (TLS 1.3 policy, access logs), with its
+  certificate from ACM (DNS-validated, existing, or a self-signed demo one).
 
 Every resource is named ``{resource-type}-{environmentSuffix}``, tagged
 Environment=production and CostCenter=payments, and destroyable with ``pulumi destroy``.
-The next tiers (ECS behind an ALB, CloudFront, observability) plug into
+The next tiers (CloudFront, observability) plug into
 ``PaymentsPlatform``; see the README.
 """
 
@@ -20,6 +23,7 @@ import pulumi_aws as aws
 from payments_infra.config import load_stack_config
 from payments_infra.platform import PaymentsPlatform, PaymentsPlatformArgs
 from payments_infra.provider import (
+    cloudfront_prefix_list_id,
     create_aws_provider,
     resolve_availability_zones,
     resolve_engine_version,
@@ -36,6 +40,9 @@ platform = PaymentsPlatform(
         availability_zones=resolve_availability_zones(config, provider),
         account_id=account_id.account_id,
         db_engine=resolve_engine_version(config, provider),
+        cloudfront_prefix_list_id=(
+            cloudfront_prefix_list_id(provider) if config.service.ingress == "cloudfront" else None
+        ),
     ),
     opts=pulumi.ResourceOptions(providers=[provider]),
 )
@@ -53,3 +60,14 @@ pulumi.export("db_cluster_endpoint", database.cluster_endpoint)
 pulumi.export("db_cluster_reader_endpoint", database.cluster_reader_endpoint)
 pulumi.export("db_security_group_id", database.security_group_id)
 pulumi.export("db_secret_arn", database.secret_arn)
+
+api = platform.service
+pulumi.export("certificate_mode", platform.certificates.mode)
+pulumi.export("api_url", api.api_url)
+pulumi.export("alb_dns_name", api.alb_dns_name)
+pulumi.export("alb_logs_bucket", api.log_bucket.bucket)
+pulumi.export("ecs_cluster_name", api.cluster_name)
+pulumi.export("ecs_service_name", api.service_name)
+if platform.certificates.api_certificate_pem is not None:
+    # Public: lets a client trust the demo certificate instead of turning verification off.
+    pulumi.export("api_certificate_pem", platform.certificates.api_certificate_pem)

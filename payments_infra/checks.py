@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -55,7 +56,11 @@ def args_fields(type_token: str) -> frozenset[str]:
     module = importlib.import_module(
         "pulumi_aws" if module_name == "index" else f"pulumi_aws.{module_name}"
     )
-    args_class = getattr(module, f"{class_name}Args")
+    # Where a nested input type took the name, the resource's own class is "...InitArgs"
+    # (aws.s3.BucketServerSideEncryptionConfigurationInitArgs).
+    args_class = getattr(module, f"{class_name}InitArgs", None) or getattr(
+        module, f"{class_name}Args"
+    )
     return frozenset(inspect.signature(args_class.__init__).parameters) - {"self", "__self__"}
 
 
@@ -131,11 +136,17 @@ NAME_INPUTS: dict[str, tuple[str, naming.NameRule]] = {
 }
 
 
+# Whose "name" is a DNS name set by ACM or the customer's domain, not one of ours.
+DNS_NAMED_TYPES = {"aws:route53/record:Record"}
+
+
 def check_names(graph: Graph, suffix: str, availability_zones: list[str]) -> list[str]:
     """Every physical name comes from naming.py, ends with the suffix and meets its AWS rule."""
     catalogue = {name for name, _ in naming.all_names(suffix, availability_zones)}
     problems = []
     for resource in aws_resources(graph):
+        if resource.type in DNS_NAMED_TYPES:
+            continue
         names: list[tuple[str, naming.NameRule]] = []
         if "Name" in resource.tags:
             names.append((resource.tags["Name"], naming.TAG_VALUE))
@@ -378,17 +389,25 @@ def check_database_zones(graph: Graph) -> list[str]:
     return problems
 
 
-# (resource type, port) pairs allowed to take traffic from anywhere; the ALB on 443 arrives
-# with the API tier.
-OPEN_INGRESS_ALLOWED: set[tuple[str, int]] = set()
-
-
 def check_no_open_ingress(graph: Graph) -> list[str]:
-    """No security group admits the whole Internet (PCI DSS 1.3)."""
+    """Nothing admits the whole Internet but a load balancer on 443 (PCI DSS 1.3)."""
+    load_balancer_groups = {
+        group_id
+        for alb in graph.of_type("aws:lb/loadBalancer:LoadBalancer")
+        for group_id in alb.inputs.get("securityGroups", [])
+    }
     problems = []
     for rule in graph.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
-        if rule.inputs.get("cidrIpv4") == "0.0.0.0/0" or rule.inputs.get("cidrIpv6") == "::/0":
-            problems.append(f"{_label(rule)} admits the whole Internet")
+        inputs = rule.inputs
+        if inputs.get("cidrIpv4") != "0.0.0.0/0" and inputs.get("cidrIpv6") != "::/0":
+            continue
+        https_to_alb = (
+            inputs.get("securityGroupId") in load_balancer_groups
+            and inputs.get("ipProtocol") == "tcp"
+            and inputs.get("fromPort") == inputs.get("toPort") == 443
+        )
+        if not https_to_alb:
+            problems.append(f"{_label(rule)} admits the whole Internet, and not to an ALB on 443")
     for group in graph.of_type("aws:ec2/securityGroup:SecurityGroup"):
         if group.inputs.get("ingress"):
             problems.append(f"{_label(group)} has inline ingress rules; use rule resources")
@@ -408,14 +427,32 @@ def _strings(value: object) -> list[str]:
     return []
 
 
-def _secret_strings(value: object) -> list[str]:
+SENSITIVE_KEY = re.compile(r"password|secret|private|token", re.IGNORECASE)
+
+
+def _secret_strings(
+    value: object, inside_secret: bool = False, sensitive: bool = True
+) -> list[str]:
+    """The strings the program marked secret.
+
+    The engine pushes secretness up to the enclosing object or list (a registry entry with
+    a password becomes secret as a whole), so inside a secret object only strings under a
+    key that says it is sensitive count; the address beside a password is not a secret.
+    """
     if isinstance(value, SecretValue):
-        inner = value.value
-        return [inner] if isinstance(inner, str) else _strings(inner)
+        return _secret_strings(value.value, inside_secret=True, sensitive=True)
+    if isinstance(value, str):
+        return [value] if inside_secret and sensitive else []
     if isinstance(value, dict):
-        return [s for item in value.values() for s in _secret_strings(item)]
+        return [
+            text
+            for key, item in value.items()
+            for text in _secret_strings(
+                item, inside_secret, sensitive=bool(SENSITIVE_KEY.search(str(key)))
+            )
+        ]
     if isinstance(value, list):
-        return [s for item in value for s in _secret_strings(item)]
+        return [text for item in value for text in _secret_strings(item, inside_secret, sensitive)]
     return []
 
 
@@ -451,6 +488,101 @@ def _secret_fragments(value: str) -> list[str]:
     return [value]
 
 
+def check_encryption_in_transit(graph: Graph) -> list[str]:
+    """Listeners are HTTPS with a TLS 1.3 policy; load balancers reach targets over HTTPS."""
+    problems = []
+    for listener in graph.of_type("aws:lb/listener:Listener"):
+        if listener.inputs.get("protocol") != "HTTPS":
+            problems.append(
+                f"{_label(listener)} listens with {listener.inputs.get('protocol')} on "
+                f"{listener.inputs.get('port')}; only HTTPS is allowed"
+            )
+        elif not str(listener.inputs.get("sslPolicy", "")).startswith("ELBSecurityPolicy-TLS13-"):
+            problems.append(
+                f"{_label(listener)} uses TLS policy {listener.inputs.get('sslPolicy')}; "
+                "a TLS 1.3 policy is required (unset means the 2016 policy)"
+            )
+    for group in graph.of_type("aws:lb/targetGroup:TargetGroup"):
+        if group.inputs.get("protocol") != "HTTPS":
+            problems.append(f"{_label(group)} forwards with {group.inputs.get('protocol')}")
+        health = group.inputs.get("healthCheck") or {}
+        if health.get("protocol") != "HTTPS":
+            problems.append(f"{_label(group)} health-checks with {health.get('protocol')}")
+    return problems
+
+
+def check_tasks_private(graph: Graph) -> list[str]:
+    """ECS services run in private subnets with no public IP."""
+    private_ids = {s.subnet.id for s in subnet_routing(graph) if s.target_type == "nat_gateway"}
+    problems = []
+    for service in graph.of_type("aws:ecs/service:Service"):
+        network = service.inputs.get("networkConfiguration") or {}
+        if network.get("assignPublicIp"):
+            problems.append(f"{_label(service)} gives its tasks public IPs")
+        outside = [i for i in network.get("subnets", []) if i not in private_ids]
+        if outside or not network.get("subnets"):
+            problems.append(f"{_label(service)} runs tasks outside the private subnets: {outside}")
+    return problems
+
+
+def check_autoscaling_owns_task_count(graph: Graph) -> list[str]:
+    """A scaled service ignores desiredCount after creation, or each deploy resets it."""
+    if not graph.of_type("aws:appautoscaling/target:Target"):
+        return []
+    return [
+        f"{_label(s)} would reset its task count on every deploy (desiredCount not ignored)"
+        for s in graph.of_type("aws:ecs/service:Service")
+        if "desiredCount" not in s.ignore_changes
+    ]
+
+
+# Actions for which AWS accepts no resource but "*" (IAM service authorization reference).
+ANY_RESOURCE_ACTIONS = {"ecr:GetAuthorizationToken"}
+POLICY_INPUTS = {
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/policy:Policy": "policy",
+    "aws:iam/role:Role": "assumeRolePolicy",
+    "aws:s3/bucketPolicy:BucketPolicy": "policy",
+    "aws:kms/key:Key": "policy",
+}
+
+
+def policy_documents(graph: Graph) -> list[tuple[Resource, dict[str, Any]]]:
+    """Every IAM, bucket and key policy document in the graph, parsed."""
+    documents = []
+    for type_token, key in POLICY_INPUTS.items():
+        for resource in graph.of_type(type_token):
+            text = resource.inputs.get(key)
+            if isinstance(text, str):
+                documents.append((resource, json.loads(text)))
+    return documents
+
+
+def _as_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def check_least_privilege(graph: Graph) -> list[str]:
+    """No Allow statement grants a wildcard action, or "*" resources where AWS has others."""
+    problems = []
+    for resource, document in policy_documents(graph):
+        for statement in _as_list(document.get("Statement", [])):
+            if statement.get("Effect") != "Allow":
+                continue
+            actions = [str(a) for a in _as_list(statement.get("Action", []))]
+            wild = [a for a in actions if "*" in a]
+            if wild:
+                problems.append(f"{_label(resource)} allows wildcard actions {wild}")
+            # A key policy's "*" means the key itself; trust policies name no resource.
+            if resource.type == "aws:kms/key:Key":
+                continue
+            if "*" in _as_list(statement.get("Resource", [])) and not set(actions) <= (
+                ANY_RESOURCE_ACTIONS
+            ):
+                problems.append(f"{_label(resource)} allows {actions} on every resource")
+    return problems
+
+
 def check_implicit_log_groups(graph: Graph) -> list[str]:
     """Log groups AWS would create itself, with no expiry, exist in the stack beforehand."""
     log_groups = {
@@ -463,6 +595,15 @@ def check_implicit_log_groups(graph: Graph) -> list[str]:
             group = log_groups.get(name)
             if group is None:
                 problems.append(f"{_label(cluster)} exports to {name}, which the stack lacks")
+            elif group.urn not in cluster.dependencies:
+                problems.append(f"{_label(cluster)} does not wait for its log group {name}")
+    for cluster in graph.of_type("aws:ecs/cluster:Cluster"):
+        settings = {x.get("name"): x.get("value") for x in cluster.inputs.get("settings", [])}
+        if settings.get("containerInsights") in ("enabled", "enhanced"):
+            name = f"/aws/ecs/containerinsights/{cluster.inputs['name']}/performance"
+            group = log_groups.get(name)
+            if group is None:
+                problems.append(f"{_label(cluster)} sends Container Insights to {name}, missing")
             elif group.urn not in cluster.dependencies:
                 problems.append(f"{_label(cluster)} does not wait for its log group {name}")
     # Functions deployed from the Serverless Application Repository (the rotation function).
@@ -495,4 +636,8 @@ def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list
         CheckResult("no ingress from the whole Internet", check_no_open_ingress(graph)),
         CheckResult("no secret in a plain value", check_no_plain_secrets(graph)),
         CheckResult("log groups AWS would create exist first", check_implicit_log_groups(graph)),
+        CheckResult("HTTPS with TLS 1.3 to and behind the ALB", check_encryption_in_transit(graph)),
+        CheckResult("tasks private, no public IP", check_tasks_private(graph)),
+        CheckResult("autoscaling owns the task count", check_autoscaling_owns_task_count(graph)),
+        CheckResult("least-privilege policies", check_least_privilege(graph)),
     ]

@@ -41,6 +41,22 @@ MIN_DB_MAJOR = 16
 DEFAULT_DB_MIN_CAPACITY = 1.0
 DEFAULT_DB_MAX_CAPACITY = 16.0
 DEFAULT_DB_BACKUP_RETENTION_DAYS = 7
+# AWS's recommended ALB policy when last checked ("describe-ssl-policies" page): TLS 1.3 and
+# 1.2 with post-quantum key exchange. The API's own default is still the 2016 policy.
+DEFAULT_ALB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+DEFAULT_API_CPU = 512
+DEFAULT_API_MEMORY = 1024
+DEFAULT_ECR_KEEP_IMAGES = 20
+# Fargate's allowed task sizes (Linux): CPU units -> the memory sizes (MiB) it accepts.
+FARGATE_SIZES: dict[int, range] = {
+    256: range(512, 2048 + 1, 512),
+    512: range(1024, 4096 + 1, 1024),
+    1024: range(2048, 8192 + 1, 1024),
+    2048: range(4096, 16384 + 1, 1024),
+    4096: range(8192, 30720 + 1, 1024),
+    8192: range(16384, 61440 + 1, 4096),
+    16384: range(32768, 122880 + 1, 8192),
+}
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,96 @@ SETTINGS: tuple[Setting, ...] = (
         "PostgreSQL rotation function. Off by default: rotation rewrites `password` but "
         "not `url` in the secret (see README, Database).",
     ),
+    Setting(
+        key="payments:domainName",
+        type="string",
+        default="(none)",
+        rule="a DNS name you control, e.g. pay.example.com; needs payments:hostedZoneId",
+        description="Certificate mode 1: ACM certificates validated in Route 53 for "
+        "api.<domain> (ALB) and <domain> (CloudFront), and the alias records.",
+    ),
+    Setting(
+        key="payments:hostedZoneId",
+        type="string",
+        default="(none)",
+        rule="a Route 53 hosted zone id (Z...) of payments:domainName",
+        description="The public hosted zone the validation and alias records go into.",
+    ),
+    Setting(
+        key="payments:certificateArn",
+        type="string",
+        default="(none)",
+        rule="an ACM certificate ARN in us-east-1; not with payments:domainName",
+        description="Certificate mode 2: an existing certificate for the ALB.",
+    ),
+    Setting(
+        key="payments:cloudfrontCertificateArn",
+        type="string",
+        default="(none)",
+        rule="an ACM certificate ARN in us-east-1; only with payments:certificateArn",
+        description="Mode 2: an existing certificate for CloudFront's own name.",
+    ),
+    Setting(
+        key="payments:apiDomainName",
+        type="string",
+        default="(none)",
+        rule="a DNS name covered by payments:certificateArn; only with it",
+        description="Mode 2: the name (pointed at the ALB by you) CloudFront uses to reach "
+        "/api over verified HTTPS.",
+    ),
+    Setting(
+        key="payments:apiImage",
+        type="string",
+        default="(build app/api)",
+        rule="an image reference with a tag or digest, e.g. registry/api:1.2",
+        description="A prebuilt API image. Without it `pulumi up` builds app/api with Docker "
+        "and pushes it to the stack's ECR repository.",
+    ),
+    Setting(
+        key="payments:apiCpu",
+        type="integer (CPU units)",
+        default=str(DEFAULT_API_CPU),
+        rule="256, 512, 1024, 2048, 4096, 8192 or 16384, with a memory size Fargate allows",
+        description="Task CPU. One uvicorn worker uses at most one vCPU; half of one "
+        "serves the reference API's load, and autoscaling adds tasks.",
+    ),
+    Setting(
+        key="payments:apiMemory",
+        type="integer (MiB)",
+        default=str(DEFAULT_API_MEMORY),
+        rule="a size Fargate allows for payments:apiCpu (512: 1024 to 4096 in 1024 steps)",
+        description="Task memory.",
+    ),
+    Setting(
+        key="payments:apiCpuArchitecture",
+        type="string",
+        default="ARM64",
+        rule="ARM64 or X86_64",
+        description="Graviton (ARM64) costs about 20% less per vCPU-hour; the image builds "
+        "for both.",
+    ),
+    Setting(
+        key="payments:albTlsPolicy",
+        type="string",
+        default=DEFAULT_ALB_TLS_POLICY,
+        rule="an ELB security policy with TLS 1.3 (ELBSecurityPolicy-TLS13-...)",
+        description="TLS policy of the HTTPS listener.",
+    ),
+    Setting(
+        key="payments:albIngress",
+        type="string",
+        default="internet",
+        rule="internet or cloudfront",
+        description="Who may reach the ALB on 443: anyone, or only CloudFront's "
+        "origin-facing addresses (managed prefix list).",
+    ),
+    Setting(
+        key="payments:ecrKeepImages",
+        type="integer",
+        default=str(DEFAULT_ECR_KEEP_IMAGES),
+        rule="1 to 1000",
+        description="How many images the ECR repository keeps; older ones expire.",
+    ),
 )
 
 KNOWN_KEYS = {setting.key for setting in SETTINGS}
@@ -146,6 +252,39 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CertificateSettings:
+    """Which certificate mode the stack uses, and its inputs (README, API tier)."""
+
+    domain_name: str | None = None
+    hosted_zone_id: str | None = None
+    certificate_arn: str | None = None
+    cloudfront_certificate_arn: str | None = None
+    api_domain_name: str | None = None
+
+    @property
+    def mode(self) -> str:
+        """``dns`` (mode 1), ``existing`` (mode 2) or ``self-signed`` (mode 3, a demo)."""
+        if self.domain_name:
+            return "dns"
+        if self.certificate_arn:
+            return "existing"
+        return "self-signed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSettings:
+    """The API service's settings (defaults and reasons: SETTINGS, README)."""
+
+    image: str | None = None
+    cpu: int = DEFAULT_API_CPU
+    memory: int = DEFAULT_API_MEMORY
+    cpu_architecture: str = "ARM64"
+    tls_policy: str = DEFAULT_ALB_TLS_POLICY
+    ingress: str = "internet"
+    ecr_keep_images: int = DEFAULT_ECR_KEEP_IMAGES
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """The validated settings of one stack. Build it with ``StackConfig.from_mapping``."""
 
@@ -155,6 +294,8 @@ class StackConfig:
     # None means "look the zones up" (provider.resolve_availability_zones).
     availability_zones: tuple[str, ...] | None
     database: DatabaseSettings
+    certificates: CertificateSettings
+    service: ServiceSettings
     project: str
     stack: str
 
@@ -184,6 +325,12 @@ class StackConfig:
         database, database_problems = _parse_database(raw)
         problems += database_problems
 
+        certificates, certificate_problems = _parse_certificates(raw)
+        problems += certificate_problems
+
+        service, service_problems = _parse_service(raw)
+        problems += service_problems
+
         if problems:
             raise ConfigError(problems)
         assert vpc_cidr is not None  # guaranteed when there are no problems
@@ -193,6 +340,8 @@ class StackConfig:
             vpc_cidr=vpc_cidr,
             availability_zones=zones,
             database=database,
+            certificates=certificates,
+            service=service,
             project=project,
             stack=stack,
         )
@@ -322,3 +471,124 @@ def _parse_database(raw: Mapping[str, str]) -> tuple[DatabaseSettings, list[str]
         rotation_days=max(rotation, 0),
     )
     return settings, problems
+
+
+DNS_NAME = r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+ACM_ARN = r"arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}"
+
+
+def _parse_certificates(raw: Mapping[str, str]) -> tuple[CertificateSettings, list[str]]:
+    values = {
+        key: raw.get(f"payments:{key}") or None
+        for key in (
+            "domainName",
+            "hostedZoneId",
+            "certificateArn",
+            "cloudfrontCertificateArn",
+            "apiDomainName",
+        )
+    }
+    problems = []
+    for key in ("domainName", "apiDomainName"):
+        value = values[key]
+        if value is not None and not re.fullmatch(DNS_NAME, value):
+            problems.append(
+                f"payments:{key} must be a lowercase DNS name such as pay.example.com; "
+                f'got "{value}"'
+            )
+    zone = values["hostedZoneId"]
+    if zone is not None and not re.fullmatch(r"Z[A-Z0-9]{1,31}", zone):
+        problems.append(f'payments:hostedZoneId must be a Route 53 zone id (Z...); got "{zone}"')
+    for key in ("certificateArn", "cloudfrontCertificateArn"):
+        value = values[key]
+        if value is not None and not re.fullmatch(ACM_ARN, value):
+            problems.append(
+                f"payments:{key} must be an ACM certificate ARN in us-east-1 "
+                f'(arn:aws:acm:us-east-1:<account>:certificate/<id>); got "{value}"'
+            )
+    if values["domainName"] and not zone:
+        problems.append(
+            "payments:hostedZoneId must be set with payments:domainName (the zone that "
+            "validates the certificates); got nothing"
+        )
+    if zone and not values["domainName"]:
+        problems.append("payments:domainName must be set with payments:hostedZoneId; got nothing")
+    if values["domainName"] and values["certificateArn"]:
+        problems.append(
+            "Only one of `payments:domainName` or `payments:certificateArn` can be provided."
+        )
+    for key in ("cloudfrontCertificateArn", "apiDomainName"):
+        if values[key] and not values["certificateArn"]:
+            problems.append(
+                f"payments:{key} must come with payments:certificateArn (certificate mode 2); "
+                f'got "{values[key]}" alone'
+            )
+    return CertificateSettings(
+        domain_name=values["domainName"],
+        hosted_zone_id=zone,
+        certificate_arn=values["certificateArn"],
+        cloudfront_certificate_arn=values["cloudfrontCertificateArn"],
+        api_domain_name=values["apiDomainName"],
+    ), problems
+
+
+def _parse_int(raw: Mapping[str, str], key: str, default: int) -> tuple[int, list[str]]:
+    text = raw.get(key)
+    if text is None:
+        return default, []
+    if not re.fullmatch(r"\d+", text):
+        return default, [f'{key} must be a whole number; got "{text}"']
+    return int(text), []
+
+
+def _parse_service(raw: Mapping[str, str]) -> tuple[ServiceSettings, list[str]]:
+    problems = []
+    cpu, found = _parse_int(raw, "payments:apiCpu", DEFAULT_API_CPU)
+    problems += found
+    memory, found = _parse_int(raw, "payments:apiMemory", DEFAULT_API_MEMORY)
+    problems += found
+    if cpu not in FARGATE_SIZES:
+        problems.append(
+            f"payments:apiCpu must be one of {', '.join(map(str, FARGATE_SIZES))}; got {cpu}"
+        )
+    elif memory not in FARGATE_SIZES[cpu]:
+        sizes = FARGATE_SIZES[cpu]
+        problems.append(
+            f"payments:apiMemory must be a size Fargate allows with {cpu} CPU units "
+            f"({sizes.start} to {sizes.stop - 1} MiB in steps of {sizes.step}); got {memory}"
+        )
+    architecture = raw.get("payments:apiCpuArchitecture", "ARM64")
+    if architecture not in ("ARM64", "X86_64"):
+        problems.append(
+            f'payments:apiCpuArchitecture must be ARM64 or X86_64; got "{architecture}"'
+        )
+    policy = raw.get("payments:albTlsPolicy", DEFAULT_ALB_TLS_POLICY)
+    if not re.fullmatch(r"ELBSecurityPolicy-TLS13-[A-Za-z0-9-]+", policy):
+        problems.append(
+            "payments:albTlsPolicy must be an ELB security policy with TLS 1.3 "
+            f'(ELBSecurityPolicy-TLS13-...); got "{policy}"'
+        )
+    ingress = raw.get("payments:albIngress", "internet")
+    if ingress not in ("internet", "cloudfront"):
+        problems.append(f'payments:albIngress must be internet or cloudfront; got "{ingress}"')
+    image = raw.get("payments:apiImage") or None
+    if image is not None and not re.fullmatch(
+        r"[a-z0-9][a-z0-9._/:-]*(:[\w.-]+|@sha256:[0-9a-f]{64})", image
+    ):
+        problems.append(
+            "payments:apiImage must be an image reference with a tag or digest, e.g. "
+            f'123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1.2; got "{image}"'
+        )
+    keep, found = _parse_int(raw, "payments:ecrKeepImages", DEFAULT_ECR_KEEP_IMAGES)
+    problems += found
+    if not 1 <= keep <= 1000:
+        problems.append(f"payments:ecrKeepImages must be 1 to 1000; got {keep}")
+    return ServiceSettings(
+        image=image,
+        cpu=cpu,
+        memory=memory,
+        cpu_architecture=architecture,
+        tls_policy=policy,
+        ingress=ingress,
+        ecr_keep_images=keep,
+    ), problems

@@ -128,6 +128,7 @@ SECURITY_GROUP = NameRule(
 DASHBOARD = NameRule("CloudWatch dashboard", 255, r"[A-Za-z0-9_-]+")
 WAF_NAME = NameRule("WAF web ACL", 128, r"[\w-]+")
 TAG_VALUE = NameRule("Name tag", 256, r"[\w .:/=+@-]*")
+SCALING_POLICY = NameRule("scaling policy", 256, r"[A-Za-z0-9._/-]+")
 # The Serverless Application Repository prefixes "serverlessrepo-" (15 characters) to it.
 CLOUDFORMATION_STACK = NameRule("CloudFormation stack", 128 - 15, r"[A-Za-z][A-Za-z0-9-]*")
 
@@ -204,6 +205,26 @@ NAMES: dict[str, PhysicalName] = {
     "api_log_group": PhysicalName("/ecs/api", LOG_GROUP, "service"),
     "task_execution_role": PhysicalName("ecs-task-execution-role", IAM_ROLE, "service"),
     "task_role": PhysicalName("ecs-task-role", IAM_ROLE, "service"),
+    "task_execution_policy": PhysicalName("ecs-task-execution-policy", IAM_POLICY, "service"),
+    "task_policy": PhysicalName("ecs-task-policy", IAM_POLICY, "service"),
+    "alb_listener": PhysicalName("alb-https-listener", TAG_VALUE, "service"),
+    "container_insights_log_group": PhysicalName(
+        "/aws/ecs/containerinsights/ecs-cluster", LOG_GROUP, "service", tail="/performance"
+    ),
+    "scaling_target": PhysicalName("api-scaling", TAG_VALUE, "service"),
+    "scaling_policy_cpu": PhysicalName("api-cpu-70", SCALING_POLICY, "service"),
+    "scaling_policy_memory": PhysicalName("api-memory-80", SCALING_POLICY, "service"),
+    "api_certificate": PhysicalName("api-cert", TAG_VALUE, "service"),
+    "cloudfront_certificate": PhysicalName("cloudfront-cert", TAG_VALUE, "service"),
+    "sg_rule_alb_in_https_ipv4": PhysicalName("alb-sg-in-https-ipv4", TAG_VALUE, "service"),
+    "sg_rule_alb_in_https_ipv6": PhysicalName("alb-sg-in-https-ipv6", TAG_VALUE, "service"),
+    "sg_rule_alb_in_https_cloudfront": PhysicalName(
+        "alb-sg-in-https-cloudfront", TAG_VALUE, "service"
+    ),
+    "sg_rule_alb_out_tasks": PhysicalName("alb-sg-out-api-tasks", TAG_VALUE, "service"),
+    "sg_rule_tasks_in_alb": PhysicalName("api-tasks-sg-in-alb", TAG_VALUE, "service"),
+    "sg_rule_tasks_out_db": PhysicalName("api-tasks-sg-out-db", TAG_VALUE, "service"),
+    "sg_rule_tasks_out_https": PhysicalName("api-tasks-sg-out-https", TAG_VALUE, "service"),
     # frontend tier
     "frontend_bucket": PhysicalName("frontend", S3_BUCKET, "frontend"),
     "web_acl": PhysicalName("waf-frontend", WAF_NAME, "frontend"),

@@ -63,6 +63,21 @@ KEY_SETTINGS: dict[str, list[str]] = {
     ],
     "aws:secretsmanager/secret:Secret": ["recoveryWindowInDays"],
     "aws:secretsmanager/secretVersion:SecretVersion": ["secretString"],
+    "aws:lb/loadBalancer:LoadBalancer": [
+        "internal",
+        "dropInvalidHeaderFields",
+        "desyncMitigationMode",
+        "enableDeletionProtection",
+    ],
+    "aws:lb/listener:Listener": ["protocol", "port", "sslPolicy"],
+    "aws:lb/targetGroup:TargetGroup": ["protocol", "port", "targetType", "deregistrationDelay"],
+    "aws:ecs/service:Service": ["desiredCount", "launchType", "platformVersion"],
+    "aws:ecs/taskDefinition:TaskDefinition": ["cpu", "memory", "runtimePlatform"],
+    "aws:appautoscaling/target:Target": ["minCapacity", "maxCapacity"],
+    "aws:appautoscaling/policy:Policy": ["policyType"],
+    "aws:s3/bucket:Bucket": ["forceDestroy"],
+    "aws:acm/certificate:Certificate": ["domainName", "validationMethod"],
+    "aws:ecr/repository:Repository": ["imageTagMutability", "forceDelete"],
     "pulumi:providers:aws": ["region", "defaultTags"],
 }
 
@@ -126,6 +141,16 @@ def render(graph: Graph, results: list[CheckResult], stack: str) -> str:
     lines.append("Stack outputs:")
     lines += [f"    {key} = {_shown(value)}" for key, value in sorted(graph.stack_outputs.items())]
     lines.append("")
+    mode = graph.stack_outputs.get("certificate_mode")
+    if mode == "self-signed":
+        lines += [
+            "Note: certificate mode 3, self-signed (a demo). Browsers warn, and CloudFront,",
+            "which verifies origin certificates, cannot route /api to the ALB. Set",
+            "payments:domainName + payments:hostedZoneId, or payments:certificateArn.",
+            "",
+        ]
+    elif mode:
+        lines += [f"Certificate mode: {mode}.", ""]
     lines.append("Checks:")
     for result in results:
         lines.append(f"    {'PASS' if result.passed else 'FAIL'}  {result.name}")

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 
 import pulumi
 
+from payments_infra.certificates import Certificates, CertificatesArgs
 from payments_infra.config import StackConfig
 from payments_infra.database import Database, DatabaseArgs
+from payments_infra.image import ApiImage, ApiImageArgs
 from payments_infra.network import Network, NetworkArgs
 from payments_infra.provider import EngineVersion
+from payments_infra.service import ApiService, ApiServiceArgs, ecr_repository_arn_of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,10 +31,12 @@ class PaymentsPlatformArgs:
     """The AWS account the stack deploys into. Required."""
     db_engine: EngineVersion
     """The exact Aurora version (provider.resolve_engine_version). Required."""
+    cloudfront_prefix_list_id: str | None = None
+    """CloudFront's origin-facing prefix list, when the ALB admits CloudFront only."""
 
 
 class PaymentsPlatform(pulumi.ComponentResource):
-    """The payments platform: network and database today; API, frontend, observability next."""
+    """The payments platform: network, database and API tiers; frontend and observability next."""
 
     def __init__(
         self, name: str, args: PaymentsPlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -65,6 +70,59 @@ class PaymentsPlatform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        self.certificates = Certificates(
+            "certificates",
+            CertificatesArgs(
+                environment_suffix=config.environment_suffix, settings=config.certificates
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        if config.service.image:
+            image: pulumi.Input[str] = config.service.image
+            repository_arn: pulumi.Input[str] | None = ecr_repository_arn_of(config.service.image)
+        else:
+            self.image = ApiImage(
+                "image",
+                ApiImageArgs(
+                    environment_suffix=config.environment_suffix,
+                    cpu_architecture=config.service.cpu_architecture,
+                    keep_images=config.service.ecr_keep_images,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            image, repository_arn = self.image.image_ref, self.image.repository_arn
+
+        self.service = ApiService(
+            "api",
+            ApiServiceArgs(
+                environment_suffix=config.environment_suffix,
+                settings=config.service,
+                image=image,
+                ecr_repository_arn=repository_arn,
+                vpc_id=self.network.vpc_id,
+                public_subnet_ids=self.network.public_subnet_ids,
+                private_subnet_ids=self.network.private_subnet_ids,
+                task_security_group_id=self.network.task_security_group_id,
+                database_security_group_id=self.database.security_group_id,
+                certificate_arn=self.certificates.api_certificate_arn,
+                db_secret_arn=self.database.secret_arn,
+                db_secret_keys=self.database.secret_keys,
+                db_kms_key_arn=self.database.kms_key_arn,
+                account_id=args.account_id,
+                api_domain_name=(
+                    self.certificates.api_domain_name if self.certificates.mode == "dns" else None
+                ),
+                hosted_zone_id=self.certificates.hosted_zone_id,
+                cloudfront_prefix_list_id=args.cloudfront_prefix_list_id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
         self.register_outputs(
-            {"vpc_id": self.network.vpc_id, "db_secret_arn": self.database.secret_arn}
+            {
+                "vpc_id": self.network.vpc_id,
+                "db_secret_arn": self.database.secret_arn,
+                "api_url": self.service.api_url,
+            }
         )

@@ -74,3 +74,14 @@ def resolve_engine_version(config: StackConfig, provider: aws.Provider) -> Engin
         opts=pulumi.InvokeOptions(provider=provider),
     )
     return EngineVersion(found.version, found.parameter_group_family)
+
+
+CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+
+
+def cloudfront_prefix_list_id(provider: aws.Provider) -> str:
+    """The AWS-managed prefix list of CloudFront's origin-facing addresses."""
+    found = aws.ec2.get_managed_prefix_list(
+        name=CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST, opts=pulumi.InvokeOptions(provider=provider)
+    )
+    return found.id

@@ -30,6 +30,7 @@ MOCK_ZONES = [f"us-east-1{letter}" for letter in "abcdef"]
 MOCK_DEFAULT_MINOR = 6
 # What the mocked RandomPassword returns, so tests can search the graph for it.
 MOCK_PASSWORD = "mock-password-0123456789-abcdef"
+MOCK_PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\nmock-private-key\n-----END PRIVATE KEY-----"
 
 
 class SecretValue:
@@ -62,7 +63,9 @@ class Resource:
 
     @property
     def tags(self) -> dict[str, str]:
-        return dict(self.inputs.get("tags") or {})
+        """AWS tags (a docker-build Image's ``tags`` are image names, not a mapping)."""
+        tags = self.inputs.get("tags")
+        return dict(tags) if isinstance(tags, dict) else {}
 
     @property
     def physical_name(self) -> str | None:
@@ -154,6 +157,17 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
                 "versionActual": exact,
                 "parameterGroupFamily": f"aurora-postgresql{major}",
             }, []
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {
+                "id": MOCK_ACCOUNT_ID,
+                "userName": "AWS",
+                "password": "mock-ecr-token",
+                "authorizationToken": "bW9jaw==",
+                "proxyEndpoint": f"https://{MOCK_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com",
+                "expiresAt": "2030-01-01T00:00:00Z",
+            }, []
+        if args.token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            return {"id": "pl-3b927c52", "name": args.args.get("name"), "entries": []}, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "id": MOCK_ACCOUNT_ID,
@@ -165,7 +179,9 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"recording mocks do not answer {args.token}")
 
 
-def _computed_outputs(type_token: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+def _computed_outputs(  # noqa: PLR0911 (one answer per resource type, flat on purpose)
+    type_token: str, inputs: Mapping[str, Any]
+) -> dict[str, Any]:
     """The provider-computed outputs the program reads, as placeholders."""
     if type_token == "aws:rds/cluster:Cluster":
         name = inputs["clusterIdentifier"]
@@ -176,6 +192,35 @@ def _computed_outputs(type_token: str, inputs: Mapping[str, Any]) -> dict[str, A
         }
     if type_token == "random:index/randomPassword:RandomPassword":
         return {"result": MOCK_PASSWORD}
+    if type_token == "aws:lb/loadBalancer:LoadBalancer":
+        return {
+            "dnsName": f"{inputs['name']}-1234567890.us-east-1.elb.amazonaws.com",
+            "zoneId": "Z35SXDOTRQ7X7K",
+        }
+    if type_token == "aws:ecr/repository:Repository":
+        return {
+            "repositoryUrl": f"{MOCK_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/{inputs['name']}",
+            "registryId": MOCK_ACCOUNT_ID,
+        }
+    if type_token == "docker-build:index:Image":
+        return {"ref": f"{inputs['tags'][0]}@sha256:{'0' * 64}", "digest": f"sha256:{'0' * 64}"}
+    if type_token == "aws:acm/certificate:Certificate" and inputs.get("domainName"):
+        return {
+            "domainValidationOptions": [
+                {
+                    "domainName": inputs["domainName"],
+                    "resourceRecordName": f"_placeholder.{inputs['domainName']}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": "_placeholder.acm-validations.aws.",
+                }
+            ]
+        }
+    if type_token == "aws:route53/record:Record":
+        return {"fqdn": inputs.get("name", "")}
+    if type_token == "tls:index/privateKey:PrivateKey":
+        return {"privateKeyPem": MOCK_PRIVATE_KEY}
+    if type_token == "tls:index/selfSignedCert:SelfSignedCert":
+        return {"certPem": "-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----"}
     if type_token == "aws:kms/key:Key":
         return {"keyId": "placeholder-key-id"}
     if type_token == "aws:serverlessrepository/cloudFormationStack:CloudFormationStack":

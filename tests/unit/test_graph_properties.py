@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from payments_infra import checks
@@ -225,8 +227,8 @@ def test_a_public_subnet_in_the_db_subnet_group_is_caught(graph: Graph) -> None:
     assert any("not private" in p for p in failing(graph)["database private"])
 
 
-def test_ingress_from_the_whole_internet_is_caught(graph: Graph) -> None:
-    rule = first(graph, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+def test_ingress_from_the_whole_internet_to_the_database_is_caught(graph: Graph) -> None:
+    rule = graph.by_urn(next(r.urn for r in graph if r.name == "database-ingress-from-api-tasks"))
     del rule.inputs["referencedSecurityGroupId"]
     rule.inputs["cidrIpv4"] = "0.0.0.0/0"
     assert "no ingress from the whole Internet" in failing(graph)
@@ -278,3 +280,76 @@ def test_a_reader_in_the_writers_zone_is_caught(graph: Graph) -> None:
     for instance in graph.of_type("aws:rds/clusterInstance:ClusterInstance"):
         instance.inputs["availabilityZone"] = "us-east-1a"
     assert "database in two zones" in failing(graph)
+
+
+def test_a_plain_http_listener_is_caught(graph: Graph) -> None:
+    listener = first(graph, "aws:lb/listener:Listener")
+    listener.inputs.update(port=80, protocol="HTTP")
+    assert any(
+        "only HTTPS" in p for p in failing(graph)["HTTPS with TLS 1.3 to and behind the ALB"]
+    )
+
+
+def test_a_listener_left_on_the_2016_policy_is_caught(graph: Graph) -> None:
+    del first(graph, "aws:lb/listener:Listener").inputs["sslPolicy"]
+    assert "HTTPS with TLS 1.3 to and behind the ALB" in failing(graph)
+
+
+def test_a_plain_http_target_group_is_caught(graph: Graph) -> None:
+    first(graph, "aws:lb/targetGroup:TargetGroup").inputs["protocol"] = "HTTP"
+    assert "HTTPS with TLS 1.3 to and behind the ALB" in failing(graph)
+
+
+def test_tasks_with_public_ips_are_caught(graph: Graph) -> None:
+    network = first(graph, "aws:ecs/service:Service").inputs["networkConfiguration"]
+    network["assignPublicIp"] = True
+    assert "tasks private, no public IP" in failing(graph)
+
+
+def test_tasks_in_public_subnets_are_caught(graph: Graph) -> None:
+    network = first(graph, "aws:ecs/service:Service").inputs["networkConfiguration"]
+    network["subnets"] = [subnet(graph, "public", "us-east-1a").id]
+    assert "tasks private, no public IP" in failing(graph)
+
+
+def test_a_service_whose_count_a_deploy_would_reset_is_caught(graph: Graph) -> None:
+    first(graph, "aws:ecs/service:Service").ignore_changes.clear()
+    assert "autoscaling owns the task count" in failing(graph)
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "fragment"),
+    [
+        ("s3:*", ["arn:aws:s3:::x"], "wildcard actions"),
+        ("secretsmanager:GetSecretValue", "*", "on every resource"),
+    ],
+)
+def test_a_wildcard_in_a_policy_is_caught(
+    graph: Graph, action: str, resource: object, fragment: str
+) -> None:
+    policy = next(
+        p for p in graph.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "api-task-policy"
+    )
+    document = json.loads(policy.inputs["policy"])
+    document["Statement"].append({"Effect": "Allow", "Action": [action], "Resource": resource})
+    policy.inputs["policy"] = json.dumps(document)
+    assert any(fragment in p for p in failing(graph)["least-privilege policies"])
+
+
+def test_container_insights_without_its_log_group_is_caught(graph: Graph) -> None:
+    group = next(
+        g
+        for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+        if "containerinsights" in g.inputs["name"]
+    )
+    assert "log groups AWS would create exist first" in failing(graph.without(group.urn))
+
+
+def test_internet_ingress_to_anything_but_the_alb_on_443_is_caught(graph: Graph) -> None:
+    rule = next(
+        r
+        for r in graph.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs.get("cidrIpv4") == "0.0.0.0/0"
+    )
+    rule.inputs.update(fromPort=80, toPort=80)
+    assert "no ingress from the whole Internet" in failing(graph)

@@ -27,6 +27,10 @@ def flow_log_group(graph: Graph) -> Resource:
     )
 
 
+def in_network(graph: Graph, type_token: str) -> list[Resource]:
+    return [r for r in graph.of_type(type_token) if r.name.startswith("network-")]
+
+
 def only(resources: list[Resource]) -> Resource:
     assert len(resources) == 1, f"expected exactly one, got {[r.name for r in resources]}"
     return resources[0]
@@ -134,7 +138,7 @@ def test_flow_log_captures_all_traffic_into_a_30_day_log_group(graph: Graph) -> 
 
 
 def test_flow_log_role_trusts_only_the_flow_log_service_of_this_account(graph: Graph) -> None:
-    role = only(graph.of_type("aws:iam/role:Role"))
+    role = only(in_network(graph, "aws:iam/role:Role"))
     flow_log = only(graph.of_type("aws:ec2/flowLog:FlowLog"))
     assert flow_log.inputs["iamRoleArn"] == role.outputs["arn"]
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
@@ -143,7 +147,7 @@ def test_flow_log_role_trusts_only_the_flow_log_service_of_this_account(graph: G
 
 
 def test_flow_log_role_may_write_only_to_its_log_group(graph: Graph) -> None:
-    policy = only(graph.of_type("aws:iam/rolePolicy:RolePolicy"))
+    policy = only(in_network(graph, "aws:iam/rolePolicy:RolePolicy"))
     log_group_arn = flow_log_group(graph).outputs["arn"]
     (statement,) = json.loads(policy.inputs["policy"])["Statement"]
     assert statement["Resource"] == [log_group_arn, f"{log_group_arn}:*"]

@@ -45,7 +45,11 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         (4, "aws:ec2/routeTable:RouteTable"),
         (6, "aws:ec2/routeTableAssociation:RouteTableAssociation"),
         (1, "aws:ec2/flowLog:FlowLog"),
-        (2, "aws:cloudwatch/logGroup:LogGroup"),
+        (4, "aws:cloudwatch/logGroup:LogGroup"),
+        (1, "aws:lb/loadBalancer:LoadBalancer"),
+        (1, "aws:lb/listener:Listener"),
+        (1, "aws:ecs/service:Service"),
+        (2, "aws:appautoscaling/policy:Policy"),
         (1, "aws:rds/cluster:Cluster"),
         (2, "aws:rds/clusterInstance:ClusterInstance"),
         (1, "aws:secretsmanager/secret:Secret"),
@@ -53,7 +57,8 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
     ]:
         assert f"{count:>3}  {type_}\n" in out, type_
     assert "placeholders" in out
-    assert "FAIL" not in out and out.count("PASS") == 15
+    assert "certificate mode 3, self-signed (a demo)" in out
+    assert "FAIL" not in out and out.count("PASS") == 19
 
 
 def test_plan_writes_the_graph_as_json(tmp_path: Path) -> None:

@@ -1,0 +1,399 @@
+"""The API tier (ECS Fargate behind the ALB), read from the recorded graph of the real program."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from payments_infra import checks
+from payments_infra.config import StackConfig
+from payments_infra.errors import ConfigError
+from payments_infra.image import source_tag
+from payments_infra.naming import MAX_SUFFIX_LENGTH
+from payments_infra.recording import REPO_ROOT, Graph, Resource, record_program
+from payments_infra.service import CONTAINER_HEALTH_COMMAND, ecr_repository_arn_of
+from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
+
+SERVICE = "aws:ecs/service:Service"
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+
+
+def only(graph: Graph, type_token: str) -> Resource:
+    (resource,) = graph.of_type(type_token)
+    return resource
+
+
+def named(graph: Graph, type_token: str, name: str) -> Resource:
+    (resource,) = [r for r in graph.of_type(type_token) if r.physical_name == name]
+    return resource
+
+
+def container(graph: Graph) -> dict[str, Any]:
+    (definition,) = json.loads(only(graph, TASK).inputs["containerDefinitions"])
+    return dict(definition)
+
+
+def rules(graph: Graph, type_token: str, group: Resource) -> set[tuple[Any, ...]]:
+    return {
+        (
+            r.inputs["ipProtocol"],
+            r.inputs["fromPort"],
+            r.inputs["toPort"],
+            r.inputs.get("cidrIpv4")
+            or r.inputs.get("cidrIpv6")
+            or r.inputs.get("prefixListId")
+            or r.inputs.get("referencedSecurityGroupId"),
+        )
+        for r in graph.of_type(type_token)
+        if r.inputs["securityGroupId"] == group.id
+    }
+
+
+def test_autoscaling_runs_3_to_10_tasks_tracking_cpu_70_and_memory_80(graph: Graph) -> None:
+    target = only(graph, "aws:appautoscaling/target:Target")
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (3, 10)
+    assert target.inputs["scalableDimension"] == "ecs:service:DesiredCount"
+    assert target.inputs["resourceId"] == f"service/ecs-cluster-{SUFFIX}/api-service-{SUFFIX}"
+    policies = {
+        p.inputs["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"][
+            "predefinedMetricType"
+        ]: p.inputs["targetTrackingScalingPolicyConfiguration"]
+        for p in graph.of_type("aws:appautoscaling/policy:Policy")
+    }
+    assert policies["ECSServiceAverageCPUUtilization"]["targetValue"] == 70
+    assert policies["ECSServiceAverageMemoryUtilization"]["targetValue"] == 80
+    for configuration in policies.values():
+        assert configuration["scaleOutCooldown"] < configuration["scaleInCooldown"]
+
+
+def test_service_starts_3_tasks_and_ignores_the_count_afterwards(graph: Graph) -> None:
+    service = only(graph, SERVICE)
+    assert service.inputs["desiredCount"] == 3
+    assert "desiredCount" in service.ignore_changes
+
+
+def test_service_deploys_safely(graph: Graph) -> None:
+    service = only(graph, SERVICE).inputs
+    assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    assert service["deploymentMinimumHealthyPercent"] == 100
+    assert service["deploymentMaximumPercent"] == 200
+    assert service["healthCheckGracePeriodSeconds"] > 0
+    assert service["propagateTags"] == "SERVICE"
+    assert service["launchType"] == "FARGATE" and service["platformVersion"] == "1.4.0"
+
+
+def test_tasks_run_in_the_private_subnets_with_no_public_ip(graph: Graph) -> None:
+    network = only(graph, SERVICE).inputs["networkConfiguration"]
+    private = {r.subnet.id for r in checks.subnet_routing(graph) if r.declared_tier == "private"}
+    assert set(network["subnets"]) == private and len(private) == 3
+    assert network["assignPublicIp"] is False
+
+
+def test_health_checks_every_30_seconds_on_the_target_group_and_the_container(
+    graph: Graph,
+) -> None:
+    group = only(graph, "aws:lb/targetGroup:TargetGroup").inputs
+    assert group["healthCheck"]["interval"] == 30
+    assert group["healthCheck"]["path"] == "/healthz"
+    assert group["healthCheck"]["protocol"] == "HTTPS"
+    assert group["healthCheck"]["matcher"] == "200"
+    check = container(graph)["healthCheck"]
+    assert check["interval"] == 30
+    assert check["timeout"] and check["retries"] and check["startPeriod"]
+
+
+def test_container_health_check_is_the_images_healthcheck() -> None:
+    dockerfile = (REPO_ROOT / "app" / "api" / "Dockerfile").read_text()
+    match = re.search(r"HEALTHCHECK (.*?)\n\s*CMD (\[.*?\])\n", dockerfile, re.S)
+    assert match, "the Dockerfile has no HEALTHCHECK"
+    assert "--interval=30s" in match[1]
+    assert ["CMD", *json.loads(match[2])] == CONTAINER_HEALTH_COMMAND
+
+
+def test_only_listener_is_https_443_with_the_tls13_policy(graph: Graph) -> None:
+    listener = only(graph, "aws:lb/listener:Listener").inputs
+    assert (listener["port"], listener["protocol"]) == (443, "HTTPS")
+    assert listener["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+    assert listener["certificateArn"]
+    (action,) = listener["defaultActions"]
+    assert action["type"] == "forward"
+
+
+def test_target_group_is_https_to_the_tasks_on_8443(graph: Graph) -> None:
+    group = only(graph, "aws:lb/targetGroup:TargetGroup").inputs
+    assert (group["protocol"], group["port"], group["targetType"]) == ("HTTPS", 8443, "ip")
+    assert group["deregistrationDelay"] <= 60
+    assert group["name"] == f"tg-api-{SUFFIX}"
+
+
+def test_alb_is_public_hardened_and_logs_access(graph: Graph) -> None:
+    alb = only(graph, "aws:lb/loadBalancer:LoadBalancer")
+    public = {r.subnet.id for r in checks.subnet_routing(graph) if r.declared_tier == "public"}
+    assert set(alb.inputs["subnets"]) == public
+    assert alb.inputs["internal"] is False
+    assert alb.inputs["dropInvalidHeaderFields"] is True
+    assert alb.inputs["desyncMitigationMode"] == "strictest"
+    assert alb.inputs["enableDeletionProtection"] is False
+    bucket = only(graph, "aws:s3/bucket:Bucket")
+    assert alb.inputs["accessLogs"] == {"bucket": bucket.inputs["bucket"], "enabled": True}
+    policy = only(graph, "aws:s3/bucketPolicy:BucketPolicy")
+    assert policy.urn in alb.dependencies
+
+
+def test_security_groups_admit_443_to_the_alb_and_8443_from_it_only(graph: Graph) -> None:
+    groups = {g.inputs["name"]: g for g in graph.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    alb, tasks = groups[f"alb-sg-{SUFFIX}"], groups[f"api-tasks-sg-{SUFFIX}"]
+    db = groups[f"db-sg-{SUFFIX}"]
+    assert rules(graph, INGRESS, alb) == {("tcp", 443, 443, "0.0.0.0/0"), ("tcp", 443, 443, "::/0")}
+    assert rules(graph, EGRESS, alb) == {("tcp", 8443, 8443, tasks.id)}
+    assert rules(graph, INGRESS, tasks) == {("tcp", 8443, 8443, alb.id)}
+    assert rules(graph, EGRESS, tasks) == {
+        ("tcp", 5432, 5432, db.id),
+        ("tcp", 443, 443, "0.0.0.0/0"),
+    }
+    described = [r for r in [*graph.of_type(INGRESS), *graph.of_type(EGRESS)]]
+    assert all(r.inputs.get("description") for r in described)
+
+
+def test_task_runs_hardened(graph: Graph) -> None:
+    definition = container(graph)
+    task = only(graph, TASK).inputs
+    assert (task["cpu"], task["memory"]) == ("512", "1024")
+    assert task["runtimePlatform"] == {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}
+    assert task["family"] == f"api-{SUFFIX}"
+    assert definition["user"] == "10001:10001"
+    assert definition["privileged"] is False
+    assert definition["readonlyRootFilesystem"] is True
+    assert definition["mountPoints"] == [
+        {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}
+    ]
+    assert definition["linuxParameters"]["initProcessEnabled"] is True
+    assert definition["stopTimeout"] == 30
+    assert definition["portMappings"] == [{"containerPort": 8443, "protocol": "tcp"}]
+
+
+def test_credentials_are_injected_from_the_secret_never_as_plain_environment(
+    graph: Graph,
+) -> None:
+    definition = container(graph)
+    secret_arn = only(graph, "aws:secretsmanager/secret:Secret").outputs["arn"]
+    injected = {s["name"]: s["valueFrom"] for s in definition["secrets"]}
+    assert injected == {
+        "DB_HOST": f"{secret_arn}:host::",
+        "DB_NAME": f"{secret_arn}:dbname::",
+        "DB_PASSWORD": f"{secret_arn}:password::",
+        "DB_PORT": f"{secret_arn}:port::",
+        "DB_USER": f"{secret_arn}:username::",
+    }
+    environment = {e["name"]: e["value"] for e in definition["environment"]}
+    assert environment["DB_SECRET_ARN"] == secret_arn
+    assert not set(environment) & {"DB_PASSWORD", "DATABASE_URL", "DB_USER"}
+
+
+def test_logs_go_to_a_30_day_group_through_awslogs(graph: Graph) -> None:
+    options = container(graph)["logConfiguration"]
+    assert options["logDriver"] == "awslogs"
+    group = named(graph, "aws:cloudwatch/logGroup:LogGroup", f"/ecs/api-{SUFFIX}")
+    assert options["options"]["awslogs-group"] == group.inputs["name"]
+    assert group.inputs["retentionInDays"] == 30
+
+
+def test_cluster_has_container_insights_and_its_log_group_first(graph: Graph) -> None:
+    cluster = only(graph, "aws:ecs/cluster:Cluster")
+    assert {"name": "containerInsights", "value": "enabled"} in cluster.inputs["settings"]
+    insights = named(
+        graph,
+        "aws:cloudwatch/logGroup:LogGroup",
+        f"/aws/ecs/containerinsights/ecs-cluster-{SUFFIX}/performance",
+    )
+    assert insights.urn in cluster.dependencies
+    providers = only(graph, "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")
+    assert providers.inputs["capacityProviders"] == ["FARGATE"]
+
+
+def statements(graph: Graph, name: str) -> dict[str, dict[str, Any]]:
+    policy = named(graph, "aws:iam/rolePolicy:RolePolicy", name)
+    return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+
+
+def test_execution_role_may_pull_this_image_write_this_log_group_read_this_secret(
+    graph: Graph,
+) -> None:
+    found = statements(graph, f"ecs-task-execution-policy-{SUFFIX}")
+    secret = only(graph, "aws:secretsmanager/secret:Secret").outputs["arn"]
+    key = only(graph, "aws:kms/key:Key").outputs["arn"]
+    log_group = named(graph, "aws:cloudwatch/logGroup:LogGroup", f"/ecs/api-{SUFFIX}")
+    repository = only(graph, "aws:ecr/repository:Repository").outputs["arn"]
+    assert found["PullApiImage"]["Resource"] == [repository]
+    assert found["AuthenticateToEcr"] == {
+        "Sid": "AuthenticateToEcr",
+        "Effect": "Allow",
+        "Action": ["ecr:GetAuthorizationToken"],
+        "Resource": "*",
+    }
+    assert found["WriteApiLogs"]["Resource"] == [f"{log_group.outputs['arn']}:*"]
+    assert found["ReadDatabaseSecret"]["Resource"] == [secret]
+    assert found["DecryptDatabaseSecret"]["Resource"] == [key]
+
+
+def test_task_role_may_read_exactly_the_secret(graph: Graph) -> None:
+    found = statements(graph, f"ecs-task-policy-{SUFFIX}")
+    assert set(found) == {"ReadDatabaseSecret", "DecryptDatabaseSecret"}
+    assert found["ReadDatabaseSecret"]["Action"] == ["secretsmanager:GetSecretValue"]
+    condition = found["DecryptDatabaseSecret"]["Condition"]["StringEquals"]
+    assert condition == {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+
+
+def test_every_policy_document_in_the_graph_is_least_privilege(graph: Graph) -> None:
+    documents = checks.policy_documents(graph)
+    assert len(documents) >= 8
+    assert checks.check_least_privilege(graph) == []
+
+
+def test_image_is_built_from_app_api_into_an_immutable_scanned_repository(graph: Graph) -> None:
+    repository = only(graph, "aws:ecr/repository:Repository").inputs
+    assert repository["imageTagMutability"] == "IMMUTABLE"
+    assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repository["encryptionConfigurations"] == [{"encryptionType": "KMS"}]
+    assert repository["forceDelete"] is True
+    lifecycle = json.loads(only(graph, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])
+    assert lifecycle["rules"][0]["selection"]["countNumber"] == 20
+    build = only(graph, "docker-build:index:Image").inputs
+    assert build["context"]["location"].endswith("app/api")
+    assert build["platforms"] == ["linux/arm64"] and build["push"] is True
+    assert build["tags"][0].endswith(f":{source_tag()}")
+    assert container(graph)["image"].startswith(build["tags"][0] + "@sha256:")
+
+
+def test_alb_log_bucket_lets_only_elb_log_delivery_write_and_denies_plain_http(
+    graph: Graph,
+) -> None:
+    bucket = only(graph, "aws:s3/bucket:Bucket")
+    assert bucket.inputs["bucket"] == f"alb-logs-{SUFFIX}" and bucket.inputs["forceDestroy"]
+    document = json.loads(only(graph, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    allows = [s for s in document["Statement"] if s["Effect"] == "Allow"]
+    assert {json.dumps(s["Principal"], sort_keys=True) for s in allows} == {
+        '{"AWS": "arn:aws:iam::127311923021:root"}',
+        '{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}',
+    }
+    assert all(s["Action"] == ["s3:PutObject"] for s in allows)
+    (deny,) = [s for s in document["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    encryption = only(
+        graph,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    ).inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert encryption == {"sseAlgorithm": "AES256"}
+    lifecycle = only(
+        graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    ).inputs["rules"][0]
+    assert lifecycle["expiration"] == {"days": 30}
+    block = only(graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(
+        block[k]
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+
+
+def test_the_longest_valid_suffix_keeps_every_name_inside_its_limit() -> None:
+    suffix = "a" + "b" * (MAX_SUFFIX_LENGTH - 1)
+    graph = record_program({**VALID_CONFIG, "payments:environmentSuffix": suffix}, stack="test")
+    results = checks.run_checks(graph, suffix, ZONES)
+    assert {r.name: r.problems for r in results if not r.passed} == {}
+    assert len(only(graph, "aws:lb/targetGroup:TargetGroup").inputs["name"]) == 32
+    assert len(only(graph, "aws:lb/loadBalancer:LoadBalancer").inputs["name"]) <= 32
+
+
+def test_a_prebuilt_ecr_image_needs_no_build_and_is_pulled_from_its_own_repository() -> None:
+    image = "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/payments-api:1.4.2"
+    graph = record_program({**VALID_CONFIG, "payments:apiImage": image}, stack="test")
+    assert graph.of_type("aws:ecr/repository:Repository") == []
+    assert graph.of_type("docker-build:index:Image") == []
+    assert container(graph)["image"] == image
+    found = statements(graph, f"ecs-task-execution-policy-{SUFFIX}")
+    assert found["PullApiImage"]["Resource"] == [
+        "arn:aws:ecr:us-east-1:210987654321:repository/team/payments-api"
+    ]
+
+
+def test_a_prebuilt_image_outside_ecr_gets_no_ecr_permissions() -> None:
+    graph = record_program(
+        {**VALID_CONFIG, "payments:apiImage": "ghcr.io/acme/payments-api:1.0"}, stack="test"
+    )
+    found = statements(graph, f"ecs-task-execution-policy-{SUFFIX}")
+    assert "PullApiImage" not in found and "AuthenticateToEcr" not in found
+
+
+@pytest.mark.parametrize(
+    ("image", "arn"),
+    [
+        ("1.dkr.ecr.us-east-1.amazonaws.com/api:1", "arn:aws:ecr:us-east-1:1:repository/api"),
+        (
+            "2.dkr.ecr.eu-west-1.amazonaws.com/a/b@sha256:" + "0" * 64,
+            "arn:aws:ecr:eu-west-1:2:repository/a/b",
+        ),
+        ("docker.io/library/python:3.12", None),
+        ("localhost:5000/api:1", None),
+    ],
+)
+def test_ecr_repository_arn_of_an_image(image: str, arn: str | None) -> None:
+    assert ecr_repository_arn_of(image) == arn
+
+
+def test_cloudfront_only_ingress_uses_the_origin_facing_prefix_list() -> None:
+    graph = record_program({**VALID_CONFIG, "payments:albIngress": "cloudfront"}, stack="test")
+    groups = {g.inputs["name"]: g for g in graph.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    assert rules(graph, INGRESS, groups[f"alb-sg-{SUFFIX}"]) == {("tcp", 443, 443, "pl-3b927c52")}
+
+
+def load(**overrides: str) -> StackConfig:
+    return StackConfig.from_mapping({**VALID_CONFIG, **overrides}, project="p", stack="s")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"payments:apiCpu": "512", "payments:apiMemory": "512"},
+            "payments:apiMemory must be a size Fargate allows with 512 CPU units "
+            "(1024 to 4096 MiB in steps of 1024); got 512",
+        ),
+        ({"payments:apiCpu": "300"}, "payments:apiCpu must be one of 256, 512"),
+        ({"payments:apiCpu": "1024", "payments:apiMemory": "9216"}, "with 1024 CPU units"),
+        (
+            {"payments:apiCpuArchitecture": "arm64"},
+            'payments:apiCpuArchitecture must be ARM64 or X86_64; got "arm64"',
+        ),
+        (
+            {"payments:albTlsPolicy": "ELBSecurityPolicy-2016-08"},
+            "payments:albTlsPolicy must be an ELB security policy with TLS 1.3",
+        ),
+        ({"payments:albIngress": "vpn"}, "payments:albIngress must be internet or cloudfront"),
+        (
+            {"payments:apiImage": "payments-api"},
+            "payments:apiImage must be an image reference with a tag or digest",
+        ),
+        ({"payments:ecrKeepImages": "0"}, "payments:ecrKeepImages must be 1 to 1000; got 0"),
+    ],
+)
+def test_bad_service_settings_fail_clearly(overrides: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load(**overrides)
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"), [("256", "512"), ("256", "2048"), ("4096", "30720"), ("16384", "122880")]
+)
+def test_fargate_sizes_at_their_boundaries_are_accepted(cpu: str, memory: str) -> None:
+    settings = load(**{"payments:apiCpu": cpu, "payments:apiMemory": memory}).service
+    assert (settings.cpu, settings.memory) == (int(cpu), int(memory))
