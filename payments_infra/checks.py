@@ -136,6 +136,29 @@ NAME_INPUTS: dict[str, tuple[str, naming.NameRule]] = {
 }
 
 
+# EC2 refuses security-group and rule descriptions with other characters (up to 255).
+SECURITY_GROUP_DESCRIPTION = re.compile(r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}")
+DESCRIBED_TYPES = {
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+}
+
+
+def check_descriptions(graph: Graph) -> list[str]:
+    """Security groups and rules carry a description in the characters EC2 accepts."""
+    problems = []
+    for resource in aws_resources(graph):
+        if resource.type not in DESCRIBED_TYPES:
+            continue
+        text = resource.inputs.get("description")
+        if not text:
+            problems.append(f"{_label(resource)} has no description")
+        elif not SECURITY_GROUP_DESCRIPTION.fullmatch(text):
+            problems.append(f"{_label(resource)}: description has characters EC2 refuses: {text!r}")
+    return problems
+
+
 # Whose "name" is a DNS name set by ACM or the customer's domain, not one of ours.
 DNS_NAMED_TYPES = {"aws:route53/record:Record"}
 
@@ -624,6 +647,7 @@ def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list
         CheckResult("tags on every taggable resource", check_tags(graph)),
         CheckResult("explicit provider", check_explicit_provider(graph)),
         CheckResult("names and AWS limits", check_names(graph, suffix, availability_zones)),
+        CheckResult("security-group descriptions", check_descriptions(graph)),
         CheckResult("destroyable", check_destroyable(graph)),
         CheckResult(f"log retention {LOG_RETENTION_DAYS} days", check_log_retention(graph)),
         CheckResult("zone layout", check_zone_layout(graph, availability_zones)),

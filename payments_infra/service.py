@@ -332,7 +332,7 @@ class ApiService(pulumi.ComponentResource):
                 "alb_in_https_cloudfront",
                 security_group_id=alb_sg,
                 prefix_list_id=args.cloudfront_prefix_list_id,
-                description="HTTPS from CloudFront's origin-facing addresses only",
+                description="HTTPS from the CloudFront origin-facing addresses only",
                 **https,
             )
         else:

@@ -353,3 +353,8 @@ def test_internet_ingress_to_anything_but_the_alb_on_443_is_caught(graph: Graph)
     )
     rule.inputs.update(fromPort=80, toPort=80)
     assert "no ingress from the whole Internet" in failing(graph)
+
+
+def test_a_description_ec2_would_refuse_is_caught(graph: Graph) -> None:
+    first(graph, "aws:ec2/securityGroup:SecurityGroup").inputs["description"] = "CloudFront's"
+    assert "security-group descriptions" in failing(graph)

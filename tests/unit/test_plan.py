@@ -58,7 +58,7 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         assert f"{count:>3}  {type_}\n" in out, type_
     assert "placeholders" in out
     assert "certificate mode 3, self-signed (a demo)" in out
-    assert "FAIL" not in out and out.count("PASS") == 19
+    assert "FAIL" not in out and out.count("PASS") == 20
 
 
 def test_plan_writes_the_graph_as_json(tmp_path: Path) -> None:
