@@ -38,7 +38,7 @@ app/web/node_modules/.installed: app/web/package.json app/web/package-lock.json
 app/web/dist/index.html: app/web/node_modules/.installed $(WEB_SOURCES)
 	cd app/web && npm run build
 
-plan: venv
+plan: venv web
 	$(PY) -m payments_infra.plan --stack $(STACK)
 
 # Everything that runs without AWS: lint, the program under mocks, the API against a real
@@ -53,7 +53,7 @@ lint: venv
 	$(VENV)/bin/hadolint app/api/Dockerfile
 	$(PY) -m payments_infra.docs --check
 
-unit: venv
+unit: venv web
 	$(PY) -m pytest
 
 api-test: venv

@@ -9,11 +9,14 @@ Deploys, for the stack's ``payments:environmentSuffix``:
   connection URL in a Secrets Manager secret;
 - the API on ECS Fargate (3 to 10 tasks, CPU 70% / memory 80% target tracking) in the
   private subnets behind an HTTPS-only ALB (TLS 1.3 policy, access logs), with its
-  certificate from ACM (DNS-validated, existing, or a self-signed demo one).
+  certificate from ACM (DNS-validated, existing, or a self-signed demo one);
+- the React app in a private S3 bucket behind CloudFront (Origin Access Control, WAF,
+  security headers, /api to the ALB when a certificate allows it), access logs in
+  CloudWatch.
 
 Every resource is named ``{resource-type}-{environmentSuffix}``, tagged
 Environment=production and CostCenter=payments, and destroyable with ``pulumi destroy``.
-The next tiers (CloudFront, observability) plug into
+The next tier (observability) plugs into
 ``PaymentsPlatform``; see the README.
 """
 
@@ -21,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from payments_infra.config import load_stack_config
+from payments_infra.frontend import load_site
 from payments_infra.platform import PaymentsPlatform, PaymentsPlatformArgs
 from payments_infra.provider import (
     cloudfront_prefix_list_id,
@@ -30,6 +34,7 @@ from payments_infra.provider import (
 )
 
 config = load_stack_config()
+site_files = load_site(config.frontend.dist_dir)  # before any resource: no empty site
 provider = create_aws_provider(config)
 account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
 
@@ -40,6 +45,7 @@ platform = PaymentsPlatform(
         availability_zones=resolve_availability_zones(config, provider),
         account_id=account_id.account_id,
         db_engine=resolve_engine_version(config, provider),
+        site_files=site_files,
         cloudfront_prefix_list_id=(
             cloudfront_prefix_list_id(provider) if config.service.ingress == "cloudfront" else None
         ),
@@ -71,3 +77,8 @@ pulumi.export("ecs_service_name", api.service_name)
 if platform.certificates.api_certificate_pem is not None:
     # Public: lets a client trust the demo certificate instead of turning verification off.
     pulumi.export("api_certificate_pem", platform.certificates.api_certificate_pem)
+
+frontend = platform.frontend
+pulumi.export("site_url", frontend.site_url)
+pulumi.export("distribution_id", frontend.distribution_id)
+pulumi.export("frontend_bucket", frontend.bucket_name)

@@ -120,6 +120,11 @@ NAME_RULES: dict[str, naming.NameRule] = {
     "aws:ecs/service:Service": naming.ECS_NAME,
     "aws:lambda/function:Function": naming.LAMBDA_FUNCTION,
     "aws:kms/alias:Alias": naming.KMS_ALIAS,
+    "aws:cloudfront/function:Function": naming.CLOUDFRONT_NAME,
+    "aws:cloudfront/originAccessControl:OriginAccessControl": naming.CLOUDFRONT_NAME,
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": naming.CLOUDFRONT_NAME,
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource": naming.LOG_DELIVERY,
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": naming.LOG_DELIVERY,
     "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": (
         naming.CLOUDFORMATION_STACK
     ),
@@ -534,6 +539,64 @@ def check_encryption_in_transit(graph: Graph) -> list[str]:
     return problems
 
 
+def _covers(certificate_name: str, host: str) -> bool:
+    if certificate_name.startswith("*."):
+        return host.split(".", 1)[-1] == certificate_name[2:]
+    return host == certificate_name
+
+
+def check_cloudfront(graph: Graph) -> list[str]:
+    """Viewers get HTTPS only; custom origins are HTTPS (TLS 1.2) on a name a certificate of
+    the stack covers, never an *.elb.amazonaws.com name; every distribution has a WAF."""
+    certificate_names = [
+        name
+        for c in graph.of_type("aws:acm/certificate:Certificate")
+        for name in [c.inputs.get("domainName"), *c.inputs.get("subjectAlternativeNames", [])]
+        if name
+    ]
+    problems = []
+    for distribution in graph.of_type("aws:cloudfront/distribution:Distribution"):
+        inputs = distribution.inputs
+        behaviors = [
+            inputs.get("defaultCacheBehavior") or {},
+            *inputs.get("orderedCacheBehaviors", []),
+        ]
+        for behavior in behaviors:
+            if behavior.get("viewerProtocolPolicy") not in ("redirect-to-https", "https-only"):
+                problems.append(
+                    f"{_label(distribution)} serves {behavior.get('pathPattern', 'default')} "
+                    f"over {behavior.get('viewerProtocolPolicy')}"
+                )
+        certificate = inputs.get("viewerCertificate") or {}
+        if (
+            certificate.get("acmCertificateArn")
+            and certificate.get("minimumProtocolVersion") != "TLSv1.2_2021"
+        ):
+            problems.append(f"{_label(distribution)} accepts TLS older than TLSv1.2_2021")
+        if not inputs.get("webAclId"):
+            problems.append(f"{_label(distribution)} has no WAF web ACL")
+        for origin in inputs.get("origins", []):
+            custom = origin.get("customOriginConfig")
+            if not custom:
+                continue
+            host = origin.get("domainName", "")
+            if custom.get("originProtocolPolicy") != "https-only" or custom.get(
+                "originSslProtocols"
+            ) != ["TLSv1.2"]:
+                problems.append(f"{_label(distribution)} reaches {host} without HTTPS TLS 1.2")
+            if host.endswith(".elb.amazonaws.com"):
+                problems.append(
+                    f"{_label(distribution)} uses {host} as an HTTPS origin; no certificate "
+                    "CloudFront trusts covers *.elb.amazonaws.com"
+                )
+            elif certificate_names and not any(_covers(n, host) for n in certificate_names):
+                problems.append(
+                    f"{_label(distribution)} origin {host} is covered by none of the stack's "
+                    f"certificates {certificate_names}"
+                )
+    return problems
+
+
 def check_tasks_private(graph: Graph) -> list[str]:
     """ECS services run in private subnets with no public IP."""
     private_ids = {s.subnet.id for s in subnet_routing(graph) if s.target_type == "nat_gateway"}
@@ -662,6 +725,7 @@ def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list
         CheckResult("log groups AWS would create exist first", check_implicit_log_groups(graph)),
         CheckResult("HTTPS with TLS 1.3 to and behind the ALB", check_encryption_in_transit(graph)),
         CheckResult("tasks private, no public IP", check_tasks_private(graph)),
+        CheckResult("CloudFront HTTPS, verified origins, WAF", check_cloudfront(graph)),
         CheckResult("autoscaling owns the task count", check_autoscaling_owns_task_count(graph)),
         CheckResult("least-privilege policies", check_least_privilege(graph)),
     ]

@@ -47,6 +47,9 @@ DEFAULT_ALB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 DEFAULT_API_CPU = 512
 DEFAULT_API_MEMORY = 1024
 DEFAULT_ECR_KEEP_IMAGES = 20
+DEFAULT_WEB_DIST_DIR = "app/web/dist"
+DEFAULT_WAF_RATE_LIMIT = 2000
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 # Fargate's allowed task sizes (Linux): CPU units -> the memory sizes (MiB) it accepts.
 FARGATE_SIZES: dict[int, range] = {
     256: range(512, 2048 + 1, 512),
@@ -173,6 +176,13 @@ SETTINGS: tuple[Setting, ...] = (
         description="Mode 2: an existing certificate for CloudFront's own name.",
     ),
     Setting(
+        key="payments:siteDomainName",
+        type="string",
+        default="(none)",
+        rule="a DNS name covered by payments:cloudfrontCertificateArn; both or neither",
+        description="Mode 2: the site's own name on CloudFront (you point it at the distribution).",
+    ),
+    Setting(
         key="payments:apiDomainName",
         type="string",
         default="(none)",
@@ -233,6 +243,27 @@ SETTINGS: tuple[Setting, ...] = (
         rule="1 to 1000",
         description="How many images the ECR repository keeps; older ones expire.",
     ),
+    Setting(
+        key="payments:webDistDir",
+        type="string",
+        default=DEFAULT_WEB_DIST_DIR,
+        rule="a folder holding the built web app (index.html); relative to the project",
+        description="What the stack uploads to the frontend bucket. `make up` builds it first.",
+    ),
+    Setting(
+        key="payments:priceClass",
+        type="string",
+        default="PriceClass_100",
+        rule=", ".join(PRICE_CLASSES),
+        description="CloudFront edge locations: 100 (North America, Europe) is the cheapest.",
+    ),
+    Setting(
+        key="payments:wafRateLimit",
+        type="integer",
+        default=str(DEFAULT_WAF_RATE_LIMIT),
+        rule="100 to 2000000 requests per client IP per 5 minutes",
+        description="Above this, WAF blocks the client IP for a while (rate-based rule).",
+    ),
 )
 
 KNOWN_KEYS = {setting.key for setting in SETTINGS}
@@ -260,6 +291,7 @@ class CertificateSettings:
     certificate_arn: str | None = None
     cloudfront_certificate_arn: str | None = None
     api_domain_name: str | None = None
+    site_domain_name: str | None = None
 
     @property
     def mode(self) -> str:
@@ -285,6 +317,15 @@ class ServiceSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FrontendSettings:
+    """The frontend tier's settings (defaults and reasons: SETTINGS, README)."""
+
+    dist_dir: str = DEFAULT_WEB_DIST_DIR
+    price_class: str = "PriceClass_100"
+    waf_rate_limit: int = DEFAULT_WAF_RATE_LIMIT
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """The validated settings of one stack. Build it with ``StackConfig.from_mapping``."""
 
@@ -296,6 +337,7 @@ class StackConfig:
     database: DatabaseSettings
     certificates: CertificateSettings
     service: ServiceSettings
+    frontend: FrontendSettings
     project: str
     stack: str
 
@@ -331,6 +373,9 @@ class StackConfig:
         service, service_problems = _parse_service(raw)
         problems += service_problems
 
+        frontend, frontend_problems = _parse_frontend(raw)
+        problems += frontend_problems
+
         if problems:
             raise ConfigError(problems)
         assert vpc_cidr is not None  # guaranteed when there are no problems
@@ -342,6 +387,7 @@ class StackConfig:
             database=database,
             certificates=certificates,
             service=service,
+            frontend=frontend,
             project=project,
             stack=stack,
         )
@@ -486,10 +532,11 @@ def _parse_certificates(raw: Mapping[str, str]) -> tuple[CertificateSettings, li
             "certificateArn",
             "cloudfrontCertificateArn",
             "apiDomainName",
+            "siteDomainName",
         )
     }
     problems = []
-    for key in ("domainName", "apiDomainName"):
+    for key in ("domainName", "apiDomainName", "siteDomainName"):
         value = values[key]
         if value is not None and not re.fullmatch(DNS_NAME, value):
             problems.append(
@@ -523,8 +570,14 @@ def _parse_certificates(raw: Mapping[str, str]) -> tuple[CertificateSettings, li
                 f"payments:{key} must come with payments:certificateArn (certificate mode 2); "
                 f'got "{values[key]}" alone'
             )
+    if bool(values["siteDomainName"]) != bool(values["cloudfrontCertificateArn"]):
+        problems.append(
+            "payments:siteDomainName and payments:cloudfrontCertificateArn must be set "
+            "together (the name and the certificate CloudFront serves it with)"
+        )
     return CertificateSettings(
         domain_name=values["domainName"],
+        site_domain_name=values["siteDomainName"],
         hosted_zone_id=zone,
         certificate_arn=values["certificateArn"],
         cloudfront_certificate_arn=values["cloudfrontCertificateArn"],
@@ -591,4 +644,21 @@ def _parse_service(raw: Mapping[str, str]) -> tuple[ServiceSettings, list[str]]:
         tls_policy=policy,
         ingress=ingress,
         ecr_keep_images=keep,
+    ), problems
+
+
+def _parse_frontend(raw: Mapping[str, str]) -> tuple[FrontendSettings, list[str]]:
+    problems = []
+    price_class = raw.get("payments:priceClass", "PriceClass_100")
+    if price_class not in PRICE_CLASSES:
+        problems.append(
+            f'payments:priceClass must be one of {", ".join(PRICE_CLASSES)}; got "{price_class}"'
+        )
+    limit, found = _parse_int(raw, "payments:wafRateLimit", DEFAULT_WAF_RATE_LIMIT)
+    problems += found
+    if not 100 <= limit <= 2_000_000:
+        problems.append(f"payments:wafRateLimit must be 100 to 2000000; got {limit}")
+    dist_dir = raw.get("payments:webDistDir", DEFAULT_WEB_DIST_DIR)
+    return FrontendSettings(
+        dist_dir=dist_dir, price_class=price_class, waf_rate_limit=limit
     ), problems

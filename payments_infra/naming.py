@@ -128,6 +128,9 @@ SECURITY_GROUP = NameRule(
 DASHBOARD = NameRule("CloudWatch dashboard", 255, r"[A-Za-z0-9_-]+")
 WAF_NAME = NameRule("WAF web ACL", 128, r"[\w-]+")
 TAG_VALUE = NameRule("Name tag", 256, r"[\w .:/=+@-]*")
+# CloudFront functions (64), origin access controls (64) and policies (128): the tightest.
+CLOUDFRONT_NAME = NameRule("CloudFront function/OAC/policy", 64, r"[A-Za-z0-9_-]+")
+LOG_DELIVERY = NameRule("CloudWatch log delivery source/destination", 60, r"[\w-]+")
 SCALING_POLICY = NameRule("scaling policy", 256, r"[A-Za-z0-9._/-]+")
 # The Serverless Application Repository prefixes "serverlessrepo-" (15 characters) to it.
 CLOUDFORMATION_STACK = NameRule("CloudFormation stack", 128 - 15, r"[A-Za-z][A-Za-z0-9-]*")
@@ -229,6 +232,15 @@ NAMES: dict[str, PhysicalName] = {
     "frontend_bucket": PhysicalName("frontend", S3_BUCKET, "frontend"),
     "web_acl": PhysicalName("waf-frontend", WAF_NAME, "frontend"),
     "waf_log_group": PhysicalName("aws-waf-logs", LOG_GROUP, "frontend"),
+    "frontend_object": PhysicalName("frontend-object", TAG_VALUE, "frontend"),
+    "origin_access_control": PhysicalName("frontend-oac", CLOUDFRONT_NAME, "frontend"),
+    "spa_function": PhysicalName("spa-rewrite", CLOUDFRONT_NAME, "frontend"),
+    "response_headers_policy": PhysicalName("security-headers", CLOUDFRONT_NAME, "frontend"),
+    "distribution": PhysicalName("cdn", TAG_VALUE, "frontend"),
+    "cloudfront_log_group": PhysicalName("/aws/cloudfront/frontend", LOG_GROUP, "frontend"),
+    "cloudfront_log_source": PhysicalName("cloudfront", LOG_DELIVERY, "frontend"),
+    "cloudfront_log_destination": PhysicalName("cloudfront-logs", LOG_DELIVERY, "frontend"),
+    "cloudfront_log_delivery": PhysicalName("cloudfront-log-delivery", TAG_VALUE, "frontend"),
     # observability
     "alerts_topic": PhysicalName("alerts", SNS_TOPIC, "observability"),
     "dashboard": PhysicalName("payments", DASHBOARD, "observability"),

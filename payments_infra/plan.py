@@ -78,6 +78,9 @@ KEY_SETTINGS: dict[str, list[str]] = {
     "aws:s3/bucket:Bucket": ["forceDestroy"],
     "aws:acm/certificate:Certificate": ["domainName", "validationMethod"],
     "aws:ecr/repository:Repository": ["imageTagMutability", "forceDelete"],
+    "aws:s3/bucketObjectv2:BucketObjectv2": ["key", "contentType", "cacheControl"],
+    "aws:cloudfront/distribution:Distribution": ["priceClass", "httpVersion", "defaultRootObject"],
+    "aws:wafv2/webAcl:WebAcl": ["scope"],
     "pulumi:providers:aws": ["region", "defaultTags"],
 }
 
@@ -145,8 +148,9 @@ def render(graph: Graph, results: list[CheckResult], stack: str) -> str:
     if mode == "self-signed":
         lines += [
             "Note: certificate mode 3, self-signed (a demo). Browsers warn, and CloudFront,",
-            "which verifies origin certificates, cannot route /api to the ALB. Set",
-            "payments:domainName + payments:hostedZoneId, or payments:certificateArn.",
+            "which verifies origin certificates, cannot route /api to the ALB: the",
+            "distribution has no /api/* behaviour. Set payments:domainName +",
+            "payments:hostedZoneId, or payments:certificateArn + payments:apiDomainName.",
             "",
         ]
     elif mode:

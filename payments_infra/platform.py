@@ -13,6 +13,7 @@ import pulumi
 from payments_infra.certificates import Certificates, CertificatesArgs
 from payments_infra.config import StackConfig
 from payments_infra.database import Database, DatabaseArgs
+from payments_infra.frontend import Frontend, FrontendArgs, SiteFile
 from payments_infra.image import ApiImage, ApiImageArgs
 from payments_infra.network import Network, NetworkArgs
 from payments_infra.provider import EngineVersion
@@ -31,12 +32,14 @@ class PaymentsPlatformArgs:
     """The AWS account the stack deploys into. Required."""
     db_engine: EngineVersion
     """The exact Aurora version (provider.resolve_engine_version). Required."""
+    site_files: list[SiteFile]
+    """The built web app (frontend.load_site). Required."""
     cloudfront_prefix_list_id: str | None = None
     """CloudFront's origin-facing prefix list, when the ALB admits CloudFront only."""
 
 
 class PaymentsPlatform(pulumi.ComponentResource):
-    """The payments platform: network, database and API tiers; frontend and observability next."""
+    """The payments platform: network, database, API and frontend tiers."""
 
     def __init__(
         self, name: str, args: PaymentsPlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -119,10 +122,28 @@ class PaymentsPlatform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        certificate_settings = config.certificates
+        self.frontend = Frontend(
+            "frontend",
+            FrontendArgs(
+                environment_suffix=config.environment_suffix,
+                settings=config.frontend,
+                site_files=args.site_files,
+                domain_name=certificate_settings.domain_name
+                or certificate_settings.site_domain_name,
+                certificate_arn=self.certificates.cloudfront_certificate_arn,
+                hosted_zone_id=certificate_settings.hosted_zone_id,
+                # Only a name the ALB's certificate covers: CloudFront verifies it.
+                api_origin_domain=self.certificates.api_domain_name,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
         self.register_outputs(
             {
                 "vpc_id": self.network.vpc_id,
                 "db_secret_arn": self.database.secret_arn,
                 "api_url": self.service.api_url,
+                "site_url": self.frontend.site_url,
             }
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import runpy
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,7 +136,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         if args.typ.startswith("aws:"):
             outputs.setdefault("arn", _placeholder_arn(args.typ, args.inputs, resource_id))
-        outputs.update(_computed_outputs(args.typ, args.inputs))
+        outputs.update(COMPUTED_OUTPUTS.get(args.typ, dict)(args.inputs))
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
@@ -179,55 +179,70 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"recording mocks do not answer {args.token}")
 
 
-def _computed_outputs(  # noqa: PLR0911 (one answer per resource type, flat on purpose)
-    type_token: str, inputs: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The provider-computed outputs the program reads, as placeholders."""
-    if type_token == "aws:rds/cluster:Cluster":
-        name = inputs["clusterIdentifier"]
-        return {
-            "endpoint": f"{name}.cluster-placeholder.us-east-1.rds.amazonaws.com",
-            "readerEndpoint": f"{name}.cluster-ro-placeholder.us-east-1.rds.amazonaws.com",
-            "port": 5432,
-        }
-    if type_token == "random:index/randomPassword:RandomPassword":
-        return {"result": MOCK_PASSWORD}
-    if type_token == "aws:lb/loadBalancer:LoadBalancer":
-        return {
-            "dnsName": f"{inputs['name']}-1234567890.us-east-1.elb.amazonaws.com",
-            "zoneId": "Z35SXDOTRQ7X7K",
-        }
-    if type_token == "aws:ecr/repository:Repository":
-        return {
-            "repositoryUrl": f"{MOCK_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/{inputs['name']}",
-            "registryId": MOCK_ACCOUNT_ID,
-        }
-    if type_token == "docker-build:index:Image":
-        return {"ref": f"{inputs['tags'][0]}@sha256:{'0' * 64}", "digest": f"sha256:{'0' * 64}"}
-    if type_token == "aws:acm/certificate:Certificate" and inputs.get("domainName"):
-        return {
-            "domainValidationOptions": [
-                {
-                    "domainName": inputs["domainName"],
-                    "resourceRecordName": f"_placeholder.{inputs['domainName']}.",
-                    "resourceRecordType": "CNAME",
-                    "resourceRecordValue": "_placeholder.acm-validations.aws.",
-                }
-            ]
-        }
-    if type_token == "aws:route53/record:Record":
-        return {"fqdn": inputs.get("name", "")}
-    if type_token == "tls:index/privateKey:PrivateKey":
-        return {"privateKeyPem": MOCK_PRIVATE_KEY}
-    if type_token == "tls:index/selfSignedCert:SelfSignedCert":
-        return {"certPem": "-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----"}
-    if type_token == "aws:kms/key:Key":
-        return {"keyId": "placeholder-key-id"}
-    if type_token == "aws:serverlessrepository/cloudFormationStack:CloudFormationStack":
-        function = inputs["parameters"]["functionName"]
-        arn = f"arn:aws:lambda:us-east-1:{MOCK_ACCOUNT_ID}:function:{function}"
-        return {"outputs": {"RotationLambdaARN": arn}}
-    return {}
+def _rds_cluster(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs["clusterIdentifier"]
+    return {
+        "endpoint": f"{name}.cluster-placeholder.us-east-1.rds.amazonaws.com",
+        "readerEndpoint": f"{name}.cluster-ro-placeholder.us-east-1.rds.amazonaws.com",
+        "port": 5432,
+    }
+
+
+def _acm_certificate(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    if not inputs.get("domainName"):  # an imported certificate has no validation
+        return {}
+    domain = inputs["domainName"]
+    return {
+        "domainValidationOptions": [
+            {
+                "domainName": domain,
+                "resourceRecordName": f"_placeholder.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": "_placeholder.acm-validations.aws.",
+            }
+        ]
+    }
+
+
+def _rotation_stack(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    function = inputs["parameters"]["functionName"]
+    arn = f"arn:aws:lambda:us-east-1:{MOCK_ACCOUNT_ID}:function:{function}"
+    return {"outputs": {"RotationLambdaARN": arn}}
+
+
+ZERO_DIGEST = f"sha256:{'0' * 64}"
+# The provider-computed outputs the program reads, as placeholders, by resource type.
+COMPUTED_OUTPUTS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "aws:rds/cluster:Cluster": _rds_cluster,
+    "aws:acm/certificate:Certificate": _acm_certificate,
+    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": _rotation_stack,
+    "random:index/randomPassword:RandomPassword": lambda _: {"result": MOCK_PASSWORD},
+    "aws:kms/key:Key": lambda _: {"keyId": "placeholder-key-id"},
+    "aws:lb/loadBalancer:LoadBalancer": lambda i: {
+        "dnsName": f"{i['name']}-1234567890.us-east-1.elb.amazonaws.com",
+        "zoneId": "Z35SXDOTRQ7X7K",
+    },
+    "aws:ecr/repository:Repository": lambda i: {
+        "repositoryUrl": f"{MOCK_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/{i['name']}",
+        "registryId": MOCK_ACCOUNT_ID,
+    },
+    "docker-build:index:Image": lambda i: {
+        "ref": f"{i['tags'][0]}@{ZERO_DIGEST}",
+        "digest": ZERO_DIGEST,
+    },
+    "aws:route53/record:Record": lambda i: {"fqdn": i.get("name", "")},
+    "tls:index/privateKey:PrivateKey": lambda _: {"privateKeyPem": MOCK_PRIVATE_KEY},
+    "tls:index/selfSignedCert:SelfSignedCert": lambda _: {
+        "certPem": "-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----"
+    },
+    "aws:cloudfront/distribution:Distribution": lambda _: {
+        "domainName": "d111111abcdef8.cloudfront.net",
+        "hostedZoneId": "Z2FDTNDATAQYW2",
+    },
+    "aws:s3/bucket:Bucket": lambda i: {
+        "bucketRegionalDomainName": f"{i['bucket']}.s3.us-east-1.amazonaws.com"
+    },
+}
 
 
 def _placeholder_arn(type_token: str, inputs: Mapping[str, Any], resource_id: str) -> str:

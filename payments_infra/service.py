@@ -32,6 +32,7 @@ import pulumi_aws as aws
 
 from payments_infra.config import LOG_RETENTION_DAYS, REQUIRED_REGION, ServiceSettings
 from payments_infra.naming import physical_name
+from payments_infra.policies import deny_insecure_transport, policy_document
 from payments_infra.tagging import name_tag
 
 CONTAINER_NAME = "api"
@@ -110,10 +111,6 @@ class ApiServiceArgs:
     """The zone of api_domain_name. Default: None."""
     cloudfront_prefix_list_id: pulumi.Input[str] | None = None
     """With ingress "cloudfront": CloudFront's origin-facing prefix list. Default: None."""
-
-
-def policy_document(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def ecs_tasks_trust_policy(account_id: str) -> str:
@@ -766,12 +763,5 @@ def alb_log_bucket_policy(bucket_arn: str, account_id: str) -> str:
             "Action": ["s3:PutObject"],
             "Resource": [log_objects],
         },
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        deny_insecure_transport(bucket_arn),
     )

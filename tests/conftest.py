@@ -9,7 +9,13 @@ import pytest
 from payments_infra.recording import Graph, record_program
 
 SUFFIX = "test1"
-VALID_CONFIG = {"payments:environmentSuffix": SUFFIX, "aws:region": "us-east-1"}
+# A small built web app, so the tests do not depend on `npm run build`.
+WEB_DIST = "tests/fixtures/web_dist"
+VALID_CONFIG = {
+    "payments:environmentSuffix": SUFFIX,
+    "aws:region": "us-east-1",
+    "payments:webDistDir": WEB_DIST,
+}
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
 
 

@@ -15,7 +15,12 @@ from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
 CERT_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
 CF_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
 DNS = {"payments:domainName": "pay.example.com", "payments:hostedZoneId": "Z0123456789ABC"}
-EXISTING = {"payments:certificateArn": CERT_ARN, "payments:cloudfrontCertificateArn": CF_ARN}
+EXISTING = {
+    "payments:certificateArn": CERT_ARN,
+    "payments:cloudfrontCertificateArn": CF_ARN,
+    "payments:siteDomainName": "pay.example.com",
+    "payments:apiDomainName": "api.pay.example.com",
+}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +71,9 @@ def test_dns_mode_validates_api_and_cloudfront_certificates_in_route53(dns_graph
 
 def test_dns_mode_points_api_at_the_alb_with_an_alias(dns_graph: Graph) -> None:
     (alias,) = [
-        r for r in dns_graph.of_type("aws:route53/record:Record") if r.inputs["type"] == "A"
+        r
+        for r in dns_graph.of_type("aws:route53/record:Record")
+        if r.inputs["type"] == "A" and r.inputs["name"] == "api.pay.example.com"
     ]
     (alb,) = dns_graph.of_type("aws:lb/loadBalancer:LoadBalancer")
     assert alias.inputs["name"] == "api.pay.example.com"
@@ -119,8 +126,12 @@ def load(**overrides: str) -> StackConfig:
         ),
         ({"payments:certificateArn": "my-cert"}, 'got "my-cert"'),
         (
-            {"payments:cloudfrontCertificateArn": CF_ARN},
+            {"payments:cloudfrontCertificateArn": CF_ARN, "payments:siteDomainName": "a.b.com"},
             "payments:cloudfrontCertificateArn must come with payments:certificateArn",
+        ),
+        (
+            {"payments:certificateArn": CERT_ARN, "payments:cloudfrontCertificateArn": CF_ARN},
+            "payments:siteDomainName and payments:cloudfrontCertificateArn must be set together",
         ),
         (
             {"payments:apiDomainName": "api.pay.example.com"},

@@ -45,7 +45,9 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         (4, "aws:ec2/routeTable:RouteTable"),
         (6, "aws:ec2/routeTableAssociation:RouteTableAssociation"),
         (1, "aws:ec2/flowLog:FlowLog"),
-        (4, "aws:cloudwatch/logGroup:LogGroup"),
+        (6, "aws:cloudwatch/logGroup:LogGroup"),
+        (1, "aws:cloudfront/distribution:Distribution"),
+        (1, "aws:wafv2/webAcl:WebAcl"),
         (1, "aws:lb/loadBalancer:LoadBalancer"),
         (1, "aws:lb/listener:Listener"),
         (1, "aws:ecs/service:Service"),
@@ -58,7 +60,7 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         assert f"{count:>3}  {type_}\n" in out, type_
     assert "placeholders" in out
     assert "certificate mode 3, self-signed (a demo)" in out
-    assert "FAIL" not in out and out.count("PASS") == 20
+    assert "FAIL" not in out and out.count("PASS") == 21
 
 
 def test_plan_writes_the_graph_as_json(tmp_path: Path) -> None:

@@ -28,6 +28,11 @@ def only(graph: Graph, type_token: str) -> Resource:
     return resource
 
 
+def in_api(graph: Graph, type_token: str) -> Resource:
+    (resource,) = [r for r in graph.of_type(type_token) if r.name.startswith("api-")]
+    return resource
+
+
 def named(graph: Graph, type_token: str, name: str) -> Resource:
     (resource,) = [r for r in graph.of_type(type_token) if r.physical_name == name]
     return resource
@@ -139,9 +144,11 @@ def test_alb_is_public_hardened_and_logs_access(graph: Graph) -> None:
     assert alb.inputs["dropInvalidHeaderFields"] is True
     assert alb.inputs["desyncMitigationMode"] == "strictest"
     assert alb.inputs["enableDeletionProtection"] is False
-    bucket = only(graph, "aws:s3/bucket:Bucket")
+    bucket = named(graph, "aws:s3/bucket:Bucket", f"alb-logs-{SUFFIX}")
     assert alb.inputs["accessLogs"] == {"bucket": bucket.inputs["bucket"], "enabled": True}
-    policy = only(graph, "aws:s3/bucketPolicy:BucketPolicy")
+    (policy,) = [
+        p for p in graph.of_type("aws:s3/bucketPolicy:BucketPolicy") if p.name.startswith("api-")
+    ]
     assert policy.urn in alb.dependencies
 
 
@@ -273,9 +280,9 @@ def test_image_is_built_from_app_api_into_an_immutable_scanned_repository(graph:
 def test_alb_log_bucket_lets_only_elb_log_delivery_write_and_denies_plain_http(
     graph: Graph,
 ) -> None:
-    bucket = only(graph, "aws:s3/bucket:Bucket")
-    assert bucket.inputs["bucket"] == f"alb-logs-{SUFFIX}" and bucket.inputs["forceDestroy"]
-    document = json.loads(only(graph, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    bucket = named(graph, "aws:s3/bucket:Bucket", f"alb-logs-{SUFFIX}")
+    assert bucket.inputs["forceDestroy"]
+    document = json.loads(in_api(graph, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
     allows = [s for s in document["Statement"] if s["Effect"] == "Allow"]
     assert {json.dumps(s["Principal"], sort_keys=True) for s in allows} == {
         '{"AWS": "arn:aws:iam::127311923021:root"}',
@@ -284,16 +291,16 @@ def test_alb_log_bucket_lets_only_elb_log_delivery_write_and_denies_plain_http(
     assert all(s["Action"] == ["s3:PutObject"] for s in allows)
     (deny,) = [s for s in document["Statement"] if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    encryption = only(
+    encryption = in_api(
         graph,
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     ).inputs["rules"][0]["applyServerSideEncryptionByDefault"]
     assert encryption == {"sseAlgorithm": "AES256"}
-    lifecycle = only(
+    lifecycle = in_api(
         graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
     ).inputs["rules"][0]
     assert lifecycle["expiration"] == {"days": 30}
-    block = only(graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    block = in_api(graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
     assert all(
         block[k]
         for k in (
