@@ -1,0 +1,1 @@
+"""Lambda functions deployed by the stack, each in its own folder."""
