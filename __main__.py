@@ -12,12 +12,13 @@ Deploys, for the stack's ``payments:environmentSuffix``:
   certificate from ACM (DNS-validated, existing, or a self-signed demo one);
 - the React app in a private S3 bucket behind CloudFront (Origin Access Control, WAF,
   security headers, /api to the ALB when a certificate allows it), access logs in
-  CloudWatch.
+  CloudWatch;
+- observability: every log group encrypted with one KMS key and kept 30 days, ALB access
+  logs shipped into CloudWatch, alarms to an SNS topic, one dashboard.
 
 Every resource is named ``{resource-type}-{environmentSuffix}``, tagged
 Environment=production and CostCenter=payments, and destroyable with ``pulumi destroy``.
-The next tier (observability) plugs into
-``PaymentsPlatform``; see the README.
+The README is the handbook.
 """
 
 import pulumi
@@ -82,3 +83,5 @@ frontend = platform.frontend
 pulumi.export("site_url", frontend.site_url)
 pulumi.export("distribution_id", frontend.distribution_id)
 pulumi.export("frontend_bucket", frontend.bucket_name)
+pulumi.export("alerts_topic_arn", platform.observability.topic_arn)
+pulumi.export("alb_access_log_group", platform.observability.access_log_group.name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import keyword
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ def args_fields(type_token: str) -> frozenset[str]:
     """
     _, module_path, class_name = type_token.split(":")
     module_name = module_path.split("/")[0]
+    if keyword.iskeyword(module_name):  # aws:lambda/... lives in pulumi_aws.lambda_
+        module_name += "_"
     module = importlib.import_module(
         "pulumi_aws" if module_name == "index" else f"pulumi_aws.{module_name}"
     )
@@ -120,6 +123,8 @@ NAME_RULES: dict[str, naming.NameRule] = {
     "aws:ecs/service:Service": naming.ECS_NAME,
     "aws:lambda/function:Function": naming.LAMBDA_FUNCTION,
     "aws:kms/alias:Alias": naming.KMS_ALIAS,
+    "aws:sqs/queue:Queue": naming.SQS_QUEUE,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": naming.ALARM,
     "aws:cloudfront/function:Function": naming.CLOUDFRONT_NAME,
     "aws:cloudfront/originAccessControl:OriginAccessControl": naming.CLOUDFRONT_NAME,
     "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": naming.CLOUDFRONT_NAME,
@@ -129,12 +134,12 @@ NAME_RULES: dict[str, naming.NameRule] = {
         naming.CLOUDFORMATION_STACK
     ),
     "aws:ec2/securityGroup:SecurityGroup": naming.SECURITY_GROUP,
-    "aws:cloudwatch/dashboard:Dashboard": naming.DASHBOARD,
     "aws:rds/subnetGroup:SubnetGroup": naming.RDS_GROUP,
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": naming.RDS_GROUP,
 }
 # RDS and WAF call their name input something else.
 NAME_INPUTS: dict[str, tuple[str, naming.NameRule]] = {
+    "aws:cloudwatch/dashboard:Dashboard": ("dashboardName", naming.DASHBOARD),
     "aws:rds/cluster:Cluster": ("clusterIdentifier", naming.RDS_IDENTIFIER),
     "aws:rds/clusterInstance:ClusterInstance": ("identifier", naming.RDS_IDENTIFIER),
     "aws:wafv2/webAcl:WebAcl": ("name", naming.WAF_NAME),
@@ -366,6 +371,12 @@ def check_encryption_at_rest(graph: Graph) -> list[str]:
     for key in graph.of_type("aws:kms/key:Key"):
         if key.inputs.get("enableKeyRotation") is not True:
             problems.append(f"{_label(key)} does not rotate")
+    for group in graph.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        if not group.inputs.get("kmsKeyId"):
+            problems.append(f"{_label(group)} is not encrypted with the logs key")
+    for topic in graph.of_type("aws:sns/topic:Topic"):
+        if not topic.inputs.get("kmsMasterKeyId"):
+            problems.append(f"{_label(topic)} is not encrypted with a customer-managed key")
     return problems
 
 
@@ -669,38 +680,41 @@ def check_least_privilege(graph: Graph) -> list[str]:
     return problems
 
 
+def implicit_log_groups(graph: Graph) -> list[tuple[Resource, str]]:
+    """Each resource that makes AWS create a log group by itself, with that group's name."""
+    owners: list[tuple[Resource, str]] = []
+    for cluster in graph.of_type("aws:rds/cluster:Cluster"):
+        for log_type in cluster.inputs.get("enabledCloudwatchLogsExports", []):
+            identifier = cluster.inputs["clusterIdentifier"]
+            owners.append((cluster, f"/aws/rds/cluster/{identifier}/{log_type}"))
+    for cluster in graph.of_type("aws:ecs/cluster:Cluster"):
+        settings = {x.get("name"): x.get("value") for x in cluster.inputs.get("settings", [])}
+        if settings.get("containerInsights") in ("enabled", "enhanced"):
+            name = cluster.inputs["name"]
+            owners.append((cluster, f"/aws/ecs/containerinsights/{name}/performance"))
+    for function in graph.of_type("aws:lambda/function:Function"):
+        logging = function.inputs.get("loggingConfig") or {}
+        default = f"/aws/lambda/{function.inputs.get('name')}"
+        owners.append((function, logging.get("logGroup") or default))
+    # Functions deployed from the Serverless Application Repository (the rotation function).
+    for stack in graph.of_type("aws:serverlessrepository/cloudFormationStack:CloudFormationStack"):
+        function_name = (stack.inputs.get("parameters") or {}).get("functionName")
+        owners.append((stack, f"/aws/lambda/{function_name}"))
+    return owners
+
+
 def check_implicit_log_groups(graph: Graph) -> list[str]:
     """Log groups AWS would create itself, with no expiry, exist in the stack beforehand."""
     log_groups = {
         g.inputs.get("name"): g for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
     }
     problems = []
-    for cluster in graph.of_type("aws:rds/cluster:Cluster"):
-        for log_type in cluster.inputs.get("enabledCloudwatchLogsExports", []):
-            name = f"/aws/rds/cluster/{cluster.inputs['clusterIdentifier']}/{log_type}"
-            group = log_groups.get(name)
-            if group is None:
-                problems.append(f"{_label(cluster)} exports to {name}, which the stack lacks")
-            elif group.urn not in cluster.dependencies:
-                problems.append(f"{_label(cluster)} does not wait for its log group {name}")
-    for cluster in graph.of_type("aws:ecs/cluster:Cluster"):
-        settings = {x.get("name"): x.get("value") for x in cluster.inputs.get("settings", [])}
-        if settings.get("containerInsights") in ("enabled", "enhanced"):
-            name = f"/aws/ecs/containerinsights/{cluster.inputs['name']}/performance"
-            group = log_groups.get(name)
-            if group is None:
-                problems.append(f"{_label(cluster)} sends Container Insights to {name}, missing")
-            elif group.urn not in cluster.dependencies:
-                problems.append(f"{_label(cluster)} does not wait for its log group {name}")
-    # Functions deployed from the Serverless Application Repository (the rotation function).
-    for stack in graph.of_type("aws:serverlessrepository/cloudFormationStack:CloudFormationStack"):
-        function = (stack.inputs.get("parameters") or {}).get("functionName")
-        name = f"/aws/lambda/{function}"
+    for owner, name in implicit_log_groups(graph):
         group = log_groups.get(name)
         if group is None:
-            problems.append(f"{_label(stack)} deploys {function}, whose {name} the stack lacks")
-        elif group.urn not in stack.dependencies:
-            problems.append(f"{_label(stack)} does not wait for its log group {name}")
+            problems.append(f"{_label(owner)} makes AWS create {name}, which the stack lacks")
+        elif group.urn not in owner.dependencies:
+            problems.append(f"{_label(owner)} does not wait for its log group {name}")
     return problems
 
 

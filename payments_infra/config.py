@@ -264,6 +264,21 @@ SETTINGS: tuple[Setting, ...] = (
         rule="100 to 2000000 requests per client IP per 5 minutes",
         description="Above this, WAF blocks the client IP for a while (rate-based rule).",
     ),
+    Setting(
+        key="payments:alertEmails",
+        type="list of strings",
+        default="[] (no subscriptions)",
+        rule="e-mail addresses",
+        description="Subscribed to the alerts topic; each must confirm AWS's e-mail.",
+    ),
+    Setting(
+        key="payments:albAccessLogDelivery",
+        type="string",
+        default="forwarder",
+        rule="forwarder or native",
+        description="How ALB access logs reach CloudWatch: the stack's Lambda forwarder (works "
+        "for certain), or CloudWatch vended-log delivery (see README for its caveat).",
+    ),
 )
 
 KNOWN_KEYS = {setting.key for setting in SETTINGS}
@@ -326,6 +341,14 @@ class FrontendSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ObservabilitySettings:
+    """Alert recipients and the ALB access-log path."""
+
+    alert_emails: tuple[str, ...] = ()
+    alb_log_delivery: str = "forwarder"
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """The validated settings of one stack. Build it with ``StackConfig.from_mapping``."""
 
@@ -338,6 +361,7 @@ class StackConfig:
     certificates: CertificateSettings
     service: ServiceSettings
     frontend: FrontendSettings
+    observability: ObservabilitySettings
     project: str
     stack: str
 
@@ -376,6 +400,9 @@ class StackConfig:
         frontend, frontend_problems = _parse_frontend(raw)
         problems += frontend_problems
 
+        observability, observability_problems = _parse_observability(raw)
+        problems += observability_problems
+
         if problems:
             raise ConfigError(problems)
         assert vpc_cidr is not None  # guaranteed when there are no problems
@@ -388,6 +415,7 @@ class StackConfig:
             certificates=certificates,
             service=service,
             frontend=frontend,
+            observability=observability,
             project=project,
             stack=stack,
         )
@@ -662,3 +690,27 @@ def _parse_frontend(raw: Mapping[str, str]) -> tuple[FrontendSettings, list[str]
     return FrontendSettings(
         dist_dir=dist_dir, price_class=price_class, waf_rate_limit=limit
     ), problems
+
+
+EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+
+
+def _parse_observability(raw: Mapping[str, str]) -> tuple[ObservabilitySettings, list[str]]:
+    problems = []
+    text = raw.get("payments:alertEmails", "[]")
+    try:
+        emails = json.loads(text)
+    except json.JSONDecodeError:
+        emails = None
+    if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
+        problems.append(f"payments:alertEmails must be a list of e-mail addresses; got {text}")
+        emails = []
+    bad = [e for e in emails if not re.fullmatch(EMAIL, e)]
+    if bad:
+        problems.append(f"payments:alertEmails must hold e-mail addresses only; got {bad}")
+    delivery = raw.get("payments:albAccessLogDelivery", "forwarder")
+    if delivery not in ("forwarder", "native"):
+        problems.append(
+            f'payments:albAccessLogDelivery must be forwarder or native; got "{delivery}"'
+        )
+    return ObservabilitySettings(alert_emails=tuple(emails), alb_log_delivery=delivery), problems

@@ -35,8 +35,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from payments_infra.config import LOG_RETENTION_DAYS, REQUIRED_REGION, DatabaseSettings
+from payments_infra.config import REQUIRED_REGION, DatabaseSettings
+from payments_infra.logs import log_group
 from payments_infra.naming import physical_name
+from payments_infra.policies import key_admin_statement
 from payments_infra.provider import EngineVersion
 from payments_infra.tagging import name_tag
 
@@ -69,29 +71,6 @@ ROTATION_APPLICATION_ID = (
 # default, plus those that would need escaping in a connection URL.
 ROTATION_EXCLUDED_CHARACTERS = "/@\"'\\:?#[]%&+=;, "
 
-KEY_ADMIN_ACTIONS = [
-    "kms:CancelKeyDeletion",
-    "kms:CreateAlias",
-    "kms:DeleteAlias",
-    "kms:DescribeKey",
-    "kms:DisableKey",
-    "kms:DisableKeyRotation",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListGrants",
-    "kms:ListKeyPolicies",
-    "kms:ListResourceTags",
-    "kms:PutKeyPolicy",
-    "kms:RevokeGrant",
-    "kms:RotateKeyOnDemand",
-    "kms:ScheduleKeyDeletion",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateAlias",
-    "kms:UpdateKeyDescription",
-]
 KEY_USE_ACTIONS = [
     "kms:CreateGrant",
     "kms:Decrypt",
@@ -117,13 +96,7 @@ def database_key_policy(account_id: str) -> str:
     """
     account_root = f"arn:aws:iam::{account_id}:root"
     statements = [
-        {
-            "Sid": "AdministerKey",
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root},
-            "Action": KEY_ADMIN_ACTIONS,
-            "Resource": "*",  # in a key policy, "*" means this key
-        },
+        key_admin_statement(account_id),
         {
             "Sid": "UseThroughRdsAndSecretsManager",
             "Effect": "Allow",
@@ -158,6 +131,8 @@ class DatabaseArgs:
     """The only group allowed in on 5432: the API tasks'. Required."""
     account_id: pulumi.Input[str]
     """The AWS account, for the key policy. Required."""
+    log_kms_key_arn: pulumi.Input[str]
+    """The key every log group of the tier is encrypted with (observability.py). Required."""
 
 
 class Database(pulumi.ComponentResource):
@@ -169,9 +144,11 @@ class Database(pulumi.ComponentResource):
         super().__init__("payments:database:Database", name, None, opts)
         self._name = name
         self._suffix = args.environment_suffix
+        self._log_kms_key_arn = args.log_kms_key_arn
         self._child = pulumi.ResourceOptions(parent=self)
         self.cluster_identifier = physical_name("db_cluster", self._suffix)
         self._rotating = args.settings.rotation_days > 0
+        self.reader_identifier = physical_name("db_instance_reader", self._suffix)
 
         self._create_key(args.account_id)
         self._create_security_group(args.vpc_id, args.client_security_group_id)
@@ -275,14 +252,12 @@ class Database(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        log_group = aws.cloudwatch.LogGroup(
+        export_logs = log_group(
             f"{self._name}-postgresql-logs",
-            aws.cloudwatch.LogGroupArgs(
-                name=physical_name("db_log_group", self._suffix),
-                retention_in_days=LOG_RETENTION_DAYS,
-                tags=name_tag(physical_name("db_log_group", self._suffix)),
-            ),
-            opts=self._child,
+            "db_log_group",
+            self._suffix,
+            kms_key_arn=self._log_kms_key_arn,
+            parent=self,
         )
         self.master_password = random.RandomPassword(
             f"{self._name}-master-password",
@@ -325,7 +300,7 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # RDS must find its log group already there, with its retention.
-                depends_on=[log_group],
+                depends_on=[export_logs],
                 # Aurora applies minor versions itself in the maintenance window; without
                 # this, the next `pulumi up` would try to take the cluster back down a version.
                 # With rotation on, the password belongs to the rotation function.
@@ -451,14 +426,12 @@ class Database(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        log_group = aws.cloudwatch.LogGroup(
+        rotation_logs = log_group(
             f"{self._name}-rotation-logs",
-            aws.cloudwatch.LogGroupArgs(
-                name=physical_name("db_rotation_log_group", self._suffix),
-                retention_in_days=LOG_RETENTION_DAYS,
-                tags=name_tag(physical_name("db_rotation_log_group", self._suffix)),
-            ),
-            opts=self._child,
+            "db_rotation_log_group",
+            self._suffix,
+            kms_key_arn=self._log_kms_key_arn,
+            parent=self,
         )
         rotation_app = aws.serverlessrepository.CloudFormationStack(
             f"{self._name}-rotation",
@@ -477,7 +450,7 @@ class Database(pulumi.ComponentResource):
                 tags=name_tag(physical_name("db_rotation_stack", self._suffix)),
             ),
             # The function's log group must exist before the function first runs.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[rotation_logs]),
         )
         aws.secretsmanager.SecretRotation(
             f"{self._name}-credentials-rotation",

@@ -30,8 +30,9 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.config import LOG_RETENTION_DAYS, FrontendSettings
+from payments_infra.config import FrontendSettings
 from payments_infra.errors import ConfigError
+from payments_infra.logs import log_group
 from payments_infra.naming import physical_name
 from payments_infra.policies import deny_insecure_transport, policy_document
 from payments_infra.recording import REPO_ROOT
@@ -122,6 +123,8 @@ class FrontendArgs:
     """Price class and WAF rate limit (StackConfig.frontend). Required."""
     site_files: list[SiteFile]
     """The built app (load_site). Required."""
+    log_kms_key_arn: pulumi.Input[str]
+    """The key every log group of the tier is encrypted with (observability.py). Required."""
     domain_name: str | None = None
     """The site's own name (certificate modes 1 and 2 with a CloudFront certificate)."""
     certificate_arn: pulumi.Input[str] | None = None
@@ -141,6 +144,7 @@ class Frontend(pulumi.ComponentResource):
         super().__init__("payments:frontend:Frontend", name, None, opts)
         self._name = name
         self._suffix = args.environment_suffix
+        self._log_kms_key_arn = args.log_kms_key_arn
         self._child = pulumi.ResourceOptions(parent=self)
 
         self._create_bucket()
@@ -154,6 +158,7 @@ class Frontend(pulumi.ComponentResource):
 
         self.bucket_name = self.bucket.bucket
         self.distribution_id = self.distribution.id
+        self.web_acl_name = self.web_acl.name
         self.site_url = (
             pulumi.Output.from_input(f"https://{args.domain_name}")
             if args.domain_name
@@ -294,20 +299,18 @@ class Frontend(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        log_group = aws.cloudwatch.LogGroup(
+        # WAF logs only to groups whose name starts with "aws-waf-logs-".
+        waf_logs = log_group(
             f"{self._name}-waf-logs",
-            aws.cloudwatch.LogGroupArgs(
-                # WAF logs only to groups whose name starts with "aws-waf-logs-".
-                name=physical_name("waf_log_group", self._suffix),
-                retention_in_days=LOG_RETENTION_DAYS,
-                tags=name_tag(physical_name("waf_log_group", self._suffix)),
-            ),
-            opts=self._child,
+            "waf_log_group",
+            self._suffix,
+            kms_key_arn=self._log_kms_key_arn,
+            parent=self,
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{self._name}-waf-logging",
             aws.wafv2.WebAclLoggingConfigurationArgs(
-                resource_arn=self.web_acl.arn, log_destination_configs=[log_group.arn]
+                resource_arn=self.web_acl.arn, log_destination_configs=[waf_logs.arn]
             ),
             opts=self._child,
         )
@@ -476,14 +479,12 @@ class Frontend(pulumi.ComponentResource):
             )
 
     def _create_access_logs(self) -> None:
-        log_group = aws.cloudwatch.LogGroup(
+        cdn_logs = log_group(
             f"{self._name}-cdn-logs",
-            aws.cloudwatch.LogGroupArgs(
-                name=physical_name("cloudfront_log_group", self._suffix),
-                retention_in_days=LOG_RETENTION_DAYS,
-                tags=name_tag(physical_name("cloudfront_log_group", self._suffix)),
-            ),
-            opts=self._child,
+            "cloudfront_log_group",
+            self._suffix,
+            kms_key_arn=self._log_kms_key_arn,
+            parent=self,
         )
         source = aws.cloudwatch.LogDeliverySource(
             f"{self._name}-cdn-log-source",
@@ -501,7 +502,7 @@ class Frontend(pulumi.ComponentResource):
                 name=physical_name("cloudfront_log_destination", self._suffix),
                 output_format="json",
                 delivery_destination_configuration=aws.cloudwatch.LogDeliveryDestinationDeliveryDestinationConfigurationArgs(
-                    destination_resource_arn=log_group.arn
+                    destination_resource_arn=cdn_logs.arn
                 ),
                 tags=name_tag(physical_name("cloudfront_log_destination", self._suffix)),
             ),

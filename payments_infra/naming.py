@@ -131,6 +131,8 @@ TAG_VALUE = NameRule("Name tag", 256, r"[\w .:/=+@-]*")
 # CloudFront functions (64), origin access controls (64) and policies (128): the tightest.
 CLOUDFRONT_NAME = NameRule("CloudFront function/OAC/policy", 64, r"[A-Za-z0-9_-]+")
 LOG_DELIVERY = NameRule("CloudWatch log delivery source/destination", 60, r"[\w-]+")
+SQS_QUEUE = NameRule("SQS queue", 80, r"[A-Za-z0-9_-]+")
+ALARM = NameRule("CloudWatch alarm", 255, r"[^\x00-\x1f]+")
 SCALING_POLICY = NameRule("scaling policy", 256, r"[A-Za-z0-9._/-]+")
 # The Serverless Application Repository prefixes "serverlessrepo-" (15 characters) to it.
 CLOUDFORMATION_STACK = NameRule("CloudFormation stack", 128 - 15, r"[A-Za-z][A-Za-z0-9-]*")
@@ -247,6 +249,37 @@ NAMES: dict[str, PhysicalName] = {
     "alb_log_forwarder": PhysicalName("alb-log-forwarder", LAMBDA_FUNCTION, "observability"),
     "alb_log_forwarder_role": PhysicalName("alb-log-forwarder-role", IAM_ROLE, "observability"),
     "alb_access_log_group": PhysicalName("/aws/alb/access/alb", LOG_GROUP, "observability"),
+    "logs_kms_key": PhysicalName("logs-key", TAG_VALUE, "observability"),
+    "logs_kms_alias": PhysicalName("alias/logs", KMS_ALIAS, "observability"),
+    "alb_log_forwarder_policy": PhysicalName(
+        "alb-log-forwarder-policy", IAM_POLICY, "observability"
+    ),
+    "alb_log_forwarder_log_group": PhysicalName(
+        "/aws/lambda/alb-log-forwarder", LOG_GROUP, "observability"
+    ),
+    "alb_log_forwarder_dlq": PhysicalName("alb-log-forwarder-failures", SQS_QUEUE, "observability"),
+    "alb_log_source": PhysicalName("alb-access", LOG_DELIVERY, "observability"),
+    "alb_log_destination": PhysicalName("alb-access-logs", LOG_DELIVERY, "observability"),
+    "alb_log_delivery": PhysicalName("alb-access-log-delivery", TAG_VALUE, "observability"),
+    **{
+        key: PhysicalName(key.replace("_", "-"), ALARM, "observability")
+        for key in (
+            "alarm_alb_5xx",
+            "alarm_target_5xx",
+            "alarm_target_p99",
+            "alarm_unhealthy_hosts",
+            "alarm_running_tasks",
+            "alarm_ecs_cpu",
+            "alarm_ecs_memory",
+            "alarm_db_cpu",
+            "alarm_db_memory",
+            "alarm_db_connections",
+            "alarm_db_replica_lag",
+            "alarm_waf_blocked",
+            "alarm_forwarder_errors",
+            "alarm_forwarder_dead_letters",
+        )
+    },
 }
 
 # Names made per availability zone put the AZ between prefix and suffix. The zone names are
@@ -258,6 +291,7 @@ PER_AZ_NAMES: dict[str, PhysicalName] = {
     "private_route_table": PhysicalName("rtb-private", TAG_VALUE, "network"),
     "nat_eip": PhysicalName("eip-nat", TAG_VALUE, "network"),
     "nat_gateway": PhysicalName("nat", TAG_VALUE, "network"),
+    "alarm_nat_ports": PhysicalName("alarm-nat-ports", ALARM, "observability"),
 }
 
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.config import LOG_RETENTION_DAYS, REQUIRED_REGION
+from payments_infra.config import REQUIRED_REGION
+from payments_infra.logs import log_group
 from payments_infra.naming import per_az_name, physical_name
 from payments_infra.tagging import name_tag
 
@@ -95,6 +96,8 @@ class NetworkArgs:
     """The zones to build in, one public and one private subnet each. Required."""
     account_id: pulumi.Input[str]
     """The AWS account, for the flow-log role's confused-deputy conditions. Required."""
+    log_kms_key_arn: pulumi.Input[str]
+    """The key every log group of the tier is encrypted with (observability.py). Required."""
 
 
 class Network(pulumi.ComponentResource):
@@ -106,6 +109,7 @@ class Network(pulumi.ComponentResource):
         super().__init__("payments:network:Network", name, None, opts)
         self._name = name
         self._suffix = args.environment_suffix
+        self._log_kms_key_arn = args.log_kms_key_arn
         self._child = pulumi.ResourceOptions(parent=self)
         self.availability_zones = list(args.availability_zones)
 
@@ -257,14 +261,12 @@ class Network(pulumi.ComponentResource):
             self.private_route_tables[zone] = route_table
 
     def _create_flow_logs(self, account_id: pulumi.Input[str]) -> None:
-        self.flow_log_group = aws.cloudwatch.LogGroup(
+        self.flow_log_group = log_group(
             f"{self._name}-flow-logs",
-            aws.cloudwatch.LogGroupArgs(
-                name=physical_name("flow_log_group", self._suffix),
-                retention_in_days=LOG_RETENTION_DAYS,
-                tags=name_tag(physical_name("flow_log_group", self._suffix)),
-            ),
-            opts=self._child,
+            "flow_log_group",
+            self._suffix,
+            kms_key_arn=self._log_kms_key_arn,
+            parent=self,
         )
         assume_role_policy = pulumi.Output.from_input(account_id).apply(flow_log_trust_policy)
         role = aws.iam.Role(

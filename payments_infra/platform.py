@@ -16,6 +16,7 @@ from payments_infra.database import Database, DatabaseArgs
 from payments_infra.frontend import Frontend, FrontendArgs, SiteFile
 from payments_infra.image import ApiImage, ApiImageArgs
 from payments_infra.network import Network, NetworkArgs
+from payments_infra.observability import LogsKey, LogsKeyArgs, Observability, ObservabilityArgs
 from payments_infra.provider import EngineVersion
 from payments_infra.service import ApiService, ApiServiceArgs, ecr_repository_arn_of
 
@@ -39,13 +40,22 @@ class PaymentsPlatformArgs:
 
 
 class PaymentsPlatform(pulumi.ComponentResource):
-    """The payments platform: network, database, API and frontend tiers."""
+    """The payments platform: network, database, API, frontend and observability."""
 
     def __init__(
         self, name: str, args: PaymentsPlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("payments:platform:PaymentsPlatform", name, None, opts)
         config = args.config
+        suffix = config.environment_suffix
+
+        # First: every tier encrypts its log groups with this key.
+        self.logs_key = LogsKey(
+            "logs-key",
+            LogsKeyArgs(environment_suffix=suffix, account_id=args.account_id),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        log_key = self.logs_key.key_arn
 
         self.network = Network(
             "network",
@@ -54,6 +64,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 vpc_cidr=config.vpc_cidr,
                 availability_zones=args.availability_zones,
                 account_id=args.account_id,
+                log_kms_key_arn=log_key,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -69,6 +80,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 availability_zones=self.network.availability_zones,
                 client_security_group_id=self.network.task_security_group_id,
                 account_id=args.account_id,
+                log_kms_key_arn=log_key,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -118,6 +130,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 ),
                 hosted_zone_id=self.certificates.hosted_zone_id,
                 cloudfront_prefix_list_id=args.cloudfront_prefix_list_id,
+                log_kms_key_arn=log_key,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -129,12 +142,39 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 environment_suffix=config.environment_suffix,
                 settings=config.frontend,
                 site_files=args.site_files,
+                log_kms_key_arn=log_key,
                 domain_name=certificate_settings.domain_name
                 or certificate_settings.site_domain_name,
                 certificate_arn=self.certificates.cloudfront_certificate_arn,
                 hosted_zone_id=certificate_settings.hosted_zone_id,
                 # Only a name the ALB's certificate covers: CloudFront verifies it.
                 api_origin_domain=self.certificates.api_domain_name,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        # Last: it watches everything above.
+        self.observability = Observability(
+            "observability",
+            ObservabilityArgs(
+                environment_suffix=suffix,
+                log_kms_key_arn=log_key,
+                alert_emails=config.observability.alert_emails,
+                alb_log_delivery=config.observability.alb_log_delivery,
+                account_id=args.account_id,
+                availability_zones=args.availability_zones,
+                alb_arn=self.service.alb_arn,
+                alb_arn_suffix=self.service.alb_arn_suffix,
+                target_group_arn_suffix=self.service.target_group_arn_suffix,
+                alb_logs_bucket=self.service.log_bucket_name,
+                alb_logs_bucket_arn=self.service.log_bucket_arn,
+                ecs_cluster_name=self.service.cluster_name,
+                ecs_service_name=self.service.service_name,
+                db_cluster_identifier=self.database.cluster_identifier,
+                db_reader_identifier=self.database.reader_identifier,
+                nat_gateway_ids=self.network.nat_gateway_ids,
+                web_acl_name=self.frontend.web_acl_name,
+                distribution_id=self.frontend.distribution_id,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

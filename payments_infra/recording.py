@@ -221,6 +221,10 @@ COMPUTED_OUTPUTS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "aws:lb/loadBalancer:LoadBalancer": lambda i: {
         "dnsName": f"{i['name']}-1234567890.us-east-1.elb.amazonaws.com",
         "zoneId": "Z35SXDOTRQ7X7K",
+        "arnSuffix": f"app/{i['name']}/50dc6c495c0c9188",
+    },
+    "aws:lb/targetGroup:TargetGroup": lambda i: {
+        "arnSuffix": f"targetgroup/{i['name']}/73e2d6bc24d8a067"
     },
     "aws:ecr/repository:Repository": lambda i: {
         "repositoryUrl": f"{MOCK_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/{i['name']}",

@@ -30,7 +30,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.config import LOG_RETENTION_DAYS, REQUIRED_REGION, ServiceSettings
+from payments_infra.config import REQUIRED_REGION, ServiceSettings
+from payments_infra.logs import log_group
 from payments_infra.naming import physical_name
 from payments_infra.policies import deny_insecure_transport, policy_document
 from payments_infra.tagging import name_tag
@@ -105,6 +106,8 @@ class ApiServiceArgs:
     """The key the secret is encrypted with. Required."""
     account_id: pulumi.Input[str]
     """The AWS account, for ARNs and trust conditions. Required."""
+    log_kms_key_arn: pulumi.Input[str]
+    """The key every log group of the tier is encrypted with (observability.py). Required."""
     api_domain_name: str | None = None
     """In certificate mode 1, api.<domain>: an alias record is made for it. Default: None."""
     hosted_zone_id: str | None = None
@@ -257,6 +260,7 @@ class ApiService(pulumi.ComponentResource):
         super().__init__("payments:service:ApiService", name, None, opts)
         self._name = name
         self._suffix = args.environment_suffix
+        self._log_kms_key_arn = args.log_kms_key_arn
         self._child = pulumi.ResourceOptions(parent=self)
 
         self._create_security_groups(args)
@@ -271,6 +275,10 @@ class ApiService(pulumi.ComponentResource):
 
         self.alb_dns_name = self.alb.dns_name
         self.alb_arn = self.alb.arn
+        self.alb_arn_suffix = self.alb.arn_suffix
+        self.target_group_arn_suffix = self.target_group.arn_suffix
+        self.log_bucket_name = self.log_bucket.bucket
+        self.log_bucket_arn = self.log_bucket.arn
         self.cluster_name = self.cluster.name
         self.service_name = self.service.name
         self.api_url = (
@@ -525,14 +533,12 @@ class ApiService(pulumi.ComponentResource):
 
     def _create_cluster(self) -> None:
         cluster_name = physical_name("ecs_cluster", self._suffix)
-        insights_logs = aws.cloudwatch.LogGroup(
+        insights_logs = log_group(
             f"{self._name}-container-insights-logs",
-            aws.cloudwatch.LogGroupArgs(
-                name=physical_name("container_insights_log_group", self._suffix),
-                retention_in_days=LOG_RETENTION_DAYS,
-                tags=name_tag(physical_name("container_insights_log_group", self._suffix)),
-            ),
-            opts=self._child,
+            "container_insights_log_group",
+            self._suffix,
+            kms_key_arn=self._log_kms_key_arn,
+            parent=self,
         )
         self.cluster = aws.ecs.Cluster(
             f"{self._name}-cluster",
@@ -557,14 +563,12 @@ class ApiService(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        self.log_group = aws.cloudwatch.LogGroup(
+        self.log_group = log_group(
             f"{self._name}-logs",
-            aws.cloudwatch.LogGroupArgs(
-                name=physical_name("api_log_group", self._suffix),
-                retention_in_days=LOG_RETENTION_DAYS,
-                tags=name_tag(physical_name("api_log_group", self._suffix)),
-            ),
-            opts=self._child,
+            "api_log_group",
+            self._suffix,
+            kms_key_arn=self._log_kms_key_arn,
+            parent=self,
         )
 
     def _create_roles(self, args: ApiServiceArgs) -> None:

@@ -18,7 +18,7 @@ INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 
 
 def only(graph: Graph, type_token: str) -> Resource:
-    (resource,) = graph.of_type(type_token)
+    (resource,) = [r for r in graph.of_type(type_token) if not r.name.startswith("logs-key")]
     return resource
 
 

@@ -45,7 +45,11 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         (4, "aws:ec2/routeTable:RouteTable"),
         (6, "aws:ec2/routeTableAssociation:RouteTableAssociation"),
         (1, "aws:ec2/flowLog:FlowLog"),
-        (6, "aws:cloudwatch/logGroup:LogGroup"),
+        (8, "aws:cloudwatch/logGroup:LogGroup"),
+        (1, "aws:lambda/function:Function"),
+        (1, "aws:sns/topic:Topic"),
+        (1, "aws:cloudwatch/dashboard:Dashboard"),
+        (17, "aws:cloudwatch/metricAlarm:MetricAlarm"),
         (1, "aws:cloudfront/distribution:Distribution"),
         (1, "aws:wafv2/webAcl:WebAcl"),
         (1, "aws:lb/loadBalancer:LoadBalancer"),
@@ -55,7 +59,7 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         (1, "aws:rds/cluster:Cluster"),
         (2, "aws:rds/clusterInstance:ClusterInstance"),
         (1, "aws:secretsmanager/secret:Secret"),
-        (1, "aws:kms/key:Key"),
+        (2, "aws:kms/key:Key"),
     ]:
         assert f"{count:>3}  {type_}\n" in out, type_
     assert "placeholders" in out

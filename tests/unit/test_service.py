@@ -233,7 +233,9 @@ def test_execution_role_may_pull_this_image_write_this_log_group_read_this_secre
 ) -> None:
     found = statements(graph, f"ecs-task-execution-policy-{SUFFIX}")
     secret = only(graph, "aws:secretsmanager/secret:Secret").outputs["arn"]
-    key = only(graph, "aws:kms/key:Key").outputs["arn"]
+    key = next(
+        k.outputs["arn"] for k in graph.of_type("aws:kms/key:Key") if k.name == "database-key"
+    )
     log_group = named(graph, "aws:cloudwatch/logGroup:LogGroup", f"/ecs/api-{SUFFIX}")
     repository = only(graph, "aws:ecr/repository:Repository").outputs["arn"]
     assert found["PullApiImage"]["Resource"] == [repository]

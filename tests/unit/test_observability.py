@@ -1,0 +1,231 @@
+"""Observability: encrypted 30-day logs, the ALB log forwarder, alarms, the dashboard."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from payments_infra import checks
+from payments_infra.config import StackConfig
+from payments_infra.errors import ConfigError
+from payments_infra.recording import REPO_ROOT, Graph, Resource, record_program
+from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def named(graph: Graph, type_token: str, name: str) -> Resource:
+    (resource,) = [r for r in graph.of_type(type_token) if r.physical_name == name]
+    return resource
+
+
+def logs_key(graph: Graph) -> Resource:
+    return next(k for k in graph.of_type("aws:kms/key:Key") if k.name == "logs-key-key")
+
+
+def alarms(graph: Graph) -> dict[str, dict[str, Any]]:
+    return {a.inputs["name"]: a.inputs for a in graph.of_type(ALARM)}
+
+
+def test_every_log_group_keeps_30_days_and_uses_the_logs_key(graph: Graph) -> None:
+    groups = graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) == 8
+    key_arn = logs_key(graph).outputs["arn"]
+    assert {
+        g.inputs["name"]: (g.inputs["retentionInDays"], g.inputs["kmsKeyId"]) for g in groups
+    } == {
+        name: (30, key_arn)
+        for name in [
+            f"/aws/vpc/flow-logs-{SUFFIX}",
+            f"/aws/rds/cluster/aurora-cluster-{SUFFIX}/postgresql",
+            f"/aws/ecs/containerinsights/ecs-cluster-{SUFFIX}/performance",
+            f"/ecs/api-{SUFFIX}",
+            f"aws-waf-logs-{SUFFIX}",
+            f"/aws/cloudfront/frontend-{SUFFIX}",
+            f"/aws/alb/access/alb-{SUFFIX}",
+            f"/aws/lambda/alb-log-forwarder-{SUFFIX}",
+        ]
+    }
+
+
+def test_logs_key_lets_cloudwatch_logs_use_it_only_for_this_accounts_groups(graph: Graph) -> None:
+    key = logs_key(graph)
+    assert key.inputs["enableKeyRotation"] is True and key.inputs["deletionWindowInDays"] == 7
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    logs = statements["CloudWatchLogsEncryptsThisAccountsLogGroups"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert logs["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:123456789012:log-group:*"
+        }
+    }
+    assert statements["AlarmsPublishToTheEncryptedTopic"]["Principal"] == {
+        "Service": "cloudwatch.amazonaws.com"
+    }
+
+
+def test_implicit_log_groups_are_derived_from_the_graph_and_exist_first(graph: Graph) -> None:
+    # The check enumerates RDS exports, Container Insights and Lambda functions itself.
+    assert checks.check_implicit_log_groups(graph) == []
+    function = graph.of_type("aws:lambda/function:Function")[0]
+    group = named(
+        graph, "aws:cloudwatch/logGroup:LogGroup", f"/aws/lambda/alb-log-forwarder-{SUFFIX}"
+    )
+    assert group.urn in function.dependencies
+    broken = graph.without(group.urn)
+    assert any("alb-log-forwarder" in p for p in checks.check_implicit_log_groups(broken))
+
+
+def test_forwarder_is_an_arm64_python_lambda_writing_to_the_access_log_group(graph: Graph) -> None:
+    (function,) = graph.of_type("aws:lambda/function:Function")
+    inputs = function.inputs
+    assert inputs["runtime"] == "python3.12" and inputs["architectures"] == ["arm64"]
+    assert inputs["handler"] == "handler.handler"
+    assert inputs["environment"]["variables"]["LOG_GROUP_NAME"] == f"/aws/alb/access/alb-{SUFFIX}"
+    assert inputs["loggingConfig"]["logGroup"] == f"/aws/lambda/alb-log-forwarder-{SUFFIX}"
+
+
+def test_forwarder_is_triggered_by_new_log_files_and_fails_into_a_queue(graph: Graph) -> None:
+    (notification,) = graph.of_type("aws:s3/bucketNotification:BucketNotification")
+    (function,) = graph.of_type("aws:lambda/function:Function")
+    assert notification.inputs["bucket"] == f"alb-logs-{SUFFIX}"
+    (trigger,) = notification.inputs["lambdaFunctions"]
+    assert trigger["lambdaFunctionArn"] == function.outputs["arn"]
+    assert trigger["events"] == ["s3:ObjectCreated:*"] and trigger["filterSuffix"] == ".log.gz"
+    (permission,) = graph.of_type("aws:lambda/permission:Permission")
+    assert permission.inputs["principal"] == "s3.amazonaws.com"
+    assert permission.urn in notification.dependencies
+    (invoke,) = graph.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    (queue,) = graph.of_type("aws:sqs/queue:Queue")
+    assert invoke.inputs["destinationConfig"]["onFailure"]["destination"] == queue.outputs["arn"]
+
+
+def test_forwarder_role_is_least_privilege(graph: Graph) -> None:
+    policy = named(graph, "aws:iam/rolePolicy:RolePolicy", f"alb-log-forwarder-policy-{SUFFIX}")
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    bucket = named(graph, "aws:s3/bucket:Bucket", f"alb-logs-{SUFFIX}").outputs["arn"]
+    assert statements["ReadAlbLogFiles"] == {
+        "Sid": "ReadAlbLogFiles",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": [f"{bucket}/AWSLogs/*"],
+    }
+    assert statements["WriteAccessLogs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert checks.check_least_privilege(graph) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "metric", "threshold"),
+    [
+        ("alarm-alb-5xx", "HTTPCode_ELB_5XX_Count", 10),
+        ("alarm-target-5xx", "HTTPCode_Target_5XX_Count", 10),
+        ("alarm-target-p99", "TargetResponseTime", 1.0),
+        ("alarm-unhealthy-hosts", "UnHealthyHostCount", 0),
+        ("alarm-running-tasks", "RunningTaskCount", 3),
+        ("alarm-ecs-cpu", "CPUUtilization", 85),
+        ("alarm-ecs-memory", "MemoryUtilization", 90),
+        ("alarm-db-cpu", "CPUUtilization", 80),
+        ("alarm-db-memory", "FreeableMemory", 256 * 1024 * 1024),
+        ("alarm-db-connections", "DatabaseConnections", 400),
+        ("alarm-db-replica-lag", "AuroraReplicaLag", 1000),
+        ("alarm-waf-blocked", "BlockedRequests", 1000),
+        ("alarm-forwarder-errors", "Errors", 0),
+        ("alarm-forwarder-dead-letters", "ApproximateNumberOfMessagesVisible", 0),
+    ],
+)
+def test_alarm_thresholds_are_as_documented(
+    graph: Graph, key: str, metric: str, threshold: float
+) -> None:
+    alarm = alarms(graph)[f"{key}-{SUFFIX}"]
+    assert alarm["metricName"] == metric
+    assert alarm["threshold"] == threshold
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"`{key}-{{suffix}}`" in readme, f"{key} is missing from the README's alarm table"
+
+
+def test_there_is_a_nat_port_alarm_per_zone(graph: Graph) -> None:
+    nat_alarms = [a for name, a in alarms(graph).items() if name.startswith("alarm-nat-ports-")]
+    nats = {n.id for n in graph.of_type("aws:ec2/natGateway:NatGateway")}
+    assert {a["dimensions"]["NatGatewayId"] for a in nat_alarms} == nats
+    assert len(nat_alarms) == len(ZONES)
+
+
+def test_every_alarm_sends_to_the_alerts_topic_and_explains_itself(graph: Graph) -> None:
+    (topic,) = graph.of_type("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"] == logs_key(graph).outputs["arn"]
+    for name, alarm in alarms(graph).items():
+        assert alarm["alarmActions"] == [topic.outputs["arn"]], name
+        assert alarm["okActions"] == [topic.outputs["arn"]], name
+        assert len(alarm["alarmDescription"]) > 20, name
+
+
+def test_every_alarm_dimension_points_at_a_resource_in_the_graph(graph: Graph) -> None:
+    known: set[str] = set()
+    for resource in graph:
+        known |= {str(v) for k, v in resource.outputs.items() if isinstance(v, str | int | float)}
+        known.add(resource.id)
+    known.add("ALL")  # WAF's "all rules" dimension value
+    for name, alarm in alarms(graph).items():
+        for dimension, value in alarm["dimensions"].items():
+            assert str(value) in known, f"{name}: {dimension}={value} matches nothing"
+
+
+def test_dashboard_is_valid_json_about_resources_of_the_graph(graph: Graph) -> None:
+    (dashboard,) = graph.of_type("aws:cloudwatch/dashboard:Dashboard")
+    assert dashboard.inputs["dashboardName"] == f"payments-{SUFFIX}"
+    body = json.loads(dashboard.inputs["dashboardBody"])
+    titles = " ".join(w["properties"]["title"] for w in body["widgets"])
+    for tier in ("ALB", "ECS", "Aurora", "CloudFront", "WAF"):
+        assert tier in titles
+    alb = graph.of_type("aws:lb/loadBalancer:LoadBalancer")[0].outputs["arnSuffix"]
+    cdn = graph.of_type("aws:cloudfront/distribution:Distribution")[0].id
+    metrics = json.dumps(body)
+    assert alb in metrics and cdn in metrics and f"aurora-cluster-{SUFFIX}" in metrics
+
+
+def test_alert_emails_become_subscriptions() -> None:
+    graph = record_program(
+        {**VALID_CONFIG, "payments:alertEmails": '["a@example.com", "b@example.com"]'},
+        stack="test",
+    )
+    subscriptions = graph.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert sorted(s.inputs["endpoint"] for s in subscriptions) == ["a@example.com", "b@example.com"]
+    assert {s.inputs["protocol"] for s in subscriptions} == {"email"}
+
+
+def test_native_delivery_replaces_the_forwarder() -> None:
+    graph = record_program(
+        {**VALID_CONFIG, "payments:albAccessLogDelivery": "native"}, stack="test"
+    )
+    assert graph.of_type("aws:lambda/function:Function") == []
+    sources = graph.of_type("aws:cloudwatch/logDeliverySource:LogDeliverySource")
+    (alb_source,) = [s for s in sources if s.inputs["logType"] == "ALB_ACCESS_LOGS"]
+    assert (
+        alb_source.inputs["resourceArn"]
+        == graph.of_type("aws:lb/loadBalancer:LoadBalancer")[0].outputs["arn"]
+    )
+    assert not any(name.startswith("alarm-forwarder") for name in alarms(graph))
+    results = checks.run_checks(graph, SUFFIX, ZONES)
+    assert {r.name: r.problems for r in results if not r.passed} == {}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"payments:alertEmails": '["not-an-address"]'},
+            "payments:alertEmails must hold e-mail addresses only",
+        ),
+        ({"payments:alertEmails": "oncall@example.com"}, "payments:alertEmails must be a list"),
+        (
+            {"payments:albAccessLogDelivery": "s3"},
+            'payments:albAccessLogDelivery must be forwarder or native; got "s3"',
+        ),
+    ],
+)
+def test_bad_observability_settings_fail_clearly(overrides: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        StackConfig.from_mapping({**VALID_CONFIG, **overrides}, project="p", stack="s")
