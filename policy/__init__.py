@@ -1,0 +1,1 @@
+"""PCI DSS policy pack of the payments platform."""
