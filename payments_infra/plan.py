@@ -4,8 +4,9 @@
 
 Runs the real program under recording mocks with the stack's config file
 (``Pulumi.<stack>.yaml``), prints every resource grouped by component with its physical
-name and key settings, then the graph-wide checks as pass/fail lines, and writes the graph
-to ``build/plan.json``. Exit status: 0 all checks pass, 1 a check fails, 2 bad config.
+name and key settings, then the graph-wide checks as pass/fail lines and a monthly cost
+estimate (cost.py), and writes the graph to ``build/plan.json``. Exit status: 0 all checks
+pass, 1 a check fails, 2 bad config.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from payments_infra import cost
 from payments_infra.checks import CheckResult, run_checks
 from payments_infra.errors import ConfigError
 from payments_infra.recording import REPO_ROOT, Graph, Resource, SecretValue, record_program
@@ -223,7 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(graph_document(graph, results), indent=2, default=str) + "\n")
     failed = [r.name for r in results if not r.passed]
-    print(f"\nGraph written to {out}. {len(results) - len(failed)}/{len(results)} checks passed.")
+    print()
+    for profile in ("production", "non-production"):
+        print(cost.render(cost.estimate(graph, profile=profile), profile=profile))
+        print()
+    print(f"Graph written to {out}. {len(results) - len(failed)}/{len(results)} checks passed.")
     return 1 if failed else 0
 
 

@@ -64,6 +64,8 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         assert f"{count:>3}  {type_}\n" in out, type_
     assert "placeholders" in out
     assert "certificate mode 3, self-signed (a demo)" in out
+    assert "Monthly cost estimate, us-east-1, production" in out
+    assert "NON-PRODUCTION WHAT-IF" in out
     assert "FAIL" not in out and out.count("PASS") == 21
 
 
