@@ -30,9 +30,10 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from payments_infra.buckets import private_bucket
 from payments_infra.config import FrontendSettings
 from payments_infra.errors import ConfigError
-from payments_infra.logs import log_group
+from payments_infra.logs import deliver_to_log_group, log_group
 from payments_infra.naming import physical_name
 from payments_infra.policies import deny_insecure_transport, policy_document
 from payments_infra.recording import REPO_ROOT
@@ -173,49 +174,13 @@ class Frontend(pulumi.ComponentResource):
         )
 
     def _create_bucket(self) -> None:
-        name = physical_name("frontend_bucket", self._suffix)
-        self.bucket = aws.s3.Bucket(
-            f"{self._name}-bucket",
-            aws.s3.BucketArgs(bucket=name, force_destroy=True, tags=name_tag(name)),
-            opts=self._child,
-        )
-        bucket = self.bucket.bucket
-        aws.s3.BucketPublicAccessBlock(
-            f"{self._name}-bucket-private",
-            aws.s3.BucketPublicAccessBlockArgs(
-                bucket=bucket,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-            ),
-            opts=self._child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{self._name}-bucket-ownership",
-            aws.s3.BucketOwnershipControlsArgs(
-                bucket=bucket,
-                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            ),
-            opts=self._child,
-        )
         # SSE-S3: the bucket holds the public web app, no cardholder data; a KMS key would add
         # a key policy for CloudFront and a KMS call per uncached request for no protection
         # the content needs (README, Frontend).
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{self._name}-bucket-encryption",
-            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                bucket=bucket,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            sse_algorithm="AES256"
-                        )
-                    )
-                ],
-            ),
-            opts=self._child,
+        self.bucket = private_bucket(
+            f"{self._name}-bucket", "frontend_bucket", self._suffix, parent=self
         )
+        bucket = self.bucket.bucket
         aws.s3.BucketVersioning(
             f"{self._name}-bucket-versioning",
             aws.s3.BucketVersioningInitArgs(
@@ -486,36 +451,18 @@ class Frontend(pulumi.ComponentResource):
             kms_key_arn=self._log_kms_key_arn,
             parent=self,
         )
-        source = aws.cloudwatch.LogDeliverySource(
-            f"{self._name}-cdn-log-source",
-            aws.cloudwatch.LogDeliverySourceArgs(
-                name=physical_name("cloudfront_log_source", self._suffix),
-                log_type="ACCESS_LOGS",
-                resource_arn=self.distribution.arn,
-                tags=name_tag(physical_name("cloudfront_log_source", self._suffix)),
+        deliver_to_log_group(
+            f"{self._name}-cdn-log",
+            log_type="ACCESS_LOGS",
+            source_arn=self.distribution.arn,
+            log_group_arn=cdn_logs.arn,
+            names=(
+                "cloudfront_log_source",
+                "cloudfront_log_destination",
+                "cloudfront_log_delivery",
             ),
-            opts=self._child,
-        )
-        destination = aws.cloudwatch.LogDeliveryDestination(
-            f"{self._name}-cdn-log-destination",
-            aws.cloudwatch.LogDeliveryDestinationArgs(
-                name=physical_name("cloudfront_log_destination", self._suffix),
-                output_format="json",
-                delivery_destination_configuration=aws.cloudwatch.LogDeliveryDestinationDeliveryDestinationConfigurationArgs(
-                    destination_resource_arn=cdn_logs.arn
-                ),
-                tags=name_tag(physical_name("cloudfront_log_destination", self._suffix)),
-            ),
-            opts=self._child,
-        )
-        aws.cloudwatch.LogDelivery(
-            f"{self._name}-cdn-log-delivery",
-            aws.cloudwatch.LogDeliveryArgs(
-                delivery_source_name=source.name,
-                delivery_destination_arn=destination.arn,
-                tags=name_tag(physical_name("cloudfront_log_delivery", self._suffix)),
-            ),
-            opts=self._child,
+            suffix=self._suffix,
+            parent=self,
         )
 
     def _create_alias_record(self, domain_name: str, hosted_zone_id: str) -> None:

@@ -34,3 +34,50 @@ def log_group(
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+def deliver_to_log_group(
+    resource_name: str,
+    *,
+    log_type: str,
+    source_arn: pulumi.Input[str],
+    log_group_arn: pulumi.Input[str],
+    names: tuple[str, str, str],
+    suffix: str,
+    parent: pulumi.Resource,
+) -> None:
+    """CloudWatch vended-log delivery of ``source_arn``'s ``log_type`` into a log group, as
+    JSON. ``names``: the catalogue keys of the source, the destination and the delivery."""
+    child = pulumi.ResourceOptions(parent=parent)
+    source_key, destination_key, delivery_key = names
+    source = aws.cloudwatch.LogDeliverySource(
+        f"{resource_name}-source",
+        aws.cloudwatch.LogDeliverySourceArgs(
+            name=physical_name(source_key, suffix),
+            log_type=log_type,
+            resource_arn=source_arn,
+            tags=name_tag(physical_name(source_key, suffix)),
+        ),
+        opts=child,
+    )
+    destination = aws.cloudwatch.LogDeliveryDestination(
+        f"{resource_name}-destination",
+        aws.cloudwatch.LogDeliveryDestinationArgs(
+            name=physical_name(destination_key, suffix),
+            output_format="json",
+            delivery_destination_configuration=aws.cloudwatch.LogDeliveryDestinationDeliveryDestinationConfigurationArgs(
+                destination_resource_arn=log_group_arn
+            ),
+            tags=name_tag(physical_name(destination_key, suffix)),
+        ),
+        opts=child,
+    )
+    aws.cloudwatch.LogDelivery(
+        f"{resource_name}-delivery",
+        aws.cloudwatch.LogDeliveryArgs(
+            delivery_source_name=source.name,
+            delivery_destination_arn=destination.arn,
+            tags=name_tag(physical_name(delivery_key, suffix)),
+        ),
+        opts=child,
+    )

@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from payments_infra.config import REQUIRED_REGION
-from payments_infra.logs import log_group
+from payments_infra.logs import deliver_to_log_group, log_group
 from payments_infra.naming import per_az_name, physical_name
 from payments_infra.policies import key_admin_statement, policy_document
 from payments_infra.tagging import name_tag
@@ -350,36 +350,14 @@ class Observability(pulumi.ComponentResource):
         )
 
     def _create_native_delivery(self, args: ObservabilityArgs) -> None:
-        source = aws.cloudwatch.LogDeliverySource(
-            f"{self._name}-alb-log-source",
-            aws.cloudwatch.LogDeliverySourceArgs(
-                name=physical_name("alb_log_source", self._suffix),
-                log_type="ALB_ACCESS_LOGS",
-                resource_arn=args.alb_arn,
-                tags=name_tag(physical_name("alb_log_source", self._suffix)),
-            ),
-            opts=self._child,
-        )
-        destination = aws.cloudwatch.LogDeliveryDestination(
-            f"{self._name}-alb-log-destination",
-            aws.cloudwatch.LogDeliveryDestinationArgs(
-                name=physical_name("alb_log_destination", self._suffix),
-                output_format="json",
-                delivery_destination_configuration=aws.cloudwatch.LogDeliveryDestinationDeliveryDestinationConfigurationArgs(
-                    destination_resource_arn=self.access_log_group.arn
-                ),
-                tags=name_tag(physical_name("alb_log_destination", self._suffix)),
-            ),
-            opts=self._child,
-        )
-        aws.cloudwatch.LogDelivery(
-            f"{self._name}-alb-log-delivery",
-            aws.cloudwatch.LogDeliveryArgs(
-                delivery_source_name=source.name,
-                delivery_destination_arn=destination.arn,
-                tags=name_tag(physical_name("alb_log_delivery", self._suffix)),
-            ),
-            opts=self._child,
+        deliver_to_log_group(
+            f"{self._name}-alb-log",
+            log_type="ALB_ACCESS_LOGS",
+            source_arn=args.alb_arn,
+            log_group_arn=self.access_log_group.arn,
+            names=("alb_log_source", "alb_log_destination", "alb_log_delivery"),
+            suffix=self._suffix,
+            parent=self,
         )
 
     def _create_alarm(self, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:

@@ -30,6 +30,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from payments_infra.buckets import private_bucket
 from payments_infra.config import REQUIRED_REGION, ServiceSettings
 from payments_infra.logs import log_group
 from payments_infra.naming import physical_name
@@ -395,47 +396,11 @@ class ApiService(pulumi.ComponentResource):
     # -- load balancer ----------------------------------------------------------------------
 
     def _create_access_log_bucket(self, account_id: pulumi.Input[str]) -> None:
-        bucket_name = physical_name("alb_logs_bucket", self._suffix)
-        self.log_bucket = aws.s3.Bucket(
-            f"{self._name}-alb-logs",
-            aws.s3.BucketArgs(bucket=bucket_name, force_destroy=True, tags=name_tag(bucket_name)),
-            opts=self._child,
+        # SSE-S3: ALB access logs support no KMS key (ELB documentation).
+        self.log_bucket = private_bucket(
+            f"{self._name}-alb-logs", "alb_logs_bucket", self._suffix, parent=self
         )
         bucket = self.log_bucket.bucket
-        aws.s3.BucketPublicAccessBlock(
-            f"{self._name}-alb-logs-private",
-            aws.s3.BucketPublicAccessBlockArgs(
-                bucket=bucket,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-            ),
-            opts=self._child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{self._name}-alb-logs-ownership",
-            aws.s3.BucketOwnershipControlsArgs(
-                bucket=bucket,
-                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            ),
-            opts=self._child,
-        )
-        # ALB access logs support SSE-S3 only, not KMS keys (ELB documentation).
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{self._name}-alb-logs-encryption",
-            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                bucket=bucket,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            sse_algorithm="AES256"
-                        )
-                    )
-                ],
-            ),
-            opts=self._child,
-        )
         aws.s3.BucketLifecycleConfiguration(
             f"{self._name}-alb-logs-expiry",
             aws.s3.BucketLifecycleConfigurationArgs(
