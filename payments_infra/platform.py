@@ -125,9 +125,9 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 db_secret_keys=self.database.secret_keys,
                 db_kms_key_arn=self.database.kms_key_arn,
                 account_id=args.account_id,
-                api_domain_name=(
-                    self.certificates.api_domain_name if self.certificates.mode == "dns" else None
-                ),
+                # The name the API's certificate covers (modes 1 and 2): api_url uses it, and
+                # in mode 1 an alias record points it at the ALB.
+                api_domain_name=self.certificates.api_domain_name,
                 hosted_zone_id=self.certificates.hosted_zone_id,
                 cloudfront_prefix_list_id=args.cloudfront_prefix_list_id,
                 log_kms_key_arn=log_key,

@@ -110,9 +110,9 @@ class ApiServiceArgs:
     log_kms_key_arn: pulumi.Input[str]
     """The key every log group of the tier is encrypted with (observability.py). Required."""
     api_domain_name: str | None = None
-    """In certificate mode 1, api.<domain>: an alias record is made for it. Default: None."""
+    """The name the ALB's certificate covers (modes 1 and 2), used for api_url. Default: None."""
     hosted_zone_id: str | None = None
-    """The zone of api_domain_name. Default: None."""
+    """Mode 1: the zone where an alias for api_domain_name is made. Default: None."""
     cloudfront_prefix_list_id: pulumi.Input[str] | None = None
     """With ingress "cloudfront": CloudFront's origin-facing prefix list. Default: None."""
 

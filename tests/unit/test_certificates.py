@@ -87,7 +87,9 @@ def test_existing_mode_references_the_given_certificates_and_creates_none(
     assert existing_graph.of_type("aws:acm/certificate:Certificate") == []
     assert existing_graph.of_type("tls:index/privateKey:PrivateKey") == []
     assert listener_certificate(existing_graph) == CERT_ARN
-    assert existing_graph.stack_outputs["api_url"].startswith("https://alb-")
+    # The certificate covers apiDomainName, never the ALB's own name: the URL uses it.
+    assert existing_graph.stack_outputs["api_url"] == "https://api.pay.example.com"
+    assert existing_graph.of_type("aws:route53/record:Record") == []
 
 
 def test_self_signed_mode_imports_a_generated_certificate_keeping_the_key_secret(
