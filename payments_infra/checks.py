@@ -124,6 +124,7 @@ NAME_RULES: dict[str, naming.NameRule] = {
     "aws:lambda/function:Function": naming.LAMBDA_FUNCTION,
     "aws:kms/alias:Alias": naming.KMS_ALIAS,
     "aws:sqs/queue:Queue": naming.SQS_QUEUE,
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": naming.FIREHOSE_STREAM,
     "aws:cloudwatch/metricAlarm:MetricAlarm": naming.ALARM,
     "aws:cloudfront/function:Function": naming.CLOUDFRONT_NAME,
     "aws:cloudfront/originAccessControl:OriginAccessControl": naming.CLOUDFRONT_NAME,

@@ -279,6 +279,14 @@ SETTINGS: tuple[Setting, ...] = (
         description="How ALB access logs reach CloudWatch: the stack's Lambda forwarder (works "
         "for certain), or CloudWatch vended-log delivery (see README for its caveat).",
     ),
+    Setting(
+        key="payments:logArchive",
+        type="string",
+        default="none",
+        rule="none or s3",
+        description="s3: also copy every log group to an S3 archive kept 365 days (PCI DSS "
+        "10.5.1), through subscription filters and Firehose. Costs grow with log volume.",
+    ),
 )
 
 KNOWN_KEYS = {setting.key for setting in SETTINGS}
@@ -346,6 +354,7 @@ class ObservabilitySettings:
 
     alert_emails: tuple[str, ...] = ()
     alb_log_delivery: str = "forwarder"
+    log_archive: str = "none"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -713,4 +722,10 @@ def _parse_observability(raw: Mapping[str, str]) -> tuple[ObservabilitySettings,
         problems.append(
             f'payments:albAccessLogDelivery must be forwarder or native; got "{delivery}"'
         )
-    return ObservabilitySettings(alert_emails=tuple(emails), alb_log_delivery=delivery), problems
+    archive = raw.get("payments:logArchive", "none")
+    if archive not in ("none", "s3"):
+        problems.append(f'payments:logArchive must be none or s3; got "{archive}"')
+    settings = ObservabilitySettings(
+        alert_emails=tuple(emails), alb_log_delivery=delivery, log_archive=archive
+    )
+    return settings, problems

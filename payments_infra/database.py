@@ -154,6 +154,7 @@ class Database(pulumi.ComponentResource):
         self._create_security_group(args.vpc_id, args.client_security_group_id)
         self._create_cluster(args)
         self._create_secret()
+        self.log_groups = [self._export_logs]
         if self._rotating:
             self._create_rotation(args)
 
@@ -252,7 +253,7 @@ class Database(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        export_logs = log_group(
+        self._export_logs = export_logs = log_group(
             f"{self._name}-postgresql-logs",
             "db_log_group",
             self._suffix,
@@ -452,6 +453,7 @@ class Database(pulumi.ComponentResource):
             # The function's log group must exist before the function first runs.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[rotation_logs]),
         )
+        self.log_groups.append(rotation_logs)
         aws.secretsmanager.SecretRotation(
             f"{self._name}-credentials-rotation",
             aws.secretsmanager.SecretRotationArgs(

@@ -160,6 +160,7 @@ class Frontend(pulumi.ComponentResource):
         self.bucket_name = self.bucket.bucket
         self.distribution_id = self.distribution.id
         self.web_acl_name = self.web_acl.name
+        self.log_groups = [self._waf_logs, self._cdn_logs]
         self.site_url = (
             pulumi.Output.from_input(f"https://{args.domain_name}")
             if args.domain_name
@@ -265,7 +266,7 @@ class Frontend(pulumi.ComponentResource):
             opts=self._child,
         )
         # WAF logs only to groups whose name starts with "aws-waf-logs-".
-        waf_logs = log_group(
+        self._waf_logs = waf_logs = log_group(
             f"{self._name}-waf-logs",
             "waf_log_group",
             self._suffix,
@@ -444,7 +445,7 @@ class Frontend(pulumi.ComponentResource):
             )
 
     def _create_access_logs(self) -> None:
-        cdn_logs = log_group(
+        self._cdn_logs = cdn_logs = log_group(
             f"{self._name}-cdn-logs",
             "cloudfront_log_group",
             self._suffix,

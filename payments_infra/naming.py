@@ -131,6 +131,7 @@ TAG_VALUE = NameRule("Name tag", 256, r"[\w .:/=+@-]*")
 # CloudFront functions (64), origin access controls (64) and policies (128): the tightest.
 CLOUDFRONT_NAME = NameRule("CloudFront function/OAC/policy", 64, r"[A-Za-z0-9_-]+")
 LOG_DELIVERY = NameRule("CloudWatch log delivery source/destination", 60, r"[\w-]+")
+FIREHOSE_STREAM = NameRule("Firehose stream", 64, r"[A-Za-z0-9_.-]+")
 SQS_QUEUE = NameRule("SQS queue", 80, r"[A-Za-z0-9_-]+")
 ALARM = NameRule("CloudWatch alarm", 255, r"[^\x00-\x1f]+")
 SCALING_POLICY = NameRule("scaling policy", 256, r"[A-Za-z0-9._/-]+")
@@ -261,6 +262,17 @@ NAMES: dict[str, PhysicalName] = {
     "alb_log_source": PhysicalName("alb-access", LOG_DELIVERY, "observability"),
     "alb_log_destination": PhysicalName("alb-access-logs", LOG_DELIVERY, "observability"),
     "alb_log_delivery": PhysicalName("alb-access-log-delivery", TAG_VALUE, "observability"),
+    "log_archive_bucket": PhysicalName("log-archive", S3_BUCKET, "observability"),
+    "log_archive_stream": PhysicalName("log-archive", FIREHOSE_STREAM, "observability"),
+    "log_archive_filter": PhysicalName("log-archive", TAG_VALUE, "observability"),
+    "log_archive_firehose_role": PhysicalName(
+        "log-archive-firehose-role", IAM_ROLE, "observability"
+    ),
+    "log_archive_firehose_policy": PhysicalName(
+        "log-archive-firehose-policy", IAM_POLICY, "observability"
+    ),
+    "log_archive_logs_role": PhysicalName("log-archive-logs-role", IAM_ROLE, "observability"),
+    "log_archive_logs_policy": PhysicalName("log-archive-logs-policy", IAM_POLICY, "observability"),
     **{
         key: PhysicalName(key.replace("_", "-"), ALARM, "observability")
         for key in (

@@ -138,6 +138,7 @@ class Network(pulumi.ComponentResource):
         self.nat_gateway_ids = [nat.id for nat in self.nat_gateways.values()]
         self.private_route_table_ids = [rt.id for rt in self.private_route_tables.values()]
         self.task_security_group_id = self.task_security_group.id
+        self.log_groups = [self.flow_log_group]
         self.register_outputs(
             {
                 "task_security_group_id": self.task_security_group_id,

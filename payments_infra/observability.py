@@ -27,10 +27,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from payments_infra.buckets import private_bucket
 from payments_infra.config import REQUIRED_REGION
 from payments_infra.logs import deliver_to_log_group, log_group
 from payments_infra.naming import per_az_name, physical_name
-from payments_infra.policies import key_admin_statement, policy_document
+from payments_infra.policies import (
+    deny_insecure_transport,
+    key_admin_statement,
+    policy_document,
+)
 from payments_infra.tagging import name_tag
 
 FORWARDER_SOURCE = Path(__file__).resolve().parent.parent / "functions" / "alb_log_forwarder"
@@ -168,12 +173,17 @@ class ObservabilityArgs:
     nat_gateway_ids: Sequence[pulumi.Input[str]]
     web_acl_name: pulumi.Input[str]
     distribution_id: pulumi.Input[str]
+    log_archive: str = "none"
+    archived_log_groups: Sequence[aws.cloudwatch.LogGroup] = ()
 
 
 # The Lambda's own settings.
 FORWARDER_MEMORY_MB = 256
 FORWARDER_TIMEOUT_SECONDS = 300
 RUNNING_TASKS_MINIMUM = 3
+# PCI DSS 10.5.1: a year of audit-log history, the last three months immediately available.
+ARCHIVE_DAYS = 365
+ARCHIVE_HOT_DAYS = 90
 
 
 class Observability(pulumi.ComponentResource):
@@ -196,11 +206,14 @@ class Observability(pulumi.ComponentResource):
             parent=self,
         )
         self.forwarder_function_name: str | None = None
+        self.log_groups = [self.access_log_group]
         if args.alb_log_delivery == "native":
             self._create_native_delivery(args)
         else:
             self._create_forwarder(args)
         self.alarms = [self._create_alarm(spec) for spec in alarm_specs(args, self)]
+        if args.log_archive == "s3":
+            self._create_archive(args, [*args.archived_log_groups, *self.log_groups])
         self._create_dashboard(args)
 
         self.topic_arn = self.topic.arn
@@ -241,6 +254,7 @@ class Observability(pulumi.ComponentResource):
             kms_key_arn=args.log_kms_key_arn,
             parent=self,
         )
+        self.log_groups.append(function_logs)
         self.dead_letters = aws.sqs.Queue(
             f"{self._name}-forwarder-failures",
             aws.sqs.QueueArgs(
@@ -359,6 +373,157 @@ class Observability(pulumi.ComponentResource):
             suffix=self._suffix,
             parent=self,
         )
+
+    def _create_archive(
+        self, args: ObservabilityArgs, log_groups: Sequence[aws.cloudwatch.LogGroup]
+    ) -> None:
+        """Opt-in 12-month copy of every log group in S3 (PCI DSS 10.5.1): each group streams
+        through a subscription filter and Firehose into a bucket that keeps objects a year."""
+        bucket = private_bucket(
+            f"{self._name}-log-archive", "log_archive_bucket", self._suffix, parent=self
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{self._name}-log-archive-lifecycle",
+            aws.s3.BucketLifecycleConfigurationArgs(
+                bucket=bucket.bucket,
+                rules=[
+                    aws.s3.BucketLifecycleConfigurationRuleArgs(
+                        id="keep-a-year",
+                        status="Enabled",
+                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                        # Glacier Instant Retrieval: still readable at once, at a fraction of
+                        # the storage price, after the three months PCI wants at hand.
+                        transitions=[
+                            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
+                                days=ARCHIVE_HOT_DAYS, storage_class="GLACIER_IR"
+                            )
+                        ],
+                        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                            days=ARCHIVE_DAYS
+                        ),
+                    )
+                ],
+            ),
+            opts=self._child,
+        )
+        aws.s3.BucketPolicy(
+            f"{self._name}-log-archive-policy",
+            aws.s3.BucketPolicyArgs(
+                bucket=bucket.bucket,
+                policy=bucket.arn.apply(lambda arn: policy_document(deny_insecure_transport(arn))),
+            ),
+            opts=self._child,
+        )
+        firehose_role = self._service_role(
+            "log_archive_firehose_role",
+            "firehose.amazonaws.com",
+            args.account_id,
+            "log_archive_firehose_policy",
+            bucket.arn.apply(
+                lambda arn: policy_document(
+                    {
+                        "Sid": "WriteArchive",
+                        "Effect": "Allow",
+                        "Action": [
+                            "s3:AbortMultipartUpload",
+                            "s3:GetBucketLocation",
+                            "s3:ListBucket",
+                            "s3:ListBucketMultipartUploads",
+                            "s3:PutObject",
+                        ],
+                        "Resource": [arn, f"{arn}/*"],
+                    }
+                )
+            ),
+        )
+        stream_name = physical_name("log_archive_stream", self._suffix)
+        stream = aws.kinesis.FirehoseDeliveryStream(
+            f"{self._name}-log-archive-stream",
+            aws.kinesis.FirehoseDeliveryStreamArgs(
+                name=stream_name,
+                destination="extended_s3",
+                server_side_encryption=aws.kinesis.FirehoseDeliveryStreamServerSideEncryptionArgs(
+                    enabled=True, key_type="AWS_OWNED_CMK"
+                ),
+                extended_s3_configuration=aws.kinesis.FirehoseDeliveryStreamExtendedS3ConfigurationArgs(
+                    bucket_arn=bucket.arn,
+                    role_arn=firehose_role.arn,
+                    prefix="logs/",
+                    error_output_prefix="errors/",
+                    buffering_interval=300,
+                    buffering_size=5,
+                    # CloudWatch Logs already gzips what it sends: store it as it comes.
+                    compression_format="UNCOMPRESSED",
+                ),
+                tags=name_tag(stream_name),
+            ),
+            opts=self._child,
+        )
+        logs_role = self._service_role(
+            "log_archive_logs_role",
+            LOGS_SERVICE,
+            args.account_id,
+            "log_archive_logs_policy",
+            stream.arn.apply(
+                lambda arn: policy_document(
+                    {
+                        "Sid": "SendToTheArchiveStream",
+                        "Effect": "Allow",
+                        "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
+                        "Resource": [arn],
+                    }
+                )
+            ),
+        )
+        for index, group in enumerate(log_groups):
+            aws.cloudwatch.LogSubscriptionFilter(
+                f"{self._name}-log-archive-{index}",
+                aws.cloudwatch.LogSubscriptionFilterArgs(
+                    name=physical_name("log_archive_filter", self._suffix),
+                    log_group=group.name,
+                    filter_pattern="",  # everything
+                    destination_arn=stream.arn,
+                    role_arn=logs_role.arn,
+                ),
+                opts=self._child,
+            )
+
+    def _service_role(
+        self,
+        role_key: str,
+        service: str,
+        account_id: pulumi.Input[str],
+        policy_key: str,
+        policy: pulumi.Input[str],
+    ) -> aws.iam.Role:
+        """A role only ``service`` acting for this account may assume, with one inline policy."""
+        name = physical_name(role_key, self._suffix)
+        role = aws.iam.Role(
+            f"{self._name}-{role_key.replace('_', '-')}",
+            aws.iam.RoleArgs(
+                name=name,
+                assume_role_policy=pulumi.Output.from_input(account_id).apply(
+                    lambda account: policy_document(
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": service},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                        }
+                    )
+                ),
+                tags=name_tag(name),
+            ),
+            opts=self._child,
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-{policy_key.replace('_', '-')}",
+            aws.iam.RolePolicyArgs(
+                name=physical_name(policy_key, self._suffix), role=role.id, policy=policy
+            ),
+            opts=self._child,
+        )
+        return role
 
     def _create_alarm(self, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
         name = spec.name

@@ -175,6 +175,13 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 nat_gateway_ids=self.network.nat_gateway_ids,
                 web_acl_name=self.frontend.web_acl_name,
                 distribution_id=self.frontend.distribution_id,
+                log_archive=config.observability.log_archive,
+                archived_log_groups=[
+                    *self.network.log_groups,
+                    *self.database.log_groups,
+                    *self.service.log_groups,
+                    *self.frontend.log_groups,
+                ],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -277,6 +277,7 @@ class ApiService(pulumi.ComponentResource):
         self.alb_dns_name = self.alb.dns_name
         self.alb_arn = self.alb.arn
         self.alb_arn_suffix = self.alb.arn_suffix
+        self.log_groups = [self._insights_logs, self.log_group]
         self.target_group_arn_suffix = self.target_group.arn_suffix
         self.log_bucket_name = self.log_bucket.bucket
         self.log_bucket_arn = self.log_bucket.arn
@@ -498,7 +499,7 @@ class ApiService(pulumi.ComponentResource):
 
     def _create_cluster(self) -> None:
         cluster_name = physical_name("ecs_cluster", self._suffix)
-        insights_logs = log_group(
+        self._insights_logs = insights_logs = log_group(
             f"{self._name}-container-insights-logs",
             "container_insights_log_group",
             self._suffix,

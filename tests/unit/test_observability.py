@@ -229,3 +229,44 @@ def test_native_delivery_replaces_the_forwarder() -> None:
 def test_bad_observability_settings_fail_clearly(overrides: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         StackConfig.from_mapping({**VALID_CONFIG, **overrides}, project="p", stack="s")
+
+
+@pytest.fixture(scope="module")
+def archive_graph() -> Graph:
+    return record_program({**VALID_CONFIG, "payments:logArchive": "s3"}, stack="test")
+
+
+def test_log_archive_is_off_by_default(graph: Graph) -> None:
+    assert graph.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter") == []
+
+
+def test_log_archive_subscribes_every_log_group_to_the_firehose_stream(
+    archive_graph: Graph,
+) -> None:
+    (stream,) = archive_graph.of_type("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+    filters = archive_graph.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
+    groups = {g.inputs["name"] for g in archive_graph.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    assert {f.inputs["logGroup"] for f in filters} == groups
+    assert {f.inputs["destinationArn"] for f in filters} == {stream.outputs["arn"]}
+    assert stream.inputs["extendedS3Configuration"]["compressionFormat"] == "UNCOMPRESSED"
+
+
+def test_log_archive_keeps_a_year_three_months_at_hand(archive_graph: Graph) -> None:
+    (rule,) = next(
+        r
+        for r in archive_graph.of_type(
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+        )
+        if r.name.startswith("observability-")
+    ).inputs["rules"]
+    assert rule["expiration"] == {"days": 365}
+    assert rule["transitions"] == [{"days": 90, "storageClass": "GLACIER_IR"}]
+    results = checks.run_checks(archive_graph, SUFFIX, ZONES)
+    assert {r.name: r.problems for r in results if not r.passed} == {}
+
+
+def test_bad_log_archive_setting_fails_clearly() -> None:
+    with pytest.raises(ConfigError, match='payments:logArchive must be none or s3; got "glacier"'):
+        StackConfig.from_mapping(
+            {**VALID_CONFIG, "payments:logArchive": "glacier"}, project="p", stack="s"
+        )
