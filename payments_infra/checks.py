@@ -20,6 +20,7 @@ from typing import Any
 
 from payments_infra import naming
 from payments_infra.config import LOG_RETENTION_DAYS
+from payments_infra.keys import KEY_DELETION_WINDOW_DAYS
 from payments_infra.recording import Graph, Resource, SecretValue
 from payments_infra.tagging import REQUIRED_TAG_KEYS, REQUIRED_TAGS
 
@@ -224,7 +225,9 @@ DESTROY_SETTINGS: dict[str, list[tuple[str, Callable[[Any], bool], str]]] = {
     "aws:secretsmanager/secret:Secret": [
         ("recoveryWindowInDays", lambda v: v == 0, "must be 0 (the name is reusable at once)"),
     ],
-    "aws:kms/key:Key": [("deletionWindowInDays", lambda v: v == 7, "must be 7, the minimum")],
+    "aws:kms/key:Key": [
+        ("deletionWindowInDays", lambda v: v == KEY_DELETION_WINDOW_DAYS, "must be 7, the minimum")
+    ],
     "aws:lb/loadBalancer:LoadBalancer": [
         ("enableDeletionProtection", lambda v: not v, "must be off"),
     ],

@@ -36,6 +36,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from payments_infra.config import REQUIRED_REGION, DatabaseSettings
+from payments_infra.keys import customer_managed_key
 from payments_infra.logs import log_group
 from payments_infra.naming import physical_name
 from payments_infra.policies import key_admin_statement
@@ -175,24 +176,15 @@ class Database(pulumi.ComponentResource):
         )
 
     def _create_key(self, account_id: pulumi.Input[str]) -> None:
-        self.key = aws.kms.Key(
+        self.key = customer_managed_key(
             f"{self._name}-key",
-            aws.kms.KeyArgs(
-                description=f"Aurora storage, Performance Insights and the DB secret of "
-                f"{self.cluster_identifier}",
-                enable_key_rotation=True,
-                deletion_window_in_days=7,  # the minimum: nothing lingers after a destroy
-                policy=pulumi.Output.from_input(account_id).apply(database_key_policy),
-                tags=name_tag(physical_name("db_kms_key", self._suffix)),
-            ),
-            opts=self._child,
-        )
-        aws.kms.Alias(
-            f"{self._name}-key-alias",
-            aws.kms.AliasArgs(
-                name=physical_name("db_kms_alias", self._suffix), target_key_id=self.key.key_id
-            ),
-            opts=self._child,
+            description="Aurora storage, Performance Insights and the DB secret of "
+            f"{self.cluster_identifier}",
+            policy=pulumi.Output.from_input(account_id).apply(database_key_policy),
+            name_key="db_kms_key",
+            alias_key="db_kms_alias",
+            suffix=self._suffix,
+            parent=self,
         )
 
     def _create_security_group(

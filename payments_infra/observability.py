@@ -29,6 +29,7 @@ import pulumi_aws as aws
 
 from payments_infra.buckets import private_bucket
 from payments_infra.config import REQUIRED_REGION
+from payments_infra.keys import customer_managed_key
 from payments_infra.logs import deliver_to_log_group, log_group
 from payments_infra.naming import per_az_name, physical_name
 from payments_infra.policies import (
@@ -110,24 +111,14 @@ class LogsKey(pulumi.ComponentResource):
         self, name: str, args: LogsKeyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("payments:observability:LogsKey", name, None, opts)
-        self.key = aws.kms.Key(
+        self.key = customer_managed_key(
             f"{name}-key",
-            aws.kms.KeyArgs(
-                description="CloudWatch Logs groups and the alerts topic of the payments stack",
-                enable_key_rotation=True,
-                deletion_window_in_days=7,
-                policy=pulumi.Output.from_input(args.account_id).apply(logs_key_policy),
-                tags=name_tag(physical_name("logs_kms_key", args.environment_suffix)),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.kms.Alias(
-            f"{name}-alias",
-            aws.kms.AliasArgs(
-                name=physical_name("logs_kms_alias", args.environment_suffix),
-                target_key_id=self.key.key_id,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            description="CloudWatch Logs groups and the alerts topic of the payments stack",
+            policy=pulumi.Output.from_input(args.account_id).apply(logs_key_policy),
+            name_key="logs_kms_key",
+            alias_key="logs_kms_alias",
+            suffix=args.environment_suffix,
+            parent=self,
         )
         self.key_arn = self.key.arn
         self.register_outputs({"key_arn": self.key_arn})
