@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -41,6 +42,7 @@ from payments_infra.logs import log_group
 from payments_infra.naming import physical_name
 from payments_infra.policies import key_admin_statement
 from payments_infra.provider import EngineVersion
+from payments_infra.security_groups import security_group_rule
 from payments_infra.tagging import name_tag
 
 DATABASE_NAME = "payments"
@@ -202,18 +204,27 @@ class Database(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-ingress-from-api-tasks",
-            aws.vpc.SecurityGroupIngressRuleArgs(
-                security_group_id=self.security_group.id,
-                referenced_security_group_id=client_security_group_id,
-                ip_protocol="tcp",
-                from_port=PORT,
-                to_port=PORT,
-                description="PostgreSQL over TLS from the API tasks",
-                tags=name_tag(physical_name("db_ingress_from_tasks", self._suffix)),
-            ),
-            opts=self._child,
+        self._postgres_rule(
+            "ingress-from-api-tasks",
+            "ingress",
+            "db_ingress_from_tasks",
+            security_group_id=self.security_group.id,
+            referenced_security_group_id=client_security_group_id,
+            description="PostgreSQL over TLS from the API tasks",
+        )
+
+    def _postgres_rule(self, key: str, direction: str, name_key: str, **rule: Any) -> None:
+        """A rule for TCP 5432, the only port the database tier opens."""
+        security_group_rule(
+            f"{self._name}-{key}",
+            direction,
+            name_key,
+            self._suffix,
+            parent=self,
+            ip_protocol="tcp",
+            from_port=PORT,
+            to_port=PORT,
+            **rule,
         )
 
     def _create_cluster(self, args: DatabaseArgs) -> None:
@@ -380,44 +391,34 @@ class Database(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{self._name}-rotation-to-db",
-            aws.vpc.SecurityGroupEgressRuleArgs(
-                security_group_id=rotation_sg.id,
-                referenced_security_group_id=self.security_group.id,
-                ip_protocol="tcp",
-                from_port=PORT,
-                to_port=PORT,
-                description="PostgreSQL, to change the password",
-                tags=name_tag(physical_name("db_rotation_egress_to_db", self._suffix)),
-            ),
-            opts=self._child,
+        self._postgres_rule(
+            "rotation-to-db",
+            "egress",
+            "db_rotation_egress_to_db",
+            security_group_id=rotation_sg.id,
+            referenced_security_group_id=self.security_group.id,
+            description="PostgreSQL, to change the password",
         )
-        aws.vpc.SecurityGroupEgressRule(
+        security_group_rule(
             f"{self._name}-rotation-to-https",
-            aws.vpc.SecurityGroupEgressRuleArgs(
-                security_group_id=rotation_sg.id,
-                cidr_ipv4="0.0.0.0/0",
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                description="HTTPS to the Secrets Manager API, through the NAT gateways",
-                tags=name_tag(physical_name("db_rotation_egress_to_aws", self._suffix)),
-            ),
-            opts=self._child,
+            "egress",
+            "db_rotation_egress_to_aws",
+            self._suffix,
+            parent=self,
+            security_group_id=rotation_sg.id,
+            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="HTTPS to the Secrets Manager API, through the NAT gateways",
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-ingress-from-rotation",
-            aws.vpc.SecurityGroupIngressRuleArgs(
-                security_group_id=self.security_group.id,
-                referenced_security_group_id=rotation_sg.id,
-                ip_protocol="tcp",
-                from_port=PORT,
-                to_port=PORT,
-                description="PostgreSQL over TLS from the password rotation function",
-                tags=name_tag(physical_name("db_ingress_from_rotation", self._suffix)),
-            ),
-            opts=self._child,
+        self._postgres_rule(
+            "ingress-from-rotation",
+            "ingress",
+            "db_ingress_from_rotation",
+            security_group_id=self.security_group.id,
+            referenced_security_group_id=rotation_sg.id,
+            description="PostgreSQL over TLS from the password rotation function",
         )
         rotation_logs = log_group(
             f"{self._name}-rotation-logs",

@@ -35,6 +35,7 @@ from payments_infra.config import REQUIRED_REGION, ServiceSettings
 from payments_infra.logs import log_group
 from payments_infra.naming import physical_name
 from payments_infra.policies import deny_insecure_transport, policy_document
+from payments_infra.security_groups import security_group_rule
 from payments_infra.tagging import name_tag
 
 CONTAINER_NAME = "api"
@@ -71,8 +72,6 @@ CONTAINER_HEALTH_COMMAND = [
     "import ssl, urllib.request; urllib.request.urlopen('https://localhost:8443/healthz', "
     "context=ssl._create_unverified_context(), timeout=4)",
 ]
-# Actions AWS offers no resource-level permission for: "*" is the only valid resource.
-ACTIONS_REQUIRING_ANY_RESOURCE = {"ecr:GetAuthorizationToken"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -300,24 +299,10 @@ class ApiService(pulumi.ComponentResource):
 
     # -- network access -------------------------------------------------------------------
 
-    def _rule(self, kind: str, key: str, **rule: Any) -> None:
-        """One security-group rule resource, with its description and Name tag."""
-        if kind == "ingress":
-            aws.vpc.SecurityGroupIngressRule(
-                f"{self._name}-{key}",
-                aws.vpc.SecurityGroupIngressRuleArgs(
-                    **rule, tags=name_tag(physical_name(f"sg_rule_{key}", self._suffix))
-                ),
-                opts=self._child,
-            )
-        else:
-            aws.vpc.SecurityGroupEgressRule(
-                f"{self._name}-{key}",
-                aws.vpc.SecurityGroupEgressRuleArgs(
-                    **rule, tags=name_tag(physical_name(f"sg_rule_{key}", self._suffix))
-                ),
-                opts=self._child,
-            )
+    def _rule(self, direction: str, key: str, **rule: Any) -> None:
+        security_group_rule(
+            f"{self._name}-{key}", direction, f"sg_rule_{key}", self._suffix, parent=self, **rule
+        )
 
     def _create_security_groups(self, args: ApiServiceArgs) -> None:
         self.alb_security_group = aws.ec2.SecurityGroup(
