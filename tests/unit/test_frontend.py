@@ -16,24 +16,14 @@ from payments_infra.recording import (
     Graph,
     PlaceholderMocks,
     RecordingMonitor,
-    Resource,
     record_program,
 )
 from payments_infra.web_headers import CONTENT_SECURITY_POLICY
 from tests.conftest import SUFFIX, VALID_CONFIG, WEB_DIST, ZONES
+from tests.graph_queries import in_component, only
 from tests.unit.test_certificates import DNS, EXISTING
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
-
-
-def only(graph: Graph, type_token: str) -> Resource:
-    (resource,) = graph.of_type(type_token)
-    return resource
-
-
-def in_frontend(graph: Graph, type_token: str) -> Resource:
-    (resource,) = [r for r in graph.of_type(type_token) if r.name.startswith("frontend-")]
-    return resource
 
 
 def distribution(graph: Graph) -> dict[str, Any]:
@@ -53,9 +43,11 @@ def existing_graph() -> Graph:
 def test_bucket_is_private_owner_enforced_encrypted_versioned_and_destroyable(
     graph: Graph,
 ) -> None:
-    bucket = in_frontend(graph, "aws:s3/bucket:Bucket")
+    bucket = in_component(graph, "aws:s3/bucket:Bucket", "frontend")
     assert bucket.inputs["bucket"] == f"frontend-{SUFFIX}" and bucket.inputs["forceDestroy"]
-    block = in_frontend(graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    block = in_component(
+        graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "frontend"
+    ).inputs
     assert all(
         block[k]
         for k in (
@@ -65,12 +57,14 @@ def test_bucket_is_private_owner_enforced_encrypted_versioned_and_destroyable(
             "restrictPublicBuckets",
         )
     )
-    ownership = in_frontend(graph, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    ownership = in_component(
+        graph, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "frontend"
+    )
     assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
-    versioning = in_frontend(graph, "aws:s3/bucketVersioning:BucketVersioning")
+    versioning = in_component(graph, "aws:s3/bucketVersioning:BucketVersioning", "frontend")
     assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
-    lifecycle = in_frontend(
-        graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    lifecycle = in_component(
+        graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "frontend"
     ).inputs["rules"][0]
     assert lifecycle["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
 
@@ -78,7 +72,9 @@ def test_bucket_is_private_owner_enforced_encrypted_versioned_and_destroyable(
 def test_bucket_policy_lets_only_this_distribution_read_and_denies_plain_http(
     graph: Graph,
 ) -> None:
-    policy = json.loads(in_frontend(graph, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    policy = json.loads(
+        in_component(graph, "aws:s3/bucketPolicy:BucketPolicy", "frontend").inputs["policy"]
+    )
     allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     (allow,) = allows
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}

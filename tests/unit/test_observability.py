@@ -13,13 +13,9 @@ from payments_infra.config import StackConfig
 from payments_infra.errors import ConfigError
 from payments_infra.recording import REPO_ROOT, Graph, Resource, record_program
 from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
+from tests.graph_queries import named
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-
-
-def named(graph: Graph, type_token: str, name: str) -> Resource:
-    (resource,) = [r for r in graph.of_type(type_token) if r.physical_name == name]
-    return resource
 
 
 def logs_key(graph: Graph) -> Resource:

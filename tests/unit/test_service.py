@@ -16,26 +16,12 @@ from payments_infra.naming import MAX_SUFFIX_LENGTH
 from payments_infra.recording import REPO_ROOT, Graph, Resource, record_program
 from payments_infra.service import CONTAINER_HEALTH_COMMAND, ecr_repository_arn_of
 from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
+from tests.graph_queries import in_component, named, only
 
 SERVICE = "aws:ecs/service:Service"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-
-
-def only(graph: Graph, type_token: str) -> Resource:
-    (resource,) = graph.of_type(type_token)
-    return resource
-
-
-def in_api(graph: Graph, type_token: str) -> Resource:
-    (resource,) = [r for r in graph.of_type(type_token) if r.name.startswith("api-")]
-    return resource
-
-
-def named(graph: Graph, type_token: str, name: str) -> Resource:
-    (resource,) = [r for r in graph.of_type(type_token) if r.physical_name == name]
-    return resource
 
 
 def container(graph: Graph) -> dict[str, Any]:
@@ -284,7 +270,9 @@ def test_alb_log_bucket_lets_only_elb_log_delivery_write_and_denies_plain_http(
 ) -> None:
     bucket = named(graph, "aws:s3/bucket:Bucket", f"alb-logs-{SUFFIX}")
     assert bucket.inputs["forceDestroy"]
-    document = json.loads(in_api(graph, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    document = json.loads(
+        in_component(graph, "aws:s3/bucketPolicy:BucketPolicy", "api").inputs["policy"]
+    )
     allows = [s for s in document["Statement"] if s["Effect"] == "Allow"]
     assert {json.dumps(s["Principal"], sort_keys=True) for s in allows} == {
         '{"AWS": "arn:aws:iam::127311923021:root"}',
@@ -293,16 +281,19 @@ def test_alb_log_bucket_lets_only_elb_log_delivery_write_and_denies_plain_http(
     assert all(s["Action"] == ["s3:PutObject"] for s in allows)
     (deny,) = [s for s in document["Statement"] if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    encryption = in_api(
+    encryption = in_component(
         graph,
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "api",
     ).inputs["rules"][0]["applyServerSideEncryptionByDefault"]
     assert encryption == {"sseAlgorithm": "AES256"}
-    lifecycle = in_api(
-        graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    lifecycle = in_component(
+        graph, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "api"
     ).inputs["rules"][0]
     assert lifecycle["expiration"] == {"days": 30}
-    block = in_api(graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    block = in_component(
+        graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "api"
+    ).inputs
     assert all(
         block[k]
         for k in (
