@@ -10,6 +10,7 @@ problem, each as ``<key> must <rule>; got <value>``.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
@@ -446,12 +447,17 @@ def _all_config() -> dict[str, str]:
 
 
 def _unknown_key_problems(raw: Mapping[str, str]) -> list[str]:
-    known = ", ".join(sorted(k for k in KNOWN_KEYS if k.startswith(f"{PROJECT_NAMESPACE}:")))
-    return [
-        f"{key} must be one of the known settings ({known}); got an unknown key"
-        for key in sorted(raw)
-        if key.startswith(f"{PROJECT_NAMESPACE}:") and key not in KNOWN_KEYS
-    ]
+    ours = sorted(k for k in KNOWN_KEYS if k.startswith(f"{PROJECT_NAMESPACE}:"))
+    problems = []
+    for key in sorted(raw):
+        if not key.startswith(f"{PROJECT_NAMESPACE}:") or key in KNOWN_KEYS:
+            continue
+        # Case-blind first: vpcCIDR for vpcCidr is the commonest slip.
+        by_case = [k for k in ours if k.lower() == key.lower()]
+        close = by_case or difflib.get_close_matches(key, ours, n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]}?" if close else f"known settings: {', '.join(ours)}"
+        problems.append(f"{key} must be a known setting ({hint}); got an unknown key")
+    return problems
 
 
 def _parse_vpc_cidr(text: str) -> tuple[ipaddress.IPv4Network | None, list[str]]:

@@ -1,12 +1,12 @@
 """Offline plan: what ``pulumi up`` would create, with no AWS account and no Pulumi CLI.
 
-    python -m payments_infra.plan [--stack dev] [--stack-file F] [--json build/plan.json]
+    python -m payments_infra.plan [--stack dev] [--stack-file F] [--json build/plan-dev.json]
 
 Runs the real program under recording mocks with the stack's config file
 (``Pulumi.<stack>.yaml``), prints every resource grouped by component with its physical
 name and key settings, then the graph-wide checks as pass/fail lines and a monthly cost
-estimate (cost.py), and writes the graph to ``build/plan.json``. Exit status: 0 all checks
-pass, 1 a check fails, 2 bad config.
+estimate (cost.py), and writes the graph to ``build/plan-<stack>.json``. Exit status: 0 all
+checks pass, 1 a check fails, 2 bad config (one line per problem, no traceback).
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from payments_infra import cost
 from payments_infra.checks import CheckResult, run_checks
 from payments_infra.errors import ConfigError
 from payments_infra.recording import REPO_ROOT, Graph, Resource, SecretValue, record_program
+from payments_infra.stack_file import StackFileError, read_stack_config, stack_file_path
 
 # The settings worth a glance per resource type (engine input names).
 KEY_SETTINGS: dict[str, list[str]] = {
@@ -86,23 +85,6 @@ KEY_SETTINGS: dict[str, list[str]] = {
     "aws:wafv2/webAcl:WebAcl": ["scope"],
     "pulumi:providers:aws": ["region", "defaultTags"],
 }
-
-
-def read_stack_config(path: Path) -> dict[str, str]:
-    """A stack file's config as Pulumi hands it to the program: strings, objects as JSON.
-
-    Encrypted values (``secure:``) cannot be read offline; they become a placeholder.
-    """
-    document = yaml.safe_load(path.read_text()) or {}
-    config = {}
-    for key, value in (document.get("config") or {}).items():
-        if isinstance(value, dict) and "secure" in value:
-            config[key] = "[secret placeholder]"
-        elif isinstance(value, str):
-            config[key] = value
-        else:
-            config[key] = json.dumps(value)
-    return config
 
 
 def _shown(value: Any) -> str:
@@ -203,14 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name; reads Pulumi.<stack>.yaml")
     parser.add_argument("--stack-file", help="config file; default Pulumi.<stack>.yaml")
-    parser.add_argument("--json", default=str(REPO_ROOT / "build" / "plan.json"))
+    parser.add_argument("--json", help="where to write the graph; default build/plan-<stack>.json")
     args = parser.parse_args(argv)
 
-    stack_file = Path(args.stack_file or REPO_ROOT / f"Pulumi.{args.stack}.yaml")
-    if not stack_file.exists():
-        print(f"plan: no stack file {stack_file.name}; copy Pulumi.dev.yaml", file=sys.stderr)
+    try:
+        default_file = stack_file_path(REPO_ROOT, args.stack)  # checks the stack name too
+        stack_file = Path(args.stack_file) if args.stack_file else default_file
+        config = read_stack_config(stack_file)
+    except StackFileError as error:
+        print(f"plan: {error}", file=sys.stderr)
         return 2
-    config = read_stack_config(stack_file)
     try:
         graph = record_program(config, stack=args.stack)
     except ConfigError as error:
@@ -221,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(render(graph, results, args.stack))
 
-    out = Path(args.json)
+    out = Path(args.json or REPO_ROOT / "build" / f"plan-{args.stack}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(graph_document(graph, results), indent=2, default=str) + "\n")
     failed = [r.name for r in results if not r.passed]

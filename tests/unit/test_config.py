@@ -115,8 +115,25 @@ def test_bad_zone_list_is_rejected(zones: str, message: str) -> None:
 
 
 def test_misspelt_key_is_rejected_not_ignored() -> None:
-    with pytest.raises(ConfigError, match="payments:vpcCIDR must be one of the known settings"):
+    with pytest.raises(
+        ConfigError,
+        match=r"payments:vpcCIDR must be a known setting \(did you mean payments:vpcCidr\?\); "
+        "got an unknown key",
+    ):
         load(**{"payments:vpcCIDR": "10.1.0.0/16"})
+
+
+def test_misspelt_key_suggests_the_closest_setting() -> None:
+    with pytest.raises(ConfigError, match=r"did you mean payments:dbMaxCapacity\?"):
+        load(**{"payments:dbMaxCapacty": "8"})
+
+
+def test_unknown_key_with_no_close_setting_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load(**{"payments:colour": "blue"})
+    message = str(raised.value)
+    assert "payments:colour must be a known setting (known settings: " in message
+    assert "payments:vpcCidr" in message and "did you mean" not in message
 
 
 def test_every_problem_is_reported_in_one_error() -> None:

@@ -10,18 +10,14 @@ from pathlib import Path
 import pytest
 
 from payments_infra.recording import REPO_ROOT
+from tests.conftest import WEB_DIST
 
 
-def run_plan(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+def run_plan(tmp_path: Path | None, *options: str) -> subprocess.CompletedProcess[str]:
+    """`python -m payments_infra.plan`; the graph goes to tmp_path, or its default place."""
+    graph_file = ["--json", str(tmp_path / "plan.json")] if tmp_path else []
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "payments_infra.plan",
-            "--json",
-            str(tmp_path / "plan.json"),
-            *options,
-        ],
+        [sys.executable, "-m", "payments_infra.plan", *graph_file, *options],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -112,3 +108,63 @@ def test_bad_config_exits_non_zero_with_its_message_and_no_traceback(
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "plan.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("stack", "text", "message"),
+    [
+        (
+            "broken",
+            "config:\n  payments:environmentSuffix: dev1\n   aws:region: [us-east-1\n",
+            "plan: Pulumi.broken.yaml:3:",
+        ),
+        (
+            "twice",
+            "config:\n  aws:region: us-east-1\n  aws:region: us-east-1\n",
+            "plan: Pulumi.twice.yaml:3:3: key aws:region is set twice (first on line 2); keep one",
+        ),
+    ],
+)
+def test_a_broken_stack_file_is_one_line_with_file_line_and_column(
+    tmp_path: Path, stack: str, text: str, message: str
+) -> None:
+    stack_file = tmp_path / f"Pulumi.{stack}.yaml"
+    stack_file.write_text(text)
+    result = run_plan(tmp_path, "--stack", stack, "--stack-file", str(stack_file))
+    assert result.returncode == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_an_empty_stack_name_says_what_stack_must_be(tmp_path: Path) -> None:
+    result = run_plan(tmp_path, "--stack", "")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "plan: STACK must be a stack name such as dev (the program reads "
+        "Pulumi.<STACK>.yaml); got an empty value\n"
+    )
+
+
+def test_a_stack_without_its_file_says_what_to_copy(tmp_path: Path) -> None:
+    result = run_plan(tmp_path, "--stack", "nosuchstack")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "plan: Pulumi.nosuchstack.yaml does not exist: copy Pulumi.dev.yaml to "
+        "Pulumi.nosuchstack.yaml and set payments:environmentSuffix\n"
+    )
+
+
+def test_each_stack_writes_its_own_graph_file(tmp_path: Path) -> None:
+    stack_file = tmp_path / "Pulumi.plantest.yaml"
+    example = (REPO_ROOT / "Pulumi.dev.yaml").read_text()
+    # The small fixture app, so this test does not depend on `make web`.
+    stack_file.write_text(example.replace("app/web/dist", WEB_DIST))
+    written = REPO_ROOT / "build" / "plan-plantest.json"
+    written.unlink(missing_ok=True)
+    try:
+        result = run_plan(None, "--stack", "plantest", "--stack-file", str(stack_file))
+        assert result.returncode == 0, result.stderr
+        assert f"Graph written to {written}." in result.stdout
+        assert json.loads(written.read_text())["checks"]
+    finally:
+        written.unlink(missing_ok=True)
