@@ -13,7 +13,7 @@ In one run, on one fresh PostgreSQL server over TLS (verify-full, as in producti
 It prints requests per second with p50 and p99 latency, pgbench's transactions per second,
 and both per core: each rate divided by the CPU the server side used meanwhile (the API
 process plus every PostgreSQL process, read with psutil), so the client processes that
-share this machine do not count against either. The README records the figures.
+share this machine do not count against either. docs/performance.md records the figures.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
     .venv/bin/python bench/plan_bench.py [--runs 10]
 
 Prints min, median and max wall-clock seconds over the runs, plus the resource count, and
-the machine it ran on. The figure goes into the README with this command; the target is
+the machine it ran on. The figure goes into docs/performance.md with this command; the target is
 under 3 s on a 2-core machine for the full stack.
 """
 

@@ -2,7 +2,7 @@
 
 Callers add what differs (lifecycle, versioning, the bucket policy). SSE-S3 because both
 buckets need it: ALB access-log delivery supports no KMS key, and the web app's bucket holds
-public content (README, Frontend).
+public content (docs/architecture.md, "Frontend tier").
 """
 
 from __future__ import annotations

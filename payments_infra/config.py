@@ -4,7 +4,7 @@
 value before the first resource exists and raises one ``ConfigError`` that lists every
 problem, each as ``<key> must <rule>; got <value>``.
 
-``SETTINGS`` describes each key (type, default, rule); the README's settings table and the
+``SETTINGS`` describes each key (type, default, rule); docs/settings.md's table and the
 ``template.config`` block of ``Pulumi.yaml`` are checked against it by the tests.
 """
 
@@ -27,7 +27,7 @@ PROJECT_NAMESPACE = "payments"
 REQUIRED_REGION = "us-east-1"
 AZ_COUNT = 3
 # The customer's retention for every CloudWatch log group (PCI DSS 10.5.1 wants 12 months of
-# audit logs in all: see the README's compliance notes).
+# audit logs in all: see docs/security.md).
 LOG_RETENTION_DAYS = 30
 
 # The VPC is split into private subnets of a quarter each and public subnets of a sixteenth
@@ -65,7 +65,7 @@ FARGATE_SIZES: dict[int, range] = {
 
 @dataclass(frozen=True)
 class Setting:
-    """One config key as a user writes it, for validation messages and the README table."""
+    """One config key as a user writes it, for validation messages and the docs table."""
 
     key: str
     type: str
@@ -145,7 +145,7 @@ SETTINGS: tuple[Setting, ...] = (
         rule="0, or 1 to 365",
         description="Rotate the master password every N days with AWS's single-user "
         "PostgreSQL rotation function. Off by default: rotation rewrites `password` but "
-        "not `url` in the secret (see README, Database).",
+        "not `url` in the secret (see docs/architecture.md, Database).",
     ),
     Setting(
         key="payments:domainName",
@@ -278,7 +278,8 @@ SETTINGS: tuple[Setting, ...] = (
         default="forwarder",
         rule="forwarder or native",
         description="How ALB access logs reach CloudWatch: the stack's Lambda forwarder (works "
-        "for certain), or CloudWatch vended-log delivery (see README for its caveat).",
+        "for certain), or CloudWatch vended-log delivery (see docs/architecture.md, ALB access "
+        "logs, for its caveat).",
     ),
     Setting(
         key="payments:logArchive",
@@ -297,7 +298,7 @@ RFC1918_BLOCKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
 @dataclass(frozen=True, kw_only=True)
 class DatabaseSettings:
-    """The Aurora settings a stack may change (defaults and reasons: SETTINGS, README)."""
+    """The Aurora settings a stack may change (why: SETTINGS, docs/architecture.md)."""
 
     engine_version: str = DEFAULT_DB_ENGINE_VERSION
     min_capacity: float = DEFAULT_DB_MIN_CAPACITY
@@ -308,7 +309,7 @@ class DatabaseSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class CertificateSettings:
-    """Which certificate mode the stack uses, and its inputs (README, API tier)."""
+    """Which certificate mode the stack uses, and its inputs (docs/architecture.md, API tier)."""
 
     domain_name: str | None = None
     hosted_zone_id: str | None = None
@@ -329,7 +330,7 @@ class CertificateSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
-    """The API service's settings (defaults and reasons: SETTINGS, README)."""
+    """The API service's settings (defaults and reasons: SETTINGS, docs/architecture.md)."""
 
     image: str | None = None
     cpu: int = DEFAULT_API_CPU
@@ -342,7 +343,7 @@ class ServiceSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class FrontendSettings:
-    """The frontend tier's settings (defaults and reasons: SETTINGS, README)."""
+    """The frontend tier's settings (defaults and reasons: SETTINGS, docs/architecture.md)."""
 
     dist_dir: str = DEFAULT_WEB_DIST_DIR
     price_class: str = "PriceClass_100"

@@ -1,7 +1,7 @@
-"""The README's settings table, generated from ``config.SETTINGS`` so it cannot drift.
+"""The settings table of docs/settings.md, generated from ``config.SETTINGS`` so it cannot drift.
 
-python -m payments_infra.docs          # rewrite the table in README.md
-python -m payments_infra.docs --check  # exit 1 if README.md is out of date
+python -m payments_infra.docs          # rewrite the table in docs/settings.md (make docs)
+python -m payments_infra.docs --check  # exit 1 if docs/settings.md is out of date
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import sys
 from payments_infra.config import SETTINGS
 from payments_infra.recording import REPO_ROOT
 
-README = REPO_ROOT / "README.md"
+SETTINGS_PAGE = REPO_ROOT / "docs" / "settings.md"
+PAGE_NAME = SETTINGS_PAGE.relative_to(REPO_ROOT).as_posix()
 START, END = "<!-- settings:start -->", "<!-- settings:end -->"
 
 
@@ -26,21 +27,32 @@ def settings_table() -> str:
     return "\n".join(rows)
 
 
-def with_table(readme: str) -> str:
-    head, rest = readme.split(START, 1)
+def with_table(page: str) -> str:
+    """``page`` with the text between the markers replaced by the generated table."""
+    if page.count(START) != 1 or page.count(END) != 1 or page.index(START) > page.index(END):
+        raise ValueError(f"{PAGE_NAME} must hold {START} once, then {END} once")
+    head, rest = page.split(START, 1)
     _, tail = rest.split(END, 1)
     return f"{head}{START}\n{settings_table()}\n{END}{tail}"
 
 
 def main(argv: list[str]) -> int:
-    current = README.read_text()
-    wanted = with_table(current)
+    try:
+        current = SETTINGS_PAGE.read_text()
+        wanted = with_table(current)
+    except (OSError, ValueError) as error:
+        print(f"{PAGE_NAME}: {error}", file=sys.stderr)
+        return 1
     if "--check" in argv:
         if current != wanted:
-            print("README.md settings table is out of date: run python -m payments_infra.docs")
+            print(
+                f"{PAGE_NAME}: the settings table is out of date: run make docs "
+                "(python -m payments_infra.docs)",
+                file=sys.stderr,
+            )
             return 1
         return 0
-    README.write_text(wanted)
+    SETTINGS_PAGE.write_text(wanted)
     return 0
 
 

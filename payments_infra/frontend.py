@@ -177,7 +177,7 @@ class Frontend(pulumi.ComponentResource):
     def _create_bucket(self) -> None:
         # SSE-S3: the bucket holds the public web app, no cardholder data; a KMS key would add
         # a key policy for CloudFront and a KMS call per uncached request for no protection
-        # the content needs (README, Frontend).
+        # the content needs (docs/architecture.md, "Frontend tier").
         self.bucket = private_bucket(
             f"{self._name}-bucket", "frontend_bucket", self._suffix, parent=self
         )

@@ -2,9 +2,8 @@
 
 Every physical name the stack gives AWS is made here, from ``NAMES``: a catalogue of the
 name prefixes the platform uses, each with the AWS naming rule of its resource kind. The
-catalogue holds the names of the tiers that are still to be built as well (ALB, Aurora,
-ECS, ...): the longest suffix a stack may use is derived from the tightest of them, so a
-suffix accepted today is still valid when a later tier arrives.
+longest suffix a stack may use is derived from the tightest of them, so an accepted suffix is
+valid for every resource of every tier.
 
 Nothing here talks to Pulumi or AWS: plain functions, plain tests.
 """
@@ -175,10 +174,10 @@ NAMES: dict[str, PhysicalName] = {
     "flow_log_group": PhysicalName("/aws/vpc/flow-logs", LOG_GROUP, "network"),
     "flow_log_role": PhysicalName("vpc-flow-logs-role", IAM_ROLE, "network"),
     "flow_log_policy": PhysicalName("vpc-flow-logs-policy", IAM_POLICY, "network"),
-    # The API tasks' identity, made with the network so the database can admit it before the
-    # API tier exists; the API tier adds the group's rules.
+    # The API tasks' identity, made with the network so the database can admit it without
+    # depending on the API tier; the API tier adds the group's rules.
     "task_security_group": PhysicalName("api-tasks-sg", SECURITY_GROUP, "network"),
-    # data tier (issue: Aurora)
+    # data tier
     "db_cluster": PhysicalName("aurora-cluster", RDS_IDENTIFIER, "database"),
     "db_instance_writer": PhysicalName("aurora-writer", RDS_IDENTIFIER, "database"),
     "db_instance_reader": PhysicalName("aurora-reader", RDS_IDENTIFIER, "database"),
@@ -199,7 +198,7 @@ NAMES: dict[str, PhysicalName] = {
     "db_log_group": PhysicalName(
         "/aws/rds/cluster/aurora-cluster", LOG_GROUP, "database", tail="/postgresql"
     ),
-    # API tier (issue: ECS behind ALB)
+    # API tier
     "alb": PhysicalName("alb", ALB, "service"),
     "target_group": PhysicalName("tg-api", TARGET_GROUP, "service"),
     "alb_security_group": PhysicalName("alb-sg", SECURITY_GROUP, "service"),

@@ -341,7 +341,7 @@ class Network(pulumi.ComponentResource):
             f"{self._name}-api-tasks-sg",
             aws.ec2.SecurityGroupArgs(
                 name=physical_name("task_security_group", self._suffix),
-                description="API tasks; rules come with the API tier",
+                description="API tasks: 8443 from the ALB; out to the database and HTTPS only",
                 vpc_id=self.vpc.id,
                 tags=name_tag(physical_name("task_security_group", self._suffix)),
             ),

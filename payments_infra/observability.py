@@ -10,7 +10,8 @@ alarms publish to the encrypted topic.
   small Lambda (``functions/alb_log_forwarder``, Python, arm64) triggered by the log bucket's
   object-created events, with a least-privilege role, its own log group made first, and an SQS
   dead-letter queue as on-failure destination with an alarm; or, with
-  ``payments:albAccessLogDelivery: native``, CloudWatch vended-log delivery (see README);
+  ``payments:albAccessLogDelivery: native``, CloudWatch vended-log delivery (see
+  docs/architecture.md);
 - the SNS topic ``alerts-{suffix}`` (KMS) with e-mail subscriptions from ``alertEmails``;
 - the alarms of ``alarm_specs`` (each with its reason), all sending to the topic;
 - the CloudWatch dashboard ``payments-{suffix}``.
@@ -597,7 +598,7 @@ def forwarder_policy(
 
 
 def alarm_specs(args: ObservabilityArgs, component: Observability) -> list[AlarmSpec]:
-    """Every alarm, with why it exists. Thresholds: README, "Alarms"."""
+    """Every alarm, with why it exists. Thresholds: docs/architecture.md, "Alarms"."""
     alb = {"LoadBalancer": args.alb_arn_suffix}
     target = {"LoadBalancer": args.alb_arn_suffix, "TargetGroup": args.target_group_arn_suffix}
     service = {"ClusterName": args.ecs_cluster_name, "ServiceName": args.ecs_service_name}

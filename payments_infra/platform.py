@@ -1,7 +1,7 @@
 """PaymentsPlatform: wires the tiers together, and nothing else.
 
 Each tier is one component; this class only hands one component's output attributes to the
-next one's Args, so it reads like the architecture diagram in the README.
+next one's Args, so it reads like the architecture diagram in README.md.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Environment, CostCenter, Project and Stack are the provider's ``default_tags`` (one explicit
 ``aws.Provider`` for the whole stack, see provider.py), so AWS applies them to every
-resource that takes tags, including ones a later tier adds. ``Name`` differs per resource,
+resource that takes tags, including any added later. ``Name`` differs per resource,
 so each resource sets it itself with ``name_tag``.
 """
 

@@ -5,7 +5,7 @@ literal settings, the rule runs that same check on a one-resource graph (the res
 its provider), so the pack and ``make plan`` cannot disagree. Where the check would need
 values AWS computes (ids, ARNs, the routing between resources), which a preview does not
 know yet, the rule checks only the literal settings, and the offline graph checks cover the
-rest (README, "Policy pack").
+rest (docs/security.md, "Policy pack").
 """
 
 from __future__ import annotations
