@@ -1,5 +1,7 @@
-# Everyday commands. `make plan` and `make test` need nothing but Python 3.11+ and this repo;
-# `make up`, `verify` and `down` need the Pulumi CLI 3.x and AWS credentials.
+# Everyday commands. `make plan` needs Python 3.11+ and Node.js 20.19+ with npm (it builds the
+# web app it uploads); `make test` also needs PostgreSQL's server binaries and Chromium. Each
+# target checks its tools first (scripts/require-tools) and names what to install.
+# `make up`, `verify` and `down` need the Pulumi CLI 3.x, AWS credentials and (for `up`) Docker.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,12 +12,15 @@ STACK ?= dev
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 OUTPUTS := build/outputs-$(STACK).json
 
-.PHONY: help venv web plan test lint unit api-test web-test e2e fmt docs bench up verify down preflight
+REQUIRE := scripts/require-tools
+
+.PHONY: help venv web plan test lint unit api-test web-test e2e fmt docs bench dev up verify down preflight
 
 help:
 	@echo "make plan            offline plan of Pulumi.$(STACK).yaml (no AWS, no Pulumi CLI)"
 	@echo "make test            lint + every test that runs without AWS"
-	@echo "make bench           time the offline plan (figure goes into the README)"
+	@echo "make dev             local PostgreSQL + API + web app with /api proxied; Ctrl-C stops"
+	@echo "make bench           both benchmarks: offline plan and API vs pgbench (docs/performance.md)"
 	@echo "make up STACK=dev    pulumi up (Pulumi CLI 3.x + AWS credentials)"
 	@echo "make verify STACK=dev  live tests against the deployed stack's outputs"
 	@echo "make down STACK=dev  pulumi destroy"
@@ -23,6 +28,7 @@ help:
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt app/api/requirements.txt app/api/requirements-dev.txt
+	@PYTHON=$(PYTHON) $(REQUIRE) python
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -32,6 +38,7 @@ WEB_SOURCES := $(shell find app/web/src app/web/public -type f 2>/dev/null) app/
 web: app/web/dist/index.html
 
 app/web/node_modules/.installed: app/web/package.json app/web/package-lock.json
+	@$(REQUIRE) node npm
 	cd app/web && npm ci --no-audit --no-fund
 	touch $@
 
@@ -39,7 +46,7 @@ app/web/dist/index.html: app/web/node_modules/.installed $(WEB_SOURCES)
 	cd app/web && npm run build
 
 plan: venv web
-	$(PY) -m payments_infra.plan --stack $(STACK)
+	$(PY) -m payments_infra.plan --stack "$(STACK)"
 
 # Everything that runs without AWS: lint, the program under mocks, the API against a real
 # PostgreSQL, the web app's unit tests, and the browser test over all of them.
@@ -57,12 +64,14 @@ unit: venv web
 	$(PY) -m pytest
 
 api-test: venv
+	@$(REQUIRE) postgres
 	cd app/api && ../../$(PY) -m pytest
 
 web-test: app/web/node_modules/.installed
 	cd app/web && npm run lint && npm test
 
 e2e: venv web
+	@$(REQUIRE) postgres chromium
 	cd app/e2e && ../../$(PY) -m pytest
 
 fmt: venv
@@ -72,21 +81,34 @@ fmt: venv
 docs: venv
 	$(PY) -m payments_infra.docs
 
-bench: venv
+bench: venv web
+	@$(REQUIRE) postgres
 	$(PY) bench/plan_bench.py
 	$(PY) bench/api_bench.py
 
+# A local stack for working on the web app: PostgreSQL over TLS, the API over HTTPS, and Vite
+# with /api proxied to the API (trusting the local CA). Prints the URL; Ctrl-C stops it all.
+dev: venv app/web/node_modules/.installed
+	@$(REQUIRE) postgres
+	$(PY) app/dev/run.py
+
+# Checks before a real deploy (stack file, Pulumi CLI, passphrase, Docker for up, AWS).
+PREFLIGHT = $(PY) -m payments_infra.preflight --stack "$(STACK)"
+
 preflight: venv
-	@$(PY) -m payments_infra.preflight
+	@$(PREFLIGHT) --for up
 
-up: preflight web
-	pulumi stack select --create $(STACK)
-	pulumi up --stack $(STACK)
+up: venv web
+	@$(PREFLIGHT) --for up
+	pulumi stack select --create "$(STACK)"
+	pulumi up --stack "$(STACK)"
 
-verify: preflight
+verify: venv
+	@$(PREFLIGHT) --for verify
 	@mkdir -p build
-	pulumi stack output --stack $(STACK) --json > $(OUTPUTS)
+	pulumi stack output --stack "$(STACK)" --json > $(OUTPUTS)
 	PAYMENTS_STACK_OUTPUTS=$(OUTPUTS) $(PY) -m pytest tests/integration -m live -rs
 
-down: preflight
-	pulumi destroy --stack $(STACK)
+down: venv
+	@$(PREFLIGHT) --for down
+	pulumi destroy --stack "$(STACK)"
