@@ -20,6 +20,7 @@ from typing import Any
 
 from payments_infra import naming
 from payments_infra.config import LOG_RETENTION_DAYS
+from payments_infra.creation_order import check_creation_order
 from payments_infra.keys import KEY_DELETION_WINDOW_DAYS
 from payments_infra.recording import Graph, Resource, SecretValue
 from payments_infra.tagging import REQUIRED_TAG_KEYS, REQUIRED_TAGS
@@ -746,4 +747,5 @@ def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list
         CheckResult("CloudFront HTTPS, verified origins, WAF", check_cloudfront(graph)),
         CheckResult("autoscaling owns the task count", check_autoscaling_owns_task_count(graph)),
         CheckResult("least-privilege policies", check_least_privilege(graph)),
+        CheckResult("creation order AWS needs", check_creation_order(graph)),
     ]

@@ -315,13 +315,25 @@ class Database(pulumi.ComponentResource):
             "writer", args.availability_zones[0], promotion_tier=0, engine=args.engine
         )
         # Promotion tier 1 keeps the reader at the writer's capacity (Serverless v2 scales
-        # tiers 0 and 1 together), so a failover lands on a warm instance.
+        # tiers 0 and 1 together), so a failover lands on a warm instance. Aurora makes the
+        # first instance that becomes available the writer, whatever its name: the reader is
+        # created only after the writer exists, or the names (and the reader-lag alarm) lie.
         self.reader = self._create_instance(
-            "reader", args.availability_zones[1], promotion_tier=1, engine=args.engine
+            "reader",
+            args.availability_zones[1],
+            promotion_tier=1,
+            engine=args.engine,
+            after=[self.writer],
         )
 
     def _create_instance(
-        self, role: str, availability_zone: str, *, promotion_tier: int, engine: EngineVersion
+        self,
+        role: str,
+        availability_zone: str,
+        *,
+        promotion_tier: int,
+        engine: EngineVersion,
+        after: Sequence[pulumi.Resource] = (),
     ) -> aws.rds.ClusterInstance:
         identifier = physical_name(f"db_instance_{role}", self._suffix)
         return aws.rds.ClusterInstance(
@@ -341,7 +353,9 @@ class Database(pulumi.ComponentResource):
                 performance_insights_retention_period=7,  # the free tier
                 tags=name_tag(identifier),
             ),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["engineVersion"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=list(after), ignore_changes=["engineVersion"]
+            ),
         )
 
     def _create_secret(self) -> None:

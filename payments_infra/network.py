@@ -212,6 +212,9 @@ class Network(pulumi.ComponentResource):
     def _create_nat_routing(self) -> None:
         self.nat_gateways: dict[str, aws.ec2.NatGateway] = {}
         self.private_route_tables: dict[str, aws.ec2.RouteTable] = {}
+        # Each private subnet's way out (its default route and its association): what a task
+        # needs before it can pull its image or read its secret.
+        self.private_egress: list[pulumi.Resource] = []
         for zone, private_subnet in self.private_subnets.items():
             eip = aws.ec2.Eip(
                 f"{self._name}-nat-eip-{zone}",
@@ -242,7 +245,7 @@ class Network(pulumi.ComponentResource):
                 ),
                 opts=self._child,
             )
-            aws.ec2.Route(
+            default_route = aws.ec2.Route(
                 f"{self._name}-private-default-route-{zone}",
                 aws.ec2.RouteArgs(
                     route_table_id=route_table.id,
@@ -251,13 +254,14 @@ class Network(pulumi.ComponentResource):
                 ),
                 opts=self._child,
             )
-            aws.ec2.RouteTableAssociation(
+            association = aws.ec2.RouteTableAssociation(
                 f"{self._name}-private-rta-{zone}",
                 aws.ec2.RouteTableAssociationArgs(
                     subnet_id=private_subnet.id, route_table_id=route_table.id
                 ),
                 opts=self._child,
             )
+            self.private_egress += [default_route, association]
             self.nat_gateways[zone] = nat
             self.private_route_tables[zone] = route_table
 
@@ -280,7 +284,7 @@ class Network(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicy(
             f"{self._name}-flow-logs-policy",
             aws.iam.RolePolicyArgs(
                 name=physical_name("flow_log_policy", self._suffix),
@@ -319,7 +323,8 @@ class Network(pulumi.ComponentResource):
                 max_aggregation_interval=60,
                 tags=name_tag(physical_name("flow_log", self._suffix)),
             ),
-            opts=self._child,
+            # EC2 checks at creation that the role may write to the group: the policy first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
 
     def _lock_default_security_group(self) -> None:

@@ -60,6 +60,8 @@ class Resource:
     protect: bool = False
     retain_on_delete: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    # Operation -> duration as Pulumi writes it ("20m"), for the operations that set one.
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -286,6 +288,11 @@ class RecordingMonitor(mocks.MockMonitor):
                 protect=request.protect,
                 retain_on_delete=request.retainOnDelete,
                 ignore_changes=list(request.ignoreChanges),
+                custom_timeouts={
+                    operation: value
+                    for operation in ("create", "update", "delete")
+                    if (value := getattr(request.customTimeouts, operation))
+                },
             )
         )
         return response

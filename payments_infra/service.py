@@ -55,6 +55,10 @@ HEALTH_CHECK_INTERVAL_SECONDS = 30
 # ECS's stop timeout: SIGTERM, then this long before SIGKILL. The API finishes in-flight
 # requests within 25 s (its TIMEOUT_GRACEFUL_SHUTDOWN), inside this window.
 STOP_TIMEOUT_SECONDS = 30
+# A first deploy pulls the image, starts 3 tasks and waits out the health-check grace and two
+# healthy checks; a rolling update does it again beside the old tasks. 20 minutes is ample
+# for both and still ends a deploy whose tasks can never become healthy.
+STEADY_STATE_TIMEOUT = "20m"
 GRACEFUL_SHUTDOWN_SECONDS = 25
 # Long enough for the image to start and the first health checks to pass.
 HEALTH_CHECK_GRACE_SECONDS = 60
@@ -94,6 +98,14 @@ class ApiServiceArgs:
     """Where the tasks go. Required."""
     task_security_group_id: pulumi.Input[str]
     """The tasks' group (made by the network; the database admits it). Required."""
+    internet_gateway: pulumi.Resource
+    """The VPC's internet gateway: AWS refuses an internet-facing ALB before it. Required."""
+    private_egress: Sequence[pulumi.Resource]
+    """The private subnets' default routes and associations: tasks need them to pull their
+    image and read their secret. Required."""
+    db_secret_value: pulumi.Resource
+    """The secret's value (its SecretVersion): a task that starts before it fails to start
+    (ResourceInitializationError). Required."""
     database_security_group_id: pulumi.Input[str]
     """The database's group, the tasks' only destination on 5432. Required."""
     certificate_arn: pulumi.Input[str]
@@ -435,8 +447,12 @@ class ApiService(pulumi.ComponentResource):
                 ),
                 tags=name_tag(physical_name("alb", self._suffix)),
             ),
-            # The ALB checks at creation that it may write to the bucket.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_bucket_policy]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # The ALB checks at creation that it may write to the bucket, and AWS refuses
+                # an internet-facing ALB in a VPC with no internet gateway yet.
+                depends_on=[self.log_bucket_policy, args.internet_gateway],
+            ),
         )
         self.target_group = aws.lb.TargetGroup(
             f"{self._name}-tg",
@@ -535,7 +551,7 @@ class ApiService(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        aws.iam.RolePolicy(
+        execution_policy_resource = aws.iam.RolePolicy(
             f"{self._name}-execution-policy",
             aws.iam.RolePolicyArgs(
                 name=physical_name("task_execution_policy", self._suffix),
@@ -559,7 +575,7 @@ class ApiService(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        aws.iam.RolePolicy(
+        task_policy_resource = aws.iam.RolePolicy(
             f"{self._name}-task-policy",
             aws.iam.RolePolicyArgs(
                 name=physical_name("task_policy", self._suffix),
@@ -570,6 +586,9 @@ class ApiService(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+        # A role's inline policy is a resource of its own: a task started before it exists
+        # cannot pull its image or read its secret.
+        self.role_policies = [execution_policy_resource, task_policy_resource]
 
     def _create_service(self, args: ApiServiceArgs) -> None:
         settings = args.settings
@@ -630,15 +649,29 @@ class ApiService(pulumi.ComponentResource):
                 availability_zone_rebalancing="ENABLED",
                 propagate_tags="SERVICE",
                 enable_ecs_managed_tags=True,
+                # `pulumi up` waits until the tasks run and pass their health checks, so a
+                # service that cannot start fails the deploy instead of reporting success
+                # while the circuit breaker rolls it back.
+                wait_for_steady_state=True,
                 tags=name_tag(physical_name("ecs_service", self._suffix)),
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                # The target group must belong to a listener before a service can use it.
-                depends_on=[self.listener],
+                # The target group must belong to a listener before a service can use it; the
+                # first tasks need their roles' policies, the secret's value and a route out.
+                depends_on=[
+                    self.listener,
+                    *self.role_policies,
+                    args.db_secret_value,
+                    *args.private_egress,
+                ],
                 # Autoscaling owns the task count after creation: without this, every
                 # `pulumi up` would reset it to 3, undoing a scale-out mid-incident.
                 ignore_changes=["desiredCount"],
+                # How long the wait for steady state may take before `pulumi up` fails.
+                custom_timeouts=pulumi.CustomTimeouts(
+                    create=STEADY_STATE_TIMEOUT, update=STEADY_STATE_TIMEOUT
+                ),
             ),
         )
 

@@ -62,7 +62,7 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
     assert "certificate mode 3, self-signed (a demo)" in out
     assert "Monthly cost estimate, us-east-1, production" in out
     assert "NON-PRODUCTION WHAT-IF" in out
-    assert "FAIL" not in out and out.count("PASS") == 21
+    assert "FAIL" not in out and out.count("PASS") == 22
 
 
 def test_plan_writes_the_graph_as_json(tmp_path: Path) -> None:

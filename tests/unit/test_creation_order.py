@@ -1,0 +1,89 @@
+"""Creation orders AWS needs but no input expresses: each is present, and each can fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from payments_infra import creation_order
+from payments_infra.creation_order import ORDERS, CreationOrder, check_creation_order
+from payments_infra.recording import Graph, Resource
+
+# (order, waiter logical name, prerequisite logical names it must wait for)
+EXPECTED = {
+    "internet-facing ALB after the internet gateway": ("api-alb", {"network-igw"}),
+    "ECS service after its secret's value": ("api-service", {"database-credentials-value"}),
+    "ECS service after its roles' policies": (
+        "api-service",
+        {"api-execution-policy", "api-task-policy"},
+    ),
+    "ECS service after the private default routes": (
+        "api-service",
+        {f"network-private-default-route-us-east-1{z}" for z in "abc"}
+        | {f"network-private-rta-us-east-1{z}" for z in "abc"},
+    ),
+    "Aurora reader after the writer": ("database-reader", {"database-writer"}),
+    "flow log after its role's policy": ("network-flow-log", {"network-flow-logs-policy"}),
+}
+
+
+def by_name(graph: Graph, name: str) -> Resource:
+    (resource,) = [r for r in graph if r.name == name]
+    return resource
+
+
+def cut(graph: Graph, prerequisite: Resource) -> None:
+    """Make nothing in the graph wait for ``prerequisite`` (a forgotten depends_on)."""
+    for resource in graph:
+        resource.dependencies = [d for d in resource.dependencies if d != prerequisite.urn]
+
+
+def test_every_order_is_named_and_expected() -> None:
+    assert {order.name for order in ORDERS} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=lambda order: order.name)
+def test_each_order_finds_its_prerequisites_in_the_real_program(
+    graph: Graph, order: CreationOrder
+) -> None:
+    waiter_name, prerequisites = EXPECTED[order.name]
+    waiter = by_name(graph, waiter_name)
+    assert {r.name for r in order.prerequisites(graph, waiter)} == prerequisites
+    assert creation_order.order_problems(graph, order) == []
+
+
+def test_the_real_program_keeps_every_order(graph: Graph) -> None:
+    assert check_creation_order(graph) == []
+
+
+@pytest.mark.parametrize(
+    ("order_name", "prerequisite"),
+    [
+        (name, prerequisite)
+        for name, (_, prerequisites) in EXPECTED.items()
+        for prerequisite in sorted(prerequisites)
+    ],
+)
+def test_a_forgotten_dependency_fails_the_check_and_names_the_order(
+    graph: Graph, order_name: str, prerequisite: str
+) -> None:
+    waiter_name, _ = EXPECTED[order_name]
+    cut(graph, by_name(graph, prerequisite))
+    problems = check_creation_order(graph)
+    assert any(
+        p.startswith(f"{order_name}: ")
+        and f" {waiter_name} does not wait for " in p
+        and p.split(" does not wait for ")[1].split(" (")[0].endswith(f" {prerequisite}")
+        for p in problems
+    ), problems
+
+
+def test_an_internal_alb_needs_no_internet_gateway(graph: Graph) -> None:
+    alb = by_name(graph, "api-alb")
+    alb.inputs["internal"] = True
+    assert creation_order.internet_gateways(graph, alb) == []
+
+
+def test_the_service_waits_for_steady_state_with_a_bounded_timeout(graph: Graph) -> None:
+    service = by_name(graph, "api-service")
+    assert service.inputs["waitForSteadyState"] is True
+    assert service.custom_timeouts == {"create": "20m", "update": "20m"}
