@@ -233,7 +233,8 @@ SETTINGS: tuple[Setting, ...] = (
         key="payments:albIngress",
         type="string",
         default="internet",
-        rule="internet or cloudfront",
+        rule="internet or cloudfront; cloudfront only where CloudFront routes /api to the ALB "
+        "(payments:domainName, or payments:certificateArn with payments:apiDomainName)",
         description="Who may reach the ALB on 443: anyone, or only CloudFront's "
         "origin-facing addresses (managed prefix list).",
     ),
@@ -407,6 +408,7 @@ class StackConfig:
 
         service, service_problems = _parse_service(raw)
         problems += service_problems
+        problems += _ingress_problems(service, certificates)
 
         frontend, frontend_problems = _parse_frontend(raw)
         problems += frontend_problems
@@ -689,6 +691,18 @@ def _parse_service(raw: Mapping[str, str]) -> tuple[ServiceSettings, list[str]]:
         ingress=ingress,
         ecr_keep_images=keep,
     ), problems
+
+
+def _ingress_problems(service: ServiceSettings, certificates: CertificateSettings) -> list[str]:
+    """CloudFront-only ingress leaves the API unreachable unless CloudFront has an /api origin,
+    which needs a name the ALB's certificate covers (modes 1 and 2 with apiDomainName)."""
+    if service.ingress != "cloudfront" or certificates.domain_name or certificates.api_domain_name:
+        return []
+    return [
+        "payments:albIngress must be internet unless CloudFront routes /api to the ALB "
+        "(set payments:domainName and payments:hostedZoneId, or payments:certificateArn and "
+        'payments:apiDomainName); got "cloudfront"'
+    ]
 
 
 def _parse_frontend(raw: Mapping[str, str]) -> tuple[FrontendSettings, list[str]]:

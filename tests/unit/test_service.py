@@ -350,8 +350,13 @@ def test_ecr_repository_arn_of_an_image(image: str, arn: str | None) -> None:
     assert ecr_repository_arn_of(image) == arn
 
 
+DNS_MODE = {"payments:domainName": "pay.example.com", "payments:hostedZoneId": "Z0123456789ABC"}
+
+
 def test_cloudfront_only_ingress_uses_the_origin_facing_prefix_list() -> None:
-    graph = record_program({**VALID_CONFIG, "payments:albIngress": "cloudfront"}, stack="test")
+    graph = record_program(
+        {**VALID_CONFIG, **DNS_MODE, "payments:albIngress": "cloudfront"}, stack="test"
+    )
     groups = {g.inputs["name"]: g for g in graph.of_type("aws:ec2/securityGroup:SecurityGroup")}
     assert rules(graph, INGRESS, groups[f"alb-sg-{SUFFIX}"]) == {("tcp", 443, 443, "pl-3b927c52")}
 
@@ -380,6 +385,20 @@ def load(**overrides: str) -> StackConfig:
         ),
         ({"payments:albIngress": "vpn"}, "payments:albIngress must be internet or cloudfront"),
         (
+            {"payments:albIngress": "cloudfront"},
+            "payments:albIngress must be internet unless CloudFront routes /api to the ALB "
+            "(set payments:domainName and payments:hostedZoneId, or payments:certificateArn "
+            'and payments:apiDomainName); got "cloudfront"',
+        ),
+        (
+            {
+                "payments:albIngress": "cloudfront",
+                "payments:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
+                "0123abcd-0123-4567-89ab-0123456789ab",
+            },
+            "payments:albIngress must be internet unless CloudFront routes /api to the ALB",
+        ),
+        (
             {"payments:apiImage": "payments-api"},
             "payments:apiImage must be an image reference with a tag or digest",
         ),
@@ -397,3 +416,22 @@ def test_bad_service_settings_fail_clearly(overrides: dict[str, str], message: s
 def test_fargate_sizes_at_their_boundaries_are_accepted(cpu: str, memory: str) -> None:
     settings = load(**{"payments:apiCpu": cpu, "payments:apiMemory": memory}).service
     assert (settings.cpu, settings.memory) == (int(cpu), int(memory))
+
+
+@pytest.mark.parametrize(
+    "certificates",
+    [
+        DNS_MODE,
+        {
+            "payments:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
+            "0123abcd-0123-4567-89ab-0123456789ab",
+            "payments:apiDomainName": "api.pay.example.com",
+        },
+    ],
+)
+def test_cloudfront_only_ingress_is_accepted_where_cloudfront_has_an_api_origin(
+    certificates: dict[str, str],
+) -> None:
+    assert load(**certificates, **{"payments:albIngress": "cloudfront"}).service.ingress == (
+        "cloudfront"
+    )
