@@ -10,14 +10,19 @@ problems it finds, one sentence each saying what is wrong and what to do:
 - a passphrase for the file backend's secrets (``PULUMI_CONFIG_PASSPHRASE``), unless the
   stack uses another secrets provider;
 - for ``up`` only: Docker, with its daemon up, when ``payments:apiImage`` is not set
-  (``pulumi up`` then builds the API image);
-- AWS: reachable at all, then credentials that STS accepts.
+  (``pulumi up`` then builds the API image), able to run binaries of the configured
+  ``payments:apiCpuArchitecture`` (QEMU's binfmt handler for a foreign one);
+- AWS: reachable at all, then credentials that STS accepts;
+- for ``up`` only: every S3 bucket name the plan holds is free, or already this stack's.
+  Bucket names are global: someone else's ``frontend-dev1`` would otherwise fail the deploy
+  twenty minutes in, half built.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -26,7 +31,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from payments_infra.stack_file import StackFileError, load_stack_document, stack_file_path
+from payments_infra.stack_file import (
+    StackFileError,
+    load_stack_document,
+    read_stack_config,
+    stack_file_path,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -35,6 +45,11 @@ STS_CONNECT_TIMEOUT_SECONDS = 5
 STS_ATTEMPTS = 2
 
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
+PROJECT = "payments"  # Pulumi.yaml's name: the Project tag on every resource
+BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
+# payments:apiCpuArchitecture -> what `uname -m` says on such a machine, and QEMU's handler.
+ARCHITECTURES = {"ARM64": ("aarch64", "qemu-aarch64"), "X86_64": ("x86_64", "qemu-x86_64")}
+MACHINE_ALIASES = {"arm64": "aarch64", "amd64": "x86_64"}
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
@@ -103,6 +118,77 @@ def docker_problems(
     return []
 
 
+def architecture_problems(
+    document: Mapping[str, Any],
+    machine: str = platform.machine(),
+    binfmt_dir: Path = BINFMT_DIR,
+) -> list[str]:
+    """Building an image for another CPU needs QEMU's binfmt handler for that CPU."""
+    config = document.get("config") or {}
+    if config.get("payments:apiImage"):
+        return []
+    architecture = str(config.get("payments:apiCpuArchitecture") or "ARM64")
+    if architecture not in ARCHITECTURES:
+        return []  # the config's own validation names it
+    wanted, handler = ARCHITECTURES[architecture]
+    if MACHINE_ALIASES.get(machine, machine) == wanted:
+        return []
+    # No binfmt_misc (macOS, Windows): Docker Desktop emulates other CPUs in its own VM.
+    if not binfmt_dir.is_dir() or (binfmt_dir / handler).is_file():
+        return []
+    return [
+        f"payments:apiCpuArchitecture is {architecture}, but this machine is {machine} and "
+        f"cannot run {wanted} binaries to build the image (no {handler} in {binfmt_dir}): "
+        "install QEMU user emulation (Debian: apt-get install qemu-user-static "
+        f"binfmt-support), or set payments:apiCpuArchitecture to match, or set "
+        "payments:apiImage to a prebuilt image"
+    ]
+
+
+def planned_bucket_names(config: Mapping[str, str], stack: str) -> list[str]:
+    """The S3 bucket names the offline plan of this stack holds."""
+    from payments_infra.recording import record_program  # noqa: PLC0415 (slow import)
+
+    graph = record_program(config, stack=stack)
+    return sorted(str(b.inputs["bucket"]) for b in graph.of_type("aws:s3/bucket:Bucket"))
+
+
+def bucket_problems(s3: Any, names: list[str], stack: str) -> list[str]:
+    """HeadBucket: 404 free, 403 someone else's, 200 ours (then the tags say whose)."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    taken = []
+    for name in names:
+        try:
+            s3.head_bucket(Bucket=name)
+        except ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404:
+                continue
+            taken.append(
+                f"{name} (another AWS account's)" if status == 403 else f"{name} ({status})"
+            )
+            continue
+        if not _is_this_stacks(s3, name, stack):
+            taken.append(f"{name} (in this account, but not this stack's)")
+    if not taken:
+        return []
+    return [
+        f"S3 bucket names are global and these are taken: {', '.join(taken)}; choose another "
+        "payments:environmentSuffix (it ends every bucket name) and run again"
+    ]
+
+
+def _is_this_stacks(s3: Any, name: str, stack: str) -> bool:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    try:
+        tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
+    except ClientError:
+        return False
+    return tags.get("Project") == PROJECT and tags.get("Stack") == stack
+
+
 def aws_problems(sts: Any) -> list[str]:
     """Reach STS first, then ask who we are: two different failures, two different fixes."""
     from botocore.exceptions import (  # noqa: PLC0415 (only the deploy path needs botocore)
@@ -137,7 +223,7 @@ def aws_problems(sts: Any) -> list[str]:
     return []
 
 
-def sts_client() -> Any:
+def aws_client(service: str) -> Any:
     import boto3  # noqa: PLC0415
     from botocore.config import Config  # noqa: PLC0415
 
@@ -145,7 +231,7 @@ def sts_client() -> Any:
         connect_timeout=STS_CONNECT_TIMEOUT_SECONDS,
         retries={"max_attempts": STS_ATTEMPTS, "mode": "standard"},
     )
-    return boto3.client("sts", region_name=REGION, config=config)
+    return boto3.client(service, region_name=REGION, config=config)
 
 
 def problems(stack: str, command: str, root: Path = REPO_ROOT) -> list[str]:
@@ -155,9 +241,22 @@ def problems(stack: str, command: str, root: Path = REPO_ROOT) -> list[str]:
     found += pulumi_cli_problems()
     found += passphrase_problems(document, os.environ)
     if command == "up":
-        found += docker_problems(document)
-    found += aws_problems(sts_client())
+        found += docker_problems(document) or architecture_problems(document)
+    aws_found = aws_problems(aws_client("sts"))
+    found += aws_found
+    if command == "up" and not aws_found:
+        found += _planned_bucket_problems(root, stack)
     return found
+
+
+def _planned_bucket_problems(root: Path, stack: str) -> list[str]:
+    from payments_infra.errors import ConfigError  # noqa: PLC0415
+
+    try:
+        names = planned_bucket_names(read_stack_config(stack_file_path(root, stack)), stack)
+    except ConfigError as error:
+        return [f"Pulumi.{stack}.yaml: {error}"]
+    return bucket_problems(aws_client("s3"), names, stack)
 
 
 def main(argv: list[str] | None = None) -> int:

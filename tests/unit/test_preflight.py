@@ -12,6 +12,9 @@ from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
 
 from payments_infra import preflight
+from payments_infra.recording import REPO_ROOT
+from payments_infra.stack_file import read_stack_config
+from tests.conftest import WEB_DIST
 
 
 def sts_stub() -> tuple[Any, Stubber]:
@@ -140,3 +143,91 @@ def test_pulumi_cli(path: str | None, version: str, wanted: str | None) -> None:
         assert found == []
     else:
         assert len(found) == 1 and found[0].startswith(wanted)
+
+
+def s3_stub() -> tuple[Any, Stubber]:
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    return client, Stubber(client)
+
+
+def test_free_bucket_names_pass() -> None:
+    client, stub = s3_stub()
+    for name in ("alb-logs-dev1", "frontend-dev1"):
+        stub.add_client_error(
+            "head_bucket", "404", http_status_code=404, expected_params={"Bucket": name}
+        )
+    with stub:
+        assert preflight.bucket_problems(client, ["alb-logs-dev1", "frontend-dev1"], "dev") == []
+    stub.assert_no_pending_responses()
+
+
+def test_taken_bucket_names_are_named_with_what_to_do() -> None:
+    client, stub = s3_stub()
+    stub.add_client_error("head_bucket", "403", http_status_code=403)  # alb-logs: elsewhere
+    stub.add_response("head_bucket", {})  # frontend: ours, tagged for another stack
+    stub.add_response(
+        "get_bucket_tagging",
+        {"TagSet": [{"Key": "Project", "Value": "payments"}, {"Key": "Stack", "Value": "prod"}]},
+    )
+    stub.add_response("head_bucket", {})  # log-archive: ours, untagged
+    stub.add_client_error("get_bucket_tagging", "NoSuchTagSet", http_status_code=404)
+    names = ["alb-logs-dev1", "frontend-dev1", "log-archive-dev1"]
+    with stub:
+        [problem] = preflight.bucket_problems(client, names, "dev")
+    assert problem == (
+        "S3 bucket names are global and these are taken: alb-logs-dev1 (another AWS "
+        "account's), frontend-dev1 (in this account, but not this stack's), log-archive-dev1 "
+        "(in this account, but not this stack's); choose another payments:environmentSuffix "
+        "(it ends every bucket name) and run again"
+    )
+
+
+def test_a_bucket_this_stack_already_made_is_fine() -> None:
+    client, stub = s3_stub()
+    stub.add_response("head_bucket", {}, expected_params={"Bucket": "frontend-dev1"})
+    stub.add_response(
+        "get_bucket_tagging",
+        {"TagSet": [{"Key": "Project", "Value": "payments"}, {"Key": "Stack", "Value": "dev"}]},
+    )
+    with stub:
+        assert preflight.bucket_problems(client, ["frontend-dev1"], "dev") == []
+
+
+def test_planned_bucket_names_come_from_the_plan_of_the_stack() -> None:
+    config = read_stack_config(REPO_ROOT / "Pulumi.dev.yaml")
+    config["payments:webDistDir"] = WEB_DIST
+    assert preflight.planned_bucket_names(config, "dev") == ["alb-logs-dev1", "frontend-dev1"]
+    config["payments:logArchive"] = "s3"
+    assert "log-archive-dev1" in preflight.planned_bucket_names(config, "dev")
+
+
+@pytest.mark.parametrize(
+    ("architecture", "machine", "handlers", "fails"),
+    [
+        ("ARM64", "aarch64", [], False),
+        ("ARM64", "arm64", [], False),
+        ("X86_64", "x86_64", [], False),
+        ("ARM64", "x86_64", ["qemu-aarch64"], False),
+        ("ARM64", "x86_64", [], True),
+        ("X86_64", "aarch64", ["qemu-aarch64"], True),
+        ("X86_64", "aarch64", ["qemu-x86_64"], False),
+    ],
+)
+def test_building_for_another_cpu_needs_its_binfmt_handler(
+    tmp_path: Path, architecture: str, machine: str, handlers: list[str], fails: bool
+) -> None:
+    for handler in handlers:
+        (tmp_path / handler).write_text("enabled\n")
+    document = {"config": {"payments:apiCpuArchitecture": architecture}}
+    found = preflight.architecture_problems(document, machine=machine, binfmt_dir=tmp_path)
+    assert bool(found) == fails
+    if fails:
+        assert found[0].startswith(f"payments:apiCpuArchitecture is {architecture}, but this ")
+        assert "apt-get install qemu-user-static binfmt-support" in found[0]
+
+
+def test_no_architecture_check_with_a_prebuilt_image(tmp_path: Path) -> None:
+    document = {"config": {"payments:apiImage": "r/a:1", "payments:apiCpuArchitecture": "ARM64"}}
+    assert preflight.architecture_problems(document, machine="x86_64", binfmt_dir=tmp_path) == []
