@@ -14,12 +14,13 @@ OUTPUTS := build/outputs-$(STACK).json
 
 REQUIRE := scripts/require-tools
 
-.PHONY: help venv web plan test lint unit api-test web-test e2e fmt docs bench dev up verify down preflight
+.PHONY: help venv web plan test lint unit api-test container web-test e2e fmt docs bench dev image up verify down preflight
 
 help:
 	@echo "make plan            offline plan of Pulumi.$(STACK).yaml (no AWS, no Pulumi CLI)"
 	@echo "make test            lint + every test that runs without AWS"
 	@echo "make dev             local PostgreSQL + API + web app with /api proxied; Ctrl-C stops"
+	@echo "make image           the API image payments-api:local (local Debian base without Docker Hub)"
 	@echo "make bench           both benchmarks: offline plan and API vs pgbench (docs/performance.md)"
 	@echo "make up STACK=dev    pulumi up (Pulumi CLI 3.x + AWS credentials)"
 	@echo "make verify STACK=dev  live tests against the deployed stack's outputs"
@@ -49,8 +50,9 @@ plan: venv web
 	$(PY) -m payments_infra.plan --stack "$(STACK)"
 
 # Everything that runs without AWS: lint, the program under mocks, the API against a real
-# PostgreSQL, the web app's unit tests, and the browser test over all of them.
-test: lint unit api-test web-test e2e
+# PostgreSQL, the API image run as Fargate runs it, the web app's unit tests, and the browser
+# test over all of them.
+test: lint unit api-test container web-test e2e
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -61,11 +63,23 @@ lint: venv
 	$(PY) -m payments_infra.docs --check
 
 unit: venv web
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/container
 
 api-test: venv
 	@$(REQUIRE) postgres
 	cd app/api && ../../$(PY) -m pytest
+
+# The API image the container test runs: FROM python:3.12-slim when it can be pulled, else
+# FROM a local Debian base made once with debootstrap (root, an apt mirror), kept by tag.
+image:
+	@$(REQUIRE) docker
+	app/api/docker/build-image.sh
+
+# The image run as the recorded task definition says (tests/container/): user, read-only root,
+# Fargate's volume rules, secrets, health check, stop timeout, against PostgreSQL over TLS.
+container: venv image
+	@$(REQUIRE) postgres docker
+	$(PY) -m pytest tests/container
 
 web-test: app/web/node_modules/.installed
 	cd app/web && npm run lint && npm test

@@ -25,7 +25,7 @@ from payments_infra.tagging import name_tag
 
 API_SOURCE = Path(__file__).resolve().parent.parent / "app" / "api"
 # What goes into the image (the Dockerfile copies these); tests and caches do not.
-IMAGE_INPUTS = ("Dockerfile", "requirements.txt", "payments_api")
+IMAGE_INPUTS = ("Dockerfile", "requirements.txt", "payments_api", "certs")
 
 
 def source_tag(source: Path = API_SOURCE) -> str:

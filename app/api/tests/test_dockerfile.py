@@ -1,5 +1,7 @@
-"""The Dockerfile: hadolint-clean, non-root, health check on liveness, port 8443."""
+"""The Dockerfile: hadolint-clean, non-root, health check on liveness, port 8443, /tmp a
+VOLUME, the committed RDS CA bundle, nothing beyond Docker 20.10's built-in BuildKit."""
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -8,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from payments_api.settings import RDS_CA_BUNDLE
+
 API_DIR = Path(__file__).resolve().parents[1]
 DOCKERFILE = API_DIR / "Dockerfile"
+CA_BUNDLE = API_DIR / "certs" / "rds-global-bundle.pem"
+CA_BUNDLE_SHA256 = API_DIR / "certs" / "rds-global-bundle.pem.sha256"
 
 
 def instructions(name: str) -> list[str]:
@@ -38,8 +44,37 @@ def test_hadolint_reports_nothing() -> None:
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
-def test_runtime_stage_is_python_3_12_slim() -> None:
-    assert final_stage()[0].startswith("python:3.12-slim ")
+def test_both_stages_are_the_base_image_python_3_12_slim_by_default() -> None:
+    assert instructions("ARG")[0] == "BASE_IMAGE=python:3.12-slim"
+    assert instructions("FROM") == ["${BASE_IMAGE} AS builder", "${BASE_IMAGE} AS runtime"]
+
+
+def test_needs_no_frontend_image() -> None:
+    # A `# syntax=` line makes BuildKit pull that frontend from Docker Hub.
+    assert not re.search(r"^#\s*syntax\s*=", DOCKERFILE.read_text(), re.M | re.I)
+
+
+def test_tmp_is_a_volume_so_the_task_volume_gets_the_images_1777() -> None:
+    # Fargate makes a task volume root-owned 0755 unless the image declares the path.
+    assert 'VOLUME ["/tmp"]' in final_stage()
+
+
+def test_pip_ca_is_an_optional_build_secret_never_a_layer() -> None:
+    (pip_install,) = [run for run in instructions("RUN") if "pip install" in run]
+    assert pip_install.startswith("--mount=type=secret,id=pip-ca ")
+    assert "[ -s /run/secrets/pip-ca ]" in pip_install
+    assert "ca-certificates.crt" not in " ".join(instructions("COPY") + instructions("ADD"))
+
+
+def test_rds_ca_bundle_is_copied_where_the_api_looks_for_it() -> None:
+    assert instructions("ADD") == []  # nothing downloaded at build time
+    assert f"--chmod=0644 certs/rds-global-bundle.pem {RDS_CA_BUNDLE}" in instructions("COPY")
+
+
+def test_rds_ca_bundle_has_its_recorded_sha256() -> None:
+    recorded, name = CA_BUNDLE_SHA256.read_text().split()
+    assert name == CA_BUNDLE.name
+    assert hashlib.sha256(CA_BUNDLE.read_bytes()).hexdigest() == recorded
 
 
 def test_image_runs_as_a_fixed_non_root_user() -> None:
@@ -70,4 +105,5 @@ def test_build_context_admits_only_the_package_and_requirements() -> None:
     assert {line for line in lines if line.startswith("!")} == {
         "!requirements.txt",
         "!payments_api/",
+        "!certs/rds-global-bundle.pem",
     }
