@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from edge_proxy import start_edge
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 from support import REPO_ROOT, api_server, postgres_server
 
 WEB_DIST = REPO_ROOT / "app" / "web" / "dist"
@@ -27,6 +27,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# How long expect(...) waits for the state it asserts. It returns as soon as the state is there,
+# so this only bounds a failure; Playwright's default (5 s) fails a loaded machine's slow page.
+EXPECT_TIMEOUT_MS = 30_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +42,9 @@ def database() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def api(database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with api_server.ApiServer(database.env(), tmp_path_factory.mktemp("api")) as server:
+        # Live is not ready: the pool connects in the background, and the page asks /api/readyz
+        # once, on load. Ready first, so the page cannot show a start-up "unavailable".
+        server.wait_until_ready()
         yield server
 
 

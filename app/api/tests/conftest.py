@@ -1,6 +1,11 @@
 """Session fixtures: one real PostgreSQL server over TLS, the app's database on it, an
 in-process client (TestClient as a context manager, so the lifespan runs) and the real
-HTTPS server in a subprocess."""
+HTTPS server in a subprocess.
+
+The API is live before its database is usable: the lifespan opens the pool without waiting,
+and the first connection and the migration happen in the background. The clients and the
+server these fixtures hand out are ready (/readyz answered 200), so no test's first request
+races the pool's first connection; tests of start-up build their own."""
 
 import uuid
 from collections.abc import Iterator
@@ -12,6 +17,7 @@ from fastapi.testclient import TestClient
 from payments_api.main import create_app
 from tests.postgres_server import DatabaseCredentials, PostgresServer
 from tests.utils.api_server import ApiServer
+from tests.utils.ready import wait_until_ready
 from tests.utils.settings import server_env, settings_for
 
 
@@ -36,13 +42,13 @@ def isolated_database(postgres: PostgresServer) -> DatabaseCredentials:
 @pytest.fixture(scope="session")
 def client(app_database: DatabaseCredentials) -> Iterator[TestClient]:
     with TestClient(create_app(settings_for(app_database))) as test_client:
-        yield test_client
+        yield wait_until_ready(test_client)
 
 
 @pytest.fixture
 def isolated_client(isolated_database: DatabaseCredentials) -> Iterator[TestClient]:
     with TestClient(create_app(settings_for(isolated_database))) as test_client:
-        yield test_client
+        yield wait_until_ready(test_client)
 
 
 @pytest.fixture(scope="session")
@@ -51,4 +57,5 @@ def api_server(
 ) -> Iterator[ApiServer]:
     work_dir: Path = tmp_path_factory.mktemp("api-server")
     with ApiServer(server_env(app_database), work_dir) as server:
+        server.wait_until_ready()
         yield server

@@ -32,9 +32,10 @@ def test_sigterm_keeps_every_acknowledged_payment_and_exits_zero(
     env = server_env(app_database, TIMEOUT_GRACEFUL_SHUTDOWN=str(GRACE_SECONDS))
     server = ApiServer(env, tmp_path)
     server.start()
+    server.wait_until_ready()  # live is not enough: the bursts need the database
     acknowledged: list[str] = []
     lock = threading.Lock()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # only bounds a failure: the wait below ends at 40
 
     def burst() -> None:
         with server.client() as http:

@@ -4,6 +4,11 @@ end-to-end tests and benchmarks can load it by path and reuse it.
 
 The server writes its self-signed certificate under TMPDIR; pointing TMPDIR into the work
 directory lets clients verify it (`ssl_context`) instead of switching verification off.
+
+`start()` returns once the server is live (/healthz answers); liveness never waits for the
+database, so a caller about to use it calls `wait_until_ready()` (/readyz answers 200) first.
+Every wait here polls for the state it needs; its timeout only bounds a failure, so it is
+generous enough for a loaded machine.
 """
 
 from __future__ import annotations
@@ -24,6 +29,11 @@ from typing import Any
 import httpx2
 
 API_DIR = Path(__file__).resolve().parents[2]
+# Generous: each wait returns as soon as its state is reached; these only bound a failure.
+START_TIMEOUT_SECONDS = 60.0
+READY_TIMEOUT_SECONDS = 60.0
+LOG_TIMEOUT_SECONDS = 30.0
+REQUEST_TIMEOUT_SECONDS = 30.0
 
 
 def _free_port() -> int:
@@ -57,7 +67,7 @@ class ApiServer:
     ) -> None:
         self.stop()
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
         tmp_dir = self.work_dir / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         self.port = _free_port()
@@ -95,6 +105,30 @@ class ApiServer:
         self.stop()
         raise RuntimeError(f"API server not live after {timeout} s:\n{self.output()}")
 
+    def wait_until_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        """Wait until /readyz answers 200: the pool has a connection and the schema exists.
+        The server is live before its database is usable (the pool connects in the
+        background), so a request that needs the database must not be sent before this."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        with self.client() as client:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"API server exited:\n{self.output()}")
+                try:
+                    response = client.get("/readyz")
+                    if response.status_code == 200:
+                        return
+                    last = f"HTTP {response.status_code} {response.text}"
+                except httpx2.TransportError as error:
+                    last = repr(error)
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"API server not ready after {timeout} s ({last}):\n{self.output()}"
+                    )
+                time.sleep(0.1)
+
     @property
     def certificate_path(self) -> Path:
         paths = sorted((self.work_dir / "tmp").glob("payments-api-tls-*/cert.pem"))
@@ -108,7 +142,10 @@ class ApiServer:
 
     def client(self, **kwargs: Any) -> httpx2.Client:
         return httpx2.Client(
-            base_url=self.base_url, verify=self.ssl_context(), timeout=10.0, **kwargs
+            base_url=self.base_url,
+            verify=self.ssl_context(),
+            timeout=REQUEST_TIMEOUT_SECONDS,
+            **kwargs,
         )
 
     def output(self) -> str:
@@ -126,7 +163,9 @@ class ApiServer:
                 records.append(record)
         return records
 
-    def wait_for_log_records(self, request_id: str, timeout: float = 5.0) -> list[dict[str, Any]]:
+    def wait_for_log_records(
+        self, request_id: str, timeout: float = LOG_TIMEOUT_SECONDS
+    ) -> list[dict[str, Any]]:
         """The records carrying `request_id`, waiting for the first one: the server writes its
         request line after the response has gone out, so a client can be faster than the log."""
         deadline = time.monotonic() + timeout

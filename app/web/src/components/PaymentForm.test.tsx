@@ -1,4 +1,4 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import userEvent, { type UserEvent } from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { fakeApi, json, payment, type RecordedRequest } from "../test/fakeApi";
@@ -117,7 +117,7 @@ describe("PaymentForm", () => {
     await screen.findByRole("status");
     await fill(user);
     await submit(user);
-    await vi.waitFor(() => expect(api.posts()).toHaveLength(2));
+    await waitFor(() => expect(api.posts()).toHaveLength(2));
     const [first, second] = api.posts().map((p) => p.headers.get("Idempotency-Key"));
     expect(second).toMatch(UUID);
     expect(second).not.toBe(first);

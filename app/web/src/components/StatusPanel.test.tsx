@@ -1,4 +1,4 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { fakeApi, json } from "../test/fakeApi";
 import { StatusPanel } from "./StatusPanel";
@@ -13,7 +13,9 @@ describe("StatusPanel", () => {
   it("shows the health status from /api/healthz", async () => {
     fakeApi();
     render(<StatusPanel />);
-    expect(await screen.findByTestId("api-health")).toHaveTextContent(/^ok$/);
+    // The element is there from the first render, showing "checking…" until the fetch settles:
+    // wait for the text itself, not for the element (findByTestId would return at once).
+    await waitFor(() => expect(screen.getByTestId("api-health")).toHaveTextContent(/^ok$/));
   });
 
   it("shows ready when /api/readyz answers 200", async () => {

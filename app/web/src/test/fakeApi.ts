@@ -30,8 +30,19 @@ export function payment(overrides: Partial<PaymentPublic> = {}): PaymentPublic {
 }
 
 /**
+ * How long the fake network takes to answer. A fetch that resolved at once (in the same task)
+ * would let a test pass that asserts before the component has rendered the answer; answering a
+ * little later, like a real network, makes such a test fail on every run instead of now and then
+ * (`findByTestId(...)` followed by `toHaveTextContent(...)` is the classic case: wait for the text
+ * itself with `findByText` or `waitFor`). The request is recorded before the delay, when the
+ * component makes it.
+ */
+export const NETWORK_DELAY_MS = 20;
+
+/**
  * Stubs global fetch with a tiny in-memory payments API: healthy and ready, an empty list, and
  * POST /api/payments storing the payment (newest first). `routes` ("METHOD /path") override it.
+ * Every answer arrives NETWORK_DELAY_MS after the request.
  */
 export function fakeApi(routes: Record<string, Handler> = {}) {
   const stored: PaymentPublic[] = [];
@@ -59,6 +70,7 @@ export function fakeApi(routes: Record<string, Handler> = {}) {
       body: typeof init.body === "string" ? (JSON.parse(init.body) as unknown) : undefined,
     };
     requests.push(request);
+    await new Promise((resolve) => setTimeout(resolve, NETWORK_DELAY_MS));
     const handler = routes[`${method} ${path}`] ?? defaults[`${method} ${path}`];
     if (!handler) {
       return json(404, { detail: "Not Found" });
