@@ -62,6 +62,8 @@ class Resource:
     ignore_changes: list[str] = field(default_factory=list)
     # Operation -> duration as Pulumi writes it ("20m"), for the operations that set one.
     custom_timeouts: dict[str, str] = field(default_factory=dict)
+    # The URNs this resource was known by before (its aliases), so a move keeps the resource.
+    aliases: list[str] = field(default_factory=list)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -293,9 +295,31 @@ class RecordingMonitor(mocks.MockMonitor):
                     for operation in ("create", "update", "delete")
                     if (value := getattr(request.customTimeouts, operation))
                 },
+                aliases=[_alias_urn(request, alias) for alias in request.aliases],
             )
         )
         return response
+
+
+def _urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    parent_type = parent.split("::")[2] if parent else "pulumi:pulumi:Stack"
+    qualified = type_ if parent_type == "pulumi:pulumi:Stack" else f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def _alias_urn(request: Any, alias: Any) -> str:
+    """The URN an alias names; a spec's unset fields mean "as the resource is now"."""
+    if alias.urn:
+        return str(alias.urn)
+    spec = alias.spec
+    parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+    return _urn(
+        spec.stack or pulumi.get_stack(),
+        spec.project or PROJECT,
+        parent,
+        spec.type or request.type,
+        spec.name or request.name,
+    )
 
 
 def record_program(

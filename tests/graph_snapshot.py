@@ -1,0 +1,91 @@
+"""A recorded graph as plain JSON, for comparing the program before and after a refactor.
+
+``python -m tests.graph_snapshot OUT.json CONFIG`` records the program with one of ``CONFIGS``
+and writes every resource's URN, type, parent, provider, inputs and
+dependencies. Absolute paths of the work tree become ``<repo>`` so snapshots made in other
+clones compare equal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from payments_infra.recording import REPO_ROOT, Graph, SecretValue, record_program
+from tests.conftest import VALID_CONFIG
+
+# The configurations whose graphs the redesign must keep: the default test stack, and one
+# with every optional resource (DNS certificates, rotation, the log archive, native ALB logs).
+CONFIGS: dict[str, dict[str, str]] = {
+    "default": dict(VALID_CONFIG),
+    "everything": {
+        **VALID_CONFIG,
+        "payments:domainName": "pay.example.com",
+        "payments:hostedZoneId": "Z0123456789ABC",
+        "payments:dbRotationDays": "30",
+        "payments:logArchive": "s3",
+        "payments:albAccessLogDelivery": "native",
+        "payments:albIngress": "cloudfront",
+        "payments:alertEmails": '["oncall@example.com"]',
+    },
+}
+
+
+def _asset(value: Any) -> Any:
+    """Assets and archives by what they hold, not by their object address."""
+    if isinstance(value, pulumi.asset.FileAsset | pulumi.asset.FileArchive):
+        return {type(value).__name__: _clean(str(value.path))}
+    if isinstance(value, pulumi.asset.StringAsset):
+        return {"StringAsset": value.text}
+    return {"AssetArchive": {k: _clean(v) for k, v in value.assets.items()}}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, pulumi.asset.Asset | pulumi.asset.Archive):
+        return _asset(value)
+    if isinstance(value, SecretValue):
+        return {"secret": _clean(value.value)}
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, str):
+        return value.replace(str(REPO_ROOT), "<repo>")
+    return value
+
+
+def snapshot(graph: Graph) -> dict[str, Any]:
+    return {
+        "resources": {
+            r.urn: {
+                "type": r.type,
+                "name": r.name,
+                "custom": r.custom,
+                "parent": r.parent,
+                "provider": r.provider.rsplit("::", 1)[0],
+                "inputs": _clean(r.inputs),
+                "dependencies": sorted(r.dependencies),
+                "protect": r.protect,
+                "retain_on_delete": r.retain_on_delete,
+                "ignore_changes": sorted(r.ignore_changes),
+                "custom_timeouts": r.custom_timeouts,
+            }
+            for r in graph
+        },
+        "outputs": _clean(graph.stack_outputs),
+    }
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0])
+    graph = record_program(CONFIGS[argv[1]], stack="test")
+    out.write_text(json.dumps(snapshot(graph), indent=1, sort_keys=True, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
