@@ -28,7 +28,7 @@ help:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt app/api/requirements.txt app/api/requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt app/api/requirements.txt app/api/requirements-dev.txt app/local_servers/pyproject.toml
 	@PYTHON=$(PYTHON) $(REQUIRE) python
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -54,13 +54,14 @@ plan: venv web
 # test over all of them.
 test: lint unit api-test container web-test e2e
 
-lint: venv
+lint: venv app/web/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	cd app/api && ../../$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint app/api/Dockerfile
 	$(PY) -m payments_infra.docs --check
+	cd app/web && npm run check:types
 
 unit: venv web
 	$(PY) -m pytest --ignore=tests/container

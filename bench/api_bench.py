@@ -35,9 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app" / "e2e"))
-from support import api_server, postgres_server
+from payments_local_servers.api import ApiServer
+from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
 PGBENCH_INSERT = """\
 INSERT INTO payments (idempotency_key, request_hash, amount_minor, currency, merchant_reference)
@@ -125,7 +124,7 @@ def _measure(name: str, processes: list[psutil.Process], run: Callable[[], tuple
 
 
 def run_api_phase(
-    api: api_server.ApiServer,
+    api: ApiServer,
     processes: list[psutil.Process],
     mode: str,
     *,
@@ -159,8 +158,8 @@ def run_api_phase(
 
 
 def run_pgbench(
-    server: postgres_server.PostgresServer,
-    database: postgres_server.DatabaseCredentials,
+    server: PostgresServer,
+    database: DatabaseCredentials,
     processes: list[psutil.Process],
     *,
     clients: int,
@@ -194,10 +193,18 @@ def run_pgbench(
         return (completed.stdout,)
 
     (output,), elapsed, cpu = _measure("pgbench", processes, run)
-    transactions = int(re.search(r"number of transactions actually processed: (\d+)", output)[1])
-    average = float(re.search(r"latency average = ([\d.]+) ms", output)[1])
+    transactions = int(_pgbench_figure(r"number of transactions actually processed: (\d+)", output))
+    average = float(_pgbench_figure(r"latency average = ([\d.]+) ms", output))
     # pgbench reports the average only; the p50/p99 columns show that average.
     return PhaseResult("pgbench single-row INSERT", transactions, elapsed, [average], cpu)
+
+
+def _pgbench_figure(pattern: str, output: str) -> str:
+    """The figure `pattern` captures in pgbench's report."""
+    match = re.search(pattern, output)
+    if match is None:
+        raise RuntimeError(f"pgbench printed no {pattern!r}:\n{output}")
+    return match[1]
 
 
 def main() -> int:
@@ -206,11 +213,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as scratch, postgres_server.PostgresServer() as server:
+    with tempfile.TemporaryDirectory() as scratch, PostgresServer() as server:
         database = server.create_database("payments_bench")
         env = {**database.env(), "DB_POOL_MIN": str(args.clients), "LOG_LEVEL": "WARNING"}
         env["DB_POOL_MAX"] = str(args.clients)
-        with api_server.ApiServer(env, Path(scratch)) as api:
+        with ApiServer(env, Path(scratch)) as api:
+            assert api.process is not None  # started
             processes = _server_processes(api.process.pid, server.data_dir)
             load = {"clients": args.clients, "seconds": args.seconds}
             run_api_phase(api, processes, "post", clients=args.clients, seconds=1.0, ids=[])

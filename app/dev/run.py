@@ -3,9 +3,9 @@
 Starts, all on 127.0.0.1:
 
 1. PostgreSQL over TLS in a temporary directory, with its own CA, and a `payments` database
-   (app/api/tests/postgres_server.py);
-2. the payments API over HTTPS on a free port (app/api/tests/utils/api_server.py), which writes
-   its self-signed certificate into a temporary directory;
+   (payments_local_servers.postgres, in app/local_servers);
+2. the payments API over HTTPS on a free port (payments_local_servers.api), which writes its
+   self-signed certificate into a temporary directory;
 3. the web app's Vite dev server (`npm run dev` in app/web) on --port (default 5173), with
    `/api/*` proxied to the API. The proxy verifies the API's certificate against exactly that
    certificate (PAYMENTS_API_CA_FILE, read by app/web/vite.config.ts), never with verification
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import importlib.util
 import ipaddress
 import os
 import pwd
@@ -37,12 +36,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from types import FrameType, ModuleType, TracebackType
-from typing import Any
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from payments_local_servers.postgres import PostgresServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEB_DIR = REPO_ROOT / "app" / "web"
-API_TESTS = REPO_ROOT / "app" / "api" / "tests"
 HOST = "127.0.0.1"
 DEFAULT_PORT = 5173
 DATABASE = "payments"
@@ -59,23 +60,18 @@ class StackError(Exception):
     change, or which server failed (with the end of its log)."""
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    """Load one of the API's test helpers by path, as app/e2e/support.py does."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None, path
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+def _import_local_servers() -> None:
+    """Import the local servers (payments_local_servers and what it imports, installed in .venv
+    by `make venv`), so that another Python ends in one sentence, not a traceback. The modules
+    are imported where they are used, after this."""
     try:
-        spec.loader.exec_module(module)
+        import payments_local_servers.api  # noqa: PLC0415
+        import payments_local_servers.postgres  # noqa: PLC0415, F401
     except ModuleNotFoundError as error:
-        del sys.modules[name]
         raise StackError(
             f"the Python package {error.name!r} is missing: run `make venv` and use "
             ".venv/bin/python (or just `make dev`)"
         ) from error
-    return module
 
 
 def _check_tools() -> tuple[str, Path]:
@@ -88,9 +84,11 @@ def _check_tools() -> tuple[str, Path]:
         )
     if not (WEB_DIR / "node_modules" / ".bin" / "vite").exists():
         raise StackError("app/web has no node_modules: run `npm ci` in app/web (`make dev` does)")
-    postgres_server = _load("payments_api_postgres_server", API_TESTS / "postgres_server.py")
+    _import_local_servers()
+    from payments_local_servers.postgres import find_postgres_bin  # noqa: PLC0415
+
     try:
-        bin_dir: Path = postgres_server.find_postgres_bin()
+        bin_dir = find_postgres_bin()
     except FileNotFoundError as error:
         raise StackError(str(error)) from error
     if os.geteuid() == 0:
@@ -297,7 +295,7 @@ class _Stop:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def _remove_postgres_leftovers(server: Any) -> None:
+def _remove_postgres_leftovers(server: PostgresServer) -> None:
     """After a start that failed half way (Ctrl-C reaches initdb too): `stop` leaves the
     directory when pg_ctl refuses to stop initdb's single-user backend. Wait for that process
     to exit, then delete the directory. After a normal `stop` there is nothing to do."""
@@ -322,8 +320,10 @@ def _remove_postgres_leftovers(server: Any) -> None:
     server.base_dir = None
 
 
-def _start_postgres(stack: contextlib.ExitStack, postgres_server: ModuleType, bin_dir: Path) -> Any:
-    server = postgres_server.PostgresServer(bin_dir)
+def _start_postgres(stack: contextlib.ExitStack, bin_dir: Path) -> PostgresServer:
+    from payments_local_servers.postgres import PostgresServer  # noqa: PLC0415
+
+    server = PostgresServer(bin_dir)
     stack.callback(_remove_postgres_leftovers, server)  # runs after server.stop
     try:
         # A SIGTERM sent to this process alone waits until the server is up and is then
@@ -345,10 +345,9 @@ def _say(line: str) -> None:
 def _run(stack: contextlib.ExitStack, port: int) -> None:
     npm, pg_bin = _check_tools()
     _check_port_free(port)
-    postgres_server = _load("payments_api_postgres_server", API_TESTS / "postgres_server.py")
-    api_server = _load("payments_api_api_server", API_TESTS / "utils" / "api_server.py")
+    from payments_local_servers.api import ApiServer  # noqa: PLC0415  (checked by _check_tools)
 
-    postgres = _start_postgres(stack, postgres_server, pg_bin)
+    postgres = _start_postgres(stack, pg_bin)
     with _Stop.deferred():
         database = postgres.create_database(DATABASE)
     _say(
@@ -359,7 +358,7 @@ def _run(stack: contextlib.ExitStack, port: int) -> None:
 
     work_dir = Path(tempfile.mkdtemp(prefix="payments-dev-"))
     stack.callback(shutil.rmtree, work_dir, ignore_errors=True)
-    api = api_server.ApiServer(database.env(), work_dir / "api")
+    api = ApiServer(database.env(), work_dir / "api")
     stack.callback(api.stop)  # before start: an interrupted start is cleaned up too
     try:
         api.start()

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from edge_proxy import start_edge
+from payments_local_servers.api import ApiServer
+from payments_local_servers.postgres import PostgresServer
 from playwright.sync_api import Browser, expect, sync_playwright
-from support import REPO_ROOT, api_server, postgres_server
+from support import REPO_ROOT
 
 WEB_DIST = REPO_ROOT / "app" / "web" / "dist"
 ARTIFACTS = REPO_ROOT / "build" / "e2e"
@@ -35,13 +37,13 @@ expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 @pytest.fixture(scope="session")
 def database() -> Iterator[Any]:
-    with postgres_server.PostgresServer() as server:
+    with PostgresServer() as server:
         yield server.create_database("payments_e2e")
 
 
 @pytest.fixture(scope="session")
 def api(database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with api_server.ApiServer(database.env(), tmp_path_factory.mktemp("api")) as server:
+    with ApiServer(database.env(), tmp_path_factory.mktemp("api")) as server:
         # Live is not ready: the pool connects in the background, and the page asks /api/readyz
         # once, on load. Ready first, so the page cannot show a start-up "unavailable".
         server.wait_until_ready()

@@ -32,8 +32,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from payments_local_servers.postgres import generate_ca
 from playwright.sync_api import Browser, Response, expect
-from support import REPO_ROOT, postgres_server
+from support import REPO_ROOT
 
 RUN_PY = REPO_ROOT / "app" / "dev" / "run.py"
 READY_SECONDS = 120.0  # PostgreSQL, the API, Vite's first start
@@ -364,7 +365,7 @@ def _proxied_status(origin: str, ca_file: Path | None) -> int:
 def test_the_dev_proxy_verifies_the_api_certificate(
     case: str, expected: int, tmp_path: Path
 ) -> None:
-    api_ca = postgres_server.generate_ca("stand-in API CA")
+    api_ca = generate_ca("stand-in API CA")
     named = (
         x509.DNSName("elsewhere.test")
         if "another host" in case
@@ -373,7 +374,7 @@ def test_the_dev_proxy_verifies_the_api_certificate(
     cert_pem, key_pem = _certificate_for(api_ca, named)
     ca_file = tmp_path / "ca.pem"
     if case == "another CA":
-        ca_file.write_bytes(postgres_server.generate_ca("some other CA").cert_pem)
+        ca_file.write_bytes(generate_ca("some other CA").cert_pem)
     else:
         ca_file.write_bytes(api_ca.cert_pem)
     _Upstream.hits.clear()

@@ -7,18 +7,14 @@ says what to do (`make image`; CI builds it before running them).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
+from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 from psycopg import sql
 
 from payments_infra.database import (
@@ -38,23 +34,6 @@ from tests.graph_queries import named, only
 IMAGE = os.environ.get("PAYMENTS_API_IMAGE", "payments-api:local")
 MAKE_IMAGE = "run `make image` (CI builds the image before these tests)"
 CA_BUNDLE_SHA256_FILE = REPO_ROOT / "app" / "api" / "certs" / "rds-global-bundle.pem.sha256"
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    """The API's test PostgreSQL server, loaded by path as app/e2e/support.py does."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None, path
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-postgres_server = _load(
-    "payments_api_postgres_server", REPO_ROOT / "app" / "api" / "tests" / "postgres_server.py"
-)
 
 
 @pytest.fixture(scope="session")
@@ -112,15 +91,15 @@ def task_definition(recorded_graph: Graph) -> TaskDefinition:
 
 @dataclass(frozen=True)
 class LocalDatabase:
-    server: Any  # postgres_server.PostgresServer
-    master: Any  # postgres_server.DatabaseCredentials of the master user
+    server: PostgresServer
+    master: DatabaseCredentials  # of the master user
 
 
 @pytest.fixture(scope="session")
 def database() -> Iterator[LocalDatabase]:
     """A local PostgreSQL over TLS with the role and database Aurora gets: the master user
     and the ``payments`` database it owns. Stopped and deleted afterwards."""
-    with postgres_server.PostgresServer() as server:
+    with PostgresServer() as server:
         master = server.create_database(MASTER_USERNAME)
         with server.connect() as conn:
             conn.execute(

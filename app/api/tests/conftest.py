@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from payments_local_servers.api import ApiServer
+from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
 from payments_api.main import create_app
-from tests.postgres_server import DatabaseCredentials, PostgresServer
-from tests.utils.api_server import ApiServer
 from tests.utils.ready import wait_until_ready
 from tests.utils.settings import server_env, settings_for
 

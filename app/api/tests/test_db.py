@@ -10,10 +10,10 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
+from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
 from payments_api.db import DatabasePool, DatabaseUnavailableError, credentials_from_secret
 from payments_api.main import create_app
-from tests.postgres_server import DatabaseCredentials, PostgresServer
 from tests.utils.payments import idempotency_headers, payment_body
 from tests.utils.ready import wait_until_ready
 from tests.utils.settings import settings_for

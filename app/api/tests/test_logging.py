@@ -4,9 +4,10 @@ import json
 import logging
 import uuid
 
+from payments_local_servers.api import ApiServer
+from payments_local_servers.postgres import DatabaseCredentials
+
 from payments_api.logging import JsonFormatter
-from tests.postgres_server import DatabaseCredentials
-from tests.utils.api_server import ApiServer
 from tests.utils.payments import idempotency_headers, payment_body
 
 REQUEST_FIELDS = {"request_id", "method", "path", "status", "latency_ms"}

@@ -1,9 +1,9 @@
 """The application factory: CORS and OpenAPI names."""
 
 from fastapi.testclient import TestClient
+from payments_local_servers.postgres import DatabaseCredentials
 
 from payments_api.main import create_app
-from tests.postgres_server import DatabaseCredentials
 from tests.utils.settings import settings_for
 
 ORIGIN = "https://web.example"

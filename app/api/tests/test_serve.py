@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 import httpx2
+from payments_local_servers.api import ApiServer
+from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
 from payments_api.serve import write_self_signed_certificate
-from tests.postgres_server import DatabaseCredentials, PostgresServer
-from tests.utils.api_server import ApiServer
 from tests.utils.payments import idempotency_headers, payment_body
 from tests.utils.settings import server_env
 

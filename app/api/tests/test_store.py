@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from payments_local_servers.postgres import DatabaseCredentials
 
 from payments_api import store
-from tests.postgres_server import DatabaseCredentials
 
 
 @pytest.fixture

@@ -1,5 +1,9 @@
 // The one module that talks to the payments API. Components call these functions, never fetch.
 //
+// The API's types come from its OpenAPI document: src/api/openapi.json (written by
+// app/api/scripts/export_openapi.py) and src/api/schema.d.ts (`npm run gen:types`). Neither is
+// edited by hand; app/api's tests and `npm run check:types` fail when they drift from the API.
+//
 // Contract (FastAPI service in app/api, routed by CloudFront under /api/*):
 //   GET  /api/healthz                -> 200 {"status":"ok","version":"0.1.0"}
 //   GET  /api/readyz                 -> 200 {"status":"ready"} | 503 {"status":"unavailable","reason":"..."}
@@ -7,33 +11,24 @@
 //   POST /api/payments               -> 201 PaymentPublic | 409 {"detail":"..."} | 422 {"detail":[{loc,msg,type}]}
 //        headers: Idempotency-Key (UUID), Content-Type: application/json
 
-export interface PaymentPublic {
-  id: string;
-  amount_minor: number;
-  currency: string;
-  merchant_reference: string;
-  status: string;
-  created_at: string;
-}
+import type { components } from "./api/schema";
 
-export interface PaymentPage {
-  data: PaymentPublic[];
-  count: number;
-  next_after: string | null;
-}
+type Schemas = components["schemas"];
 
-export interface Health {
-  status: string;
-  version: string;
-}
+/** A payment as the API returns it. */
+export type PaymentPublic = Schemas["PaymentPublic"];
 
+/** One page of payments, newest first (GET /api/payments). */
+export type PaymentPage = Schemas["PaymentsPublic"];
+
+/** The body of GET /api/healthz. */
+export type Health = Schemas["Liveness"];
+
+/** What the page shows of GET /api/readyz: ready, or the reason it is not. */
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
-export interface NewPayment {
-  amount_minor: number;
-  currency: string;
-  merchant_reference: string;
-}
+/** The body of POST /api/payments. */
+export type NewPayment = Schemas["PaymentCreate"];
 
 export type PaymentField = keyof NewPayment;
 
@@ -95,10 +90,10 @@ export async function getHealth(signal?: AbortSignal): Promise<Health> {
   if (!response.ok) {
     throw new ApiError(describeFailure(response.status, body), response.status);
   }
-  if (!isRecord(body) || typeof body.version !== "string") {
+  if (!isRecord(body) || body.status !== "ok" || typeof body.version !== "string") {
     throw new ApiError("unexpected /api/healthz response", response.status);
   }
-  return { status: String(body.status), version: body.version };
+  return { status: body.status, version: body.version };
 }
 
 export async function getReadiness(signal?: AbortSignal): Promise<Readiness> {
@@ -244,7 +239,7 @@ function isPayment(value: unknown): value is PaymentPublic {
     typeof value.amount_minor === "number" &&
     typeof value.currency === "string" &&
     typeof value.merchant_reference === "string" &&
-    typeof value.status === "string" &&
+    value.status === "created" &&
     typeof value.created_at === "string"
   );
 }

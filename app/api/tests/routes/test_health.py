@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from payments_local_servers.postgres import DatabaseCredentials, generate_ca
 
 from payments_api.main import create_app
-from tests.postgres_server import DatabaseCredentials, generate_ca
 from tests.utils.settings import settings_for
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from payments_local_servers.api import ApiServer
+from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
 from payments_api.models import MAX_AMOUNT_MINOR
-from tests.postgres_server import DatabaseCredentials, PostgresServer
-from tests.utils.api_server import ApiServer
 from tests.utils.payments import idempotency_headers, new_idempotency_key, payment_body
 
 PAN = "4111111111111111"

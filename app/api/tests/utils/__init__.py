@@ -1,1 +1,1 @@
-"""Helpers shared by the tests (factories, settings, the subprocess server)."""
+"""Helpers shared by the tests (factories, settings, waiting for readiness)."""

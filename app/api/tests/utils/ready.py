@@ -3,8 +3,7 @@
 import time
 
 from fastapi.testclient import TestClient
-
-from tests.utils.api_server import READY_TIMEOUT_SECONDS
+from payments_local_servers.api import READY_TIMEOUT_SECONDS
 
 
 def wait_until_ready(client: TestClient, timeout: float = READY_TIMEOUT_SECONDS) -> TestClient:

@@ -2,8 +2,9 @@
 
 from typing import Any
 
+from payments_local_servers.postgres import DatabaseCredentials
+
 from payments_api.settings import Settings
-from tests.postgres_server import DatabaseCredentials
 
 # Short waits, so tests of an unavailable database take about a second.
 FAST_DATABASE_SETTINGS: dict[str, Any] = {

@@ -23,7 +23,7 @@ export function payment(overrides: Partial<PaymentPublic> = {}): PaymentPublic {
     amount_minor: 1234,
     currency: "USD",
     merchant_reference: "order-1",
-    status: "pending",
+    status: "created",
     created_at: "2026-01-02T15:04:05Z",
     ...overrides,
   };

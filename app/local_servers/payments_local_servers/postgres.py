@@ -9,7 +9,7 @@ role and a database owned by it; `stop` (or leaving the `with` block) removes ev
 Free of pytest, so other code can import it. It can also run on its own, printing the
 settings to connect with, until Ctrl-C:
 
-    python app/api/tests/postgres_server.py
+    .venv/bin/python -m payments_local_servers.postgres
 
 The server binaries come from the newest /usr/lib/postgresql/*/bin (Debian package
 postgresql). initdb and postgres refuse to run as root, so as root they run as the

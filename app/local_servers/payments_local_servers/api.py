@@ -1,6 +1,9 @@
 """The real API server (`python -m payments_api.serve`) in a subprocess, over HTTPS on a free
-loopback port. Free of pytest and of the `tests` package (it imports nothing from it), so
-end-to-end tests and benchmarks can load it by path and reuse it.
+loopback port. Free of pytest and of the API's `tests` package, so the API's tests, the browser
+test, `make dev` and the benchmark all import it.
+
+The server runs from this checkout's app/api (the package is installed editable, so it finds
+that directory next to its own).
 
 The server writes its self-signed certificate under TMPDIR; pointing TMPDIR into the work
 directory lets clients verify it (`ssl_context`) instead of switching verification off.
@@ -28,7 +31,8 @@ from typing import Any
 
 import httpx2
 
-API_DIR = Path(__file__).resolve().parents[2]
+# app/local_servers/payments_local_servers/api.py -> app/api
+API_DIR = Path(__file__).resolve().parents[2] / "api"
 # Generous: each wait returns as soon as its state is reached; these only bound a failure.
 START_TIMEOUT_SECONDS = 60.0
 READY_TIMEOUT_SECONDS = 60.0

@@ -1,0 +1,31 @@
+"""The OpenAPI document committed for the web app is the API's own.
+
+app/web generates its TypeScript types (src/api/schema.d.ts) from src/api/openapi.json, and its
+`npm run check:types` holds the types to that file; this holds the file to the API. When it
+fails, regenerate both (scripts/export_openapi.py says how) and commit them.
+"""
+
+import json
+
+import pytest
+
+from scripts.export_openapi import WEB_OPENAPI, openapi_document, openapi_json
+
+REGENERATE = (
+    "run `../../.venv/bin/python -m scripts.export_openapi` in app/api, then "
+    "`npm run gen:types` in app/web, and commit both files"
+)
+
+
+def test_committed_openapi_document_is_the_apis() -> None:
+    assert WEB_OPENAPI.exists(), f"{WEB_OPENAPI} is missing: {REGENERATE}"
+    committed = WEB_OPENAPI.read_text()
+    assert json.loads(committed) == openapi_document(), f"{WEB_OPENAPI} is stale: {REGENERATE}"
+    assert committed == openapi_json(), f"{WEB_OPENAPI} is not formatted as written: {REGENERATE}"
+
+
+def test_document_does_not_depend_on_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    without = openapi_json()
+    monkeypatch.setenv("APP_VERSION", "9.9.9")
+    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://example.test")
+    assert openapi_json() == without
