@@ -18,14 +18,15 @@ Deploys, for the stack's ``payments:environmentSuffix``:
 
 Every resource is named ``{resource-type}-{environmentSuffix}``, tagged
 Environment=production and CostCenter=payments, and destroyable with ``pulumi destroy``.
+Settings are declared in payments_infra/config/, outputs in payments_infra/outputs.py.
 The README is the handbook.
 """
 
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.config import load_stack_config
-from payments_infra.frontend import load_site
+from payments_infra.config import Ingress, load_stack_config
+from payments_infra.outputs import export_outputs
 from payments_infra.platform import PaymentsPlatform, PaymentsPlatformArgs
 from payments_infra.provider import (
     cloudfront_prefix_list_id,
@@ -33,6 +34,7 @@ from payments_infra.provider import (
     resolve_availability_zones,
     resolve_engine_version,
 )
+from payments_infra.site import load_site
 
 config = load_stack_config()
 site_files = load_site(config.frontend.dist_dir)  # before any resource: no empty site
@@ -48,40 +50,12 @@ platform = PaymentsPlatform(
         db_engine=resolve_engine_version(config, provider),
         site_files=site_files,
         cloudfront_prefix_list_id=(
-            cloudfront_prefix_list_id(provider) if config.service.ingress == "cloudfront" else None
+            cloudfront_prefix_list_id(provider)
+            if config.service.ingress == Ingress.CLOUDFRONT
+            else None
         ),
     ),
     opts=pulumi.ResourceOptions(providers=[provider]),
 )
 
-network = platform.network
-pulumi.export("availability_zones", network.availability_zones)
-pulumi.export("vpc_id", network.vpc_id)
-pulumi.export("public_subnet_ids", network.public_subnet_ids)
-pulumi.export("private_subnet_ids", network.private_subnet_ids)
-pulumi.export("nat_gateway_ids", network.nat_gateway_ids)
-pulumi.export("flow_log_group_name", network.flow_log_group.name)
-
-database = platform.database
-pulumi.export("db_cluster_endpoint", database.cluster_endpoint)
-pulumi.export("db_cluster_reader_endpoint", database.cluster_reader_endpoint)
-pulumi.export("db_security_group_id", database.security_group_id)
-pulumi.export("db_secret_arn", database.secret_arn)
-
-api = platform.service
-pulumi.export("certificate_mode", platform.certificates.mode)
-pulumi.export("api_url", api.api_url)
-pulumi.export("alb_dns_name", api.alb_dns_name)
-pulumi.export("alb_logs_bucket", api.log_bucket.bucket)
-pulumi.export("ecs_cluster_name", api.cluster_name)
-pulumi.export("ecs_service_name", api.service_name)
-if platform.certificates.api_certificate_pem is not None:
-    # Public: lets a client trust the demo certificate instead of turning verification off.
-    pulumi.export("api_certificate_pem", platform.certificates.api_certificate_pem)
-
-frontend = platform.frontend
-pulumi.export("site_url", frontend.site_url)
-pulumi.export("distribution_id", frontend.distribution_id)
-pulumi.export("frontend_bucket", frontend.bucket_name)
-pulumi.export("alerts_topic_arn", platform.observability.topic_arn)
-pulumi.export("alb_access_log_group", platform.observability.access_log_group.name)
+export_outputs(platform)  # declared, with descriptions, in payments_infra/outputs.py

@@ -1,8 +1,9 @@
 """The one way the stack makes an S3 bucket: private, owner-enforced, encrypted, destroyable.
 
-Callers add what differs (lifecycle, versioning, the bucket policy). SSE-S3 because both
-buckets need it: ALB access-log delivery supports no KMS key, and the web app's bucket holds
-public content (docs/architecture.md, "Frontend tier").
+Callers add what differs (a lifecycle rule from ``lifecycle_rule``, versioning, the bucket
+policy). SSE-S3 because the buckets need it: ALB access-log delivery supports no KMS key, the
+web app's bucket holds public content (docs/architecture.md, "Frontend tier"), and the log
+archive receives from Firehose what CloudWatch Logs already encrypted.
 """
 
 from __future__ import annotations
@@ -15,16 +16,15 @@ from payments_infra.tagging import name_tag
 
 
 def private_bucket(
-    resource_name: str, name_key: str, suffix: str, *, parent: pulumi.Resource
+    resource_name: str, name_key: str, suffix: str, *, opts: pulumi.ResourceOptions
 ) -> aws.s3.Bucket:
     """A bucket named by catalogue entry ``name_key``: all public access blocked, ACLs off,
     SSE-S3 by default, and emptied by ``pulumi destroy``."""
-    child = pulumi.ResourceOptions(parent=parent)
     name = physical_name(name_key, suffix)
     bucket = aws.s3.Bucket(
         resource_name,
         aws.s3.BucketArgs(bucket=name, force_destroy=True, tags=name_tag(name)),
-        opts=child,
+        opts=opts,
     )
     aws.s3.BucketPublicAccessBlock(
         f"{resource_name}-private",
@@ -35,7 +35,7 @@ def private_bucket(
             ignore_public_acls=True,
             restrict_public_buckets=True,
         ),
-        opts=child,
+        opts=opts,
     )
     aws.s3.BucketOwnershipControls(
         f"{resource_name}-ownership",
@@ -43,7 +43,7 @@ def private_bucket(
             bucket=bucket.bucket,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
         ),
-        opts=child,
+        opts=opts,
     )
     aws.s3.BucketServerSideEncryptionConfiguration(
         f"{resource_name}-encryption",
@@ -57,6 +57,58 @@ def private_bucket(
                 )
             ],
         ),
-        opts=child,
+        opts=opts,
     )
     return bucket
+
+
+def lifecycle_rule(
+    resource_name: str,
+    bucket: pulumi.Input[str],
+    rule_id: str,
+    *,
+    opts: pulumi.ResourceOptions,
+    expire_after_days: int | None = None,
+    expire_noncurrent_after_days: int | None = None,
+    glacier_ir_after_days: int | None = None,
+    abort_uploads_after_days: int | None = None,
+) -> None:
+    """The bucket's lifecycle: one rule over every object, doing what the arguments set."""
+    rule = aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id=rule_id,
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        transitions=(
+            [
+                aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
+                    days=glacier_ir_after_days, storage_class="GLACIER_IR"
+                )
+            ]
+            if glacier_ir_after_days
+            else None
+        ),
+        expiration=(
+            aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_after_days)
+            if expire_after_days
+            else None
+        ),
+        noncurrent_version_expiration=(
+            aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=expire_noncurrent_after_days
+            )
+            if expire_noncurrent_after_days
+            else None
+        ),
+        abort_incomplete_multipart_upload=(
+            aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=abort_uploads_after_days
+            )
+            if abort_uploads_after_days
+            else None
+        ),
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        resource_name,
+        aws.s3.BucketLifecycleConfigurationArgs(bucket=bucket, rules=[rule]),
+        opts=opts,
+    )

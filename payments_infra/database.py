@@ -4,8 +4,8 @@ Creates:
 - a customer-managed KMS key (rotation on, 7-day deletion window) and its alias
   ``alias/aurora-{suffix}``; its policy lets the account administer it and lets principals of
   the account use it only through RDS and Secrets Manager;
-- the security group ``db-sg-{suffix}``: ingress on 5432 from the API tasks' group only,
-  no egress;
+- the security group ``db-sg-{suffix}``, with no egress and no ingress of its own: platform.py
+  lets the API tasks in on 5432 (``connections``);
 - a DB subnet group over the private subnets only;
 - a cluster parameter group that forces TLS (``rds.force_ssl``, TLS 1.2 or newer) and logs
   connections, disconnections, DDL, lock waits and statements slower than a second;
@@ -18,100 +18,42 @@ Creates:
   Manager secret ``db-credentials-{suffix}`` (the key above, no recovery window) holding the
   JSON AWS's rotation functions use plus ``url``, a ``postgresql://`` connection string.
 
-With ``payments:dbRotationDays`` above 0 it also deploys AWS's single-user PostgreSQL
-rotation function (from the Serverless Application Repository) into the private subnets,
-with its own security group and a 30-day log group made first, and a rotation schedule.
+With ``payments:dbRotationDays`` above 0 it also deploys AWS's rotation function
+(db_rotation.py).
 
-The component exposes the secret's ARN and the JSON keys a task injects, never a value.
+The component exposes the secret's ARN and the JSON keys a task injects, never a value; its
+alarms (CPU, memory, connections, replica lag) and dashboard widget for Observability.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from payments_infra.config import REQUIRED_REGION, DatabaseSettings
-from payments_infra.keys import customer_managed_key
-from payments_infra.logs import log_group
-from payments_infra.naming import physical_name
-from payments_infra.policies import key_admin_statement
-from payments_infra.provider import EngineVersion
-from payments_infra.security_groups import security_group_rule
-from payments_infra.tagging import name_tag
-
-DATABASE_NAME = "payments"
-MASTER_USERNAME = "payments_admin"
-PORT = 5432
-# Environment variable -> key of the secret's JSON, as the API reads them (app/api README).
-SECRET_KEYS = {
-    "DB_HOST": "host",
-    "DB_PORT": "port",
-    "DB_NAME": "dbname",
-    "DB_USER": "username",
-    "DB_PASSWORD": "password",
-}
-# Only URL-unreserved punctuation: the password goes into a URL and an environment variable
-# unescaped, and Aurora refuses "/", '"', "@" and spaces anyway.
-PASSWORD_SPECIALS = "-_.~"
-# UTC. Backups at night in the US, maintenance an hour later on Sunday: they must not overlap.
-BACKUP_WINDOW = "07:00-08:00"
-MAINTENANCE_WINDOW = "sun:08:30-sun:09:30"
-# Statements at least this slow are logged, in milliseconds.
-SLOW_STATEMENT_MS = 1000
-# AWS's rotation function for one PostgreSQL user (Secrets Manager docs, "rotation function
-# templates"); it expects the secret JSON that secret_document writes.
-ROTATION_APPLICATION_ID = (
-    "arn:aws:serverlessrepo:us-east-1:297356227824:applications/"
-    "SecretsManagerRDSPostgreSQLRotationSingleUser"
+from payments_infra.aurora import (
+    BACKUP_WINDOW,
+    DATABASE_NAME,
+    MAINTENANCE_WINDOW,
+    MASTER_USERNAME,
+    PASSWORD_SPECIALS,
+    PORT,
+    SECRET_KEYS,
+    cluster_parameters,
+    secret_document,
 )
-# Characters the rotation function must not put in a new password: the ones AWS excludes by
-# default, plus those that would need escaping in a connection URL.
-ROTATION_EXCLUDED_CHARACTERS = "/@\"'\\:?#[]%&+=;, "
-
-KEY_USE_ACTIONS = [
-    "kms:CreateGrant",
-    "kms:Decrypt",
-    "kms:DescribeKey",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-]
-KEY_SERVICES = [
-    f"rds.{REQUIRED_REGION}.amazonaws.com",
-    f"secretsmanager.{REQUIRED_REGION}.amazonaws.com",
-]
-
-
-def database_key_policy(account_id: str) -> str:
-    """The key's policy: administration by the account, use only through RDS and Secrets Manager.
-
-    The account root principal delegates to IAM, so who may administer or use the key is then
-    decided by IAM policies; the ``kms:ViaService`` condition means even they can use it only
-    through those two services, never to decrypt data directly.
-    """
-    account_root = f"arn:aws:iam::{account_id}:root"
-    statements = [
-        key_admin_statement(account_id),
-        {
-            "Sid": "UseThroughRdsAndSecretsManager",
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root},
-            "Action": KEY_USE_ACTIONS,
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {"kms:ViaService": KEY_SERVICES, "kms:CallerAccount": account_id}
-            },
-        },
-    ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+from payments_infra.config import DatabaseSettings
+from payments_infra.db_rotation import create_rotation
+from payments_infra.keys import customer_managed_key, database_key_policy
+from payments_infra.logs import log_group
+from payments_infra.monitoring import AlarmSpec, DashboardWidget
+from payments_infra.naming import physical_name
+from payments_infra.provider import EngineVersion
+from payments_infra.security_groups import Connectable
+from payments_infra.tagging import name_tag
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,12 +72,10 @@ class DatabaseArgs:
     """The subnets of the DB subnet group: the private ones only. Required."""
     availability_zones: Sequence[str]
     """The zones of those subnets; the writer goes in the first, the reader in the second."""
-    client_security_group_id: pulumi.Input[str]
-    """The only group allowed in on 5432: the API tasks'. Required."""
     account_id: pulumi.Input[str]
     """The AWS account, for the key policy. Required."""
     log_kms_key_arn: pulumi.Input[str]
-    """The key every log group of the tier is encrypted with (observability.py). Required."""
+    """The key every log group of the tier is encrypted with (keys.LogsKey). Required."""
 
 
 class Database(pulumi.ComponentResource):
@@ -146,7 +86,7 @@ class Database(pulumi.ComponentResource):
     ) -> None:
         super().__init__("payments:database:Database", name, None, opts)
         self._name = name
-        self._suffix = args.environment_suffix
+        self._suffix = suffix = args.environment_suffix
         self._log_kms_key_arn = args.log_kms_key_arn
         self._child = pulumi.ResourceOptions(parent=self)
         self.cluster_identifier = physical_name("db_cluster", self._suffix)
@@ -154,12 +94,26 @@ class Database(pulumi.ComponentResource):
         self.reader_identifier = physical_name("db_instance_reader", self._suffix)
 
         self._create_key(args.account_id)
-        self._create_security_group(args.vpc_id, args.client_security_group_id)
+        self._create_security_group(args.vpc_id)
         self._create_cluster(args)
         self._create_secret()
         self.log_groups = [self._export_logs]
         if self._rotating:
-            self._create_rotation(args)
+            self.log_groups.append(
+                create_rotation(
+                    name,
+                    rotation_days=args.settings.rotation_days,
+                    database=self.connections,
+                    port=PORT,
+                    vpc_id=args.vpc_id,
+                    private_subnet_ids=args.private_subnet_ids,
+                    key_arn=self.key.arn,
+                    log_kms_key_arn=args.log_kms_key_arn,
+                    secret=self.secret,
+                    # Rotating before the first value exists would rotate nothing.
+                    wait_for=[self.secret_version, self.writer],
+                )
+            )
 
         self.cluster_endpoint = self.cluster.endpoint
         self.cluster_reader_endpoint = self.cluster.reader_endpoint
@@ -167,6 +121,22 @@ class Database(pulumi.ComponentResource):
         self.kms_key_arn = self.key.arn
         self.secret_arn = self.secret.arn
         self.secret_keys = dict(SECRET_KEYS)
+        self.port = PORT
+        self.alarms = database_alarms(self.cluster_identifier, self.reader_identifier, suffix)
+        self.dashboard_widgets = [
+            DashboardWidget(
+                "Aurora CPU, connections, capacity",
+                [
+                    ["AWS/RDS", metric, "DBClusterIdentifier", self.cluster_identifier]
+                    for metric in (
+                        "CPUUtilization",
+                        "DatabaseConnections",
+                        "ServerlessDatabaseCapacity",
+                    )
+                ],
+                stat="Average",
+            )
+        ]
         self.register_outputs(
             {
                 "cluster_endpoint": self.cluster_endpoint,
@@ -186,14 +156,13 @@ class Database(pulumi.ComponentResource):
             name_key="db_kms_key",
             alias_key="db_kms_alias",
             suffix=self._suffix,
-            parent=self,
+            opts=self._child,
         )
 
-    def _create_security_group(
-        self, vpc_id: pulumi.Input[str], client_security_group_id: pulumi.Input[str]
-    ) -> None:
-        # No egress rules: the database starts no connections. (A new group's default
-        # allow-all egress rule is removed by the provider when none is declared.)
+    def _create_security_group(self, vpc_id: pulumi.Input[str]) -> None:
+        # No rules of its own: no egress, as the database starts no connections (a new group's
+        # default allow-all egress rule is removed by the provider when none is declared), and
+        # ingress only through ``allow`` from those platform.py lets in.
         self.security_group = aws.ec2.SecurityGroup(
             f"{self._name}-sg",
             aws.ec2.SecurityGroupArgs(
@@ -204,27 +173,8 @@ class Database(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        self._postgres_rule(
-            "ingress-from-api-tasks",
-            "ingress",
-            "db_ingress_from_tasks",
-            security_group_id=self.security_group.id,
-            referenced_security_group_id=client_security_group_id,
-            description="PostgreSQL over TLS from the API tasks",
-        )
-
-    def _postgres_rule(self, key: str, direction: str, name_key: str, **rule: Any) -> None:
-        """A rule for TCP 5432, the only port the database tier opens."""
-        security_group_rule(
-            f"{self._name}-{key}",
-            direction,
-            name_key,
-            self._suffix,
-            parent=self,
-            ip_protocol="tcp",
-            from_port=PORT,
-            to_port=PORT,
-            **rule,
+        self.connections = Connectable(
+            self.security_group.id, self._name, self._suffix, self._child
         )
 
     def _create_cluster(self, args: DatabaseArgs) -> None:
@@ -261,7 +211,7 @@ class Database(pulumi.ComponentResource):
             "db_log_group",
             self._suffix,
             kms_key_arn=self._log_kms_key_arn,
-            parent=self,
+            opts=self._child,
         )
         self.master_password = random.RandomPassword(
             f"{self._name}-master-password",
@@ -391,117 +341,56 @@ class Database(pulumi.ComponentResource):
             ),
         )
 
-    def _create_rotation(self, args: DatabaseArgs) -> None:
-        """AWS's rotation function in the private subnets, reaching the database and the
-        Secrets Manager API (through the NAT gateways), and the schedule that runs it."""
-        function_name = physical_name("db_rotation_function", self._suffix)
-        rotation_sg = aws.ec2.SecurityGroup(
-            f"{self._name}-rotation-sg",
-            aws.ec2.SecurityGroupArgs(
-                name=physical_name("db_rotation_security_group", self._suffix),
-                description="Password rotation function: out to the database and AWS APIs only",
-                vpc_id=args.vpc_id,
-                tags=name_tag(physical_name("db_rotation_security_group", self._suffix)),
-            ),
-            opts=self._child,
-        )
-        self._postgres_rule(
-            "rotation-to-db",
-            "egress",
-            "db_rotation_egress_to_db",
-            security_group_id=rotation_sg.id,
-            referenced_security_group_id=self.security_group.id,
-            description="PostgreSQL, to change the password",
-        )
-        security_group_rule(
-            f"{self._name}-rotation-to-https",
-            "egress",
-            "db_rotation_egress_to_aws",
-            self._suffix,
-            parent=self,
-            security_group_id=rotation_sg.id,
-            cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            description="HTTPS to the Secrets Manager API, through the NAT gateways",
-        )
-        self._postgres_rule(
-            "ingress-from-rotation",
-            "ingress",
-            "db_ingress_from_rotation",
-            security_group_id=self.security_group.id,
-            referenced_security_group_id=rotation_sg.id,
-            description="PostgreSQL over TLS from the password rotation function",
-        )
-        rotation_logs = log_group(
-            f"{self._name}-rotation-logs",
-            "db_rotation_log_group",
-            self._suffix,
-            kms_key_arn=self._log_kms_key_arn,
-            parent=self,
-        )
-        rotation_app = aws.serverlessrepository.CloudFormationStack(
-            f"{self._name}-rotation",
-            aws.serverlessrepository.CloudFormationStackArgs(
-                name=physical_name("db_rotation_stack", self._suffix),
-                application_id=ROTATION_APPLICATION_ID,
-                capabilities=["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],
-                parameters={
-                    "functionName": function_name,
-                    "endpoint": f"https://secretsmanager.{REQUIRED_REGION}.amazonaws.com",
-                    "kmsKeyArn": self.key.arn,
-                    "vpcSubnetIds": pulumi.Output.all(*args.private_subnet_ids).apply(",".join),
-                    "vpcSecurityGroupIds": rotation_sg.id,
-                    "excludeCharacters": ROTATION_EXCLUDED_CHARACTERS,
-                },
-                tags=name_tag(physical_name("db_rotation_stack", self._suffix)),
-            ),
-            # The function's log group must exist before the function first runs.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[rotation_logs]),
-        )
-        self.log_groups.append(rotation_logs)
-        aws.secretsmanager.SecretRotation(
-            f"{self._name}-credentials-rotation",
-            aws.secretsmanager.SecretRotationArgs(
-                secret_id=self.secret.id,
-                rotation_lambda_arn=rotation_app.outputs.apply(
-                    lambda outputs: outputs["RotationLambdaARN"]
-                ),
-                rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
-                    automatically_after_days=args.settings.rotation_days
-                ),
-            ),
-            # Rotating before the first value exists would rotate nothing.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.secret_version, self.writer]),
-        )
 
-
-def cluster_parameters() -> dict[str, str]:
-    """The cluster parameter group's values: TLS only, and what an assessor wants logged."""
-    return {
-        "rds.force_ssl": "1",
-        "ssl_min_protocol_version": "TLSv1.2",
-        "log_connections": "1",
-        "log_disconnections": "1",
-        "log_statement": "ddl",
-        "log_lock_waits": "1",
-        "log_min_duration_statement": str(SLOW_STATEMENT_MS),
-    }
-
-
-def secret_document(host: str, password: str, cluster_identifier: str) -> str:
-    """The secret's JSON: the shape AWS's PostgreSQL rotation functions use, plus ``url``."""
-    return json.dumps(
-        {
-            "engine": "postgres",
-            "host": host,
-            "port": PORT,
-            "username": MASTER_USERNAME,
-            "password": password,
-            "dbname": DATABASE_NAME,
-            "dbClusterIdentifier": cluster_identifier,
-            "url": f"postgresql://{MASTER_USERNAME}:{password}@{host}:{PORT}/{DATABASE_NAME}"
-            "?sslmode=verify-full",
-        }
-    )
+def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
+    """Aurora running hot, short of memory or connections, or its reader falling behind."""
+    dimensions = {"DBClusterIdentifier": cluster}
+    return [
+        AlarmSpec(
+            physical_name("alarm_db_cpu", suffix),
+            "AWS/RDS",
+            "CPUUtilization",
+            dimensions,
+            "GreaterThanThreshold",
+            80,
+            "Aurora CPU high for 15 minutes: raise dbMaxCapacity or fix a query.",
+            statistic="Average",
+            period=300,
+            evaluation_periods=3,
+        ),
+        AlarmSpec(
+            physical_name("alarm_db_memory", suffix),
+            "AWS/RDS",
+            "FreeableMemory",
+            dimensions,
+            "LessThanThreshold",
+            256 * 1024 * 1024,
+            "Under 256 MiB free: the buffer cache is gone and latency will follow.",
+            statistic="Minimum",
+            period=300,
+            evaluation_periods=3,
+        ),
+        AlarmSpec(
+            physical_name("alarm_db_connections", suffix),
+            "AWS/RDS",
+            "DatabaseConnections",
+            dimensions,
+            "GreaterThanThreshold",
+            400,
+            "Connections near the limit of small capacities: pools are leaking or too many tasks.",
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=2,
+        ),
+        AlarmSpec(
+            physical_name("alarm_db_replica_lag", suffix),
+            "AWS/RDS",
+            "AuroraReplicaLag",
+            {"DBInstanceIdentifier": reader},
+            "GreaterThanThreshold",
+            1000,
+            "Reader over 1 s behind: a failover would lose that much recent work.",
+            statistic="Maximum",
+            evaluation_periods=5,
+        ),
+    ]

@@ -1,43 +1,37 @@
 """Frontend component: the React app in a private S3 bucket behind CloudFront and WAF.
 
 Creates:
-- the bucket ``frontend-{suffix}``: all public access blocked, bucket-owner-enforced
-  ownership, SSE-S3, versioning with noncurrent versions expiring after 30 days, a policy that
-  lets only this distribution read (through Origin Access Control) and denies plain HTTP,
-  emptied on destroy;
-- the built app's files as objects, each with its Content-Type, ``no-cache`` on
-  ``index.html`` and a year of immutable caching on the hashed assets;
+- the site bucket and the built app's files in it (site.py), with a policy that lets only
+  this distribution read (Origin Access Control) and denies plain HTTP;
 - a CloudFront distribution: OAC (sigv4, always), ``index.html`` as root object, SPA routing by
   a CloudFront Function on the default behaviour only (so API errors stay API errors),
   HTTPS only (redirect), TLS 1.2 (2021 policy) with a custom certificate, HTTP/2 and HTTP/3,
   compression, AWS's managed cache policies, security headers (payments_infra/web_headers.py);
   ``/api/*`` to the ALB over verified HTTPS, uncached, only when a certificate name covers
   the ALB (certificate modes 1 and 2);
-- a WAF web ACL (CLOUDFRONT scope) with AWS's managed rule groups (common, known bad
-  inputs, IP reputation, SQL injection) and a per-IP rate limit, logging to
-  ``aws-waf-logs-{suffix}`` (30 days) -- PCI DSS 6.4.2;
+- the WAF web ACL in front of it (web_acl.py);
 - CloudFront access logs delivered to CloudWatch Logs (``/aws/cloudfront/frontend-{suffix}``,
   30 days) through CloudWatch log delivery;
 - in certificate mode 1, the Route 53 alias ``<domain>`` for the distribution.
+
+It exposes the WAF's alarm (blocked requests) and the CloudFront and WAF dashboard widgets.
 """
 
 from __future__ import annotations
 
-import mimetypes
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.buckets import private_bucket
 from payments_infra.config import FrontendSettings
-from payments_infra.errors import ConfigError
 from payments_infra.logs import deliver_to_log_group, log_group
+from payments_infra.monitoring import AlarmSpec, DashboardWidget
 from payments_infra.naming import physical_name
-from payments_infra.policies import deny_insecure_transport, policy_document
-from payments_infra.recording import REPO_ROOT
+from payments_infra.security_groups import HTTPS_PORT
+from payments_infra.site import SiteFile, allow_reads_from, create_site_bucket
 from payments_infra.tagging import name_tag
+from payments_infra.web_acl import create_web_acl
 from payments_infra.web_headers import CONTENT_SECURITY_POLICY
 
 # AWS managed policies (CloudFront developer guide, "Use managed cache policies" and
@@ -47,10 +41,8 @@ CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 # CloudFront's hosted zone for alias records (the same for every distribution).
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
-NO_CACHE = "no-cache"
-IMMUTABLE = "public, max-age=31536000, immutable"
-SHORT_CACHE = "public, max-age=3600"
-NONCURRENT_VERSION_DAYS = 30
+# CloudFront is global and publishes its metrics in us-east-1, whatever the stack's region.
+CLOUDFRONT_METRICS_REGION = "us-east-1"
 # Rewrites app routes (no file extension) to the single page; files and /api are untouched.
 SPA_REWRITE_FUNCTION = """\
 function handler(event) {
@@ -62,56 +54,6 @@ function handler(event) {
   return request;
 }
 """
-MANAGED_RULE_GROUPS = (
-    "AWSManagedRulesCommonRuleSet",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    "AWSManagedRulesAmazonIpReputationList",
-    "AWSManagedRulesSQLiRuleSet",
-)
-
-
-@dataclass(frozen=True)
-class SiteFile:
-    """One file of the built app and how it is served."""
-
-    path: Path
-    key: str
-    content_type: str
-    cache_control: str
-
-
-def load_site(dist_dir: str) -> list[SiteFile]:
-    """The built app's files, or a ConfigError that says how to build it.
-
-    Read before any resource exists, so a missing build never deploys an empty site.
-    """
-    root = Path(dist_dir) if Path(dist_dir).is_absolute() else REPO_ROOT / dist_dir
-    if not (root / "index.html").is_file():
-        raise ConfigError(
-            [
-                f"payments:webDistDir must point at the built web app (with index.html); "
-                f'got "{dist_dir}", which has none. Build it: make web '
-                "(or: cd app/web && npm ci && npm run build)"
-            ]
-        )
-    files = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        key = path.relative_to(root).as_posix()
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if content_type.startswith("text/") or content_type in (
-            "application/javascript",
-            "application/json",
-            "image/svg+xml",
-        ):
-            content_type += "; charset=utf-8"
-        if key == "index.html":
-            cache_control = NO_CACHE  # always revalidated: it names the current assets
-        elif key.startswith("assets/"):
-            cache_control = IMMUTABLE  # Vite puts a content hash in every asset's name
-        else:
-            cache_control = SHORT_CACHE
-        files.append(SiteFile(path, key, content_type, cache_control))
-    return files
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,7 +67,7 @@ class FrontendArgs:
     site_files: list[SiteFile]
     """The built app (load_site). Required."""
     log_kms_key_arn: pulumi.Input[str]
-    """The key every log group of the tier is encrypted with (observability.py). Required."""
+    """The key every log group of the tier is encrypted with (keys.LogsKey). Required."""
     domain_name: str | None = None
     """The site's own name (certificate modes 1 and 2 with a CloudFront certificate)."""
     certificate_arn: pulumi.Input[str] | None = None
@@ -148,11 +90,16 @@ class Frontend(pulumi.ComponentResource):
         self._log_kms_key_arn = args.log_kms_key_arn
         self._child = pulumi.ResourceOptions(parent=self)
 
-        self._create_bucket()
-        self._create_web_acl(args.settings.waf_rate_limit)
+        self.bucket = create_site_bucket(name, self._suffix, args.site_files, opts=self._child)
+        self.web_acl, waf_logs = create_web_acl(
+            name,
+            self._suffix,
+            rate_limit=args.settings.waf_rate_limit,
+            log_kms_key_arn=args.log_kms_key_arn,
+            opts=self._child,
+        )
         self._create_distribution(args)
-        self._create_bucket_policy()
-        self._upload(args.site_files)
+        allow_reads_from(name, self.bucket, self.distribution.arn, opts=self._child)
         self._create_access_logs()
         if args.hosted_zone_id and args.domain_name:
             self._create_alias_record(args.domain_name, args.hosted_zone_id)
@@ -160,125 +107,19 @@ class Frontend(pulumi.ComponentResource):
         self.bucket_name = self.bucket.bucket
         self.distribution_id = self.distribution.id
         self.web_acl_name = self.web_acl.name
-        self.log_groups = [self._waf_logs, self._cdn_logs]
+        self.log_groups = [waf_logs, self._cdn_logs]
         self.site_url = (
             pulumi.Output.from_input(f"https://{args.domain_name}")
             if args.domain_name
             else self.distribution.domain_name.apply(lambda dns: f"https://{dns}")
         )
+        self._describe_monitoring()
         self.register_outputs(
             {
                 "site_url": self.site_url,
                 "distribution_id": self.distribution_id,
                 "bucket_name": self.bucket_name,
             }
-        )
-
-    def _create_bucket(self) -> None:
-        # SSE-S3: the bucket holds the public web app, no cardholder data; a KMS key would add
-        # a key policy for CloudFront and a KMS call per uncached request for no protection
-        # the content needs (docs/architecture.md, "Frontend tier").
-        self.bucket = private_bucket(
-            f"{self._name}-bucket", "frontend_bucket", self._suffix, parent=self
-        )
-        bucket = self.bucket.bucket
-        aws.s3.BucketVersioning(
-            f"{self._name}-bucket-versioning",
-            aws.s3.BucketVersioningInitArgs(
-                bucket=bucket,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                    status="Enabled"
-                ),
-            ),
-            opts=self._child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{self._name}-bucket-lifecycle",
-            aws.s3.BucketLifecycleConfigurationArgs(
-                bucket=bucket,
-                rules=[
-                    aws.s3.BucketLifecycleConfigurationRuleArgs(
-                        id="expire-old-versions",
-                        status="Enabled",
-                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                            noncurrent_days=NONCURRENT_VERSION_DAYS
-                        ),
-                    )
-                ],
-            ),
-            opts=self._child,
-        )
-
-    def _create_web_acl(self, rate_limit: int) -> None:
-        def visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
-            return aws.wafv2.WebAclRuleVisibilityConfigArgs(
-                cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
-            )
-
-        rules = [
-            aws.wafv2.WebAclRuleArgs(
-                name=group,
-                priority=index,
-                override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
-                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
-                ),
-                statement=aws.wafv2.WebAclRuleStatementArgs(
-                    managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                        name=group, vendor_name="AWS"
-                    )
-                ),
-                visibility_config=visibility(group),
-            )
-            for index, group in enumerate(MANAGED_RULE_GROUPS)
-        ]
-        rules.append(
-            aws.wafv2.WebAclRuleArgs(
-                name="RateLimitPerIp",
-                priority=len(MANAGED_RULE_GROUPS),
-                action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
-                statement=aws.wafv2.WebAclRuleStatementArgs(
-                    rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
-                        limit=rate_limit, aggregate_key_type="IP", evaluation_window_sec=300
-                    )
-                ),
-                visibility_config=visibility("RateLimitPerIp"),
-            )
-        )
-        name = physical_name("web_acl", self._suffix)
-        self.web_acl = aws.wafv2.WebAcl(
-            f"{self._name}-waf",
-            aws.wafv2.WebAclArgs(
-                name=name,
-                description="Public web app and API through CloudFront (PCI DSS 6.4.2)",
-                scope="CLOUDFRONT",
-                default_action=aws.wafv2.WebAclDefaultActionArgs(
-                    allow=aws.wafv2.WebAclDefaultActionAllowArgs()
-                ),
-                rules=rules,
-                visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
-                    cloudwatch_metrics_enabled=True,
-                    metric_name=name,
-                    sampled_requests_enabled=True,
-                ),
-                tags=name_tag(name),
-            ),
-            opts=self._child,
-        )
-        # WAF logs only to groups whose name starts with "aws-waf-logs-".
-        self._waf_logs = waf_logs = log_group(
-            f"{self._name}-waf-logs",
-            "waf_log_group",
-            self._suffix,
-            kms_key_arn=self._log_kms_key_arn,
-            parent=self,
-        )
-        aws.wafv2.WebAclLoggingConfiguration(
-            f"{self._name}-waf-logging",
-            aws.wafv2.WebAclLoggingConfigurationArgs(
-                resource_arn=self.web_acl.arn, log_destination_configs=[waf_logs.arn]
-            ),
-            opts=self._child,
         )
 
     def _create_distribution(self, args: FrontendArgs) -> None:
@@ -347,7 +188,7 @@ class Frontend(pulumi.ComponentResource):
                     domain_name=args.api_origin_domain,
                     custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                         http_port=80,  # required by the API, never used: https-only
-                        https_port=443,
+                        https_port=HTTPS_PORT,
                         origin_protocol_policy="https-only",
                         origin_ssl_protocols=["TLSv1.2"],
                     ),
@@ -417,40 +258,13 @@ class Frontend(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _create_bucket_policy(self) -> None:
-        aws.s3.BucketPolicy(
-            f"{self._name}-bucket-policy",
-            aws.s3.BucketPolicyArgs(
-                bucket=self.bucket.bucket,
-                policy=pulumi.Output.all(self.bucket.arn, self.distribution.arn).apply(
-                    lambda values: frontend_bucket_policy(*values)
-                ),
-            ),
-            opts=self._child,
-        )
-
-    def _upload(self, site_files: list[SiteFile]) -> None:
-        for site_file in site_files:
-            aws.s3.BucketObjectv2(
-                f"{self._name}-file-{site_file.key}",
-                aws.s3.BucketObjectv2Args(
-                    bucket=self.bucket.bucket,
-                    key=site_file.key,
-                    source=pulumi.FileAsset(str(site_file.path)),
-                    content_type=site_file.content_type,
-                    cache_control=site_file.cache_control,
-                    tags=name_tag(physical_name("frontend_object", self._suffix)),
-                ),
-                opts=self._child,
-            )
-
     def _create_access_logs(self) -> None:
         self._cdn_logs = cdn_logs = log_group(
             f"{self._name}-cdn-logs",
             "cloudfront_log_group",
             self._suffix,
             kms_key_arn=self._log_kms_key_arn,
-            parent=self,
+            opts=self._child,
         )
         deliver_to_log_group(
             f"{self._name}-cdn-log",
@@ -463,7 +277,7 @@ class Frontend(pulumi.ComponentResource):
                 "cloudfront_log_delivery",
             ),
             suffix=self._suffix,
-            parent=self,
+            opts=self._child,
         )
 
     def _create_alias_record(self, domain_name: str, hosted_zone_id: str) -> None:
@@ -485,17 +299,41 @@ class Frontend(pulumi.ComponentResource):
                 opts=self._child,
             )
 
-
-def frontend_bucket_policy(bucket_arn: str, distribution_arn: str) -> str:
-    """Only this distribution may read (through OAC); plain HTTP is refused."""
-    return policy_document(
-        {
-            "Sid": "ReadThroughThisDistributionOnly",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudfront.amazonaws.com"},
-            "Action": ["s3:GetObject"],
-            "Resource": [f"{bucket_arn}/*"],
-            "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
-        },
-        deny_insecure_transport(bucket_arn),
-    )
+    def _describe_monitoring(self) -> None:
+        by_distribution: list[pulumi.Input[str]] = [
+            "DistributionId",
+            self.distribution_id,
+            "Region",
+            "Global",
+        ]
+        by_web_acl: list[pulumi.Input[str]] = ["WebACL", self.web_acl_name, "Rule", "ALL"]
+        self.alarms = [
+            AlarmSpec(
+                physical_name("alarm_waf_blocked", self._suffix),
+                "AWS/WAFV2",
+                "BlockedRequests",
+                {"WebACL": self.web_acl_name, "Rule": "ALL"},
+                "GreaterThanThreshold",
+                1000,
+                "A spike of blocked requests: an attack or a false positive locking users out.",
+                period=300,
+                evaluation_periods=1,
+            )
+        ]
+        self.dashboard_widgets = [
+            DashboardWidget(
+                "CloudFront requests and 5xx rate",
+                [
+                    ["AWS/CloudFront", "Requests", *by_distribution],
+                    ["AWS/CloudFront", "5xxErrorRate", *by_distribution],
+                ],
+                region=CLOUDFRONT_METRICS_REGION,
+            ),
+            DashboardWidget(
+                "WAF allowed and blocked",
+                [
+                    ["AWS/WAFV2", "AllowedRequests", *by_web_acl],
+                    ["AWS/WAFV2", "BlockedRequests", *by_web_acl],
+                ],
+            ),
+        ]

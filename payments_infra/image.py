@@ -6,7 +6,8 @@ builds ``app/api`` with pulumi-docker-build at ``pulumi up`` (Docker is a deploy
 prerequisite). The tag is a hash of the API's source, so an unchanged API is not pushed
 again and an immutable tag never has to move.
 
-Used only when ``payments:apiImage`` is not set.
+Used only when ``payments:apiImage`` is not set; ``ecr_repository_arn_of`` finds the
+repository of one that is, for the pull permission.
 """
 
 from __future__ import annotations
@@ -40,6 +41,16 @@ def source_tag(source: Path = API_SOURCE) -> str:
             digest.update(str(file.relative_to(source)).encode())
             digest.update(file.read_bytes())
     return f"src-{digest.hexdigest()[:16]}"
+
+
+def ecr_repository_arn_of(image: str) -> str | None:
+    """The ECR repository ARN of an image reference, or None if it is not in ECR."""
+    registry, _, path = image.partition("/")
+    parts = registry.split(".")
+    if len(parts) < 6 or parts[1:3] != ["dkr", "ecr"] or not path:
+        return None
+    repository = path.split("@")[0].rsplit(":", 1)[0] if "@" in path else path.rsplit(":", 1)[0]
+    return f"arn:aws:ecr:{parts[3]}:{parts[0]}:repository/{repository}"
 
 
 def lifecycle_policy(keep: int) -> str:

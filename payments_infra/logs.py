@@ -20,7 +20,7 @@ def log_group(
     suffix: str,
     *,
     kms_key_arn: pulumi.Input[str],
-    parent: pulumi.Resource,
+    opts: pulumi.ResourceOptions,
 ) -> aws.cloudwatch.LogGroup:
     """A log group named by catalogue entry ``name_key``, kept 30 days, encrypted."""
     name = physical_name(name_key, suffix)
@@ -32,7 +32,7 @@ def log_group(
             kms_key_id=kms_key_arn,
             tags=name_tag(name),
         ),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=opts,
     )
 
 
@@ -44,11 +44,10 @@ def deliver_to_log_group(
     log_group_arn: pulumi.Input[str],
     names: tuple[str, str, str],
     suffix: str,
-    parent: pulumi.Resource,
+    opts: pulumi.ResourceOptions,
 ) -> None:
     """CloudWatch vended-log delivery of ``source_arn``'s ``log_type`` into a log group, as
     JSON. ``names``: the catalogue keys of the source, the destination and the delivery."""
-    child = pulumi.ResourceOptions(parent=parent)
     source_key, destination_key, delivery_key = names
     source = aws.cloudwatch.LogDeliverySource(
         f"{resource_name}-source",
@@ -58,7 +57,7 @@ def deliver_to_log_group(
             resource_arn=source_arn,
             tags=name_tag(physical_name(source_key, suffix)),
         ),
-        opts=child,
+        opts=opts,
     )
     destination = aws.cloudwatch.LogDeliveryDestination(
         f"{resource_name}-destination",
@@ -70,7 +69,7 @@ def deliver_to_log_group(
             ),
             tags=name_tag(physical_name(destination_key, suffix)),
         ),
-        opts=child,
+        opts=opts,
     )
     aws.cloudwatch.LogDelivery(
         f"{resource_name}-delivery",
@@ -79,5 +78,5 @@ def deliver_to_log_group(
             delivery_destination_arn=destination.arn,
             tags=name_tag(physical_name(delivery_key, suffix)),
         ),
-        opts=child,
+        opts=opts,
     )

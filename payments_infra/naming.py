@@ -174,9 +174,6 @@ NAMES: dict[str, PhysicalName] = {
     "flow_log_group": PhysicalName("/aws/vpc/flow-logs", LOG_GROUP, "network"),
     "flow_log_role": PhysicalName("vpc-flow-logs-role", IAM_ROLE, "network"),
     "flow_log_policy": PhysicalName("vpc-flow-logs-policy", IAM_POLICY, "network"),
-    # The API tasks' identity, made with the network so the database can admit it without
-    # depending on the API tier; the API tier adds the group's rules.
-    "task_security_group": PhysicalName("api-tasks-sg", SECURITY_GROUP, "network"),
     # data tier
     "db_cluster": PhysicalName("aurora-cluster", RDS_IDENTIFIER, "database"),
     "db_instance_writer": PhysicalName("aurora-writer", RDS_IDENTIFIER, "database"),
@@ -202,6 +199,7 @@ NAMES: dict[str, PhysicalName] = {
     "alb": PhysicalName("alb", ALB, "service"),
     "target_group": PhysicalName("tg-api", TARGET_GROUP, "service"),
     "alb_security_group": PhysicalName("alb-sg", SECURITY_GROUP, "service"),
+    "task_security_group": PhysicalName("api-tasks-sg", SECURITY_GROUP, "service"),
     "alb_logs_bucket": PhysicalName("alb-logs", S3_BUCKET, "service"),
     "ecs_cluster": PhysicalName("ecs-cluster", ECS_NAME, "service"),
     "ecs_service": PhysicalName("api-service", ECS_NAME, "service"),
@@ -272,24 +270,35 @@ NAMES: dict[str, PhysicalName] = {
     ),
     "log_archive_logs_role": PhysicalName("log-archive-logs-role", IAM_ROLE, "observability"),
     "log_archive_logs_policy": PhysicalName("log-archive-logs-policy", IAM_POLICY, "observability"),
+    # Alarms, by the tier that watches itself with them (Observability creates them all).
     **{
-        key: PhysicalName(key.replace("_", "-"), ALARM, "observability")
-        for key in (
-            "alarm_alb_5xx",
-            "alarm_target_5xx",
-            "alarm_target_p99",
-            "alarm_unhealthy_hosts",
-            "alarm_running_tasks",
-            "alarm_ecs_cpu",
-            "alarm_ecs_memory",
-            "alarm_db_cpu",
-            "alarm_db_memory",
-            "alarm_db_connections",
-            "alarm_db_replica_lag",
-            "alarm_waf_blocked",
-            "alarm_forwarder_errors",
-            "alarm_forwarder_dead_letters",
+        key: PhysicalName(key.replace("_", "-"), ALARM, tier)
+        for tier, keys in (
+            (
+                "service",
+                (
+                    "alarm_alb_5xx",
+                    "alarm_target_5xx",
+                    "alarm_target_p99",
+                    "alarm_unhealthy_hosts",
+                    "alarm_running_tasks",
+                    "alarm_ecs_cpu",
+                    "alarm_ecs_memory",
+                ),
+            ),
+            (
+                "database",
+                (
+                    "alarm_db_cpu",
+                    "alarm_db_memory",
+                    "alarm_db_connections",
+                    "alarm_db_replica_lag",
+                ),
+            ),
+            ("frontend", ("alarm_waf_blocked",)),
+            ("observability", ("alarm_forwarder_errors", "alarm_forwarder_dead_letters")),
         )
+        for key in keys
     },
 }
 
@@ -302,7 +311,7 @@ PER_AZ_NAMES: dict[str, PhysicalName] = {
     "private_route_table": PhysicalName("rtb-private", TAG_VALUE, "network"),
     "nat_eip": PhysicalName("eip-nat", TAG_VALUE, "network"),
     "nat_gateway": PhysicalName("nat", TAG_VALUE, "network"),
-    "alarm_nat_ports": PhysicalName("alarm-nat-ports", ALARM, "observability"),
+    "alarm_nat_ports": PhysicalName("alarm-nat-ports", ALARM, "network"),
 }
 
 

@@ -10,16 +10,16 @@ Creates, in three availability zones:
 - VPC flow logs (all traffic) to a CloudWatch log group with 30-day retention, and the IAM
   role the flow-log service writes with;
 - the VPC's default security group, adopted and stripped of every rule;
-- the API tasks' security group, with no rules yet: an identity the database admits on 5432,
-  made here because both the database and the API tier need it (the API tier adds its rules);
 - an S3 gateway endpoint on the private route tables (free; keeps ECR image-layer pulls,
   which come from S3, off the NAT gateways).
+
+It exposes one alarm per NAT gateway (out of ports) for Observability. It makes no security
+group for any tier: each tier owns its groups, and platform.py wires who reaches whom.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,8 +28,15 @@ import pulumi_aws as aws
 
 from payments_infra.config import REQUIRED_REGION
 from payments_infra.logs import log_group
+from payments_infra.monitoring import AlarmSpec, DashboardWidget
 from payments_infra.naming import per_az_name, physical_name
+from payments_infra.options import after
+from payments_infra.policies import policy_document
+from payments_infra.service_roles import service_role
 from payments_infra.tagging import name_tag
+
+# Part of the URN of every resource below it (and of the API tasks' group it once made).
+NETWORK_TYPE = "payments:network:Network"
 
 
 @dataclass(frozen=True)
@@ -66,24 +73,6 @@ def plan_subnets(
     return plans
 
 
-def flow_log_trust_policy(account_id: str) -> str:
-    """Only the flow-log service, acting for this account's flow logs, may assume the role.
-
-    The confused-deputy conditions are the ones AWS's flow-log IAM documentation gives.
-    """
-    source_arn = f"arn:aws:ec2:{REQUIRED_REGION}:{account_id}:vpc-flow-log/*"
-    statement = {
-        "Effect": "Allow",
-        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-        "Condition": {
-            "StringEquals": {"aws:SourceAccount": account_id},
-            "ArnLike": {"aws:SourceArn": source_arn},
-        },
-    }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
 @dataclass(frozen=True, kw_only=True)
 class NetworkArgs:
     """Inputs of the Network component."""
@@ -97,7 +86,7 @@ class NetworkArgs:
     account_id: pulumi.Input[str]
     """The AWS account, for the flow-log role's confused-deputy conditions. Required."""
     log_kms_key_arn: pulumi.Input[str]
-    """The key every log group of the tier is encrypted with (observability.py). Required."""
+    """The key every log group of the tier is encrypted with (keys.LogsKey). Required."""
 
 
 class Network(pulumi.ComponentResource):
@@ -106,7 +95,7 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("payments:network:Network", name, None, opts)
+        super().__init__(NETWORK_TYPE, name, None, opts)
         self._name = name
         self._suffix = args.environment_suffix
         self._log_kms_key_arn = args.log_kms_key_arn
@@ -130,18 +119,17 @@ class Network(pulumi.ComponentResource):
         self._create_nat_routing()
         self._create_flow_logs(args.account_id)
         self._lock_default_security_group()
-        self._create_task_security_group()
         self._create_s3_endpoint()
 
         self.public_subnet_ids = [subnet.id for subnet in self.public_subnets.values()]
         self.private_subnet_ids = [subnet.id for subnet in self.private_subnets.values()]
         self.nat_gateway_ids = [nat.id for nat in self.nat_gateways.values()]
         self.private_route_table_ids = [rt.id for rt in self.private_route_tables.values()]
-        self.task_security_group_id = self.task_security_group.id
         self.log_groups = [self.flow_log_group]
+        self.alarms = nat_alarms(self.nat_gateways, self._suffix)
+        self.dashboard_widgets: list[DashboardWidget] = []
         self.register_outputs(
             {
-                "task_security_group_id": self.task_security_group_id,
                 "vpc_id": self.vpc_id,
                 "public_subnet_ids": self.public_subnet_ids,
                 "private_subnet_ids": self.private_subnet_ids,
@@ -233,7 +221,7 @@ class Network(pulumi.ComponentResource):
                 ),
                 # A NAT gateway created before the internet gateway is attached comes up
                 # unable to reach the Internet (AWS's NAT gateway docs).
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.internet_gateway]),
+                opts=after(self._child, self.internet_gateway),
             )
             route_table = aws.ec2.RouteTable(
                 f"{self._name}-private-rt-{zone}",
@@ -271,43 +259,30 @@ class Network(pulumi.ComponentResource):
             "flow_log_group",
             self._suffix,
             kms_key_arn=self._log_kms_key_arn,
-            parent=self,
-        )
-        assume_role_policy = pulumi.Output.from_input(account_id).apply(flow_log_trust_policy)
-        role = aws.iam.Role(
-            f"{self._name}-flow-logs-role",
-            aws.iam.RoleArgs(
-                name=physical_name("flow_log_role", self._suffix),
-                description="Lets VPC flow logs write to their one log group.",
-                assume_role_policy=assume_role_policy,
-                tags=name_tag(physical_name("flow_log_role", self._suffix)),
-            ),
             opts=self._child,
         )
-        policy = aws.iam.RolePolicy(
-            f"{self._name}-flow-logs-policy",
-            aws.iam.RolePolicyArgs(
-                name=physical_name("flow_log_policy", self._suffix),
-                role=role.id,
-                policy=self.flow_log_group.arn.apply(
-                    lambda arn: json.dumps(
-                        {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Effect": "Allow",
-                                    "Action": [
-                                        "logs:CreateLogStream",
-                                        "logs:PutLogEvents",
-                                        "logs:DescribeLogStreams",
-                                    ],
-                                    "Resource": [arn, f"{arn}:*"],
-                                }
-                            ],
-                        }
-                    )
-                ),
+        role = service_role(
+            f"{self._name}-flow-logs",
+            "flow_log",
+            service="vpc-flow-logs.amazonaws.com",
+            description="Lets VPC flow logs write to their one log group.",
+            account_id=account_id,
+            # The confused-deputy conditions of AWS's flow-log IAM documentation.
+            source_arn=lambda account: f"arn:aws:ec2:{REQUIRED_REGION}:{account}:vpc-flow-log/*",
+            policy=self.flow_log_group.arn.apply(
+                lambda arn: policy_document(
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "logs:CreateLogStream",
+                            "logs:PutLogEvents",
+                            "logs:DescribeLogStreams",
+                        ],
+                        "Resource": [arn, f"{arn}:*"],
+                    }
+                )
             ),
+            suffix=self._suffix,
             opts=self._child,
         )
         self.flow_log = aws.ec2.FlowLog(
@@ -317,14 +292,14 @@ class Network(pulumi.ComponentResource):
                 traffic_type="ALL",
                 log_destination_type="cloud-watch-logs",
                 log_destination=self.flow_log_group.arn,
-                iam_role_arn=role.arn,
+                iam_role_arn=role.role.arn,
                 # One-minute aggregation instead of the default ten: faster evidence when
                 # investigating an incident, at the same price per GB.
                 max_aggregation_interval=60,
                 tags=name_tag(physical_name("flow_log", self._suffix)),
             ),
             # EC2 checks at creation that the role may write to the group: the policy first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=after(self._child, role.policy),
         )
 
     def _lock_default_security_group(self) -> None:
@@ -341,18 +316,6 @@ class Network(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _create_task_security_group(self) -> None:
-        self.task_security_group = aws.ec2.SecurityGroup(
-            f"{self._name}-api-tasks-sg",
-            aws.ec2.SecurityGroupArgs(
-                name=physical_name("task_security_group", self._suffix),
-                description="API tasks: 8443 from the ALB; out to the database and HTTPS only",
-                vpc_id=self.vpc.id,
-                tags=name_tag(physical_name("task_security_group", self._suffix)),
-            ),
-            opts=self._child,
-        )
-
     def _create_s3_endpoint(self) -> None:
         self.s3_endpoint = aws.ec2.VpcEndpoint(
             f"{self._name}-s3-endpoint",
@@ -365,3 +328,19 @@ class Network(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+
+
+def nat_alarms(nat_gateways: dict[str, aws.ec2.NatGateway], suffix: str) -> list[AlarmSpec]:
+    """One alarm per zone's NAT gateway running out of ports."""
+    return [
+        AlarmSpec(
+            per_az_name("alarm_nat_ports", zone, suffix),
+            "AWS/NATGateway",
+            "ErrorPortAllocation",
+            {"NatGatewayId": nat.id},
+            "GreaterThanThreshold",
+            0,
+            f"The NAT gateway in {zone} ran out of ports: tasks there cannot reach AWS APIs.",
+        )
+        for zone, nat in nat_gateways.items()
+    ]

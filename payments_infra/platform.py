@@ -1,7 +1,9 @@
 """PaymentsPlatform: wires the tiers together, and nothing else.
 
 Each tier is one component; this class only hands one component's output attributes to the
-next one's Args, so it reads like the architecture diagram in README.md.
+next one's Args, says which tier may reach which (``allow``), and gathers the tiers' log
+groups, alarms and dashboard widgets for the pieces that watch them. It reads like the
+architecture diagram in docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -10,15 +12,21 @@ from dataclasses import dataclass
 
 import pulumi
 
+from payments_infra.alb_access_logs import AlbAccessLogs, AlbAccessLogsArgs
 from payments_infra.certificates import Certificates, CertificatesArgs
 from payments_infra.config import StackConfig
 from payments_infra.database import Database, DatabaseArgs
-from payments_infra.frontend import Frontend, FrontendArgs, SiteFile
-from payments_infra.image import ApiImage, ApiImageArgs
+from payments_infra.frontend import Frontend, FrontendArgs
+from payments_infra.image import ApiImage, ApiImageArgs, ecr_repository_arn_of
+from payments_infra.keys import LogsKey, LogsKeyArgs
+from payments_infra.log_archive import LogArchive, LogArchiveArgs
+from payments_infra.monitoring import Watched
 from payments_infra.network import Network, NetworkArgs
-from payments_infra.observability import LogsKey, LogsKeyArgs, Observability, ObservabilityArgs
+from payments_infra.observability import Observability, ObservabilityArgs
 from payments_infra.provider import EngineVersion
-from payments_infra.service import ApiService, ApiServiceArgs, ecr_repository_arn_of
+from payments_infra.security_groups import Rule, allow
+from payments_infra.service import ApiService, ApiServiceArgs
+from payments_infra.site import SiteFile
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,7 +42,7 @@ class PaymentsPlatformArgs:
     db_engine: EngineVersion
     """The exact Aurora version (provider.resolve_engine_version). Required."""
     site_files: list[SiteFile]
-    """The built web app (frontend.load_site). Required."""
+    """The built web app (site.load_site). Required."""
     cloudfront_prefix_list_id: str | None = None
     """CloudFront's origin-facing prefix list, when the ALB admits CloudFront only."""
 
@@ -48,49 +56,45 @@ class PaymentsPlatform(pulumi.ComponentResource):
         super().__init__("payments:platform:PaymentsPlatform", name, None, opts)
         config = args.config
         suffix = config.environment_suffix
+        child = pulumi.ResourceOptions(parent=self)
 
         # First: every tier encrypts its log groups with this key.
         self.logs_key = LogsKey(
-            "logs-key",
-            LogsKeyArgs(environment_suffix=suffix, account_id=args.account_id),
-            opts=pulumi.ResourceOptions(parent=self),
+            "logs-key", LogsKeyArgs(environment_suffix=suffix, account_id=args.account_id), child
         )
         log_key = self.logs_key.key_arn
 
         self.network = Network(
             "network",
             NetworkArgs(
-                environment_suffix=config.environment_suffix,
+                environment_suffix=suffix,
                 vpc_cidr=config.vpc_cidr,
                 availability_zones=args.availability_zones,
                 account_id=args.account_id,
                 log_kms_key_arn=log_key,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            child,
         )
 
         self.database = Database(
             "database",
             DatabaseArgs(
-                environment_suffix=config.environment_suffix,
+                environment_suffix=suffix,
                 settings=config.database,
                 engine=args.db_engine,
                 vpc_id=self.network.vpc_id,
                 private_subnet_ids=self.network.private_subnet_ids,
                 availability_zones=self.network.availability_zones,
-                client_security_group_id=self.network.task_security_group_id,
                 account_id=args.account_id,
                 log_kms_key_arn=log_key,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            child,
         )
 
         self.certificates = Certificates(
             "certificates",
-            CertificatesArgs(
-                environment_suffix=config.environment_suffix, settings=config.certificates
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            CertificatesArgs(environment_suffix=suffix, settings=config.certificates),
+            child,
         )
 
         if config.service.image:
@@ -100,29 +104,27 @@ class PaymentsPlatform(pulumi.ComponentResource):
             self.image = ApiImage(
                 "image",
                 ApiImageArgs(
-                    environment_suffix=config.environment_suffix,
+                    environment_suffix=suffix,
                     cpu_architecture=config.service.cpu_architecture,
                     keep_images=config.service.ecr_keep_images,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                child,
             )
             image, repository_arn = self.image.image_ref, self.image.repository_arn
 
         self.service = ApiService(
             "api",
             ApiServiceArgs(
-                environment_suffix=config.environment_suffix,
+                environment_suffix=suffix,
                 settings=config.service,
                 image=image,
                 ecr_repository_arn=repository_arn,
                 vpc_id=self.network.vpc_id,
                 public_subnet_ids=self.network.public_subnet_ids,
                 private_subnet_ids=self.network.private_subnet_ids,
-                task_security_group_id=self.network.task_security_group_id,
                 internet_gateway=self.network.internet_gateway,
                 private_egress=self.network.private_egress,
                 db_secret_value=self.database.secret_version,
-                database_security_group_id=self.database.security_group_id,
                 certificate_arn=self.certificates.api_certificate_arn,
                 db_secret_arn=self.database.secret_arn,
                 db_secret_keys=self.database.secret_keys,
@@ -135,14 +137,28 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 cloudfront_prefix_list_id=args.cloudfront_prefix_list_id,
                 log_kms_key_arn=log_key,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            child,
+        )
+
+        # Tier to tier, in one place: the API tasks reach Aurora on its port, and nothing
+        # else does. Each rule is made by the tier that owns its group.
+        allow(
+            self.service.connections,
+            self.database.connections,
+            self.database.port,
+            egress=Rule("tasks_out_db", "sg_rule_tasks_out_db", "To Aurora PostgreSQL over TLS"),
+            ingress=Rule(
+                "ingress-from-api-tasks",
+                "db_ingress_from_tasks",
+                "PostgreSQL over TLS from the API tasks",
+            ),
         )
 
         certificate_settings = config.certificates
         self.frontend = Frontend(
             "frontend",
             FrontendArgs(
-                environment_suffix=config.environment_suffix,
+                environment_suffix=suffix,
                 settings=config.frontend,
                 site_files=args.site_files,
                 log_kms_key_arn=log_key,
@@ -153,41 +169,63 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 # Only a name the ALB's certificate covers: CloudFront verifies it.
                 api_origin_domain=self.certificates.api_domain_name,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            child,
         )
 
-        # Last: it watches everything above.
+        # Observability and the pieces split out of it share its name (options.py).
+        load_balancer = self.service.load_balancer
+        self.alb_access_logs = AlbAccessLogs(
+            "observability",
+            AlbAccessLogsArgs(
+                environment_suffix=suffix,
+                delivery=config.observability.alb_log_delivery,
+                alb_arn=load_balancer.alb_arn,
+                log_bucket_name=load_balancer.log_bucket_name,
+                log_bucket_arn=load_balancer.log_bucket_arn,
+                account_id=args.account_id,
+                log_kms_key_arn=log_key,
+            ),
+            child,
+        )
+
+        # The API first, then what it depends on, the edge and the plumbing: the dashboard's
+        # order.
+        watched: list[Watched] = [
+            self.service,
+            self.database,
+            self.frontend,
+            self.network,
+            self.alb_access_logs,
+        ]
         self.observability = Observability(
             "observability",
             ObservabilityArgs(
                 environment_suffix=suffix,
                 log_kms_key_arn=log_key,
                 alert_emails=config.observability.alert_emails,
-                alb_log_delivery=config.observability.alb_log_delivery,
-                account_id=args.account_id,
-                availability_zones=args.availability_zones,
-                alb_arn=self.service.alb_arn,
-                alb_arn_suffix=self.service.alb_arn_suffix,
-                target_group_arn_suffix=self.service.target_group_arn_suffix,
-                alb_logs_bucket=self.service.log_bucket_name,
-                alb_logs_bucket_arn=self.service.log_bucket_arn,
-                ecs_cluster_name=self.service.cluster_name,
-                ecs_service_name=self.service.service_name,
-                db_cluster_identifier=self.database.cluster_identifier,
-                db_reader_identifier=self.database.reader_identifier,
-                nat_gateway_ids=self.network.nat_gateway_ids,
-                web_acl_name=self.frontend.web_acl_name,
-                distribution_id=self.frontend.distribution_id,
-                log_archive=config.observability.log_archive,
-                archived_log_groups=[
-                    *self.network.log_groups,
-                    *self.database.log_groups,
-                    *self.service.log_groups,
-                    *self.frontend.log_groups,
-                ],
+                alarms=[alarm for tier in watched for alarm in tier.alarms],
+                dashboard_widgets=[widget for tier in watched for widget in tier.dashboard_widgets],
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            child,
         )
+
+        if config.observability.log_archive == "s3":
+            # In this order for good: each group's subscription filter is named by its place.
+            self.log_archive = LogArchive(
+                "observability",
+                LogArchiveArgs(
+                    environment_suffix=suffix,
+                    account_id=args.account_id,
+                    log_groups=[
+                        *self.network.log_groups,
+                        *self.database.log_groups,
+                        *self.service.log_groups,
+                        *self.frontend.log_groups,
+                        *self.alb_access_logs.log_groups,
+                    ],
+                ),
+                child,
+            )
 
         self.register_outputs(
             {

@@ -5,9 +5,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from payments_infra.config import REQUIRED_REGION
+
 
 def policy_document(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def regional_service(service: str) -> str:
+    """A service's regional name in the stack's region, e.g. ``logs.us-east-1.amazonaws.com``:
+    the principal of regional services, the value of ``kms:ViaService``, an endpoint's host."""
+    return f"{service}.{REQUIRED_REGION}.amazonaws.com"
+
+
+def trust_policy(service: str, account_id: str, source_arn: str | None = None) -> str:
+    """Only ``service``, acting for this account (and for ``source_arn``, where the service
+    says which resource it acts for), may assume the role: AWS's confused-deputy conditions."""
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    return policy_document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+            "Condition": condition,
+        }
+    )
 
 
 def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:

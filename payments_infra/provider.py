@@ -15,10 +15,13 @@ from payments_infra.config import AZ_COUNT, StackConfig
 from payments_infra.errors import ConfigError
 from payments_infra.tagging import default_tags
 
+# Its logical name: checks.py recognises the stack's provider by it.
+PROVIDER_NAME = "aws-provider"
+
 
 def create_aws_provider(config: StackConfig) -> aws.Provider:
     return aws.Provider(
-        "aws-provider",
+        PROVIDER_NAME,
         aws.ProviderArgs(
             region=config.region,
             default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(config)),

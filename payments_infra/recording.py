@@ -302,7 +302,11 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 def _urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
-    parent_type = parent.split("::")[2] if parent else "pulumi:pulumi:Stack"
+    # The mock monitor's own URN scheme (MockMonitor.make_urn): the parent's own type only,
+    # not the engine's whole chain, so an alias names a URN this recording can have made.
+    parent_type = "pulumi:pulumi:Stack"
+    if parent:
+        parent_type = parent.split("::")[2].rsplit("$", maxsplit=1)[-1]
     qualified = type_ if parent_type == "pulumi:pulumi:Stack" else f"{parent_type}${type_}"
     return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
 

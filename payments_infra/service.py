@@ -1,81 +1,61 @@
-"""ApiService component: the API on ECS Fargate behind an HTTPS-only Application Load Balancer.
+"""ApiService component: the API on ECS Fargate behind its HTTPS-only load balancer.
 
 Creates:
-- the security-group rules of the API tier: the ALB takes TCP 443 only (from anywhere, or
-  from CloudFront's origin-facing prefix list) and sends only to the tasks on 8443; the tasks
-  take 8443 from the ALB only and send only to the database (5432) and to HTTPS (AWS APIs,
-  through the NAT gateways and the S3 endpoint);
-- the access-log bucket ``alb-logs-{suffix}`` (SSE-S3, as ALB log delivery requires; public
-  access blocked; TLS-only policy; 30-day expiry; emptied on destroy);
-- the ALB ``alb-{suffix}`` in the public subnets (invalid headers dropped, strictest desync
-  mitigation, access logs on, no deletion protection), its only listener, HTTPS on 443 with
-  an explicit TLS 1.3 policy (the API's default is still the 2016 one), and the target group
-  ``tg-api-{suffix}`` (HTTPS to the tasks on 8443, health check ``/healthz`` every 30 s);
+- the tasks' security group ``api-tasks-sg-{suffix}``: 8443 from the load balancer only (made
+  with ``allow``), out to HTTPS (AWS APIs, through the NAT gateways and the S3 endpoint); what
+  else the tasks reach (the database on 5432) platform.py wires;
+- the load balancer (load_balancer.py: ALB, listener, target group, access-log bucket);
 - the ECS cluster ``ecs-cluster-{suffix}`` (Container Insights, whose log group is created
   first with 30 days; Fargate capacity provider), the log group ``/ecs/api-{suffix}``, the
-  task execution and task roles (least privilege), the task definition ``api-{suffix}`` and
-  the service ``api-service-{suffix}`` (3 tasks in the private subnets, no public IP,
-  circuit breaker with rollback);
-- autoscaling from 3 to 10 tasks, tracking 70% CPU and 80% memory;
-- in certificate mode 1, the Route 53 alias ``api.<domain>`` for the ALB.
+  task execution and task roles (service_roles.py, least privilege), the task definition
+  ``api-{suffix}`` (task_definition.py) and the service ``api-service-{suffix}`` (3 tasks in
+  the private subnets, no public IP, circuit breaker with rollback, waits for steady state);
+- autoscaling from 3 to 10 tasks, tracking 70% CPU and 80% memory.
+
+It exposes the load balancer's alarms and widgets with its own (running tasks, CPU, memory).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.buckets import private_bucket
+from payments_infra.autoscaling import MIN_TASKS, capacity_alarms, scale_with_load
 from payments_infra.config import REQUIRED_REGION, ServiceSettings
+from payments_infra.load_balancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from payments_infra.logs import log_group
+from payments_infra.monitoring import DashboardWidget
 from payments_infra.naming import physical_name
-from payments_infra.policies import deny_insecure_transport, policy_document
-from payments_infra.security_groups import security_group_rule
+from payments_infra.network import NETWORK_TYPE
+from payments_infra.options import after, formerly_under_sibling
+from payments_infra.policies import policy_document
+from payments_infra.security_groups import (
+    HTTPS_PORT,
+    Connectable,
+    Rule,
+    allow,
+    security_group_rule,
+)
+from payments_infra.service_roles import service_role
 from payments_infra.tagging import name_tag
+from payments_infra.task_definition import (
+    CONTAINER_NAME,
+    CONTAINER_PORT,
+    container_definitions,
+    execution_policy,
+    read_secret_statements,
+)
 
-CONTAINER_NAME = "api"
-CONTAINER_PORT = 8443
-HTTPS_PORT = 443
-DB_PORT = 5432
-DESIRED_TASKS = 3
-MIN_TASKS = 3
-MAX_TASKS = 10
-CPU_TARGET_PERCENT = 70.0
-MEMORY_TARGET_PERCENT = 80.0
-# Scale out fast, in slowly: a payment burst should not wait, and flapping costs more than
-# a few idle minutes of a task.
-SCALE_OUT_COOLDOWN_SECONDS = 60
-SCALE_IN_COOLDOWN_SECONDS = 300
-HEALTH_CHECK_INTERVAL_SECONDS = 30
-# ECS's stop timeout: SIGTERM, then this long before SIGKILL. The API finishes in-flight
-# requests within 25 s (its TIMEOUT_GRACEFUL_SHUTDOWN), inside this window.
-STOP_TIMEOUT_SECONDS = 30
+DESIRED_TASKS = MIN_TASKS  # at creation only: autoscaling owns the count afterwards
 # A first deploy pulls the image, starts 3 tasks and waits out the health-check grace and two
 # healthy checks; a rolling update does it again beside the old tasks. 20 minutes is ample
 # for both and still ends a deploy whose tasks can never become healthy.
 STEADY_STATE_TIMEOUT = "20m"
-GRACEFUL_SHUTDOWN_SECONDS = 25
 # Long enough for the image to start and the first health checks to pass.
 HEALTH_CHECK_GRACE_SECONDS = 60
-# The ALB stops sending new requests at once; in-flight ones get this long.
-DEREGISTRATION_DELAY_SECONDS = 30
-# The ELB account that writes access logs in us-east-1 (ELB access-log documentation).
-ELB_LOG_ACCOUNT_US_EAST_1 = "127311923021"
-ALB_LOG_DAYS = 30
-# Same command as the image's HEALTHCHECK (app/api/Dockerfile; a test keeps them equal):
-# liveness over HTTPS on localhost, where the certificate is self-signed.
-CONTAINER_HEALTH_COMMAND = [
-    "CMD",
-    "python",
-    "-c",
-    "import ssl, urllib.request; urllib.request.urlopen('https://localhost:8443/healthz', "
-    "context=ssl._create_unverified_context(), timeout=4)",
-]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,8 +76,6 @@ class ApiServiceArgs:
     """Where the ALB goes. Required."""
     private_subnet_ids: Sequence[pulumi.Input[str]]
     """Where the tasks go. Required."""
-    task_security_group_id: pulumi.Input[str]
-    """The tasks' group (made by the network; the database admits it). Required."""
     internet_gateway: pulumi.Resource
     """The VPC's internet gateway: AWS refuses an internet-facing ALB before it. Required."""
     private_egress: Sequence[pulumi.Resource]
@@ -106,8 +84,6 @@ class ApiServiceArgs:
     db_secret_value: pulumi.Resource
     """The secret's value (its SecretVersion): a task that starts before it fails to start
     (ResourceInitializationError). Required."""
-    database_security_group_id: pulumi.Input[str]
-    """The database's group, the tasks' only destination on 5432. Required."""
     certificate_arn: pulumi.Input[str]
     """The listener's certificate (Certificates component). Required."""
     db_secret_arn: pulumi.Input[str]
@@ -119,148 +95,13 @@ class ApiServiceArgs:
     account_id: pulumi.Input[str]
     """The AWS account, for ARNs and trust conditions. Required."""
     log_kms_key_arn: pulumi.Input[str]
-    """The key every log group of the tier is encrypted with (observability.py). Required."""
+    """The key every log group of the tier is encrypted with (keys.LogsKey). Required."""
     api_domain_name: str | None = None
     """The name the ALB's certificate covers (modes 1 and 2), used for api_url. Default: None."""
     hosted_zone_id: str | None = None
     """Mode 1: the zone where an alias for api_domain_name is made. Default: None."""
     cloudfront_prefix_list_id: pulumi.Input[str] | None = None
     """With ingress "cloudfront": CloudFront's origin-facing prefix list. Default: None."""
-
-
-def ecs_tasks_trust_policy(account_id: str) -> str:
-    """Only ECS tasks of this account may assume the role (confused-deputy conditions)."""
-    return policy_document(
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{REQUIRED_REGION}:{account_id}:*"},
-            },
-        }
-    )
-
-
-def read_secret_statements(secret_arn: str, key_arn: str) -> list[dict[str, Any]]:
-    """Read exactly this secret, and decrypt with exactly its key, only through Secrets Manager."""
-    return [
-        {
-            "Sid": "ReadDatabaseSecret",
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": [secret_arn],
-        },
-        {
-            "Sid": "DecryptDatabaseSecret",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt"],
-            "Resource": [key_arn],
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": f"secretsmanager.{REQUIRED_REGION}.amazonaws.com"
-                }
-            },
-        },
-    ]
-
-
-def execution_policy(
-    secret_arn: str, key_arn: str, log_group_arn: str, repository_arn: str | None
-) -> str:
-    """What ECS needs to start a task: pull this image, write this log group, read the secret."""
-    statements = [
-        {
-            "Sid": "WriteApiLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [f"{log_group_arn}:*"],
-        },
-        *read_secret_statements(secret_arn, key_arn),
-    ]
-    if repository_arn:
-        statements += [
-            {
-                "Sid": "AuthenticateToEcr",
-                "Effect": "Allow",
-                "Action": ["ecr:GetAuthorizationToken"],
-                "Resource": "*",  # this action has no resource-level permissions
-            },
-            {
-                "Sid": "PullApiImage",
-                "Effect": "Allow",
-                "Action": [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                "Resource": [repository_arn],
-            },
-        ]
-    return policy_document(*statements)
-
-
-def ecr_repository_arn_of(image: str) -> str | None:
-    """The ECR repository ARN of an image reference, or None if it is not in ECR."""
-    registry, _, path = image.partition("/")
-    parts = registry.split(".")
-    if len(parts) < 6 or parts[1:3] != ["dkr", "ecr"] or not path:
-        return None
-    repository = path.split("@")[0].rsplit(":", 1)[0] if "@" in path else path.rsplit(":", 1)[0]
-    return f"arn:aws:ecr:{parts[3]}:{parts[0]}:repository/{repository}"
-
-
-def container_definitions(
-    image: str,
-    log_group_name: str,
-    secret_arn: str,
-    secret_keys: Mapping[str, str],
-) -> str:
-    """The API container: non-root, read-only root filesystem with a writable /tmp, init
-    process on, credentials injected as secrets (never plain environment)."""
-    container = {
-        "name": CONTAINER_NAME,
-        "image": image,
-        "essential": True,
-        "portMappings": [{"containerPort": CONTAINER_PORT, "protocol": "tcp"}],
-        "user": "10001:10001",
-        "privileged": False,
-        "readonlyRootFilesystem": True,
-        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
-        "linuxParameters": {"initProcessEnabled": True},
-        "stopTimeout": STOP_TIMEOUT_SECONDS,
-        "healthCheck": {
-            "command": CONTAINER_HEALTH_COMMAND,
-            "interval": HEALTH_CHECK_INTERVAL_SECONDS,
-            "timeout": 5,
-            "retries": 3,
-            "startPeriod": 20,
-        },
-        "secrets": [
-            {"name": env, "valueFrom": f"{secret_arn}:{json_key}::"}
-            for env, json_key in sorted(secret_keys.items())
-        ],
-        "environment": [
-            {"name": "AWS_REGION", "value": REQUIRED_REGION},
-            # Where the API re-reads credentials after a rotation (an ARN, not a secret).
-            {"name": "DB_SECRET_ARN", "value": secret_arn},
-            {"name": "PORT", "value": str(CONTAINER_PORT)},
-            {"name": "TIMEOUT_GRACEFUL_SHUTDOWN", "value": str(GRACEFUL_SHUTDOWN_SECONDS)},
-        ],
-        "logConfiguration": {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": log_group_name,
-                "awslogs-region": REQUIRED_REGION,
-                "awslogs-stream-prefix": CONTAINER_NAME,
-                # A slow log pipe must not stall request handling.
-                "mode": "non-blocking",
-                "max-buffer-size": "25m",
-            },
-        },
-    }
-    return json.dumps([container])
 
 
 class ApiService(pulumi.ComponentResource):
@@ -275,228 +116,83 @@ class ApiService(pulumi.ComponentResource):
         self._log_kms_key_arn = args.log_kms_key_arn
         self._child = pulumi.ResourceOptions(parent=self)
 
-        self._create_security_groups(args)
-        self._create_access_log_bucket(args.account_id)
-        self._create_load_balancer(args)
+        self._create_task_security_group(args.vpc_id, opts)
+        self.load_balancer = ApiLoadBalancer(
+            name,
+            ApiLoadBalancerArgs(
+                environment_suffix=self._suffix,
+                settings=args.settings,
+                vpc_id=args.vpc_id,
+                public_subnet_ids=args.public_subnet_ids,
+                internet_gateway=args.internet_gateway,
+                certificate_arn=args.certificate_arn,
+                account_id=args.account_id,
+                api_domain_name=args.api_domain_name,
+                hosted_zone_id=args.hosted_zone_id,
+                cloudfront_prefix_list_id=args.cloudfront_prefix_list_id,
+            ),
+            opts=self._child,
+        )
+        allow(
+            self.load_balancer.connections,
+            self.connections,
+            CONTAINER_PORT,
+            egress=Rule("alb_out_tasks", "sg_rule_alb_out_tasks", "To the API tasks over HTTPS"),
+            ingress=Rule("tasks_in_alb", "sg_rule_tasks_in_alb", "From the ALB only"),
+        )
         self._create_cluster()
         self._create_roles(args)
         self._create_service(args)
-        self._create_autoscaling()
-        if args.api_domain_name and args.hosted_zone_id:
-            self._create_alias_record(args.api_domain_name, args.hosted_zone_id)
+        scale_with_load(name, self.cluster, self.service, suffix=self._suffix, opts=self._child)
 
-        self.alb_dns_name = self.alb.dns_name
-        self.alb_arn = self.alb.arn
-        self.alb_arn_suffix = self.alb.arn_suffix
+        self.alb_dns_name = self.load_balancer.alb_dns_name
+        self.api_url = self.load_balancer.api_url
+        self.log_bucket_name = self.load_balancer.log_bucket_name
         self.log_groups = [self._insights_logs, self.log_group]
-        self.target_group_arn_suffix = self.target_group.arn_suffix
-        self.log_bucket_name = self.log_bucket.bucket
-        self.log_bucket_arn = self.log_bucket.arn
         self.cluster_name = self.cluster.name
         self.service_name = self.service.name
-        self.api_url = (
-            pulumi.Output.from_input(f"https://{args.api_domain_name}")
-            if args.api_domain_name
-            else self.alb.dns_name.apply(lambda dns: f"https://{dns}")
-        )
+        self._describe_monitoring()
         self.register_outputs(
             {
                 "alb_dns_name": self.alb_dns_name,
                 "api_url": self.api_url,
                 "cluster_name": self.cluster_name,
                 "service_name": self.service_name,
-                "alb_logs_bucket": self.log_bucket.bucket,
             }
         )
 
-    # -- network access -------------------------------------------------------------------
-
-    def _rule(self, direction: str, key: str, **rule: Any) -> None:
-        security_group_rule(
-            f"{self._name}-{key}", direction, f"sg_rule_{key}", self._suffix, parent=self, **rule
-        )
-
-    def _create_security_groups(self, args: ApiServiceArgs) -> None:
-        self.alb_security_group = aws.ec2.SecurityGroup(
-            f"{self._name}-alb-sg",
+    def _create_task_security_group(
+        self, vpc_id: pulumi.Input[str], opts: pulumi.ResourceOptions | None
+    ) -> None:
+        group_name = physical_name("task_security_group", self._suffix)
+        self.task_security_group = aws.ec2.SecurityGroup(
+            # The network made this group before the redesign: its logical name and an alias
+            # keep the deployed group, and every rule that refers to it, in place.
+            "network-api-tasks-sg",
             aws.ec2.SecurityGroupArgs(
-                name=physical_name("alb_security_group", self._suffix),
-                description="ALB: HTTPS in, the API tasks out",
-                vpc_id=args.vpc_id,
-                tags=name_tag(physical_name("alb_security_group", self._suffix)),
-            ),
-            opts=self._child,
-        )
-        alb_sg, tasks_sg = self.alb_security_group.id, args.task_security_group_id
-        https = {"ip_protocol": "tcp", "from_port": HTTPS_PORT, "to_port": HTTPS_PORT}
-        api = {"ip_protocol": "tcp", "from_port": CONTAINER_PORT, "to_port": CONTAINER_PORT}
-        if args.settings.ingress == "cloudfront":
-            self._rule(
-                "ingress",
-                "alb_in_https_cloudfront",
-                security_group_id=alb_sg,
-                prefix_list_id=args.cloudfront_prefix_list_id,
-                description="HTTPS from the CloudFront origin-facing addresses only",
-                **https,
-            )
-        else:
-            self._rule(
-                "ingress",
-                "alb_in_https_ipv4",
-                security_group_id=alb_sg,
-                cidr_ipv4="0.0.0.0/0",
-                description="HTTPS from the Internet (IPv4); port 80 stays closed",
-                **https,
-            )
-            self._rule(
-                "ingress",
-                "alb_in_https_ipv6",
-                security_group_id=alb_sg,
-                cidr_ipv6="::/0",
-                description="HTTPS from the Internet (IPv6); port 80 stays closed",
-                **https,
-            )
-        self._rule(
-            "egress",
-            "alb_out_tasks",
-            security_group_id=alb_sg,
-            referenced_security_group_id=tasks_sg,
-            description="To the API tasks over HTTPS",
-            **api,
-        )
-        self._rule(
-            "ingress",
-            "tasks_in_alb",
-            security_group_id=tasks_sg,
-            referenced_security_group_id=alb_sg,
-            description="From the ALB only",
-            **api,
-        )
-        self._rule(
-            "egress",
-            "tasks_out_db",
-            security_group_id=tasks_sg,
-            referenced_security_group_id=args.database_security_group_id,
-            ip_protocol="tcp",
-            from_port=DB_PORT,
-            to_port=DB_PORT,
-            description="To Aurora PostgreSQL over TLS",
-        )
-        self._rule(
-            "egress",
-            "tasks_out_https",
-            security_group_id=tasks_sg,
-            cidr_ipv4="0.0.0.0/0",
-            description="To AWS APIs (ECR, Secrets Manager, CloudWatch Logs) over HTTPS",
-            **https,
-        )
-
-    # -- load balancer ----------------------------------------------------------------------
-
-    def _create_access_log_bucket(self, account_id: pulumi.Input[str]) -> None:
-        # SSE-S3: ALB access logs support no KMS key (ELB documentation).
-        self.log_bucket = private_bucket(
-            f"{self._name}-alb-logs", "alb_logs_bucket", self._suffix, parent=self
-        )
-        bucket = self.log_bucket.bucket
-        aws.s3.BucketLifecycleConfiguration(
-            f"{self._name}-alb-logs-expiry",
-            aws.s3.BucketLifecycleConfigurationArgs(
-                bucket=bucket,
-                rules=[
-                    aws.s3.BucketLifecycleConfigurationRuleArgs(
-                        id="expire-access-logs",
-                        status="Enabled",
-                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                            days=ALB_LOG_DAYS
-                        ),
-                        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                            days_after_initiation=1
-                        ),
-                    )
-                ],
-            ),
-            opts=self._child,
-        )
-        self.log_bucket_policy = aws.s3.BucketPolicy(
-            f"{self._name}-alb-logs-policy",
-            aws.s3.BucketPolicyArgs(
-                bucket=bucket,
-                policy=pulumi.Output.all(self.log_bucket.arn, account_id).apply(
-                    lambda values: alb_log_bucket_policy(*values)
-                ),
-            ),
-            opts=self._child,
-        )
-
-    def _create_load_balancer(self, args: ApiServiceArgs) -> None:
-        self.alb = aws.lb.LoadBalancer(
-            f"{self._name}-alb",
-            aws.lb.LoadBalancerArgs(
-                name=physical_name("alb", self._suffix),
-                load_balancer_type="application",
-                internal=False,
-                subnets=list(args.public_subnet_ids),
-                security_groups=[self.alb_security_group.id],
-                drop_invalid_header_fields=True,
-                desync_mitigation_mode="strictest",
-                enable_deletion_protection=False,
-                access_logs=aws.lb.LoadBalancerAccessLogsArgs(
-                    bucket=self.log_bucket.bucket, enabled=True
-                ),
-                tags=name_tag(physical_name("alb", self._suffix)),
+                name=group_name,
+                description="API tasks: 8443 from the ALB; out to the database and HTTPS only",
+                vpc_id=vpc_id,
+                tags=name_tag(group_name),
             ),
             opts=pulumi.ResourceOptions(
-                parent=self,
-                # The ALB checks at creation that it may write to the bucket, and AWS refuses
-                # an internet-facing ALB in a VPC with no internet gateway yet.
-                depends_on=[self.log_bucket_policy, args.internet_gateway],
+                parent=self, aliases=[formerly_under_sibling(NETWORK_TYPE, "network", opts)]
             ),
         )
-        self.target_group = aws.lb.TargetGroup(
-            f"{self._name}-tg",
-            aws.lb.TargetGroupArgs(
-                name=physical_name("target_group", self._suffix),
-                target_type="ip",
-                protocol="HTTPS",  # encrypted to the task too; the ALB does not verify it
-                port=CONTAINER_PORT,
-                vpc_id=args.vpc_id,
-                deregistration_delay=DEREGISTRATION_DELAY_SECONDS,
-                health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    enabled=True,
-                    protocol="HTTPS",
-                    path="/healthz",
-                    port="traffic-port",
-                    interval=HEALTH_CHECK_INTERVAL_SECONDS,
-                    timeout=5,
-                    healthy_threshold=2,
-                    unhealthy_threshold=3,
-                    matcher="200",
-                ),
-                tags=name_tag(physical_name("target_group", self._suffix)),
-            ),
+        self.connections = Connectable(
+            self.task_security_group.id, self._name, self._suffix, self._child
+        )
+        security_group_rule(
+            f"{self._name}-tasks_out_https",
+            "egress",
+            name_key="sg_rule_tasks_out_https",
+            suffix=self._suffix,
+            security_group_id=self.task_security_group.id,
+            cidr_ipv4="0.0.0.0/0",
+            port=HTTPS_PORT,
+            description="To AWS APIs (ECR, Secrets Manager, CloudWatch Logs) over HTTPS",
             opts=self._child,
         )
-        self.listener = aws.lb.Listener(
-            f"{self._name}-https",
-            aws.lb.ListenerArgs(
-                load_balancer_arn=self.alb.arn,
-                port=HTTPS_PORT,
-                protocol="HTTPS",
-                ssl_policy=args.settings.tls_policy,
-                certificate_arn=args.certificate_arn,
-                default_actions=[
-                    aws.lb.ListenerDefaultActionArgs(
-                        type="forward", target_group_arn=self.target_group.arn
-                    )
-                ],
-                tags=name_tag(physical_name("alb_listener", self._suffix)),
-            ),
-            opts=self._child,
-        )
-
-    # -- ECS --------------------------------------------------------------------------------
 
     def _create_cluster(self) -> None:
         cluster_name = physical_name("ecs_cluster", self._suffix)
@@ -505,7 +201,7 @@ class ApiService(pulumi.ComponentResource):
             "container_insights_log_group",
             self._suffix,
             kms_key_arn=self._log_kms_key_arn,
-            parent=self,
+            opts=self._child,
         )
         self.cluster = aws.ecs.Cluster(
             f"{self._name}-cluster",
@@ -515,7 +211,7 @@ class ApiService(pulumi.ComponentResource):
                 tags=name_tag(cluster_name),
             ),
             # Container Insights would otherwise create its log group with no expiry.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[insights_logs]),
+            opts=after(self._child, insights_logs),
         )
         aws.ecs.ClusterCapacityProviders(
             f"{self._name}-capacity",
@@ -535,60 +231,43 @@ class ApiService(pulumi.ComponentResource):
             "api_log_group",
             self._suffix,
             kms_key_arn=self._log_kms_key_arn,
-            parent=self,
+            opts=self._child,
         )
 
     def _create_roles(self, args: ApiServiceArgs) -> None:
-        trust = pulumi.Output.from_input(args.account_id).apply(ecs_tasks_trust_policy)
-        self.execution_role = aws.iam.Role(
-            f"{self._name}-execution-role",
-            aws.iam.RoleArgs(
-                name=physical_name("task_execution_role", self._suffix),
-                description="ECS starts the API tasks: pull the image, write logs, inject "
-                "the DB secret",
-                assume_role_policy=trust,
-                tags=name_tag(physical_name("task_execution_role", self._suffix)),
-            ),
+        def ecs_tasks_of_this_account(account: str) -> str:
+            return f"arn:aws:ecs:{REQUIRED_REGION}:{account}:*"
+
+        self.execution_role = service_role(
+            f"{self._name}-execution",
+            "task_execution",
+            service="ecs-tasks.amazonaws.com",
+            source_arn=ecs_tasks_of_this_account,
+            description="ECS starts the API tasks: pull the image, write logs, inject "
+            "the DB secret",
+            account_id=args.account_id,
+            policy=pulumi.Output.all(
+                args.db_secret_arn,
+                args.db_kms_key_arn,
+                self.log_group.arn,
+                args.ecr_repository_arn,
+            ).apply(lambda values: execution_policy(*values)),
+            suffix=self._suffix,
             opts=self._child,
         )
-        execution_policy_resource = aws.iam.RolePolicy(
-            f"{self._name}-execution-policy",
-            aws.iam.RolePolicyArgs(
-                name=physical_name("task_execution_policy", self._suffix),
-                role=self.execution_role.id,
-                policy=pulumi.Output.all(
-                    args.db_secret_arn,
-                    args.db_kms_key_arn,
-                    self.log_group.arn,
-                    args.ecr_repository_arn,
-                ).apply(lambda values: execution_policy(*values)),
+        self.task_role = service_role(
+            f"{self._name}-task",
+            "task",
+            service="ecs-tasks.amazonaws.com",
+            source_arn=ecs_tasks_of_this_account,
+            description="The API itself: re-read the DB secret after a rotation",
+            account_id=args.account_id,
+            policy=pulumi.Output.all(args.db_secret_arn, args.db_kms_key_arn).apply(
+                lambda values: policy_document(*read_secret_statements(*values))
             ),
+            suffix=self._suffix,
             opts=self._child,
         )
-        self.task_role = aws.iam.Role(
-            f"{self._name}-task-role",
-            aws.iam.RoleArgs(
-                name=physical_name("task_role", self._suffix),
-                description="The API itself: re-read the DB secret after a rotation",
-                assume_role_policy=trust,
-                tags=name_tag(physical_name("task_role", self._suffix)),
-            ),
-            opts=self._child,
-        )
-        task_policy_resource = aws.iam.RolePolicy(
-            f"{self._name}-task-policy",
-            aws.iam.RolePolicyArgs(
-                name=physical_name("task_policy", self._suffix),
-                role=self.task_role.id,
-                policy=pulumi.Output.all(args.db_secret_arn, args.db_kms_key_arn).apply(
-                    lambda values: policy_document(*read_secret_statements(*values))
-                ),
-            ),
-            opts=self._child,
-        )
-        # A role's inline policy is a resource of its own: a task started before it exists
-        # cannot pull its image or read its secret.
-        self.role_policies = [execution_policy_resource, task_policy_resource]
 
     def _create_service(self, args: ApiServiceArgs) -> None:
         settings = args.settings
@@ -603,8 +282,8 @@ class ApiService(pulumi.ComponentResource):
                 runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
                     cpu_architecture=settings.cpu_architecture, operating_system_family="LINUX"
                 ),
-                execution_role_arn=self.execution_role.arn,
-                task_role_arn=self.task_role.arn,
+                execution_role_arn=self.execution_role.role.arn,
+                task_role_arn=self.task_role.role.arn,
                 # The writable /tmp of a read-only root filesystem: task-local storage.
                 volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
                 container_definitions=pulumi.Output.all(
@@ -630,12 +309,12 @@ class ApiService(pulumi.ComponentResource):
                 platform_version="1.4.0",
                 network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                     subnets=list(args.private_subnet_ids),
-                    security_groups=[args.task_security_group_id],
+                    security_groups=[self.task_security_group.id],
                     assign_public_ip=False,
                 ),
                 load_balancers=[
                     aws.ecs.ServiceLoadBalancerArgs(
-                        target_group_arn=self.target_group.arn,
+                        target_group_arn=self.load_balancer.target_group.arn,
                         container_name=CONTAINER_NAME,
                         container_port=CONTAINER_PORT,
                     )
@@ -660,8 +339,9 @@ class ApiService(pulumi.ComponentResource):
                 # The target group must belong to a listener before a service can use it; the
                 # first tasks need their roles' policies, the secret's value and a route out.
                 depends_on=[
-                    self.listener,
-                    *self.role_policies,
+                    self.load_balancer.listener,
+                    self.execution_role.policy,
+                    self.task_role.policy,
                     args.db_secret_value,
                     *args.private_egress,
                 ],
@@ -675,81 +355,23 @@ class ApiService(pulumi.ComponentResource):
             ),
         )
 
-    def _create_autoscaling(self) -> None:
-        target = aws.appautoscaling.Target(
-            f"{self._name}-scaling",
-            aws.appautoscaling.TargetArgs(
-                service_namespace="ecs",
-                scalable_dimension="ecs:service:DesiredCount",
-                resource_id=pulumi.Output.all(self.cluster.name, self.service.name).apply(
-                    lambda names: f"service/{names[0]}/{names[1]}"
-                ),
-                min_capacity=MIN_TASKS,
-                max_capacity=MAX_TASKS,
-                tags=name_tag(physical_name("scaling_target", self._suffix)),
-            ),
-            opts=self._child,
-        )
-        for metric, percent, key in (
-            ("ECSServiceAverageCPUUtilization", CPU_TARGET_PERCENT, "scaling_policy_cpu"),
-            ("ECSServiceAverageMemoryUtilization", MEMORY_TARGET_PERCENT, "scaling_policy_memory"),
-        ):
-            aws.appautoscaling.Policy(
-                f"{self._name}-{key.replace('_', '-')}",
-                aws.appautoscaling.PolicyArgs(
-                    name=physical_name(key, self._suffix),
-                    policy_type="TargetTrackingScaling",
-                    service_namespace=target.service_namespace,
-                    scalable_dimension=target.scalable_dimension,
-                    resource_id=target.resource_id,
-                    target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                        target_value=percent,
-                        predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                            predefined_metric_type=metric
-                        ),
-                        scale_out_cooldown=SCALE_OUT_COOLDOWN_SECONDS,
-                        scale_in_cooldown=SCALE_IN_COOLDOWN_SECONDS,
-                    ),
-                ),
-                opts=self._child,
-            )
-
-    def _create_alias_record(self, api_domain_name: str, hosted_zone_id: str) -> None:
-        aws.route53.Record(
-            f"{self._name}-api-alias",
-            aws.route53.RecordArgs(
-                zone_id=hosted_zone_id,
-                name=api_domain_name,
-                type="A",
-                aliases=[
-                    aws.route53.RecordAliasArgs(
-                        name=self.alb.dns_name,
-                        zone_id=self.alb.zone_id,
-                        evaluate_target_health=True,
-                    )
+    def _describe_monitoring(self) -> None:
+        cluster, service = self.cluster.name, self.service.name
+        self.alarms = [*self.load_balancer.alarms, *capacity_alarms(cluster, service, self._suffix)]
+        by_service: list[pulumi.Input[str]] = ["ClusterName", cluster, "ServiceName", service]
+        self.dashboard_widgets = [
+            *self.load_balancer.dashboard_widgets,
+            DashboardWidget(
+                "ECS CPU and memory (%)",
+                [
+                    ["AWS/ECS", "CPUUtilization", *by_service],
+                    ["AWS/ECS", "MemoryUtilization", *by_service],
                 ],
+                stat="Average",
             ),
-            opts=self._child,
-        )
-
-
-def alb_log_bucket_policy(bucket_arn: str, account_id: str) -> str:
-    """Only ELB log delivery may write, only under this account's prefix; TLS only."""
-    log_objects = f"{bucket_arn}/AWSLogs/{account_id}/*"
-    return policy_document(
-        {
-            "Sid": "ElbAccountWritesAccessLogs",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{ELB_LOG_ACCOUNT_US_EAST_1}:root"},
-            "Action": ["s3:PutObject"],
-            "Resource": [log_objects],
-        },
-        {
-            "Sid": "LogDeliveryWritesAccessLogs",
-            "Effect": "Allow",
-            "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-            "Action": ["s3:PutObject"],
-            "Resource": [log_objects],
-        },
-        deny_insecure_transport(bucket_arn),
-    )
+            DashboardWidget(
+                "ECS running tasks",
+                [["ECS/ContainerInsights", "RunningTaskCount", *by_service]],
+                stat="Minimum",
+            ),
+        ]

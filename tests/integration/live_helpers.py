@@ -57,7 +57,7 @@ def expected_log_groups(outputs: Mapping[str, Any]) -> dict[str, str]:
     return {
         "vpc-flow-logs": outputs["flow_log_group_name"],
         "api": f"/ecs/api-{suffix}",
-        "alb-access": outputs["alb_access_log_group"],
+        "alb-access": outputs["alb_access_log_group_name"],
         "rds-postgresql": f"/aws/rds/cluster/{cluster}/postgresql",
     }
 

@@ -28,7 +28,7 @@ OUTPUTS = {
     "ecs_cluster_name": "ecs-cluster-prod1",
     "db_cluster_endpoint": "aurora-cluster-prod1.cluster-abc123.us-east-1.rds.amazonaws.com",
     "flow_log_group_name": "/aws/vpc/flow-logs-prod1",
-    "alb_access_log_group": "/aws/alb/access/alb-prod1",
+    "alb_access_log_group_name": "/aws/alb/access/alb-prod1",
 }
 
 

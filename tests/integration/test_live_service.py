@@ -178,9 +178,9 @@ def test_alb_writes_access_logs_to_the_stack_bucket(
         )["Attributes"]
     }
     assert attributes.get("access_logs.s3.enabled") == "true", "ALB access logs are disabled"
-    assert attributes.get("access_logs.s3.bucket") == stack_outputs["alb_logs_bucket"], (
+    assert attributes.get("access_logs.s3.bucket") == stack_outputs["alb_logs_bucket_name"], (
         f"access logs go to {attributes.get('access_logs.s3.bucket')!r}, not "
-        f"{stack_outputs['alb_logs_bucket']!r}"
+        f"{stack_outputs['alb_logs_bucket_name']!r}"
     )
 
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import fields
+from typing import Any
 
 import pytest
 
-from payments_infra.config import StackConfig
+from payments_infra.config import SETTINGS, Ingress, StackConfig
+from payments_infra.config.setting import Setting, binding
+from payments_infra.config.settings import CROSS_RULES
+from payments_infra.config.stack_config import TIERS
 from payments_infra.errors import ConfigError
 from payments_infra.naming import MAX_SUFFIX_LENGTH
 from payments_infra.recording import PlaceholderMocks, RecordingMonitor, record_program
@@ -193,3 +198,43 @@ def test_a_region_with_fewer_than_three_zones_fails_clearly() -> None:
     with pytest.raises(ConfigError, match="must offer at least 3 available availability zones"):
         record_program(VALID_CONFIG, stack="test", monitor=monitor)
     assert [r.type for r in monitor.recorded] == ["pulumi:providers:aws"]
+
+
+def test_every_setting_is_bound_to_exactly_one_field() -> None:
+    bound = [s.key for kind in (StackConfig, *TIERS) for f in fields(kind) if (s := binding(f))]
+    assert sorted(bound) == sorted(s.key for s in SETTINGS)
+
+
+def test_cross_key_rules_document_declared_keys_only() -> None:
+    keys = {s.key for s in SETTINGS}
+    assert [k for rule in CROSS_RULES for k in rule.notes if k not in keys] == []
+
+
+def test_enumerated_settings_compare_equal_to_their_strings() -> None:
+    config = load(
+        **{"payments:albIngress": "internet", "payments:apiCpuArchitecture": "X86_64"},
+    )
+    assert config.service.ingress == "internet" and config.service.ingress is Ingress.INTERNET
+    assert config.service.cpu_architecture == "X86_64"
+    assert config.frontend.price_class == "PriceClass_100"
+    assert config.observability.alb_log_delivery == "forwarder"
+    assert config.observability.log_archive == "none"
+    assert config.certificates.mode == "self-signed"
+    assert f"{config.service.ingress}" == "internet"
+
+
+def test_a_setting_that_fails_to_parse_and_a_cross_key_rule_are_both_reported() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load(**{"payments:dbMinCapacity": "300", "payments:apiMemory": "lots"})
+    assert raised.value.problems == [
+        "payments:dbMinCapacity must be 0.5 to 256 in steps of 0.5; got 300",
+        'payments:apiMemory must be a whole number; got "lots"',
+        "payments:dbMinCapacity must not exceed payments:dbMaxCapacity; got 300 > 16",
+    ]
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.key)
+def test_each_default_is_valid(setting: Setting[Any]) -> None:
+    if setting.default_text is not None:
+        value, problems = setting.parse(setting, setting.default_text)
+        assert problems == [] and value == setting.default

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from payments_infra import checks
+from payments_infra.aurora import SECRET_KEYS, secret_document
+from payments_infra.checks_network import subnet_routing
 from payments_infra.config import StackConfig
-from payments_infra.database import SECRET_KEYS, secret_document
 from payments_infra.errors import ConfigError
 from payments_infra.recording import MOCK_PASSWORD, Graph, Resource, SecretValue, record_program
 from tests.conftest import SUFFIX, VALID_CONFIG
@@ -74,7 +75,7 @@ def test_key_policy_allows_use_only_through_rds_and_secrets_manager(graph: Graph
 
 def test_subnet_group_has_exactly_the_three_private_subnets(graph: Graph) -> None:
     group = only(graph, "aws:rds/subnetGroup:SubnetGroup")
-    private = {r.subnet.id for r in checks.subnet_routing(graph) if r.declared_tier == "private"}
+    private = {r.subnet.id for r in subnet_routing(graph) if r.declared_tier == "private"}
     assert len(private) == 3
     assert set(group.inputs["subnetIds"]) == private
     assert only(graph, CLUSTER).inputs["dbSubnetGroupName"] == group.inputs["name"]
@@ -278,7 +279,7 @@ def test_rotation_schedules_aws_rotation_function_for_the_secret(rotating_graph:
     assert stack.inputs["applicationId"].endswith("SecretsManagerRDSPostgreSQLRotationSingleUser")
     parameters = stack.inputs["parameters"]
     private = sorted(
-        r.subnet.id for r in checks.subnet_routing(rotating_graph) if r.declared_tier == "private"
+        r.subnet.id for r in subnet_routing(rotating_graph) if r.declared_tier == "private"
     )
     assert sorted(parameters["vpcSubnetIds"].split(",")) == private
     assert parameters["kmsKeyArn"] == only(rotating_graph, "aws:kms/key:Key").outputs["arn"]

@@ -1,7 +1,8 @@
-"""The documentation cannot drift: from StackConfig, from the files it names, from itself."""
+"""The documentation cannot drift: from the declarations, from the files it names, from itself."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import yaml
 
 from payments_infra import docs
 from payments_infra.config import SETTINGS
-from payments_infra.recording import REPO_ROOT
+from payments_infra.outputs import OUTPUTS, RENAMED_OUTPUTS
+from payments_infra.recording import REPO_ROOT, Graph, record_program
+from tests.conftest import SUFFIX
+from tests.graph_snapshot import CONFIGS
 
 README = REPO_ROOT / "README.md"
 README_MAX_BYTES = 12 * 1024
@@ -55,42 +59,115 @@ def anchors(page: Path) -> set[str]:
     return found
 
 
-def test_settings_table_is_generated_from_stack_config() -> None:
-    page = docs.SETTINGS_PAGE.read_text()
-    assert docs.with_table(page) == page, "run: make docs (python -m payments_infra.docs)"
-    for setting in SETTINGS:
-        assert f"`{setting.key}`" in page
+def _copy_generated_files(root: Path) -> None:
+    for path in {b.path for b in docs.BLOCKS}:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text((REPO_ROOT / path).read_text())
 
 
-def test_the_check_names_the_page_when_the_table_is_stale(
+@pytest.mark.parametrize("block", docs.BLOCKS, ids=lambda b: f"{b.path}: {b.name}")
+def test_generated_block_is_up_to_date(block: docs.Block) -> None:
+    text = (REPO_ROOT / block.path).read_text()
+    assert block.applied(text) == text, f"{block.path}: {block.name}: run {docs.COMMAND}"
+
+
+@pytest.mark.parametrize("block", docs.BLOCKS, ids=lambda b: f"{b.path}: {b.name}")
+def test_the_check_names_the_file_and_block_edited_by_hand(
+    block: docs.Block, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _copy_generated_files(tmp_path)
+    page = tmp_path / block.path
+    page.write_text(page.read_text().replace(block.start, f"{block.start}\nedited by hand"))
+
+    assert docs.main(["--check"], root=tmp_path) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{block.path}: {block.name} is out of date: run {docs.COMMAND}"
+    ]
+    assert docs.main([], root=tmp_path) == 0
+    assert "edited by hand" not in page.read_text()
+    assert docs.main(["--check"], root=tmp_path) == 0
+
+    page.write_text(page.read_text().replace(block.end, ""))
+    assert docs.main(["--check"], root=tmp_path) == 1
+    assert f"{block.path}: {block.name}: must hold" in capsys.readouterr().err
+
+
+def test_a_block_that_cannot_be_generated_is_named_and_the_others_still_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stale = tmp_path / "settings.md"
-    stale.write_text(f"# Settings\n\n{docs.START}\n| old |\n{docs.END}\n")
-    monkeypatch.setattr(docs, "SETTINGS_PAGE", stale)
-    assert docs.main(["--check"]) == 1
-    assert "docs/settings.md" in capsys.readouterr().err
-    assert docs.main([]) == 0
-    assert docs.main(["--check"]) == 0
-    stale.write_text("# Settings, markers lost\n")
-    assert docs.main(["--check"]) == 1
-    assert "docs/settings.md" in capsys.readouterr().err
+    _copy_generated_files(tmp_path)
+
+    def broken() -> str:
+        raise RuntimeError("the program failed")
+
+    first, *others = docs.BLOCKS
+    monkeypatch.setattr(docs, "BLOCKS", (dataclasses.replace(first, render=broken), *others))
+    assert docs.main(["--check"], root=tmp_path) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{first.path}: {first.name} could not be generated: RuntimeError: the program failed"
+    ]
 
 
-def test_pulumi_yaml_describes_every_setting_with_the_same_default() -> None:
+def test_settings_table_lists_every_setting() -> None:
+    page = (REPO_ROOT / "docs" / "settings.md").read_text()
+    assert [s.key for s in SETTINGS if f"| `{s.key}` |" not in page] == []
+
+
+def test_pulumi_yaml_describes_every_setting_with_its_default() -> None:
     project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
     described = project["template"]["config"]
-    assert set(described) == {s.key for s in SETTINGS}
+    assert list(described) == [s.key for s in SETTINGS]
     for setting in SETTINGS:
-        if "default" in described[setting.key]:
-            assert described[setting.key]["default"] == setting.default, setting.key
-        assert described[setting.key]["description"]
+        assert described[setting.key].get("default") == setting.default_text, setting.key
+        assert setting.description in described[setting.key]["description"]
 
 
 def test_example_stack_mentions_every_setting() -> None:
     example = (REPO_ROOT / "Pulumi.dev.yaml").read_text()
     missing = [s.key for s in SETTINGS if s.key not in example]
     assert missing == []
+
+
+def test_every_output_is_declared_and_every_declared_output_exported(
+    recorded_graph: Graph,
+) -> None:
+    # The default test stack (certificate mode 3) exports every output, the PEM included.
+    assert sorted(recorded_graph.stack_outputs) == sorted(o.name for o in OUTPUTS)
+
+
+# What an output's name ends in says what its value is.
+OUTPUT_KINDS = ("_id", "_ids", "_arn", "_name", "_url", "_endpoint", "_pem", "_mode")
+# Zone names, but `availability_zones` reads as what it is and tests read it (not renamed).
+OUTPUT_NAMES_WITHOUT_KIND = {"availability_zones"}
+
+
+def test_output_names_end_in_their_kind() -> None:
+    names = [o.name for o in OUTPUTS]
+    assert len(set(names)) == len(names)
+    unsuffixed = [n for n in names if not n.endswith(OUTPUT_KINDS)]
+    assert sorted(unsuffixed) == sorted(OUTPUT_NAMES_WITHOUT_KIND)
+    assert not set(RENAMED_OUTPUTS) & set(names), "an old name is still exported"
+    assert set(RENAMED_OUTPUTS.values()) <= set(names)
+
+
+def _alarms(graph: Graph, suffix: str) -> set[str]:
+    return {a.inputs["name"].removesuffix(f"-{suffix}") for a in graph.of_type(docs.METRIC_ALARM)}
+
+
+def test_the_alarms_table_is_recorded_from_a_stack_with_every_alarm(
+    recorded_graph: Graph,
+) -> None:
+    documented = _alarms(docs._docs_graph(), docs.DOCS_SUFFIX)
+    everything = record_program(CONFIGS["everything"], stack="test")
+    for graph in (recorded_graph, everything):
+        assert _alarms(graph, SUFFIX) - documented == set()
+    assert len(docs.alarm_rows(docs._docs_graph())) == len(documented) - 2  # 3 NAT alarms: 1 row
+
+
+def test_table_cells_escape_what_markdown_would_swallow() -> None:
+    assert (
+        docs.cell("api.<domain> | `https://<id>` < 3") == r"api.&lt;domain> \| `https://<id>` < 3"
+    )
 
 
 def test_readme_stays_a_five_minute_read() -> None:

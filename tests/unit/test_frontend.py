@@ -11,13 +11,14 @@ import pytest
 
 from payments_infra import checks
 from payments_infra.errors import ConfigError
-from payments_infra.frontend import CACHING_DISABLED, CACHING_OPTIMIZED, load_site
+from payments_infra.frontend import CACHING_DISABLED, CACHING_OPTIMIZED
 from payments_infra.recording import (
     Graph,
     PlaceholderMocks,
     RecordingMonitor,
     record_program,
 )
+from payments_infra.site import load_site
 from payments_infra.web_headers import CONTENT_SECURITY_POLICY
 from tests.conftest import SUFFIX, VALID_CONFIG, WEB_DIST, ZONES
 from tests.graph_queries import in_component, only

@@ -7,8 +7,15 @@ import json
 import pytest
 
 from payments_infra import checks
-from payments_infra.recording import MOCK_PASSWORD, Graph, Resource
-from tests.conftest import SUFFIX, ZONES
+from payments_infra.checks_conventions import aws_resources, effective_tags, is_taggable
+from payments_infra.checks_network import subnet_routing
+from payments_infra.recording import (
+    MOCK_PASSWORD,
+    Graph,
+    Resource,
+    record_program,
+)
+from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
 
 
 def failing(graph: Graph) -> dict[str, list[str]]:
@@ -34,17 +41,17 @@ def test_every_graph_wide_check_passes_on_the_real_program(graph: Graph) -> None
 
 
 def test_taggable_is_read_from_the_pulumi_aws_class() -> None:
-    assert checks.is_taggable("aws:ec2/vpc:Vpc")
-    assert checks.is_taggable("aws:iam/role:Role")
-    assert not checks.is_taggable("aws:ec2/route:Route")
-    assert not checks.is_taggable("aws:iam/rolePolicy:RolePolicy")
+    assert is_taggable("aws:ec2/vpc:Vpc")
+    assert is_taggable("aws:iam/role:Role")
+    assert not is_taggable("aws:ec2/route:Route")
+    assert not is_taggable("aws:iam/rolePolicy:RolePolicy")
 
 
 def test_every_taggable_resource_carries_all_required_tags(graph: Graph) -> None:
-    taggable = [r for r in checks.aws_resources(graph) if checks.is_taggable(r.type)]
+    taggable = [r for r in aws_resources(graph) if is_taggable(r.type)]
     assert len(taggable) >= 20
     for resource in taggable:
-        tags = checks.effective_tags(graph, resource)
+        tags = effective_tags(graph, resource)
         assert tags["Environment"] == "production", resource.name
         assert tags["CostCenter"] == "payments", resource.name
         assert tags["Project"] == "payments" and tags["Stack"] == "test", resource.name
@@ -172,7 +179,7 @@ def test_a_subnet_handing_out_public_ips_is_caught(graph: Graph) -> None:
 def test_losing_any_one_zone_leaves_the_others_routed_and_two_public_zones(
     graph: Graph, lost: str
 ) -> None:
-    survivors = [s for s in checks.subnet_routing(graph) if s.availability_zone != lost]
+    survivors = [s for s in subnet_routing(graph) if s.availability_zone != lost]
     private = [s for s in survivors if s.declared_tier == "private"]
     assert len(private) == 2
     assert all(
@@ -358,3 +365,62 @@ def test_internet_ingress_to_anything_but_the_alb_on_443_is_caught(graph: Graph)
 def test_a_description_ec2_would_refuse_is_caught(graph: Graph) -> None:
     first(graph, "aws:ec2/securityGroup:SecurityGroup").inputs["description"] = "CloudFront's"
     assert "security-group descriptions" in failing(graph)
+
+
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+RULE_TYPES = {
+    "ingress": "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "egress": "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+}
+
+
+def group_rules(graph: Graph) -> list[tuple[str, Resource]]:
+    return [(way, r) for way, token in RULE_TYPES.items() for r in graph.of_type(token)]
+
+
+def test_every_rule_belongs_to_the_component_that_owns_its_group(graph: Graph) -> None:
+    owner = {g.id: g.parent for g in graph.of_type(SECURITY_GROUP)}
+    strays = [
+        rule.name
+        for _, rule in group_rules(graph)
+        if rule.parent != owner[rule.inputs["securityGroupId"]]
+    ]
+    assert strays == [], "rules made by a component that does not own their group"
+
+
+@pytest.mark.parametrize("overrides", [{}, {"payments:dbRotationDays": "30"}])
+def test_every_rule_between_groups_comes_with_its_mirror(overrides: dict[str, str]) -> None:
+    # allow() makes both halves: egress from one group, ingress into the other, same port.
+    graph = record_program({**VALID_CONFIG, **overrides}, stack="test")
+    halves = {
+        (
+            way,
+            rule.inputs["securityGroupId"],
+            rule.inputs["referencedSecurityGroupId"],
+            rule.inputs["fromPort"],
+        )
+        for way, rule in group_rules(graph)
+        if "referencedSecurityGroupId" in rule.inputs
+    }
+    mirror = {"ingress": "egress", "egress": "ingress"}
+    lonely = [h for h in halves if (mirror[h[0]], h[2], h[1], h[3]) not in halves]
+    assert len(halves) >= 4 and lonely == []
+
+
+@pytest.mark.parametrize("overrides", [{}, {"payments:logArchive": "s3"}])
+def test_every_role_is_a_service_role_with_one_inline_policy(overrides: dict[str, str]) -> None:
+    # service_roles.service_role: one service of this account may assume it (confused-deputy
+    # conditions), and it holds exactly one inline policy.
+    graph = record_program({**VALID_CONFIG, **overrides}, stack="test")
+    policies = graph.of_type("aws:iam/rolePolicy:RolePolicy")
+    for role in graph.of_type("aws:iam/role:Role"):
+        (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert statement["Action"] == "sts:AssumeRole", role.name
+        assert list(statement["Principal"]) == ["Service"], role.name
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}, (
+            role.name
+        )
+        assert [p.name for p in policies if p.inputs["role"] == role.id] == [
+            role.name.removesuffix("-role") + "-policy"
+        ]
+    assert len(graph.of_type("aws:iam/role:Role")) == (6 if overrides else 4)

@@ -266,3 +266,48 @@ def test_bad_log_archive_setting_fails_clearly() -> None:
         StackConfig.from_mapping(
             {**VALID_CONFIG, "payments:logArchive": "glacier"}, project="p", stack="s"
         )
+
+
+def children_of(graph: Graph, component_type: str) -> list[Resource]:
+    (component,) = graph.of_type(component_type)
+    return [r for r in graph if r.parent == component.urn]
+
+
+def test_observability_knows_no_tier_only_the_topic_alarms_and_dashboard(graph: Graph) -> None:
+    kinds = {r.type for r in children_of(graph, "payments:observability:Observability")}
+    assert kinds == {
+        "aws:sns/topic:Topic",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:cloudwatch/dashboard:Dashboard",
+    }
+    assert len(graph.of_type(ALARM)) == 17  # every tier's: 7 API, 4 database, 1 WAF, 3 NAT, 2 logs
+
+
+def test_alb_access_logs_are_a_piece_of_their_own_that_reads_the_albs_bucket(
+    graph: Graph,
+) -> None:
+    pieces = children_of(graph, "payments:observability:AlbAccessLogs")
+    (notification,) = [
+        r for r in pieces if r.type == "aws:s3/bucketNotification:BucketNotification"
+    ]
+    assert notification.inputs["bucket"] == f"alb-logs-{SUFFIX}"
+    assert {r.type for r in pieces} >= {
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:lambda/function:Function",
+        "aws:sqs/queue:Queue",
+        "aws:iam/role:Role",
+    }
+
+
+def test_moved_resources_keep_their_urns_through_aliases(archive_graph: Graph) -> None:
+    # The pieces split out of Observability, ApiService and Network keep their resources'
+    # logical names; each resource names the URN it had under its old parent.
+    moved = {
+        "payments:observability:AlbAccessLogs": "payments:observability:Observability",
+        "payments:observability:LogArchive": "payments:observability:Observability",
+        "payments:service:ApiLoadBalancer": "payments:service:ApiService",
+    }
+    for new, old in moved.items():
+        for resource in children_of(archive_graph, new):
+            expected = resource.urn.replace(f"::{new}$", f"::{old}$")
+            assert expected in resource.aliases, resource.name

@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 
 from payments_infra import checks
+from payments_infra.checks_access import policy_documents
+from payments_infra.checks_network import subnet_routing
 from payments_infra.config import StackConfig
 from payments_infra.errors import ConfigError
-from payments_infra.image import source_tag
+from payments_infra.image import ecr_repository_arn_of, source_tag
 from payments_infra.naming import MAX_SUFFIX_LENGTH
 from payments_infra.recording import REPO_ROOT, Graph, Resource, record_program
-from payments_infra.service import CONTAINER_HEALTH_COMMAND, ecr_repository_arn_of
+from payments_infra.task_definition import CONTAINER_HEALTH_COMMAND
 from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
 from tests.graph_queries import in_component, named, only
 
@@ -80,7 +82,7 @@ def test_service_deploys_safely(graph: Graph) -> None:
 
 def test_tasks_run_in_the_private_subnets_with_no_public_ip(graph: Graph) -> None:
     network = only(graph, SERVICE).inputs["networkConfiguration"]
-    private = {r.subnet.id for r in checks.subnet_routing(graph) if r.declared_tier == "private"}
+    private = {r.subnet.id for r in subnet_routing(graph) if r.declared_tier == "private"}
     assert set(network["subnets"]) == private and len(private) == 3
     assert network["assignPublicIp"] is False
 
@@ -124,7 +126,7 @@ def test_target_group_is_https_to_the_tasks_on_8443(graph: Graph) -> None:
 
 def test_alb_is_public_hardened_and_logs_access(graph: Graph) -> None:
     alb = only(graph, "aws:lb/loadBalancer:LoadBalancer")
-    public = {r.subnet.id for r in checks.subnet_routing(graph) if r.declared_tier == "public"}
+    public = {r.subnet.id for r in subnet_routing(graph) if r.declared_tier == "public"}
     assert set(alb.inputs["subnets"]) == public
     assert alb.inputs["internal"] is False
     assert alb.inputs["dropInvalidHeaderFields"] is True
@@ -151,6 +153,21 @@ def test_security_groups_admit_443_to_the_alb_and_8443_from_it_only(graph: Graph
     }
     described = [r for r in [*graph.of_type(INGRESS), *graph.of_type(EGRESS)]]
     assert all(r.inputs.get("description") for r in described)
+
+
+def test_the_tasks_group_is_the_api_tiers_with_rules_only_as_resources(graph: Graph) -> None:
+    (group,) = [
+        g
+        for g in graph.of_type("aws:ec2/securityGroup:SecurityGroup")
+        if g.inputs["name"] == f"api-tasks-sg-{SUFFIX}"
+    ]
+    service = only(graph, "payments:service:ApiService")
+    assert group.parent == service.urn
+    assert group.inputs["vpcId"] == only(graph, "aws:ec2/vpc:Vpc").id
+    assert not group.inputs.get("ingress") and not group.inputs.get("egress")
+    assert only(graph, "aws:ecs/service:Service").inputs["networkConfiguration"][
+        "securityGroups"
+    ] == [group.id]
 
 
 def test_task_runs_hardened(graph: Graph) -> None:
@@ -245,7 +262,7 @@ def test_task_role_may_read_exactly_the_secret(graph: Graph) -> None:
 
 
 def test_every_policy_document_in_the_graph_is_least_privilege(graph: Graph) -> None:
-    documents = checks.policy_documents(graph)
+    documents = policy_documents(graph)
     assert len(documents) >= 8
     assert checks.check_least_privilege(graph) == []
 

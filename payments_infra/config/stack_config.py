@@ -1,0 +1,162 @@
+"""StackConfig: every setting of the stack, read once, validated once.
+
+``load_stack_config()`` is the only place the program reads Pulumi config. It checks every
+value before the first resource exists and raises one ``ConfigError`` that lists every
+problem, each as ``<key> must <rule>; got <value>``.
+
+Each field below names the setting it holds (``bound(SETTING)``): its type, default and rule
+are that declaration's (settings.py), and ``StackConfig.from_mapping`` fills the fields from
+the declarations, so a setting is written once and bound once.
+"""
+
+# bound(...) returns a dataclasses.field (metadata: the setting; default: its default).
+# ruff: noqa: RUF009
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi.runtime import config as pulumi_runtime_config
+
+from payments_infra.config import settings as s
+from payments_infra.config.choices import (
+    CertificateMode,
+    CpuArchitecture,
+    Ingress,
+    LogArchive,
+    LogDelivery,
+    PriceClass,
+)
+from payments_infra.config.setting import bound, build, read_all, unknown_key_problems
+from payments_infra.errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings:
+    """The Aurora settings a stack may change (why: settings.py, docs/architecture.md)."""
+
+    engine_version: str = bound(s.DB_ENGINE_VERSION)
+    min_capacity: float = bound(s.DB_MIN_CAPACITY)
+    max_capacity: float = bound(s.DB_MAX_CAPACITY)
+    backup_retention_days: int = bound(s.DB_BACKUP_RETENTION_DAYS)
+    rotation_days: int = bound(s.DB_ROTATION_DAYS)  # 0: no automatic rotation
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertificateSettings:
+    """Which certificate mode the stack uses, and its inputs (docs/architecture.md, API tier)."""
+
+    domain_name: str | None = bound(s.DOMAIN_NAME)
+    hosted_zone_id: str | None = bound(s.HOSTED_ZONE_ID)
+    certificate_arn: str | None = bound(s.CERTIFICATE_ARN)
+    cloudfront_certificate_arn: str | None = bound(s.CLOUDFRONT_CERTIFICATE_ARN)
+    api_domain_name: str | None = bound(s.API_DOMAIN_NAME)
+    site_domain_name: str | None = bound(s.SITE_DOMAIN_NAME)
+
+    @property
+    def mode(self) -> CertificateMode:
+        """``dns`` (mode 1), ``existing`` (mode 2) or ``self-signed`` (mode 3, a demo)."""
+        if self.domain_name:
+            return CertificateMode.DNS
+        if self.certificate_arn:
+            return CertificateMode.EXISTING
+        return CertificateMode.SELF_SIGNED
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSettings:
+    """The API service's settings (defaults and reasons: settings.py, docs/architecture.md)."""
+
+    image: str | None = bound(s.API_IMAGE)
+    cpu: int = bound(s.API_CPU)
+    memory: int = bound(s.API_MEMORY)
+    cpu_architecture: CpuArchitecture = bound(s.API_CPU_ARCHITECTURE)
+    tls_policy: str = bound(s.ALB_TLS_POLICY)
+    ingress: Ingress = bound(s.ALB_INGRESS)
+    ecr_keep_images: int = bound(s.ECR_KEEP_IMAGES)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrontendSettings:
+    """The frontend tier's settings (defaults and reasons: settings.py, docs/architecture.md)."""
+
+    dist_dir: str = bound(s.WEB_DIST_DIR)
+    price_class: PriceClass = bound(s.PRICE_CLASS)
+    waf_rate_limit: int = bound(s.WAF_RATE_LIMIT)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservabilitySettings:
+    """Alert recipients, the ALB access-log path and the log archive."""
+
+    alert_emails: tuple[str, ...] = bound(s.ALERT_EMAILS)
+    alb_log_delivery: LogDelivery = bound(s.ALB_ACCESS_LOG_DELIVERY)
+    log_archive: LogArchive = bound(s.LOG_ARCHIVE)
+
+
+TIERS = (
+    DatabaseSettings,
+    CertificateSettings,
+    ServiceSettings,
+    FrontendSettings,
+    ObservabilitySettings,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackConfig:
+    """The validated settings of one stack. Build it with ``StackConfig.from_mapping``."""
+
+    environment_suffix: str = bound(s.ENVIRONMENT_SUFFIX)
+    region: str = bound(s.REGION)
+    vpc_cidr: ipaddress.IPv4Network = bound(s.VPC_CIDR)
+    # None means "look the zones up" (provider.resolve_availability_zones).
+    availability_zones: tuple[str, ...] | None = bound(s.AVAILABILITY_ZONES)
+    database: DatabaseSettings
+    certificates: CertificateSettings
+    service: ServiceSettings
+    frontend: FrontendSettings
+    observability: ObservabilitySettings
+    project: str
+    stack: str
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, str], *, project: str, stack: str) -> StackConfig:
+        """Validate raw config (``namespace:key`` -> string, as Pulumi stores it).
+
+        Raises ``ConfigError`` with every problem found, not just the first.
+        """
+        problems = unknown_key_problems(raw, s.SETTINGS, s.PROJECT_NAMESPACE)
+        values, found = read_all(raw, s.SETTINGS, s.CROSS_RULES)
+        problems += found
+        if problems:
+            raise ConfigError(problems)
+        return build(
+            cls,
+            values,
+            database=build(DatabaseSettings, values),
+            certificates=build(CertificateSettings, values),
+            service=build(ServiceSettings, values),
+            frontend=build(FrontendSettings, values),
+            observability=build(ObservabilitySettings, values),
+            project=project,
+            stack=stack,
+        )
+
+
+def load_stack_config() -> StackConfig:
+    """Read this stack's Pulumi config and validate it (the only reader of Pulumi config)."""
+    return StackConfig.from_mapping(
+        _all_config(), project=pulumi.get_project(), stack=pulumi.get_stack()
+    )
+
+
+def _all_config() -> dict[str, str]:
+    # pulumi.Config reads one key at a time and cannot list keys; listing them is how a
+    # misspelt key (payments:vpcCIDR) is caught instead of silently ignored.
+    raw: dict[str, str] = dict(pulumi_runtime_config.get_config_env())
+    raw.update(pulumi_runtime_config.CONFIG.get())
+    return {key: str(value) for key, value in raw.items()}
