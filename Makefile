@@ -47,7 +47,7 @@ app/web/dist/index.html: app/web/node_modules/.installed $(WEB_SOURCES)
 	cd app/web && npm run build
 
 plan: venv web
-	$(PY) -m payments_infra.plan --stack "$(STACK)"
+	$(PY) -m payments_infra.offline.plan --stack "$(STACK)"
 
 # Everything that runs without AWS: lint, the program under mocks, the API against a real
 # PostgreSQL, the API image run as Fargate runs it, the web app's unit tests, and the browser
@@ -60,7 +60,7 @@ lint: venv app/web/node_modules/.installed
 	$(VENV)/bin/mypy
 	cd app/api && ../../$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint app/api/Dockerfile
-	$(PY) -m payments_infra.docs --check
+	$(PY) -m payments_infra.offline.docs --check
 	cd app/web && npm run check:types
 
 unit: venv web
@@ -94,7 +94,7 @@ fmt: venv
 	$(VENV)/bin/ruff check --fix .
 
 docs: venv
-	$(PY) -m payments_infra.docs
+	$(PY) -m payments_infra.offline.docs
 
 bench: venv web
 	@$(REQUIRE) postgres
@@ -108,7 +108,7 @@ dev: venv app/web/node_modules/.installed
 	$(PY) app/dev/run.py
 
 # Checks before a real deploy (stack file, Pulumi CLI, passphrase, Docker for up, AWS).
-PREFLIGHT = $(PY) -m payments_infra.preflight --stack "$(STACK)"
+PREFLIGHT = $(PY) -m payments_infra.offline.preflight --stack "$(STACK)"
 
 preflight: venv
 	@$(PREFLIGHT) --for up

@@ -18,23 +18,23 @@ Deploys, for the stack's ``payments:environmentSuffix``:
 
 Every resource is named ``{resource-type}-{environmentSuffix}``, tagged
 Environment=production and CostCenter=payments, and destroyable with ``pulumi destroy``.
-Settings are declared in payments_infra/config/, outputs in payments_infra/outputs.py.
+Settings are declared in payments_infra/config/, outputs in payments_infra/components/outputs.py.
 The README is the handbook.
 """
 
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.config import Ingress, load_stack_config
-from payments_infra.outputs import export_outputs
-from payments_infra.platform import PaymentsPlatform, PaymentsPlatformArgs
-from payments_infra.provider import (
+from payments_infra.aws.provider import (
     cloudfront_prefix_list_id,
     create_aws_provider,
     resolve_availability_zones,
     resolve_engine_version,
 )
-from payments_infra.site import load_site
+from payments_infra.components.outputs import export_outputs
+from payments_infra.components.platform import PaymentsPlatform, PaymentsPlatformArgs
+from payments_infra.components.site import load_site
+from payments_infra.config import Ingress, load_stack_config
 
 config = load_stack_config()
 site_files = load_site(config.frontend.dist_dir)  # before any resource: no empty site
@@ -58,4 +58,4 @@ platform = PaymentsPlatform(
     opts=pulumi.ResourceOptions(providers=[provider]),
 )
 
-export_outputs(platform)  # declared, with descriptions, in payments_infra/outputs.py
+export_outputs(platform)  # declared, with descriptions, in payments_infra/components/outputs.py

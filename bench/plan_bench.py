@@ -33,7 +33,7 @@ def main() -> int:
         for _ in range(args.runs):
             started = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "payments_infra.plan", "--json", str(graph_file)],
+                [sys.executable, "-m", "payments_infra.offline.plan", "--json", str(graph_file)],
                 cwd=REPO_ROOT,
                 check=True,
                 stdout=subprocess.DEVNULL,

@@ -1,6 +1,6 @@
 """The pack's rules, each mapped to a PCI DSS v4.0 requirement.
 
-Where a graph-wide check of ``payments_infra/checks.py`` decides from the resource's own
+Where a graph-wide check of ``payments_infra/offline/checks.py`` decides from the resource's own
 literal settings, the rule runs that same check on a one-resource graph (the resource and
 its provider), so the pack and ``make plan`` cannot disagree. Where the check would need
 values AWS computes (ids, ARNs, the routing between resources), which a preview does not
@@ -22,8 +22,8 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from payments_infra import checks
-from payments_infra.recording import Graph, Resource
+from payments_infra.offline import checks
+from payments_infra.offline.graph import Graph, Resource
 
 Validator = Callable[[ResourceValidationArgs], list[str]]
 

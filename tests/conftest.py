@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from payments_infra.recording import Graph, record_program
+from payments_infra.offline.graph import Graph
+from payments_infra.offline.mocks import record_program
 
 SUFFIX = "test1"
 # A small built web app, so the tests do not depend on `npm run build`.

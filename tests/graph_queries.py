@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from payments_infra.recording import Graph, Resource
+from payments_infra.offline.graph import Graph, Resource
 
 
 def only(graph: Graph, type_token: str) -> Resource:

@@ -15,7 +15,9 @@ from typing import Any
 
 import pulumi
 
-from payments_infra.recording import REPO_ROOT, Graph, SecretValue, record_program
+from payments_infra import REPO_ROOT
+from payments_infra.offline.graph import Graph, SecretValue
+from payments_infra.offline.mocks import record_program
 from tests.conftest import VALID_CONFIG
 
 # The configurations whose graphs the redesign must keep: the default test stack, and one

@@ -18,7 +18,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from payments_infra.web_headers import SECURITY_HEADERS
+from payments_infra.aws.web_headers import SECURITY_HEADERS
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host"}
 

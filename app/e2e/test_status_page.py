@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from playwright.sync_api import Browser, ConsoleMessage, expect
 
-from payments_infra.web_headers import SECURITY_HEADERS
+from payments_infra.aws.web_headers import SECURITY_HEADERS
 
 
 def test_a_payment_created_in_the_form_is_listed_and_stored(

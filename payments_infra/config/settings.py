@@ -19,6 +19,7 @@ import json
 import re
 from typing import Any
 
+from payments_infra.aws.naming import MAX_SUFFIX_LENGTH, SUFFIX_KEY, suffix_problems
 from payments_infra.config.choices import (
     CpuArchitecture,
     Ingress,
@@ -41,7 +42,6 @@ from payments_infra.config.setting import (
     whole_number,
     whole_number_from,
 )
-from payments_infra.naming import MAX_SUFFIX_LENGTH, SUFFIX_KEY, suffix_problems
 
 PROJECT_NAMESPACE = "payments"
 REQUIRED_REGION = "us-east-1"

@@ -30,8 +30,8 @@ from payments_infra.config.choices import (
     LogDelivery,
     PriceClass,
 )
+from payments_infra.config.errors import ConfigError
 from payments_infra.config.setting import bound, build, read_all, unknown_key_problems
-from payments_infra.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,16 +17,17 @@ import pytest
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 from psycopg import sql
 
-from payments_infra.database import (
+from payments_infra import REPO_ROOT
+from payments_infra.aws.naming import physical_name
+from payments_infra.components.database import (
     DATABASE_NAME,
     MASTER_USERNAME,
     PORT,
     SECRET_KEYS,
     secret_document,
 )
-from payments_infra.naming import physical_name
-from payments_infra.recording import REPO_ROOT, Graph
-from payments_infra.service import CONTAINER_NAME
+from payments_infra.components.service import CONTAINER_NAME
+from payments_infra.offline.graph import Graph
 from tests.conftest import SUFFIX
 from tests.container.fargate import Docker, SecretsManagerStand, TaskDefinition
 from tests.graph_queries import named, only

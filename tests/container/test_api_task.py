@@ -30,8 +30,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from payments_infra.database import DATABASE_NAME
-from payments_infra.recording import Graph
+from payments_infra.components.database import DATABASE_NAME
+from payments_infra.offline.graph import Graph
 from tests.container.conftest import LocalDatabase
 from tests.container.fargate import (
     Docker,

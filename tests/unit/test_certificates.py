@@ -6,10 +6,11 @@ import re
 
 import pytest
 
-from payments_infra import checks
 from payments_infra.config import StackConfig
-from payments_infra.errors import ConfigError
-from payments_infra.recording import MOCK_PRIVATE_KEY, Graph, SecretValue, record_program
+from payments_infra.config.errors import ConfigError
+from payments_infra.offline import checks
+from payments_infra.offline.graph import Graph, SecretValue
+from payments_infra.offline.mocks import MOCK_PRIVATE_KEY, record_program
 from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
 
 CERT_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"

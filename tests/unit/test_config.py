@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from payments_infra.aws.naming import MAX_SUFFIX_LENGTH
 from payments_infra.config import SETTINGS, Ingress, StackConfig
+from payments_infra.config.errors import ConfigError
 from payments_infra.config.setting import Setting, binding
 from payments_infra.config.settings import CROSS_RULES
 from payments_infra.config.stack_config import TIERS
-from payments_infra.errors import ConfigError
-from payments_infra.naming import MAX_SUFFIX_LENGTH
-from payments_infra.recording import PlaceholderMocks, RecordingMonitor, record_program
+from payments_infra.offline.mocks import PlaceholderMocks, RecordingMonitor, record_program
 from tests.conftest import VALID_CONFIG
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from payments_infra import cost
+from payments_infra.components.service import DESIRED_TASKS
 from payments_infra.config import DEFAULT_API_CPU, DEFAULT_API_MEMORY, DEFAULT_DB_MIN_CAPACITY
-from payments_infra.cost import CostLine
-from payments_infra.recording import Graph, Resource
-from payments_infra.service import DESIRED_TASKS
+from payments_infra.offline import cost
+from payments_infra.offline.cost import CostLine
+from payments_infra.offline.graph import Graph, Resource
 
 HOURS = 730
 TABLE = json.loads(cost.PRICES_FILE.read_text())

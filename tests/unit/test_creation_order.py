@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from payments_infra import creation_order
-from payments_infra.creation_order import ORDERS, CreationOrder, check_creation_order
-from payments_infra.recording import Graph, Resource
+from payments_infra.offline import creation_order
+from payments_infra.offline.creation_order import ORDERS, CreationOrder, check_creation_order
+from payments_infra.offline.graph import Graph, Resource
 
 # (order, waiter logical name, prerequisite logical names it must wait for)
 EXPECTED = {

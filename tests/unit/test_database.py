@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from payments_infra import checks
-from payments_infra.aurora import SECRET_KEYS, secret_document
-from payments_infra.checks_network import subnet_routing
+from payments_infra.components.aurora import SECRET_KEYS, secret_document
 from payments_infra.config import StackConfig
-from payments_infra.errors import ConfigError
-from payments_infra.recording import MOCK_PASSWORD, Graph, Resource, SecretValue, record_program
+from payments_infra.config.errors import ConfigError
+from payments_infra.offline import checks
+from payments_infra.offline.checks_network import subnet_routing
+from payments_infra.offline.graph import Graph, Resource, SecretValue
+from payments_infra.offline.mocks import MOCK_PASSWORD, record_program
 from tests.conftest import SUFFIX, VALID_CONFIG
 
 CLUSTER = "aws:rds/cluster:Cluster"

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from payments_infra import docs
+from payments_infra import REPO_ROOT
+from payments_infra.components.outputs import OUTPUTS, RENAMED_OUTPUTS
 from payments_infra.config import SETTINGS
-from payments_infra.outputs import OUTPUTS, RENAMED_OUTPUTS
-from payments_infra.recording import REPO_ROOT, Graph, record_program
+from payments_infra.offline import docs
+from payments_infra.offline.graph import Graph
+from payments_infra.offline.mocks import record_program
 from tests.conftest import SUFFIX
 from tests.graph_snapshot import CONFIGS
 

@@ -9,17 +9,13 @@ from typing import Any
 
 import pytest
 
-from payments_infra import checks
-from payments_infra.errors import ConfigError
-from payments_infra.frontend import CACHING_DISABLED, CACHING_OPTIMIZED
-from payments_infra.recording import (
-    Graph,
-    PlaceholderMocks,
-    RecordingMonitor,
-    record_program,
-)
-from payments_infra.site import load_site
-from payments_infra.web_headers import CONTENT_SECURITY_POLICY
+from payments_infra.aws.web_headers import CONTENT_SECURITY_POLICY
+from payments_infra.components.frontend import CACHING_DISABLED, CACHING_OPTIMIZED
+from payments_infra.components.site import load_site
+from payments_infra.config.errors import ConfigError
+from payments_infra.offline import checks
+from payments_infra.offline.graph import Graph
+from payments_infra.offline.mocks import PlaceholderMocks, RecordingMonitor, record_program
 from tests.conftest import SUFFIX, VALID_CONFIG, WEB_DIST, ZONES
 from tests.graph_queries import in_component, only
 from tests.unit.test_certificates import DNS, EXISTING

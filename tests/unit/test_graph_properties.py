@@ -6,15 +6,11 @@ import json
 
 import pytest
 
-from payments_infra import checks
-from payments_infra.checks_conventions import aws_resources, effective_tags, is_taggable
-from payments_infra.checks_network import subnet_routing
-from payments_infra.recording import (
-    MOCK_PASSWORD,
-    Graph,
-    Resource,
-    record_program,
-)
+from payments_infra.offline import checks
+from payments_infra.offline.checks_conventions import aws_resources, effective_tags, is_taggable
+from payments_infra.offline.checks_network import subnet_routing
+from payments_infra.offline.graph import Graph, Resource
+from payments_infra.offline.mocks import MOCK_PASSWORD, record_program
 from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
 
 

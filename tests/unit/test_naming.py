@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from payments_infra import naming
-from payments_infra.errors import ConfigError
+from payments_infra.aws import naming
+from payments_infra.config.errors import ConfigError
 from tests.conftest import ZONES
 
 SEGMENT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)

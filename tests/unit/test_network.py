@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from payments_infra.checks_network import subnet_routing
-from payments_infra.network import plan_subnets
-from payments_infra.recording import Graph, Resource
+from payments_infra.components.network import plan_subnets
+from payments_infra.offline.checks_network import subnet_routing
+from payments_infra.offline.graph import Graph, Resource
 from tests.conftest import SUFFIX, ZONES
 
 SUBNET = "aws:ec2/subnet:Subnet"

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from payments_infra import checks
+from payments_infra import REPO_ROOT
 from payments_infra.config import StackConfig
-from payments_infra.errors import ConfigError
-from payments_infra.recording import REPO_ROOT, Graph, Resource, record_program
+from payments_infra.config.errors import ConfigError
+from payments_infra.offline import checks
+from payments_infra.offline.graph import Graph, Resource
+from payments_infra.offline.mocks import record_program
 from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
 from tests.graph_queries import named
 

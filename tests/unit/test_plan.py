@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from payments_infra.recording import REPO_ROOT
+from payments_infra import REPO_ROOT
 from tests.conftest import WEB_DIST
 
 
 def run_plan(tmp_path: Path | None, *options: str) -> subprocess.CompletedProcess[str]:
-    """`python -m payments_infra.plan`; the graph goes to tmp_path, or its default place."""
+    """`python -m payments_infra.offline.plan`; the graph goes to tmp_path, or its default place."""
     graph_file = ["--json", str(tmp_path / "plan.json")] if tmp_path else []
     return subprocess.run(
-        [sys.executable, "-m", "payments_infra.plan", *graph_file, *options],
+        [sys.executable, "-m", "payments_infra.offline.plan", *graph_file, *options],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

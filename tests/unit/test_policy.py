@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from payments_infra.recording import Graph, Resource
+from payments_infra.offline.graph import Graph, Resource
 from policy.rules import POLICIES, RULES, Rule, args_for, violations
 
 RULE = {rule.name: rule for rule in RULES}

@@ -11,9 +11,9 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
 
-from payments_infra import preflight
-from payments_infra.recording import REPO_ROOT
-from payments_infra.stack_file import read_stack_config
+from payments_infra import REPO_ROOT
+from payments_infra.offline import preflight
+from payments_infra.offline.stack_file import read_stack_config
 from tests.conftest import WEB_DIST
 
 

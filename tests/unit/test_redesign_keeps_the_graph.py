@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from payments_infra import outputs
-from payments_infra.recording import REPO_ROOT, record_program
+from payments_infra import REPO_ROOT
+from payments_infra.components import outputs
+from payments_infra.offline.mocks import record_program
 from tests.graph_snapshot import CONFIGS, snapshot
 
 BEFORE = REPO_ROOT / "tests" / "fixtures" / "graph_before_redesign"

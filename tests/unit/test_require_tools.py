@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from payments_infra.recording import REPO_ROOT
+from payments_infra import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "require-tools"
 

@@ -8,15 +8,17 @@ from typing import Any
 
 import pytest
 
-from payments_infra import checks
-from payments_infra.checks_access import policy_documents
-from payments_infra.checks_network import subnet_routing
+from payments_infra import REPO_ROOT
+from payments_infra.aws.naming import MAX_SUFFIX_LENGTH
+from payments_infra.components.image import ecr_repository_arn_of, source_tag
+from payments_infra.components.task_definition import CONTAINER_HEALTH_COMMAND
 from payments_infra.config import StackConfig
-from payments_infra.errors import ConfigError
-from payments_infra.image import ecr_repository_arn_of, source_tag
-from payments_infra.naming import MAX_SUFFIX_LENGTH
-from payments_infra.recording import REPO_ROOT, Graph, Resource, record_program
-from payments_infra.task_definition import CONTAINER_HEALTH_COMMAND
+from payments_infra.config.errors import ConfigError
+from payments_infra.offline import checks
+from payments_infra.offline.checks_access import policy_documents
+from payments_infra.offline.checks_network import subnet_routing
+from payments_infra.offline.graph import Graph, Resource
+from payments_infra.offline.mocks import record_program
 from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
 from tests.graph_queries import in_component, named, only
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from payments_infra.stack_file import (
+from payments_infra.offline.stack_file import (
     StackFileError,
     read_stack_config,
     stack_file_path,

@@ -1,0 +1,1 @@
+"""Building blocks every tier shares: names, tags, keys, logs, buckets, roles, policies."""

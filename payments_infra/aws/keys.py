@@ -1,0 +1,163 @@
+"""Customer-managed KMS keys: the one way the stack makes one, their policies, and ``LogsKey``.
+
+``customer_managed_key`` makes a rotating, quickly deletable, aliased key; every key of the
+platform comes from it, with one of the policies below (the database's is used by
+database.py). ``LogsKey`` (created first, before every tier) is the key every log
+group and the alerts topic are encrypted with. Its policy lets the regional CloudWatch Logs
+service use it only for this account's log groups (encryption-context condition) and lets
+CloudWatch alarms publish to the encrypted topic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from payments_infra.aws.naming import physical_name
+from payments_infra.aws.policies import key_admin_statement, policy_document, regional_service
+from payments_infra.aws.tagging import name_tag
+from payments_infra.config import REQUIRED_REGION
+
+# The shortest window AWS allows: a destroyed stack leaves no key behind for long.
+KEY_DELETION_WINDOW_DAYS = 7
+# What a service encrypting with a key does with it; RDS also hands grants to its instances.
+KEY_USE_ACTIONS = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+]
+
+
+def customer_managed_key(
+    resource_name: str,
+    *,
+    description: str,
+    policy: pulumi.Input[str],
+    name_key: str,
+    alias_key: str,
+    suffix: str,
+    opts: pulumi.ResourceOptions,
+) -> aws.kms.Key:
+    """A symmetric key with yearly rotation, tagged by ``name_key``, aliased by ``alias_key``."""
+    key = aws.kms.Key(
+        resource_name,
+        aws.kms.KeyArgs(
+            description=description,
+            enable_key_rotation=True,
+            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            policy=policy,
+            tags=name_tag(physical_name(name_key, suffix)),
+        ),
+        opts=opts,
+    )
+    aws.kms.Alias(
+        f"{resource_name}-alias",
+        aws.kms.AliasArgs(name=physical_name(alias_key, suffix), target_key_id=key.key_id),
+        opts=opts,
+    )
+    return key
+
+
+def logs_key_policy(account_id: str) -> str:
+    """Administration by the account; use by CloudWatch Logs for this account's log groups,
+    by CloudWatch alarms and SNS for the alerts topic, and nobody else."""
+    return policy_document(
+        key_admin_statement(account_id),
+        {
+            "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": regional_service("logs")},
+            "Action": KEY_USE_ACTIONS,
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:aws:logs:{REQUIRED_REGION}:{account_id}:log-group:*"
+                    )
+                }
+            },
+        },
+        {
+            "Sid": "AlarmsPublishToTheEncryptedTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        },
+        {
+            "Sid": "UseThroughSns",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": regional_service("sns"),
+                    "kms:CallerAccount": account_id,
+                }
+            },
+        },
+    )
+
+
+KEY_SERVICES = [regional_service("rds"), regional_service("secretsmanager")]
+
+
+def database_key_policy(account_id: str) -> str:
+    """The key's policy: administration by the account, use only through RDS and Secrets Manager.
+
+    The account root principal delegates to IAM, so who may administer or use the key is then
+    decided by IAM policies; the ``kms:ViaService`` condition means even they can use it only
+    through those two services, never to decrypt data directly.
+    """
+    return policy_document(
+        key_admin_statement(account_id),
+        {
+            "Sid": "UseThroughRdsAndSecretsManager",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": ["kms:CreateGrant", *KEY_USE_ACTIONS],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": KEY_SERVICES, "kms:CallerAccount": account_id}
+            },
+        },
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogsKeyArgs:
+    """Inputs of the LogsKey component."""
+
+    environment_suffix: str
+    """Ends every physical name. Required."""
+    account_id: pulumi.Input[str]
+    """The AWS account, for the key policy. Required."""
+
+
+class LogsKey(pulumi.ComponentResource):
+    """The customer-managed key of every log group and of the alerts topic."""
+
+    def __init__(
+        self, name: str, args: LogsKeyArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        # The type token names the module LogsKey came from: it is part of every URN below it.
+        super().__init__("payments:observability:LogsKey", name, None, opts)
+        self.key = customer_managed_key(
+            f"{name}-key",
+            description="CloudWatch Logs groups and the alerts topic of the payments stack",
+            policy=pulumi.Output.from_input(args.account_id).apply(logs_key_policy),
+            name_key="logs_kms_key",
+            alias_key="logs_kms_alias",
+            suffix=args.environment_suffix,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.key_arn = self.key.arn
+        self.register_outputs({"key_arn": self.key_arn})

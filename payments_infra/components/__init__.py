@@ -1,0 +1,1 @@
+"""One ComponentResource per tier, and platform.py wiring them like the architecture diagram."""

@@ -1,0 +1,397 @@
+"""Database component: Aurora PostgreSQL over two zones, encrypted, TLS only, with its secret.
+
+Creates:
+- a customer-managed KMS key (rotation on, 7-day deletion window) and its alias
+  ``alias/aurora-{suffix}``; its policy lets the account administer it and lets principals of
+  the account use it only through RDS and Secrets Manager;
+- the security group ``db-sg-{suffix}``, with no egress and no ingress of its own: platform.py
+  lets the API tasks in on 5432 (``connections``);
+- a DB subnet group over the private subnets only;
+- a cluster parameter group that forces TLS (``rds.force_ssl``, TLS 1.2 or newer) and logs
+  connections, disconnections, DDL, lock waits and statements slower than a second;
+- the log group RDS exports to, created first with 30-day retention so that RDS does not
+  create one that never expires and outlives the stack;
+- the Aurora PostgreSQL cluster ``aurora-cluster-{suffix}`` (Serverless v2, storage encrypted
+  with the key, IAM database authentication, 7+ days of backups, no deletion protection, no
+  final snapshot) with a writer and a reader placed in two different zones;
+- the master password (``pulumi_random``, a Pulumi secret end to end) and the Secrets
+  Manager secret ``db-credentials-{suffix}`` (the key above, no recovery window) holding the
+  JSON AWS's rotation functions use plus ``url``, a ``postgresql://`` connection string.
+
+With ``payments:dbRotationDays`` above 0 it also deploys AWS's rotation function
+(db_rotation.py).
+
+The component exposes the secret's ARN and the JSON keys a task injects, never a value; its
+alarms (CPU, memory, connections, replica lag) and dashboard widget for Observability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from payments_infra.aws.keys import customer_managed_key, database_key_policy
+from payments_infra.aws.logs import log_group
+from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
+from payments_infra.aws.naming import physical_name
+from payments_infra.aws.provider import EngineVersion
+from payments_infra.aws.security_groups import Connectable
+from payments_infra.aws.tagging import name_tag
+from payments_infra.components.aurora import (
+    BACKUP_WINDOW,
+    DATABASE_NAME,
+    MAINTENANCE_WINDOW,
+    MASTER_USERNAME,
+    PASSWORD_SPECIALS,
+    PORT,
+    SECRET_KEYS,
+    cluster_parameters,
+    secret_document,
+)
+from payments_infra.components.db_rotation import create_rotation
+from payments_infra.config import DatabaseSettings
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseArgs:
+    """Inputs of the Database component."""
+
+    environment_suffix: str
+    """Ends every physical name. Required."""
+    settings: DatabaseSettings
+    """Engine version, capacity and backups (StackConfig.database). Required."""
+    engine: EngineVersion
+    """The exact engine version and its parameter group family. Required."""
+    vpc_id: pulumi.Input[str]
+    """The VPC of the security group. Required."""
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    """The subnets of the DB subnet group: the private ones only. Required."""
+    availability_zones: Sequence[str]
+    """The zones of those subnets; the writer goes in the first, the reader in the second."""
+    account_id: pulumi.Input[str]
+    """The AWS account, for the key policy. Required."""
+    log_kms_key_arn: pulumi.Input[str]
+    """The key every log group of the tier is encrypted with (keys.LogsKey). Required."""
+
+
+class Database(pulumi.ComponentResource):
+    """Aurora PostgreSQL (writer + reader in two zones) with its key, groups and secret."""
+
+    def __init__(
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:database:Database", name, None, opts)
+        self._name = name
+        self._suffix = suffix = args.environment_suffix
+        self._log_kms_key_arn = args.log_kms_key_arn
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.cluster_identifier = physical_name("db_cluster", self._suffix)
+        self._rotating = args.settings.rotation_days > 0
+        self.reader_identifier = physical_name("db_instance_reader", self._suffix)
+
+        self._create_key(args.account_id)
+        self._create_security_group(args.vpc_id)
+        self._create_cluster(args)
+        self._create_secret()
+        self.log_groups = [self._export_logs]
+        if self._rotating:
+            self.log_groups.append(
+                create_rotation(
+                    name,
+                    rotation_days=args.settings.rotation_days,
+                    database=self.connections,
+                    port=PORT,
+                    vpc_id=args.vpc_id,
+                    private_subnet_ids=args.private_subnet_ids,
+                    key_arn=self.key.arn,
+                    log_kms_key_arn=args.log_kms_key_arn,
+                    secret=self.secret,
+                    # Rotating before the first value exists would rotate nothing.
+                    wait_for=[self.secret_version, self.writer],
+                )
+            )
+
+        self.cluster_endpoint = self.cluster.endpoint
+        self.cluster_reader_endpoint = self.cluster.reader_endpoint
+        self.security_group_id = self.security_group.id
+        self.kms_key_arn = self.key.arn
+        self.secret_arn = self.secret.arn
+        self.secret_keys = dict(SECRET_KEYS)
+        self.port = PORT
+        self.alarms = database_alarms(self.cluster_identifier, self.reader_identifier, suffix)
+        self.dashboard_widgets = [
+            DashboardWidget(
+                "Aurora CPU, connections, capacity",
+                [
+                    ["AWS/RDS", metric, "DBClusterIdentifier", self.cluster_identifier]
+                    for metric in (
+                        "CPUUtilization",
+                        "DatabaseConnections",
+                        "ServerlessDatabaseCapacity",
+                    )
+                ],
+                stat="Average",
+            )
+        ]
+        self.register_outputs(
+            {
+                "cluster_endpoint": self.cluster_endpoint,
+                "cluster_reader_endpoint": self.cluster_reader_endpoint,
+                "security_group_id": self.security_group_id,
+                "kms_key_arn": self.kms_key_arn,
+                "secret_arn": self.secret_arn,
+            }
+        )
+
+    def _create_key(self, account_id: pulumi.Input[str]) -> None:
+        self.key = customer_managed_key(
+            f"{self._name}-key",
+            description="Aurora storage, Performance Insights and the DB secret of "
+            f"{self.cluster_identifier}",
+            policy=pulumi.Output.from_input(account_id).apply(database_key_policy),
+            name_key="db_kms_key",
+            alias_key="db_kms_alias",
+            suffix=self._suffix,
+            opts=self._child,
+        )
+
+    def _create_security_group(self, vpc_id: pulumi.Input[str]) -> None:
+        # No rules of its own: no egress, as the database starts no connections (a new group's
+        # default allow-all egress rule is removed by the provider when none is declared), and
+        # ingress only through ``allow`` from those platform.py lets in.
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{self._name}-sg",
+            aws.ec2.SecurityGroupArgs(
+                name=physical_name("db_security_group", self._suffix),
+                description="Aurora PostgreSQL: 5432 from the API tasks only",
+                vpc_id=vpc_id,
+                tags=name_tag(physical_name("db_security_group", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        self.connections = Connectable(
+            self.security_group.id, self._name, self._suffix, self._child
+        )
+
+    def _create_cluster(self, args: DatabaseArgs) -> None:
+        subnet_group = aws.rds.SubnetGroup(
+            f"{self._name}-subnets",
+            aws.rds.SubnetGroupArgs(
+                name=physical_name("db_subnet_group", self._suffix),
+                description="Private subnets only: the database is never reachable from outside",
+                subnet_ids=list(args.private_subnet_ids),
+                tags=name_tag(physical_name("db_subnet_group", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        parameter_group = aws.rds.ClusterParameterGroup(
+            f"{self._name}-params",
+            aws.rds.ClusterParameterGroupArgs(
+                name=physical_name("db_cluster_parameter_group", self._suffix),
+                family=args.engine.parameter_group_family,
+                description="TLS only; connection, DDL and slow-statement logging",
+                parameters=[
+                    # pending-reboot is accepted for static and dynamic parameters alike; at
+                    # creation every value is in force from the start.
+                    aws.rds.ClusterParameterGroupParameterArgs(
+                        name=key, value=value, apply_method="pending-reboot"
+                    )
+                    for key, value in cluster_parameters().items()
+                ],
+                tags=name_tag(physical_name("db_cluster_parameter_group", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        self._export_logs = export_logs = log_group(
+            f"{self._name}-postgresql-logs",
+            "db_log_group",
+            self._suffix,
+            kms_key_arn=self._log_kms_key_arn,
+            opts=self._child,
+        )
+        self.master_password = random.RandomPassword(
+            f"{self._name}-master-password",
+            random.RandomPasswordArgs(
+                length=32, special=True, override_special=PASSWORD_SPECIALS, min_special=2
+            ),
+            opts=self._child,
+        )
+        settings = args.settings
+        self.cluster = aws.rds.Cluster(
+            f"{self._name}-cluster",
+            aws.rds.ClusterArgs(
+                cluster_identifier=self.cluster_identifier,
+                engine="aurora-postgresql",
+                engine_mode="provisioned",
+                engine_version=args.engine.version,
+                database_name=DATABASE_NAME,
+                master_username=MASTER_USERNAME,
+                master_password=pulumi.Output.secret(self.master_password.result),
+                port=PORT,
+                serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
+                    min_capacity=settings.min_capacity, max_capacity=settings.max_capacity
+                ),
+                db_subnet_group_name=subnet_group.name,
+                vpc_security_group_ids=[self.security_group.id],
+                db_cluster_parameter_group_name=parameter_group.name,
+                storage_encrypted=True,
+                kms_key_id=self.key.arn,
+                iam_database_authentication_enabled=True,
+                backup_retention_period=settings.backup_retention_days,
+                preferred_backup_window=BACKUP_WINDOW,
+                preferred_maintenance_window=MAINTENANCE_WINDOW,
+                copy_tags_to_snapshot=True,
+                enabled_cloudwatch_logs_exports=["postgresql"],
+                # Destroyable with no manual step (docs/architecture.md, design decisions):
+                # backups go with the cluster.
+                skip_final_snapshot=True,
+                deletion_protection=False,
+                tags=name_tag(self.cluster_identifier),
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # RDS must find its log group already there, with its retention.
+                depends_on=[export_logs],
+                # Aurora applies minor versions itself in the maintenance window; without
+                # this, the next `pulumi up` would try to take the cluster back down a version.
+                # With rotation on, the password belongs to the rotation function.
+                ignore_changes=["engineVersion"] + (["masterPassword"] if self._rotating else []),
+            ),
+        )
+        self.writer = self._create_instance(
+            "writer", args.availability_zones[0], promotion_tier=0, engine=args.engine
+        )
+        # Promotion tier 1 keeps the reader at the writer's capacity (Serverless v2 scales
+        # tiers 0 and 1 together), so a failover lands on a warm instance. Aurora makes the
+        # first instance that becomes available the writer, whatever its name: the reader is
+        # created only after the writer exists, or the names (and the reader-lag alarm) lie.
+        self.reader = self._create_instance(
+            "reader",
+            args.availability_zones[1],
+            promotion_tier=1,
+            engine=args.engine,
+            after=[self.writer],
+        )
+
+    def _create_instance(
+        self,
+        role: str,
+        availability_zone: str,
+        *,
+        promotion_tier: int,
+        engine: EngineVersion,
+        after: Sequence[pulumi.Resource] = (),
+    ) -> aws.rds.ClusterInstance:
+        identifier = physical_name(f"db_instance_{role}", self._suffix)
+        return aws.rds.ClusterInstance(
+            f"{self._name}-{role}",
+            aws.rds.ClusterInstanceArgs(
+                identifier=identifier,
+                cluster_identifier=self.cluster.id,
+                engine=aws.rds.EngineType.AURORA_POSTGRESQL,
+                engine_version=engine.version,
+                instance_class="db.serverless",
+                availability_zone=availability_zone,
+                promotion_tier=promotion_tier,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=self.key.arn,
+                performance_insights_retention_period=7,  # the free tier
+                tags=name_tag(identifier),
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=list(after), ignore_changes=["engineVersion"]
+            ),
+        )
+
+    def _create_secret(self) -> None:
+        self.secret = aws.secretsmanager.Secret(
+            f"{self._name}-credentials",
+            aws.secretsmanager.SecretArgs(
+                name=physical_name("db_secret", self._suffix),
+                description=f"Master credentials and connection URL of {self.cluster_identifier}",
+                kms_key_id=self.key.arn,
+                # Deleted at once, so a destroy followed by an up can reuse the name.
+                recovery_window_in_days=0,
+                tags=name_tag(physical_name("db_secret", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        self.secret_version = aws.secretsmanager.SecretVersion(
+            f"{self._name}-credentials-value",
+            aws.secretsmanager.SecretVersionArgs(
+                secret_id=self.secret.id,
+                secret_string=pulumi.Output.secret(
+                    pulumi.Output.all(
+                        host=self.cluster.endpoint,
+                        password=self.master_password.result,
+                    ).apply(
+                        lambda v: secret_document(v["host"], v["password"], self.cluster_identifier)
+                    )
+                ),
+            ),
+            # With rotation on, the current value is the rotation function's to write; a
+            # later `pulumi up` must not put the first password back.
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["secretString"] if self._rotating else []
+            ),
+        )
+
+
+def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
+    """Aurora running hot, short of memory or connections, or its reader falling behind."""
+    dimensions = {"DBClusterIdentifier": cluster}
+    return [
+        AlarmSpec(
+            physical_name("alarm_db_cpu", suffix),
+            "AWS/RDS",
+            "CPUUtilization",
+            dimensions,
+            "GreaterThanThreshold",
+            80,
+            "Aurora CPU high for 15 minutes: raise dbMaxCapacity or fix a query.",
+            statistic="Average",
+            period=300,
+            evaluation_periods=3,
+        ),
+        AlarmSpec(
+            physical_name("alarm_db_memory", suffix),
+            "AWS/RDS",
+            "FreeableMemory",
+            dimensions,
+            "LessThanThreshold",
+            256 * 1024 * 1024,
+            "Under 256 MiB free: the buffer cache is gone and latency will follow.",
+            statistic="Minimum",
+            period=300,
+            evaluation_periods=3,
+        ),
+        AlarmSpec(
+            physical_name("alarm_db_connections", suffix),
+            "AWS/RDS",
+            "DatabaseConnections",
+            dimensions,
+            "GreaterThanThreshold",
+            400,
+            "Connections near the limit of small capacities: pools are leaking or too many tasks.",
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=2,
+        ),
+        AlarmSpec(
+            physical_name("alarm_db_replica_lag", suffix),
+            "AWS/RDS",
+            "AuroraReplicaLag",
+            {"DBInstanceIdentifier": reader},
+            "GreaterThanThreshold",
+            1000,
+            "Reader over 1 s behind: a failover would lose that much recent work.",
+            statistic="Maximum",
+            evaluation_periods=5,
+        ),
+    ]

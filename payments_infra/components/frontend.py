@@ -1,0 +1,339 @@
+"""Frontend component: the React app in a private S3 bucket behind CloudFront and WAF.
+
+Creates:
+- the site bucket and the built app's files in it (site.py), with a policy that lets only
+  this distribution read (Origin Access Control) and denies plain HTTP;
+- a CloudFront distribution: OAC (sigv4, always), ``index.html`` as root object, SPA routing by
+  a CloudFront Function on the default behaviour only (so API errors stay API errors),
+  HTTPS only (redirect), TLS 1.2 (2021 policy) with a custom certificate, HTTP/2 and HTTP/3,
+  compression, AWS's managed cache policies, security headers (payments_infra/aws/web_headers.py);
+  ``/api/*`` to the ALB over verified HTTPS, uncached, only when a certificate name covers
+  the ALB (certificate modes 1 and 2);
+- the WAF web ACL in front of it (web_acl.py);
+- CloudFront access logs delivered to CloudWatch Logs (``/aws/cloudfront/frontend-{suffix}``,
+  30 days) through CloudWatch log delivery;
+- in certificate mode 1, the Route 53 alias ``<domain>`` for the distribution.
+
+It exposes the WAF's alarm (blocked requests) and the CloudFront and WAF dashboard widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from payments_infra.aws.logs import deliver_to_log_group, log_group
+from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
+from payments_infra.aws.naming import physical_name
+from payments_infra.aws.security_groups import HTTPS_PORT
+from payments_infra.aws.tagging import name_tag
+from payments_infra.aws.web_headers import CONTENT_SECURITY_POLICY
+from payments_infra.components.site import SiteFile, allow_reads_from, create_site_bucket
+from payments_infra.components.web_acl import create_web_acl
+from payments_infra.config import FrontendSettings
+
+# AWS managed policies (CloudFront developer guide, "Use managed cache policies" and
+# "Use managed origin request policies"): fixed ids, the same in every account.
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# CloudFront's hosted zone for alias records (the same for every distribution).
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+# CloudFront is global and publishes its metrics in us-east-1, whatever the stack's region.
+CLOUDFRONT_METRICS_REGION = "us-east-1"
+# Rewrites app routes (no file extension) to the single page; files and /api are untouched.
+SPA_REWRITE_FUNCTION = """\
+function handler(event) {
+  var request = event.request;
+  var last = request.uri.split('/').pop();
+  if (last.indexOf('.') === -1) {
+    request.uri = '/index.html';
+  }
+  return request;
+}
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrontendArgs:
+    """Inputs of the Frontend component."""
+
+    environment_suffix: str
+    """Ends every physical name. Required."""
+    settings: FrontendSettings
+    """Price class and WAF rate limit (StackConfig.frontend). Required."""
+    site_files: list[SiteFile]
+    """The built app (load_site). Required."""
+    log_kms_key_arn: pulumi.Input[str]
+    """The key every log group of the tier is encrypted with (keys.LogsKey). Required."""
+    domain_name: str | None = None
+    """The site's own name (certificate modes 1 and 2 with a CloudFront certificate)."""
+    certificate_arn: pulumi.Input[str] | None = None
+    """CloudFront's certificate for domain_name. Default: CloudFront's own certificate."""
+    hosted_zone_id: str | None = None
+    """Mode 1: the zone for the alias record. Default: None."""
+    api_origin_domain: str | None = None
+    """A name that reaches the ALB and that its certificate covers; None: no /api."""
+
+
+class Frontend(pulumi.ComponentResource):
+    """The web app: private bucket, CloudFront with OAC and security headers, WAF, logs."""
+
+    def __init__(
+        self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:frontend:Frontend", name, None, opts)
+        self._name = name
+        self._suffix = args.environment_suffix
+        self._log_kms_key_arn = args.log_kms_key_arn
+        self._child = pulumi.ResourceOptions(parent=self)
+
+        self.bucket = create_site_bucket(name, self._suffix, args.site_files, opts=self._child)
+        self.web_acl, waf_logs = create_web_acl(
+            name,
+            self._suffix,
+            rate_limit=args.settings.waf_rate_limit,
+            log_kms_key_arn=args.log_kms_key_arn,
+            opts=self._child,
+        )
+        self._create_distribution(args)
+        allow_reads_from(name, self.bucket, self.distribution.arn, opts=self._child)
+        self._create_access_logs()
+        if args.hosted_zone_id and args.domain_name:
+            self._create_alias_record(args.domain_name, args.hosted_zone_id)
+
+        self.bucket_name = self.bucket.bucket
+        self.distribution_id = self.distribution.id
+        self.web_acl_name = self.web_acl.name
+        self.log_groups = [waf_logs, self._cdn_logs]
+        self.site_url = (
+            pulumi.Output.from_input(f"https://{args.domain_name}")
+            if args.domain_name
+            else self.distribution.domain_name.apply(lambda dns: f"https://{dns}")
+        )
+        self._describe_monitoring()
+        self.register_outputs(
+            {
+                "site_url": self.site_url,
+                "distribution_id": self.distribution_id,
+                "bucket_name": self.bucket_name,
+            }
+        )
+
+    def _create_distribution(self, args: FrontendArgs) -> None:
+        access_control = aws.cloudfront.OriginAccessControl(
+            f"{self._name}-oac",
+            aws.cloudfront.OriginAccessControlArgs(
+                name=physical_name("origin_access_control", self._suffix),
+                description="CloudFront signs every request to the frontend bucket",
+                origin_access_control_origin_type="s3",
+                signing_behavior="always",
+                signing_protocol="sigv4",
+            ),
+            opts=self._child,
+        )
+        self.spa_function = aws.cloudfront.Function(
+            f"{self._name}-spa-rewrite",
+            aws.cloudfront.FunctionArgs(
+                name=physical_name("spa_function", self._suffix),
+                runtime="cloudfront-js-2.0",
+                comment="App routes without a file extension get index.html",
+                code=SPA_REWRITE_FUNCTION,
+                publish=True,
+                tags=name_tag(physical_name("spa_function", self._suffix)),
+            ),
+            opts=self._child,
+        )
+        headers = aws.cloudfront.ResponseHeadersPolicy(
+            f"{self._name}-security-headers",
+            aws.cloudfront.ResponseHeadersPolicyArgs(
+                name=physical_name("response_headers_policy", self._suffix),
+                comment="HSTS, CSP, nosniff, DENY framing, strict referrer",
+                security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
+                    strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
+                        access_control_max_age_sec=31536000,
+                        include_subdomains=True,
+                        override=True,
+                    ),
+                    content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
+                        content_security_policy=CONTENT_SECURITY_POLICY, override=True
+                    ),
+                    content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
+                        override=True
+                    ),
+                    frame_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
+                        frame_option="DENY", override=True
+                    ),
+                    referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
+                        referrer_policy="strict-origin-when-cross-origin", override=True
+                    ),
+                ),
+            ),
+            opts=self._child,
+        )
+        origins = [
+            aws.cloudfront.DistributionOriginArgs(
+                origin_id="web",
+                domain_name=self.bucket.bucket_regional_domain_name,
+                origin_access_control_id=access_control.id,
+            )
+        ]
+        ordered_behaviors = []
+        if args.api_origin_domain:
+            origins.append(
+                aws.cloudfront.DistributionOriginArgs(
+                    origin_id="api",
+                    domain_name=args.api_origin_domain,
+                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                        http_port=80,  # required by the API, never used: https-only
+                        https_port=HTTPS_PORT,
+                        origin_protocol_policy="https-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                    ),
+                )
+            )
+            ordered_behaviors.append(
+                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern="/api/*",
+                    target_origin_id="api",
+                    viewer_protocol_policy="https-only",  # a redirected POST loses its body
+                    allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                    cached_methods=["GET", "HEAD"],
+                    cache_policy_id=CACHING_DISABLED,
+                    # Every viewer header, cookie and query string but Host, so the ALB's
+                    # certificate name is what CloudFront asks for.
+                    origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
+                    response_headers_policy_id=headers.id,
+                    compress=True,
+                )
+            )
+        custom_certificate = bool(args.domain_name and args.certificate_arn)
+        self.distribution = aws.cloudfront.Distribution(
+            f"{self._name}-cdn",
+            aws.cloudfront.DistributionArgs(
+                enabled=True,
+                comment=f"payments web app ({self._suffix})",
+                is_ipv6_enabled=True,
+                http_version="http2and3",
+                price_class=args.settings.price_class,
+                default_root_object="index.html",
+                aliases=[args.domain_name] if custom_certificate and args.domain_name else None,
+                web_acl_id=self.web_acl.arn,
+                origins=origins,
+                default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                    target_origin_id="web",
+                    viewer_protocol_policy="redirect-to-https",
+                    allowed_methods=["GET", "HEAD", "OPTIONS"],
+                    cached_methods=["GET", "HEAD"],
+                    cache_policy_id=CACHING_OPTIMIZED,
+                    response_headers_policy_id=headers.id,
+                    compress=True,
+                    function_associations=[
+                        aws.cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs(
+                            event_type="viewer-request", function_arn=self.spa_function.arn
+                        )
+                    ],
+                ),
+                ordered_cache_behaviors=ordered_behaviors,
+                restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+                    geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
+                        restriction_type="none"
+                    )
+                ),
+                viewer_certificate=(
+                    aws.cloudfront.DistributionViewerCertificateArgs(
+                        acm_certificate_arn=args.certificate_arn,
+                        ssl_support_method="sni-only",
+                        minimum_protocol_version="TLSv1.2_2021",
+                    )
+                    if custom_certificate
+                    else aws.cloudfront.DistributionViewerCertificateArgs(
+                        cloudfront_default_certificate=True
+                    )
+                ),
+                tags=name_tag(physical_name("distribution", self._suffix)),
+            ),
+            opts=self._child,
+        )
+
+    def _create_access_logs(self) -> None:
+        self._cdn_logs = cdn_logs = log_group(
+            f"{self._name}-cdn-logs",
+            "cloudfront_log_group",
+            self._suffix,
+            kms_key_arn=self._log_kms_key_arn,
+            opts=self._child,
+        )
+        deliver_to_log_group(
+            f"{self._name}-cdn-log",
+            log_type="ACCESS_LOGS",
+            source_arn=self.distribution.arn,
+            log_group_arn=cdn_logs.arn,
+            names=(
+                "cloudfront_log_source",
+                "cloudfront_log_destination",
+                "cloudfront_log_delivery",
+            ),
+            suffix=self._suffix,
+            opts=self._child,
+        )
+
+    def _create_alias_record(self, domain_name: str, hosted_zone_id: str) -> None:
+        for record_type in ("A", "AAAA"):
+            aws.route53.Record(
+                f"{self._name}-alias-{record_type.lower()}",
+                aws.route53.RecordArgs(
+                    zone_id=hosted_zone_id,
+                    name=domain_name,
+                    type=record_type,
+                    aliases=[
+                        aws.route53.RecordAliasArgs(
+                            name=self.distribution.domain_name,
+                            zone_id=CLOUDFRONT_ZONE_ID,
+                            evaluate_target_health=False,
+                        )
+                    ],
+                ),
+                opts=self._child,
+            )
+
+    def _describe_monitoring(self) -> None:
+        by_distribution: list[pulumi.Input[str]] = [
+            "DistributionId",
+            self.distribution_id,
+            "Region",
+            "Global",
+        ]
+        by_web_acl: list[pulumi.Input[str]] = ["WebACL", self.web_acl_name, "Rule", "ALL"]
+        self.alarms = [
+            AlarmSpec(
+                physical_name("alarm_waf_blocked", self._suffix),
+                "AWS/WAFV2",
+                "BlockedRequests",
+                {"WebACL": self.web_acl_name, "Rule": "ALL"},
+                "GreaterThanThreshold",
+                1000,
+                "A spike of blocked requests: an attack or a false positive locking users out.",
+                period=300,
+                evaluation_periods=1,
+            )
+        ]
+        self.dashboard_widgets = [
+            DashboardWidget(
+                "CloudFront requests and 5xx rate",
+                [
+                    ["AWS/CloudFront", "Requests", *by_distribution],
+                    ["AWS/CloudFront", "5xxErrorRate", *by_distribution],
+                ],
+                region=CLOUDFRONT_METRICS_REGION,
+            ),
+            DashboardWidget(
+                "WAF allowed and blocked",
+                [
+                    ["AWS/WAFV2", "AllowedRequests", *by_web_acl],
+                    ["AWS/WAFV2", "BlockedRequests", *by_web_acl],
+                ],
+            ),
+        ]

@@ -1,0 +1,111 @@
+"""Observability component: the alerts topic, every tier's alarms, and one dashboard.
+
+Creates:
+- the SNS topic ``alerts-{suffix}`` (the logs key) with e-mail subscriptions from
+  ``alertEmails``;
+- one CloudWatch alarm per ``AlarmSpec`` the tiers expose (each with its reason), all
+  sending to the topic, on alarm and back to OK;
+- the CloudWatch dashboard ``payments-{suffix}``, the tiers' widgets in the order given.
+
+It knows no tier: ``platform.py`` hands it the tiers' ``alarms`` and ``dashboard_widgets``
+(monitoring.py). The ALB's access logs (alb_access_logs.py) and the log archive
+(log_archive.py) are components of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget, dashboard_body
+from payments_infra.aws.naming import physical_name
+from payments_infra.aws.tagging import name_tag
+
+# Part of the URN of every resource below it, and of the components split out of it.
+OBSERVABILITY_TYPE = "payments:observability:Observability"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservabilityArgs:
+    """Inputs of the Observability component."""
+
+    environment_suffix: str
+    """Ends every physical name. Required."""
+    log_kms_key_arn: pulumi.Input[str]
+    """The key the alerts topic is encrypted with (keys.LogsKey). Required."""
+    alert_emails: Sequence[str]
+    """Addresses subscribed to the alerts topic; each confirms by mail. Required (may be empty)."""
+    alarms: Sequence[AlarmSpec]
+    """Every tier's alarms. Required."""
+    dashboard_widgets: Sequence[DashboardWidget]
+    """Every tier's widgets, in the order the dashboard shows them. Required."""
+
+
+class Observability(pulumi.ComponentResource):
+    """The alerts topic, the alarms that send to it, and the dashboard."""
+
+    def __init__(
+        self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(OBSERVABILITY_TYPE, name, None, opts)
+        self._name = name
+        self._child = pulumi.ResourceOptions(parent=self)
+        suffix = args.environment_suffix
+
+        self._create_topic(physical_name("alerts_topic", suffix), args)
+        self.alarms = [self._create_alarm(spec) for spec in args.alarms]
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            aws.cloudwatch.DashboardArgs(
+                dashboard_name=physical_name("dashboard", suffix),
+                dashboard_body=dashboard_body(args.dashboard_widgets),
+            ),
+            opts=self._child,
+        )
+
+        self.topic_arn = self.topic.arn
+        self.register_outputs({"topic_arn": self.topic_arn, "alarm_count": len(self.alarms)})
+
+    def _create_topic(self, topic_name: str, args: ObservabilityArgs) -> None:
+        self.topic = aws.sns.Topic(
+            f"{self._name}-alerts",
+            aws.sns.TopicArgs(
+                name=topic_name, kms_master_key_id=args.log_kms_key_arn, tags=name_tag(topic_name)
+            ),
+            opts=self._child,
+        )
+        for index, email in enumerate(args.alert_emails):
+            # Each address gets a confirmation mail; nothing arrives until it is confirmed.
+            aws.sns.TopicSubscription(
+                f"{self._name}-alerts-email-{index}",
+                aws.sns.TopicSubscriptionArgs(
+                    topic=self.topic.arn, protocol="email", endpoint=email
+                ),
+                opts=self._child,
+            )
+
+    def _create_alarm(self, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
+        return aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{spec.name}",
+            aws.cloudwatch.MetricAlarmArgs(
+                name=spec.name,
+                alarm_description=spec.why,
+                namespace=spec.namespace,
+                metric_name=spec.metric,
+                dimensions=spec.dimensions,
+                statistic=None if spec.extended_statistic else spec.statistic,
+                extended_statistic=spec.extended_statistic,
+                period=spec.period,
+                evaluation_periods=spec.evaluation_periods,
+                comparison_operator=spec.comparison,
+                threshold=spec.threshold,
+                treat_missing_data=spec.treat_missing_data,
+                alarm_actions=[self.topic.arn],
+                ok_actions=[self.topic.arn],
+                tags=name_tag(spec.name),
+            ),
+            opts=self._child,
+        )

@@ -1,0 +1,139 @@
+"""The stack's outputs, declared once: name, description, and where the value comes from.
+
+``__main__.py`` exports ``OUTPUTS``; docs/settings.md's outputs table is generated from them
+(``make docs``). Names end in what the value is: ``_id``/``_ids``, ``_arn``, ``_name``,
+``_url``, ``_endpoint``, ``_pem``, ``_mode``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+if TYPE_CHECKING:
+    from payments_infra.components.platform import PaymentsPlatform
+
+
+@dataclass(frozen=True)
+class StackOutput:
+    name: str
+    description: str
+    value: Callable[[PaymentsPlatform], pulumi.Input[Any] | None]
+    """The value for this stack; None: not exported here (e.g. only in one certificate mode)."""
+
+
+OUTPUTS: tuple[StackOutput, ...] = (
+    StackOutput(
+        "availability_zones",
+        "The three availability zones in use, in order.",
+        lambda p: p.network.availability_zones,
+    ),
+    StackOutput("vpc_id", "The VPC.", lambda p: p.network.vpc_id),
+    StackOutput(
+        "public_subnet_ids",
+        "The public subnets (ALB, NAT gateways), one per zone, in zone order.",
+        lambda p: p.network.public_subnet_ids,
+    ),
+    StackOutput(
+        "private_subnet_ids",
+        "The private subnets (tasks, database), one per zone, in zone order.",
+        lambda p: p.network.private_subnet_ids,
+    ),
+    StackOutput(
+        "nat_gateway_ids",
+        "The NAT gateways, one per zone, in zone order.",
+        lambda p: p.network.nat_gateway_ids,
+    ),
+    StackOutput(
+        "flow_log_group_name",
+        "The VPC flow-log group.",
+        lambda p: p.network.flow_log_group.name,
+    ),
+    StackOutput(
+        "db_cluster_endpoint",
+        "The Aurora writer endpoint.",
+        lambda p: p.database.cluster_endpoint,
+    ),
+    StackOutput(
+        "db_cluster_reader_endpoint",
+        "The Aurora reader endpoint.",
+        lambda p: p.database.cluster_reader_endpoint,
+    ),
+    StackOutput(
+        "db_security_group_id",
+        "The database's security group, `db-sg-{suffix}`.",
+        lambda p: p.database.security_group_id,
+    ),
+    StackOutput(
+        "db_secret_arn",
+        "The `db-credentials-{suffix}` secret (its value is never an output).",
+        lambda p: p.database.secret_arn,
+    ),
+    StackOutput(
+        "certificate_mode",
+        "`dns`, `existing` or `self-signed` (docs/architecture.md, API tier).",
+        lambda p: p.certificates.mode,
+    ),
+    StackOutput(
+        "api_url",
+        "`https://api.<domain>` (mode 1), `https://<apiDomainName>` (mode 2) or "
+        "`https://<alb dns name>`.",
+        lambda p: p.service.api_url,
+    ),
+    StackOutput(
+        "api_certificate_pem",
+        "Mode 3 only: the self-signed certificate (public), to trust exactly it.",
+        lambda p: p.certificates.api_certificate_pem,
+    ),
+    StackOutput("alb_dns_name", "The ALB's DNS name.", lambda p: p.service.alb_dns_name),
+    StackOutput(
+        "alb_logs_bucket_name",
+        "The bucket the ALB writes its access logs to.",
+        lambda p: p.service.log_bucket_name,
+    ),
+    StackOutput("ecs_cluster_name", "The ECS cluster.", lambda p: p.service.cluster_name),
+    StackOutput("ecs_service_name", "The API's ECS service.", lambda p: p.service.service_name),
+    StackOutput(
+        "site_url",
+        "`https://<domain>` (mode 1, or mode 2 with a CloudFront certificate) or "
+        "`https://<id>.cloudfront.net`.",
+        lambda p: p.frontend.site_url,
+    ),
+    StackOutput(
+        "distribution_id", "The CloudFront distribution.", lambda p: p.frontend.distribution_id
+    ),
+    StackOutput(
+        "frontend_bucket_name",
+        "The bucket behind CloudFront that holds the web app.",
+        lambda p: p.frontend.bucket_name,
+    ),
+    StackOutput(
+        "alerts_topic_arn",
+        "The SNS topic every alarm sends to.",
+        lambda p: p.observability.topic_arn,
+    ),
+    StackOutput(
+        "alb_access_log_group_name",
+        "Where the ALB's access logs land in CloudWatch.",
+        lambda p: p.alb_access_logs.log_group_name,
+    ),
+)
+
+# Outputs renamed to follow the suffix rule: old name -> new name. Scripts that read the old
+# names (`pulumi stack output alb_logs_bucket`) must switch; docs/settings.md lists them.
+RENAMED_OUTPUTS: dict[str, str] = {
+    "alb_logs_bucket": "alb_logs_bucket_name",
+    "frontend_bucket": "frontend_bucket_name",
+    "alb_access_log_group": "alb_access_log_group_name",
+}
+
+
+def export_outputs(platform: PaymentsPlatform) -> None:
+    """Export every declared output this stack has."""
+    for output in OUTPUTS:
+        value = output.value(platform)
+        if value is not None:
+            pulumi.export(output.name, value)

@@ -1,0 +1,237 @@
+"""PaymentsPlatform: wires the tiers together, and nothing else.
+
+Each tier is one component; this class only hands one component's output attributes to the
+next one's Args, says which tier may reach which (``allow``), and gathers the tiers' log
+groups, alarms and dashboard widgets for the pieces that watch them. It reads like the
+architecture diagram in docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from payments_infra.aws.keys import LogsKey, LogsKeyArgs
+from payments_infra.aws.monitoring import Watched
+from payments_infra.aws.provider import EngineVersion
+from payments_infra.aws.security_groups import Rule, allow
+from payments_infra.components.alb_access_logs import AlbAccessLogs, AlbAccessLogsArgs
+from payments_infra.components.certificates import Certificates, CertificatesArgs
+from payments_infra.components.database import Database, DatabaseArgs
+from payments_infra.components.frontend import Frontend, FrontendArgs
+from payments_infra.components.image import ApiImage, ApiImageArgs, ecr_repository_arn_of
+from payments_infra.components.log_archive import LogArchive, LogArchiveArgs
+from payments_infra.components.network import Network, NetworkArgs
+from payments_infra.components.observability import Observability, ObservabilityArgs
+from payments_infra.components.service import ApiService, ApiServiceArgs
+from payments_infra.components.site import SiteFile
+from payments_infra.config import StackConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentsPlatformArgs:
+    """Inputs of the whole platform."""
+
+    config: StackConfig
+    """The validated stack settings. Required."""
+    availability_zones: list[str]
+    """The three zones to build in (provider.resolve_availability_zones). Required."""
+    account_id: pulumi.Input[str]
+    """The AWS account the stack deploys into. Required."""
+    db_engine: EngineVersion
+    """The exact Aurora version (provider.resolve_engine_version). Required."""
+    site_files: list[SiteFile]
+    """The built web app (site.load_site). Required."""
+    cloudfront_prefix_list_id: str | None = None
+    """CloudFront's origin-facing prefix list, when the ALB admits CloudFront only."""
+
+
+class PaymentsPlatform(pulumi.ComponentResource):
+    """The payments platform: network, database, API, frontend and observability."""
+
+    def __init__(
+        self, name: str, args: PaymentsPlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:platform:PaymentsPlatform", name, None, opts)
+        config = args.config
+        suffix = config.environment_suffix
+        child = pulumi.ResourceOptions(parent=self)
+
+        # First: every tier encrypts its log groups with this key.
+        self.logs_key = LogsKey(
+            "logs-key", LogsKeyArgs(environment_suffix=suffix, account_id=args.account_id), child
+        )
+        log_key = self.logs_key.key_arn
+
+        self.network = Network(
+            "network",
+            NetworkArgs(
+                environment_suffix=suffix,
+                vpc_cidr=config.vpc_cidr,
+                availability_zones=args.availability_zones,
+                account_id=args.account_id,
+                log_kms_key_arn=log_key,
+            ),
+            child,
+        )
+
+        self.database = Database(
+            "database",
+            DatabaseArgs(
+                environment_suffix=suffix,
+                settings=config.database,
+                engine=args.db_engine,
+                vpc_id=self.network.vpc_id,
+                private_subnet_ids=self.network.private_subnet_ids,
+                availability_zones=self.network.availability_zones,
+                account_id=args.account_id,
+                log_kms_key_arn=log_key,
+            ),
+            child,
+        )
+
+        self.certificates = Certificates(
+            "certificates",
+            CertificatesArgs(environment_suffix=suffix, settings=config.certificates),
+            child,
+        )
+
+        if config.service.image:
+            image: pulumi.Input[str] = config.service.image
+            repository_arn: pulumi.Input[str] | None = ecr_repository_arn_of(config.service.image)
+        else:
+            self.image = ApiImage(
+                "image",
+                ApiImageArgs(
+                    environment_suffix=suffix,
+                    cpu_architecture=config.service.cpu_architecture,
+                    keep_images=config.service.ecr_keep_images,
+                ),
+                child,
+            )
+            image, repository_arn = self.image.image_ref, self.image.repository_arn
+
+        self.service = ApiService(
+            "api",
+            ApiServiceArgs(
+                environment_suffix=suffix,
+                settings=config.service,
+                image=image,
+                ecr_repository_arn=repository_arn,
+                vpc_id=self.network.vpc_id,
+                public_subnet_ids=self.network.public_subnet_ids,
+                private_subnet_ids=self.network.private_subnet_ids,
+                internet_gateway=self.network.internet_gateway,
+                private_egress=self.network.private_egress,
+                db_secret_value=self.database.secret_version,
+                certificate_arn=self.certificates.api_certificate_arn,
+                db_secret_arn=self.database.secret_arn,
+                db_secret_keys=self.database.secret_keys,
+                db_kms_key_arn=self.database.kms_key_arn,
+                account_id=args.account_id,
+                # The name the API's certificate covers (modes 1 and 2): api_url uses it, and
+                # in mode 1 an alias record points it at the ALB.
+                api_domain_name=self.certificates.api_domain_name,
+                hosted_zone_id=self.certificates.hosted_zone_id,
+                cloudfront_prefix_list_id=args.cloudfront_prefix_list_id,
+                log_kms_key_arn=log_key,
+            ),
+            child,
+        )
+
+        # Tier to tier, in one place: the API tasks reach Aurora on its port, and nothing
+        # else does. Each rule is made by the tier that owns its group.
+        allow(
+            self.service.connections,
+            self.database.connections,
+            self.database.port,
+            egress=Rule("tasks_out_db", "sg_rule_tasks_out_db", "To Aurora PostgreSQL over TLS"),
+            ingress=Rule(
+                "ingress-from-api-tasks",
+                "db_ingress_from_tasks",
+                "PostgreSQL over TLS from the API tasks",
+            ),
+        )
+
+        certificate_settings = config.certificates
+        self.frontend = Frontend(
+            "frontend",
+            FrontendArgs(
+                environment_suffix=suffix,
+                settings=config.frontend,
+                site_files=args.site_files,
+                log_kms_key_arn=log_key,
+                domain_name=certificate_settings.domain_name
+                or certificate_settings.site_domain_name,
+                certificate_arn=self.certificates.cloudfront_certificate_arn,
+                hosted_zone_id=certificate_settings.hosted_zone_id,
+                # Only a name the ALB's certificate covers: CloudFront verifies it.
+                api_origin_domain=self.certificates.api_domain_name,
+            ),
+            child,
+        )
+
+        # Observability and the pieces split out of it share its name (options.py).
+        load_balancer = self.service.load_balancer
+        self.alb_access_logs = AlbAccessLogs(
+            "observability",
+            AlbAccessLogsArgs(
+                environment_suffix=suffix,
+                delivery=config.observability.alb_log_delivery,
+                alb_arn=load_balancer.alb_arn,
+                log_bucket_name=load_balancer.log_bucket_name,
+                log_bucket_arn=load_balancer.log_bucket_arn,
+                account_id=args.account_id,
+                log_kms_key_arn=log_key,
+            ),
+            child,
+        )
+
+        # The API first, then what it depends on, the edge and the plumbing: the dashboard's
+        # order.
+        watched: list[Watched] = [
+            self.service,
+            self.database,
+            self.frontend,
+            self.network,
+            self.alb_access_logs,
+        ]
+        self.observability = Observability(
+            "observability",
+            ObservabilityArgs(
+                environment_suffix=suffix,
+                log_kms_key_arn=log_key,
+                alert_emails=config.observability.alert_emails,
+                alarms=[alarm for tier in watched for alarm in tier.alarms],
+                dashboard_widgets=[widget for tier in watched for widget in tier.dashboard_widgets],
+            ),
+            child,
+        )
+
+        if config.observability.log_archive == "s3":
+            # In this order for good: each group's subscription filter is named by its place.
+            self.log_archive = LogArchive(
+                "observability",
+                LogArchiveArgs(
+                    environment_suffix=suffix,
+                    account_id=args.account_id,
+                    log_groups=[
+                        *self.network.log_groups,
+                        *self.database.log_groups,
+                        *self.service.log_groups,
+                        *self.frontend.log_groups,
+                        *self.alb_access_logs.log_groups,
+                    ],
+                ),
+                child,
+            )
+
+        self.register_outputs(
+            {
+                "vpc_id": self.network.vpc_id,
+                "db_secret_arn": self.database.secret_arn,
+                "api_url": self.service.api_url,
+                "site_url": self.frontend.site_url,
+            }
+        )

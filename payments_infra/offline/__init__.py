@@ -1,0 +1,1 @@
+"""What runs without AWS: the graph model and mocks, checks, plan, cost, docs, preflight."""

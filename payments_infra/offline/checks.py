@@ -1,0 +1,84 @@
+"""Graph-wide checks: the conventions every resource must meet, proven over the whole graph.
+
+Each check takes the recorded ``Graph`` (recording.py) and returns the list of offenders,
+each as a sentence naming the resource and the rule; an empty list means it passes. The
+offline plan prints them as pass/fail lines and the tests assert them, so a resource a later
+tier adds is held to the same rules without a new test. The checks live by subject in
+checks_conventions.py, checks_network.py, checks_data.py, checks_access.py and
+creation_order.py; ``run_checks`` runs them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from payments_infra.config import LOG_RETENTION_DAYS
+from payments_infra.offline.checks_access import (
+    check_autoscaling_owns_task_count,
+    check_cloudfront,
+    check_encryption_in_transit,
+    check_least_privilege,
+)
+from payments_infra.offline.checks_conventions import (
+    check_descriptions,
+    check_destroyable,
+    check_explicit_provider,
+    check_implicit_log_groups,
+    check_log_retention,
+    check_names,
+    check_tags,
+)
+from payments_infra.offline.checks_data import (
+    check_database_private,
+    check_database_zones,
+    check_encryption_at_rest,
+    check_no_plain_secrets,
+    check_tls_to_database,
+)
+from payments_infra.offline.checks_network import (
+    check_no_open_ingress,
+    check_private_placement,
+    check_tasks_private,
+    check_zone_layout,
+    check_zone_loss,
+)
+from payments_infra.offline.creation_order import check_creation_order
+from payments_infra.offline.graph import Graph
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    problems: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list[CheckResult]:
+    """Every graph-wide check, in the order the plan prints them."""
+    return [
+        CheckResult("tags on every taggable resource", check_tags(graph)),
+        CheckResult("explicit provider", check_explicit_provider(graph)),
+        CheckResult("names and AWS limits", check_names(graph, suffix, availability_zones)),
+        CheckResult("security-group descriptions", check_descriptions(graph)),
+        CheckResult("destroyable", check_destroyable(graph)),
+        CheckResult(f"log retention {LOG_RETENTION_DAYS} days", check_log_retention(graph)),
+        CheckResult("zone layout", check_zone_layout(graph, availability_zones)),
+        CheckResult("private placement", check_private_placement(graph)),
+        CheckResult("survives losing any one zone", check_zone_loss(graph, availability_zones)),
+        CheckResult("encryption at rest with customer keys", check_encryption_at_rest(graph)),
+        CheckResult("TLS forced on the database", check_tls_to_database(graph)),
+        CheckResult("database private", check_database_private(graph)),
+        CheckResult("database in two zones", check_database_zones(graph)),
+        CheckResult("no ingress from the whole Internet", check_no_open_ingress(graph)),
+        CheckResult("no secret in a plain value", check_no_plain_secrets(graph)),
+        CheckResult("log groups AWS would create exist first", check_implicit_log_groups(graph)),
+        CheckResult("HTTPS with TLS 1.3 to and behind the ALB", check_encryption_in_transit(graph)),
+        CheckResult("tasks private, no public IP", check_tasks_private(graph)),
+        CheckResult("CloudFront HTTPS, verified origins, WAF", check_cloudfront(graph)),
+        CheckResult("autoscaling owns the task count", check_autoscaling_owns_task_count(graph)),
+        CheckResult("least-privilege policies", check_least_privilege(graph)),
+        CheckResult("creation order AWS needs", check_creation_order(graph)),
+    ]

@@ -1,0 +1,274 @@
+"""Graph-wide checks of the platform's conventions: tags, provider, names, descriptions,
+log retention, destroyability, and log groups AWS would otherwise create itself.
+
+Each check takes the recorded ``Graph`` (recording.py) and returns its offenders, each as a
+sentence naming the resource and the rule; an empty list means it passes (checks.py runs
+them all). What a rule applies to is read from the graph and from pulumi_aws itself, so a
+resource a later tier adds is held to the same rules without a new test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import keyword
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from payments_infra.aws import naming
+from payments_infra.aws.keys import KEY_DELETION_WINDOW_DAYS
+from payments_infra.aws.provider import PROVIDER_NAME
+from payments_infra.aws.tagging import REQUIRED_TAG_KEYS, REQUIRED_TAGS
+from payments_infra.config import LOG_RETENTION_DAYS
+from payments_infra.offline.graph import Graph, Resource
+
+
+def label(resource: Resource) -> str:
+    return f"{resource.type} {resource.name}"
+
+
+def aws_resources(graph: Graph) -> list[Resource]:
+    """The AWS resources in the graph (not components, providers or other packages)."""
+    return [r for r in graph if r.custom and r.type.startswith("aws:")]
+
+
+@cache
+def args_fields(type_token: str) -> frozenset[str]:
+    """The snake_case input names of a pulumi_aws resource type, read from its ``*Args`` class.
+
+    ``aws:ec2/vpc:Vpc`` -> ``pulumi_aws.ec2.VpcArgs``. Reading the SDK, not a list of our
+    own, is what lets a new resource type be held to the rules without anyone listing it.
+    """
+    _, module_path, class_name = type_token.split(":")
+    module_name = module_path.split("/")[0]
+    if keyword.iskeyword(module_name):  # aws:lambda/... lives in pulumi_aws.lambda_
+        module_name += "_"
+    module = importlib.import_module(
+        "pulumi_aws" if module_name == "index" else f"pulumi_aws.{module_name}"
+    )
+    # Where a nested input type took the name, the resource's own class is "...InitArgs"
+    # (aws.s3.BucketServerSideEncryptionConfigurationInitArgs).
+    args_class = getattr(module, f"{class_name}InitArgs", None) or getattr(
+        module, f"{class_name}Args"
+    )
+    return frozenset(inspect.signature(args_class.__init__).parameters) - {"self", "__self__"}
+
+
+def is_taggable(type_token: str) -> bool:
+    return "tags" in args_fields(type_token)
+
+
+def _provider_default_tags(provider: Resource | None) -> dict[str, str]:
+    if provider is None:
+        return {}
+    raw = provider.inputs.get("defaultTags") or "{}"
+    parsed = json.loads(raw) if isinstance(raw, str) else raw
+    return dict(parsed.get("tags") or {})
+
+
+def effective_tags(graph: Graph, resource: Resource) -> dict[str, str]:
+    """The tags AWS will store: the provider's default tags, overridden by the resource's."""
+    return {**_provider_default_tags(graph.provider_of(resource)), **resource.tags}
+
+
+def check_tags(graph: Graph) -> list[str]:
+    problems = []
+    for resource in aws_resources(graph):
+        if not is_taggable(resource.type):
+            continue
+        tags = effective_tags(graph, resource)
+        missing = [key for key in REQUIRED_TAG_KEYS if not tags.get(key)]
+        if missing:
+            problems.append(f"{label(resource)} lacks required tags {missing}")
+        wrong = {k: tags[k] for k, v in REQUIRED_TAGS.items() if k in tags and tags[k] != v}
+        if wrong:
+            problems.append(f"{label(resource)} has {wrong}; required {REQUIRED_TAGS}")
+    return problems
+
+
+def check_explicit_provider(graph: Graph) -> list[str]:
+    return [
+        f"{label(r)} is not created through the stack's explicit aws provider "
+        f"(region and default tags would not apply)"
+        for r in aws_resources(graph)
+        if (provider := graph.provider_of(r)) is None or provider.name != PROVIDER_NAME
+    ]
+
+
+# The AWS rule each physically named resource type's ``name`` input must meet.
+NAME_RULES: dict[str, naming.NameRule] = {
+    "aws:cloudwatch/logGroup:LogGroup": naming.LOG_GROUP,
+    "aws:iam/role:Role": naming.IAM_ROLE,
+    "aws:iam/rolePolicy:RolePolicy": naming.IAM_POLICY,
+    "aws:lb/loadBalancer:LoadBalancer": naming.ALB,
+    "aws:lb/targetGroup:TargetGroup": naming.TARGET_GROUP,
+    "aws:s3/bucket:Bucket": naming.S3_BUCKET,
+    "aws:sns/topic:Topic": naming.SNS_TOPIC,
+    "aws:secretsmanager/secret:Secret": naming.SECRET,
+    "aws:ecr/repository:Repository": naming.ECR_REPOSITORY,
+    "aws:ecs/cluster:Cluster": naming.ECS_NAME,
+    "aws:ecs/service:Service": naming.ECS_NAME,
+    "aws:lambda/function:Function": naming.LAMBDA_FUNCTION,
+    "aws:kms/alias:Alias": naming.KMS_ALIAS,
+    "aws:sqs/queue:Queue": naming.SQS_QUEUE,
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": naming.FIREHOSE_STREAM,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": naming.ALARM,
+    "aws:cloudfront/function:Function": naming.CLOUDFRONT_NAME,
+    "aws:cloudfront/originAccessControl:OriginAccessControl": naming.CLOUDFRONT_NAME,
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": naming.CLOUDFRONT_NAME,
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource": naming.LOG_DELIVERY,
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": naming.LOG_DELIVERY,
+    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": (
+        naming.CLOUDFORMATION_STACK
+    ),
+    "aws:ec2/securityGroup:SecurityGroup": naming.SECURITY_GROUP,
+    "aws:rds/subnetGroup:SubnetGroup": naming.RDS_GROUP,
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": naming.RDS_GROUP,
+}
+# RDS and WAF call their name input something else.
+NAME_INPUTS: dict[str, tuple[str, naming.NameRule]] = {
+    "aws:cloudwatch/dashboard:Dashboard": ("dashboardName", naming.DASHBOARD),
+    "aws:rds/cluster:Cluster": ("clusterIdentifier", naming.RDS_IDENTIFIER),
+    "aws:rds/clusterInstance:ClusterInstance": ("identifier", naming.RDS_IDENTIFIER),
+    "aws:wafv2/webAcl:WebAcl": ("name", naming.WAF_NAME),
+}
+
+
+# EC2 refuses security-group and rule descriptions with other characters (up to 255).
+SECURITY_GROUP_DESCRIPTION = re.compile(r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}")
+DESCRIBED_TYPES = {
+    "aws:ec2/securityGroup:SecurityGroup",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+}
+
+
+def check_descriptions(graph: Graph) -> list[str]:
+    """Security groups and rules carry a description in the characters EC2 accepts."""
+    problems = []
+    for resource in aws_resources(graph):
+        if resource.type not in DESCRIBED_TYPES:
+            continue
+        text = resource.inputs.get("description")
+        if not text:
+            problems.append(f"{label(resource)} has no description")
+        elif not SECURITY_GROUP_DESCRIPTION.fullmatch(text):
+            problems.append(f"{label(resource)}: description has characters EC2 refuses: {text!r}")
+    return problems
+
+
+# Whose "name" is a DNS name set by ACM or the customer's domain, not one of ours.
+DNS_NAMED_TYPES = {"aws:route53/record:Record"}
+
+
+def check_names(graph: Graph, suffix: str, availability_zones: list[str]) -> list[str]:
+    """Every physical name comes from naming.py, ends with the suffix and meets its AWS rule."""
+    catalogue = {name for name, _ in naming.all_names(suffix, availability_zones)}
+    problems = []
+    for resource in aws_resources(graph):
+        if resource.type in DNS_NAMED_TYPES:
+            continue
+        names: list[tuple[str, naming.NameRule]] = []
+        if "Name" in resource.tags:
+            names.append((resource.tags["Name"], naming.TAG_VALUE))
+        key, rule = NAME_INPUTS.get(resource.type, ("name", NAME_RULES.get(resource.type)))
+        if key in resource.inputs:
+            names.append((resource.inputs[key], rule or naming.TAG_VALUE))
+        elif "name" in args_fields(resource.type) or key != "name":
+            problems.append(f"{label(resource)} sets no {key}: AWS or Pulumi would invent one")
+        for name, name_rule in names:
+            problems += [f"{label(resource)}: {p}" for p in name_rule.problems(name)]
+            if name not in catalogue:
+                problems.append(
+                    f'{label(resource)} is named "{name}", which is not a naming.py name '
+                    f"for suffix {suffix}"
+                )
+    return problems
+
+
+def check_log_retention(graph: Graph) -> list[str]:
+    return [
+        f"{label(r)} keeps logs {r.inputs.get('retentionInDays')} days; "
+        f"required {LOG_RETENTION_DAYS}"
+        for r in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+        if r.inputs.get("retentionInDays") != LOG_RETENTION_DAYS
+    ]
+
+
+# Per type: (input, the value `pulumi destroy` needs, why): nothing may block a destroy.
+DESTROY_SETTINGS: dict[str, list[tuple[str, Callable[[Any], bool], str]]] = {
+    "aws:cloudwatch/logGroup:LogGroup": [
+        ("skipDestroy", lambda v: not v, "must not be set (the group would outlive the stack)"),
+        ("deletionProtectionEnabled", lambda v: not v, "must be off"),
+    ],
+    "aws:s3/bucket:Bucket": [("forceDestroy", bool, "must be true (delete with objects)")],
+    "aws:ecr/repository:Repository": [("forceDelete", bool, "must be true (delete with images)")],
+    "aws:rds/cluster:Cluster": [
+        ("skipFinalSnapshot", bool, "must be true"),
+        ("deletionProtection", lambda v: not v, "must be off"),
+    ],
+    "aws:rds/clusterInstance:ClusterInstance": [],
+    "aws:secretsmanager/secret:Secret": [
+        ("recoveryWindowInDays", lambda v: v == 0, "must be 0 (the name is reusable at once)"),
+    ],
+    "aws:kms/key:Key": [
+        ("deletionWindowInDays", lambda v: v == KEY_DELETION_WINDOW_DAYS, "must be 7, the minimum")
+    ],
+    "aws:lb/loadBalancer:LoadBalancer": [
+        ("enableDeletionProtection", lambda v: not v, "must be off"),
+    ],
+}
+
+
+def check_destroyable(graph: Graph) -> list[str]:
+    problems = []
+    for resource in graph:
+        if resource.protect:
+            problems.append(f"{label(resource)} is protected")
+        if resource.retain_on_delete:
+            problems.append(f"{label(resource)} is retained on delete")
+        for key, is_ok, rule in DESTROY_SETTINGS.get(resource.type, []):
+            if not is_ok(resource.inputs.get(key)):
+                problems.append(f"{label(resource)}: {key} {rule}; got {resource.inputs.get(key)}")
+    return problems
+
+
+def implicit_log_groups(graph: Graph) -> list[tuple[Resource, str]]:
+    """Each resource that makes AWS create a log group by itself, with that group's name."""
+    owners: list[tuple[Resource, str]] = []
+    for cluster in graph.of_type("aws:rds/cluster:Cluster"):
+        for log_type in cluster.inputs.get("enabledCloudwatchLogsExports", []):
+            identifier = cluster.inputs["clusterIdentifier"]
+            owners.append((cluster, f"/aws/rds/cluster/{identifier}/{log_type}"))
+    for cluster in graph.of_type("aws:ecs/cluster:Cluster"):
+        settings = {x.get("name"): x.get("value") for x in cluster.inputs.get("settings", [])}
+        if settings.get("containerInsights") in ("enabled", "enhanced"):
+            name = cluster.inputs["name"]
+            owners.append((cluster, f"/aws/ecs/containerinsights/{name}/performance"))
+    for function in graph.of_type("aws:lambda/function:Function"):
+        logging = function.inputs.get("loggingConfig") or {}
+        default = f"/aws/lambda/{function.inputs.get('name')}"
+        owners.append((function, logging.get("logGroup") or default))
+    # Functions deployed from the Serverless Application Repository (the rotation function).
+    for stack in graph.of_type("aws:serverlessrepository/cloudFormationStack:CloudFormationStack"):
+        function_name = (stack.inputs.get("parameters") or {}).get("functionName")
+        owners.append((stack, f"/aws/lambda/{function_name}"))
+    return owners
+
+
+def check_implicit_log_groups(graph: Graph) -> list[str]:
+    """Log groups AWS would create itself, with no expiry, exist in the stack beforehand."""
+    log_groups = {
+        g.inputs.get("name"): g for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+    }
+    problems = []
+    for owner, name in implicit_log_groups(graph):
+        group = log_groups.get(name)
+        if group is None:
+            problems.append(f"{label(owner)} makes AWS create {name}, which the stack lacks")
+        elif group.urn not in owner.dependencies:
+            problems.append(f"{label(owner)} does not wait for its log group {name}")
+    return problems

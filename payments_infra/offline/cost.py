@@ -1,0 +1,343 @@
+"""Monthly cost estimate of the recorded graph, at AWS list prices for us-east-1.
+
+Why from the graph: the estimate counts what the program really creates (NAT gateways, alarms,
+keys...) and reads the sizes it really asks for (task CPU and memory, Aurora minimum capacity,
+WAF rules), so a change to the program changes the estimate without anyone editing it.
+
+Prices come from ``prices_us_east_1.json`` (with its sources and date; re-check them before
+relying on them). What depends on traffic is priced at the baseline usage figures below.
+A month is 730 hours. Not priced: free tiers (left out on purpose), Savings Plans, taxes,
+scaling above the minimum (more tasks, more ACUs, more LCUs), S3 and ECR storage, Container
+Insights metrics, CloudFront Functions, KMS and Secrets Manager API calls, data transfer other
+than CloudFront's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from payments_infra.offline.graph import Graph, Resource
+
+HOURS_PER_MONTH = 730
+PRICES_FILE = Path(__file__).resolve().parent / "prices_us_east_1.json"
+
+# Baseline usage: ASSUMPTIONS, NOT MEASUREMENTS. Light production traffic, to show the floor
+# of the bill; replace them with CloudWatch figures once the stack has real traffic.
+NAT_GB_PROCESSED_PER_MONTH = 100.0  # all NAT gateways together: image pulls, AWS APIs
+ALB_LCUS_PER_HOUR = 1.0  # per load balancer
+AURORA_STORAGE_GB = 20.0  # per cluster
+AURORA_IO_MILLION_REQUESTS_PER_MONTH = 10.0  # per cluster
+CLOUDFRONT_REQUESTS_PER_MONTH = 1_000_000  # per distribution, all HTTPS
+CLOUDFRONT_GB_OUT_PER_MONTH = 10.0  # per distribution, all to North America
+WAF_REQUESTS_PER_MONTH = 1_000_000  # per web ACL
+LOG_GB_INGESTED_PER_MONTH = 5.0  # all log groups together
+# SNS, SQS and Lambda only carry alerts, failures and log files: negligible at baseline.
+SNS_MILLION_PUBLISHES_PER_MONTH = 0.0
+SQS_MILLION_REQUESTS_PER_MONTH = 0.0
+LAMBDA_MILLION_REQUESTS_PER_MONTH = 0.0
+LAMBDA_GB_SECONDS_PER_MONTH = 0.0
+
+# The non-production what-if (see ``estimate``).
+NON_PRODUCTION_NAT_GATEWAYS = 1
+NON_PRODUCTION_TASKS = 1
+NON_PRODUCTION_AURORA_INSTANCES = 1  # the writer only
+NON_PRODUCTION_AURORA_MIN_ACU = 0.5
+
+Profile = Literal["production", "non-production"]
+PROFILES: tuple[Profile, ...] = ("production", "non-production")
+
+# ECS runs a task on X86_64 when the task definition names no architecture.
+DEFAULT_CPU_ARCHITECTURE = "X86_64"
+FARGATE_PRICE_KEYS = {
+    "ARM64": ("fargate_arm64_vcpu_hour", "fargate_arm64_gb_hour"),
+    "X86_64": ("fargate_x86_64_vcpu_hour", "fargate_x86_64_gb_hour"),
+}
+
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+ELASTIC_IP = "aws:ec2/eip:Eip"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+ECS_SERVICE = "aws:ecs/service:Service"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+AURORA_CLUSTER = "aws:rds/cluster:Cluster"
+AURORA_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+KMS_KEY = "aws:kms/key:Key"
+SECRET = "aws:secretsmanager/secret:Secret"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One line of the estimate: how much of what, at which price, per month (USD)."""
+
+    item: str
+    quantity: float
+    unit: str
+    unit_price: float
+    monthly: float
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """The price file: each key's price in USD and the unit it is priced per."""
+
+    usd: Mapping[str, float]
+    unit: Mapping[str, str]
+    as_of: str
+
+    def line(self, item: str, quantity: float, key: str) -> CostLine:
+        """A line priced at ``key``; the quantity must be in that price's unit."""
+        price = self.usd[key]
+        return CostLine(item, quantity, self.unit[key], price, quantity * price)
+
+
+def load_prices(path: Path = PRICES_FILE) -> PriceTable:
+    """Read the price file (see its ``note``: the figures need re-checking against AWS)."""
+    document = json.loads(path.read_text())
+    prices = document["prices"]
+    return PriceTable(
+        usd={key: float(entry["usd"]) for key, entry in prices.items()},
+        unit={key: str(entry["unit"]) for key, entry in prices.items()},
+        as_of=str(document["as_of"]),
+    )
+
+
+def estimate(
+    graph: Graph, *, profile: Profile = "production", prices: PriceTable | None = None
+) -> list[CostLine]:
+    """The monthly cost of the graph, line by line, at baseline usage.
+
+    ``production`` prices the graph as recorded. ``non-production`` is a WHAT-IF on the same
+    graph, not a different deployment: one NAT gateway (and its Elastic IP) instead of one per
+    zone, one Fargate task instead of the desired count, and Aurora with the writer only at a
+    0.5 ACU minimum. The stack does NOT offer these as settings today; the figure shows what
+    such settings would save. Everything else is priced as recorded.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
+    prices = prices or load_prices()
+    cheaper = profile == "non-production"
+    return [
+        *_nat_lines(graph, prices, cheaper),
+        *_load_balancer_lines(graph, prices),
+        *_fargate_lines(graph, prices, cheaper),
+        *_aurora_lines(graph, prices, cheaper),
+        *_edge_lines(graph, prices),
+        *_key_and_secret_lines(graph, prices),
+        *_cloudwatch_lines(graph, prices),
+        *_negligible_lines(prices),
+    ]
+
+
+def total(lines: list[CostLine]) -> float:
+    """The monthly total of the lines, in USD."""
+    return sum(line.monthly for line in lines)
+
+
+def render(lines: list[CostLine], *, profile: Profile = "production") -> str:
+    """A fixed-width table with a total line, amounts in USD with two decimals."""
+    if profile == "production":
+        title = "Monthly cost estimate, us-east-1, production: the recorded graph"
+    else:
+        title = (
+            "Monthly cost estimate, us-east-1, NON-PRODUCTION WHAT-IF on the recorded graph:\n"
+            f"{NON_PRODUCTION_NAT_GATEWAYS} NAT gateway, {NON_PRODUCTION_TASKS} Fargate task, "
+            f"Aurora writer only at {NON_PRODUCTION_AURORA_MIN_ACU} ACU minimum.\n"
+            "The stack does NOT offer these as settings today; what it deploys is unchanged."
+        )
+    header = f"{'Item':<38} {'Quantity':>12}  {'Unit':<24} {'Unit price':>10} {'Monthly USD':>12}"
+    rows = [
+        f"{line.item:<38} {line.quantity:>12,.2f}  {line.unit:<24} "
+        f"{_unit_price(line.unit_price):>10} {line.monthly:>12,.2f}"
+        for line in lines
+    ]
+    rule = "-" * len(header)
+    footer = (
+        f"{'Total':<38} {'':>12}  {'':<24} {'':>10} {total(lines):>12,.2f}\n"
+        f"{HOURS_PER_MONTH} hours a month; list prices as of {load_prices().as_of} from "
+        f"{PRICES_FILE.name} (re-check them);\n"
+        "usage is baseline assumptions (payments_infra/offline/cost.py), not measurements."
+    )
+    return "\n".join([title, rule, header, rule, *rows, rule, footer])
+
+
+def _unit_price(value: float) -> str:
+    """Two decimals at least, six at most: enough for hourly prices such as 0.004445."""
+    whole, _, decimals = f"{value:.6f}".rstrip("0").partition(".")
+    return f"{whole}.{decimals:0<2}"
+
+
+def _nat_lines(graph: Graph, prices: PriceTable, cheaper: bool) -> list[CostLine]:
+    """NAT gateways and their Elastic IPs bill by the hour, busy or idle."""
+    gateways = len(graph.of_type(NAT_GATEWAY))
+    addresses = len(graph.of_type(ELASTIC_IP))
+    if cheaper:
+        gateways = min(gateways, NON_PRODUCTION_NAT_GATEWAYS)
+        addresses = min(addresses, NON_PRODUCTION_NAT_GATEWAYS)  # each NAT holds one EIP
+    return [
+        prices.line("NAT gateway hours", gateways * HOURS_PER_MONTH, "nat_gateway_hour"),
+        prices.line(
+            "Elastic IP (public IPv4) hours", addresses * HOURS_PER_MONTH, "public_ipv4_hour"
+        ),
+        prices.line(
+            "NAT data processed (baseline)",
+            NAT_GB_PROCESSED_PER_MONTH if gateways else 0.0,
+            "nat_gateway_gb_processed",
+        ),
+    ]
+
+
+def _load_balancer_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
+    """ALB hours, a baseline of LCUs, and the public IPv4 address it holds in each subnet."""
+    balancers = graph.of_type(LOAD_BALANCER)
+    public_addresses = sum(
+        len(balancer.inputs.get("subnets", []))
+        for balancer in balancers
+        if not balancer.inputs.get("internal", False)
+    )
+    hours = len(balancers) * HOURS_PER_MONTH
+    return [
+        prices.line("ALB hours", hours, "alb_hour"),
+        prices.line("ALB LCU-hours (baseline)", hours * ALB_LCUS_PER_HOUR, "alb_lcu_hour"),
+        prices.line(
+            "ALB public IPv4 hours", public_addresses * HOURS_PER_MONTH, "public_ipv4_hour"
+        ),
+    ]
+
+
+def _fargate_lines(graph: Graph, prices: PriceTable, cheaper: bool) -> list[CostLine]:
+    """Fargate bills the task size asked for, per running task, whatever the task uses."""
+    lines = []
+    for service in graph.of_type(ECS_SERVICE):
+        task = _task_definition_of(graph, service)
+        tasks = float(service.inputs.get("desiredCount", 0))
+        if cheaper:
+            tasks = min(tasks, NON_PRODUCTION_TASKS)
+        vcpus = float(task.inputs["cpu"]) / 1024  # CPU units
+        memory_gb = float(task.inputs["memory"]) / 1024  # MiB
+        platform = task.inputs.get("runtimePlatform") or {}
+        architecture = platform.get("cpuArchitecture", DEFAULT_CPU_ARCHITECTURE)
+        vcpu_key, gb_key = FARGATE_PRICE_KEYS[architecture]
+        task_hours = tasks * HOURS_PER_MONTH
+        lines += [
+            prices.line(f"Fargate vCPU ({architecture})", task_hours * vcpus, vcpu_key),
+            prices.line(f"Fargate memory ({architecture})", task_hours * memory_gb, gb_key),
+        ]
+    return lines
+
+
+def _task_definition_of(graph: Graph, service: Resource) -> Resource:
+    """The task definition a service runs: the one whose ARN its input names."""
+    arn = service.inputs["taskDefinition"]
+    return next(t for t in graph.of_type(TASK_DEFINITION) if t.outputs.get("arn") == arn)
+
+
+def _aurora_lines(graph: Graph, prices: PriceTable, cheaper: bool) -> list[CostLine]:
+    """Each Serverless v2 instance bills at least the cluster's minimum ACUs every hour."""
+    lines = []
+    for cluster in graph.of_type(AURORA_CLUSTER):
+        instances = sum(
+            1
+            for instance in graph.of_type(AURORA_INSTANCE)
+            if instance.inputs.get("clusterIdentifier") == cluster.id
+        )
+        minimum_acu = float(cluster.inputs["serverlessv2ScalingConfiguration"]["minCapacity"])
+        if cheaper:
+            instances = min(instances, NON_PRODUCTION_AURORA_INSTANCES)
+            minimum_acu = NON_PRODUCTION_AURORA_MIN_ACU
+        lines += [
+            prices.line(
+                "Aurora ACU-hours at minimum capacity",
+                instances * minimum_acu * HOURS_PER_MONTH,
+                "aurora_serverless_v2_acu_hour",
+            ),
+            prices.line("Aurora storage (baseline)", AURORA_STORAGE_GB, "aurora_storage_gb_month"),
+            prices.line(
+                "Aurora I/O (baseline)",
+                AURORA_IO_MILLION_REQUESTS_PER_MONTH,
+                "aurora_io_million_requests",
+            ),
+        ]
+    return lines
+
+
+def _edge_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
+    """CloudFront bills requests and bytes; WAF bills each web ACL, each rule and requests."""
+    distributions = len(graph.of_type(DISTRIBUTION))
+    web_acls = graph.of_type(WEB_ACL)
+    rules = sum(len(acl.inputs.get("rules", [])) for acl in web_acls)
+    return [
+        prices.line(
+            "CloudFront HTTPS requests (baseline)",
+            distributions * CLOUDFRONT_REQUESTS_PER_MONTH / 10_000,
+            "cloudfront_https_10k_requests",
+        ),
+        prices.line(
+            "CloudFront data out (baseline)",
+            distributions * CLOUDFRONT_GB_OUT_PER_MONTH,
+            "cloudfront_gb_out_north_america",
+        ),
+        prices.line("WAF web ACLs", len(web_acls), "waf_web_acl_month"),
+        prices.line("WAF rules", rules, "waf_rule_month"),
+        prices.line(
+            "WAF requests (baseline)",
+            len(web_acls) * WAF_REQUESTS_PER_MONTH / 1_000_000,
+            "waf_million_requests",
+        ),
+    ]
+
+
+def _key_and_secret_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
+    """Each customer-managed key and each secret bills monthly, used or not."""
+    return [
+        prices.line("KMS customer-managed keys", len(graph.of_type(KMS_KEY)), "kms_key_month"),
+        prices.line(
+            "Secrets Manager secrets", len(graph.of_type(SECRET)), "secrets_manager_secret_month"
+        ),
+    ]
+
+
+def _cloudwatch_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
+    """Log ingestion and storage at baseline; each alarm and dashboard bills monthly.
+
+    Stored logs: a month's ingestion for each month of the longest retention, which is the
+    steady state (an upper bound: AWS bills storage compressed).
+    """
+    retention_days = max(
+        (float(group.inputs.get("retentionInDays", 0)) for group in graph.of_type(LOG_GROUP)),
+        default=0.0,
+    )
+    stored_gb = LOG_GB_INGESTED_PER_MONTH * retention_days / 30
+    return [
+        prices.line(
+            "CloudWatch Logs ingestion (baseline)",
+            LOG_GB_INGESTED_PER_MONTH,
+            "cloudwatch_logs_ingestion_gb",
+        ),
+        prices.line(
+            "CloudWatch Logs storage (baseline)", stored_gb, "cloudwatch_logs_storage_gb_month"
+        ),
+        prices.line("CloudWatch alarms", len(graph.of_type(ALARM)), "cloudwatch_alarm_month"),
+        prices.line(
+            "CloudWatch dashboards", len(graph.of_type(DASHBOARD)), "cloudwatch_dashboard_month"
+        ),
+    ]
+
+
+def _negligible_lines(prices: PriceTable) -> list[CostLine]:
+    """SNS, SQS and Lambda: listed so they are not forgotten, at zero baseline usage."""
+    return [
+        prices.line("SNS publishes", SNS_MILLION_PUBLISHES_PER_MONTH, "sns_million_publishes"),
+        prices.line("SQS requests", SQS_MILLION_REQUESTS_PER_MONTH, "sqs_million_requests"),
+        prices.line(
+            "Lambda requests", LAMBDA_MILLION_REQUESTS_PER_MONTH, "lambda_million_requests"
+        ),
+        prices.line("Lambda compute", LAMBDA_GB_SECONDS_PER_MONTH, "lambda_arm64_gb_second"),
+    ]

@@ -1,0 +1,193 @@
+"""Creation orders the engine cannot infer, checked on the recorded graph.
+
+Pulumi creates a resource as soon as the values it reads exist, so an order that AWS needs
+but no input expresses must be a ``depends_on``. Each rule below names one such order and
+why AWS needs it; ``check_creation_order`` reports every resource that does not wait
+(directly or through other dependencies) for what its rule says.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from payments_infra.offline.graph import Graph, Resource
+
+ALB = "aws:lb/loadBalancer:LoadBalancer"
+INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+ECS_SERVICE = "aws:ecs/service:Service"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICIES = (
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+)
+ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+
+
+@dataclass(frozen=True)
+class CreationOrder:
+    """``waiter`` resources must be created after everything ``prerequisites`` names."""
+
+    name: str
+    waiter: str
+    prerequisites: Callable[[Graph, Resource], list[Resource]]
+    why: str
+
+
+def ancestors(graph: Graph, resource: Resource) -> set[str]:
+    """Every URN ``resource`` waits for, directly or through its dependencies."""
+    by_urn = {r.urn: r for r in graph}
+    seen: set[str] = set()
+    stack = list(resource.dependencies)
+    while stack:
+        urn = stack.pop()
+        if urn in seen:
+            continue
+        seen.add(urn)
+        if urn in by_urn:
+            stack.extend(by_urn[urn].dependencies)
+    return seen
+
+
+def _matching(resources: Iterable[Resource], *values: object) -> list[Resource]:
+    """The resources whose id or ARN is one of ``values``."""
+    wanted = {v for v in values if isinstance(v, str)}
+    return [r for r in resources if r.id in wanted or r.outputs.get("arn") in wanted]
+
+
+def _role_policies(graph: Graph, role_arns: Iterable[object]) -> list[Resource]:
+    roles = _matching(graph.of_type(ROLE), *role_arns)
+    role_keys = {key for role in roles for key in (role.id, role.outputs.get("name"))}
+    return [r for r in graph if r.type in ROLE_POLICIES and r.inputs.get("role") in role_keys]
+
+
+def _task_definition(graph: Graph, service: Resource) -> Resource | None:
+    found = _matching(graph.of_type(TASK_DEFINITION), service.inputs.get("taskDefinition"))
+    return found[0] if found else None
+
+
+def internet_gateways(graph: Graph, alb: Resource) -> list[Resource]:
+    if alb.inputs.get("internal"):
+        return []
+    return graph.of_type(INTERNET_GATEWAY)
+
+
+def secret_values(graph: Graph, service: Resource) -> list[Resource]:
+    """The SecretVersions of every secret the service's containers read."""
+    task = _task_definition(graph, service)
+    if task is None:
+        return []
+    containers = json.loads(str(task.inputs.get("containerDefinitions") or "[]"))
+    value_from = [s["valueFrom"] for c in containers for s in c.get("secrets", [])]
+    secrets = [
+        s
+        for s in graph.of_type(SECRET)
+        if any(str(v).startswith(str(s.outputs.get("arn"))) for v in value_from)
+    ]
+    secret_keys = {key for s in secrets for key in (s.id, s.outputs.get("arn"))}
+    return [v for v in graph.of_type(SECRET_VERSION) if v.inputs.get("secretId") in secret_keys]
+
+
+def task_role_policies(graph: Graph, service: Resource) -> list[Resource]:
+    task = _task_definition(graph, service)
+    if task is None:
+        return []
+    return _role_policies(
+        graph, (task.inputs.get("executionRoleArn"), task.inputs.get("taskRoleArn"))
+    )
+
+
+def private_egress(graph: Graph, service: Resource) -> list[Resource]:
+    """The default routes and route-table associations of the service's subnets."""
+    network = service.inputs.get("networkConfiguration") or {}
+    subnets = set(network.get("subnets") or [])
+    associations = [
+        a for a in graph.of_type(ROUTE_TABLE_ASSOCIATION) if a.inputs.get("subnetId") in subnets
+    ]
+    tables = {a.inputs.get("routeTableId") for a in associations}
+    routes = [
+        r
+        for r in graph.of_type(ROUTE)
+        if r.inputs.get("routeTableId") in tables
+        and r.inputs.get("destinationCidrBlock") == "0.0.0.0/0"
+    ]
+    return associations + routes
+
+
+def first_instance(graph: Graph, instance: Resource) -> list[Resource]:
+    """The cluster's writer (lowest promotion tier) for every other instance of it."""
+    siblings = [
+        i
+        for i in graph.of_type(CLUSTER_INSTANCE)
+        if i.inputs.get("clusterIdentifier") == instance.inputs.get("clusterIdentifier")
+    ]
+    writer = min(siblings, key=lambda i: (i.inputs.get("promotionTier", 0), i.name))
+    return [] if writer is instance else [writer]
+
+
+def flow_log_role_policies(graph: Graph, flow_log: Resource) -> list[Resource]:
+    return _role_policies(graph, [flow_log.inputs.get("iamRoleArn")])
+
+
+ORDERS: tuple[CreationOrder, ...] = (
+    CreationOrder(
+        "internet-facing ALB after the internet gateway",
+        ALB,
+        internet_gateways,
+        "AWS refuses an internet-facing load balancer in a VPC with no internet gateway",
+    ),
+    CreationOrder(
+        "ECS service after its secret's value",
+        ECS_SERVICE,
+        secret_values,
+        "a task that reads a secret with no value yet fails with ResourceInitializationError",
+    ),
+    CreationOrder(
+        "ECS service after its roles' policies",
+        ECS_SERVICE,
+        task_role_policies,
+        "a task whose role has no policy yet cannot pull its image or read its secret",
+    ),
+    CreationOrder(
+        "ECS service after the private default routes",
+        ECS_SERVICE,
+        private_egress,
+        "a task in a subnet with no route out cannot pull its image or reach AWS APIs",
+    ),
+    CreationOrder(
+        "Aurora reader after the writer",
+        CLUSTER_INSTANCE,
+        first_instance,
+        "Aurora makes the first instance available the writer, whatever it is called",
+    ),
+    CreationOrder(
+        "flow log after its role's policy",
+        FLOW_LOG,
+        flow_log_role_policies,
+        "EC2 checks at creation that the flow log's role may write to the log group",
+    ),
+)
+
+
+def order_problems(graph: Graph, order: CreationOrder) -> list[str]:
+    problems = []
+    for waiter in graph.of_type(order.waiter):
+        waits_for = ancestors(graph, waiter)
+        for prerequisite in order.prerequisites(graph, waiter):
+            if prerequisite.urn not in waits_for:
+                problems.append(
+                    f"{order.name}: {waiter.type} {waiter.name} does not wait for "
+                    f"{prerequisite.type} {prerequisite.name} ({order.why})"
+                )
+    return problems
+
+
+def check_creation_order(graph: Graph) -> list[str]:
+    return [problem for order in ORDERS for problem in order_problems(graph, order)]
