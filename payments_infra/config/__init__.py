@@ -11,15 +11,8 @@ from payments_infra.config.choices import (
     LogDelivery,
     PriceClass,
 )
-from payments_infra.config.settings import (
-    API_CPU,
-    API_MEMORY,
-    AZ_COUNT,
-    DB_MIN_CAPACITY,
-    LOG_RETENTION_DAYS,
-    REQUIRED_REGION,
-    SETTINGS,
-)
+from payments_infra.config.limits import AZ_COUNT, LOG_RETENTION_DAYS, REQUIRED_REGION
+from payments_infra.config.settings import API_CPU, API_MEMORY, DB_MIN_CAPACITY, SETTINGS
 from payments_infra.config.stack_config import (
     CertificateSettings,
     DatabaseSettings,

@@ -1,8 +1,9 @@
 """Every setting of the stack, declared once: key, type, default, rule, description, parser.
 
-``SETTINGS`` lists them in the order the docs show them; ``CROSS_RULES`` holds the rules over
-several keys. ``stack_config.py`` reads them into a ``StackConfig``; ``docs.py`` writes the
-docs/settings.md table and the ``template.config`` block of ``Pulumi.yaml`` from them.
+``SETTINGS`` lists them in the order the docs show them; the rules over several keys are in
+``cross_rules.py``, the limits and parsers in ``limits.py``. ``stack_config.py`` reads them into
+a ``StackConfig``; ``docs.py`` writes the docs/settings.md table and the ``template.config``
+block of ``Pulumi.yaml`` from them.
 
 Why not pydantic(-settings), as the API does: the messages are this project's own
 (``<key> must <rule>; got <value>``), so every field would need a custom validator and every
@@ -15,11 +16,9 @@ field. What pydantic would add is the parsing of a handful of scalars, done belo
 from __future__ import annotations
 
 import ipaddress
-import json
-import re
 from typing import Any
 
-from payments_infra.aws.naming import MAX_SUFFIX_LENGTH, SUFFIX_KEY, suffix_problems
+from payments_infra.aws.naming import MAX_SUFFIX_LENGTH, SUFFIX_KEY
 from payments_infra.config.choices import (
     CpuArchitecture,
     Ingress,
@@ -27,144 +26,34 @@ from payments_infra.config.choices import (
     LogDelivery,
     PriceClass,
 )
+from payments_infra.config.limits import (
+    ACM_ARN,
+    AZ_COUNT,
+    DNS_NAME,
+    FARGATE_SIZES,
+    MAX_VPC_PREFIX,
+    MIN_DB_MAJOR,
+    MIN_VPC_PREFIX,
+    REQUIRED_REGION,
+    _capacity,
+    _emails,
+    _engine_version,
+    _optional,
+    _region,
+    _suffix,
+    _vpc_cidr,
+    _zones,
+)
 from payments_infra.config.setting import (
-    CrossRule,
-    Parse,
-    Parsed,
     Setting,
-    Values,
     any_text,
     choice_rule,
-    number,
     one_of,
     text_matching,
     text_where,
     whole_number,
     whole_number_from,
 )
-
-PROJECT_NAMESPACE = "payments"
-REQUIRED_REGION = "us-east-1"
-AZ_COUNT = 3
-# The customer's retention for every CloudWatch log group (PCI DSS 10.5.1 wants 12 months of
-# audit logs in all: see docs/security.md).
-LOG_RETENTION_DAYS = 30
-
-# The VPC is split into private subnets of a quarter each and public subnets of a sixteenth
-# each (network.plan_subnets). An ALB needs subnets of /27 or larger, so the VPC can be at
-# most /23; AWS allows /16 at the largest.
-MIN_VPC_PREFIX = 16
-MAX_VPC_PREFIX = 23
-RFC1918_BLOCKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-MIN_DB_MAJOR = 16
-# Fargate's allowed task sizes (Linux): CPU units -> the memory sizes (MiB) it accepts.
-FARGATE_SIZES: dict[int, range] = {
-    256: range(512, 2048 + 1, 512),
-    512: range(1024, 4096 + 1, 1024),
-    1024: range(2048, 8192 + 1, 1024),
-    2048: range(4096, 16384 + 1, 1024),
-    4096: range(8192, 30720 + 1, 1024),
-    8192: range(16384, 61440 + 1, 4096),
-    16384: range(32768, 122880 + 1, 8192),
-}
-DNS_NAME = r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
-ACM_ARN = r"arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}"
-EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
-
-
-# -- parsers of the settings that break more than one way --------------------------------------
-
-
-def _suffix(setting: Setting[str], text: str) -> Parsed[str]:
-    return text, suffix_problems(text)
-
-
-def _region(setting: Setting[str], text: str) -> Parsed[str]:
-    if text == REQUIRED_REGION:
-        return text, []
-    return REQUIRED_REGION, [setting.broken(f'"{text}"' if text else "nothing")]
-
-
-def _vpc_cidr(setting: Setting[ipaddress.IPv4Network], text: str) -> Parsed[ipaddress.IPv4Network]:
-    key = setting.key
-    try:
-        network = ipaddress.IPv4Network(text, strict=False)
-    except ValueError:
-        return setting.default, [
-            f'{key} must be an IPv4 CIDR block such as 10.0.0.0/16; got "{text}"'
-        ]
-    if "/" not in text:
-        return setting.default, [
-            f'{key} must give a prefix length, such as 10.0.0.0/16; got "{text}"'
-        ]
-    problems = []
-    if str(network) != text:
-        problems.append(
-            f"{key} must be a network address with no host bits set "
-            f'(did you mean {network}?); got "{text}"'
-        )
-    if not any(network.subnet_of(ipaddress.IPv4Network(block)) for block in RFC1918_BLOCKS):
-        problems.append(f'{key} must be inside an RFC 1918 private range; got "{text}"')
-    if not MIN_VPC_PREFIX <= network.prefixlen <= MAX_VPC_PREFIX:
-        problems.append(
-            f"{key} must have a prefix length from /{MIN_VPC_PREFIX} to /{MAX_VPC_PREFIX} "
-            f"(room for 3 private and 3 public subnets, each public one /27 or larger "
-            f'for the ALB); got "{text}"'
-        )
-    return network, problems
-
-
-def _zones(setting: Setting[tuple[str, ...] | None], text: str) -> Parsed[tuple[str, ...] | None]:
-    key = setting.key
-    try:
-        zones = json.loads(text)
-    except json.JSONDecodeError:
-        zones = None
-    if not isinstance(zones, list) or not all(isinstance(zone, str) for zone in zones):
-        return None, [f'{key} must be a list of zone names such as ["us-east-1a", ...]; got {text}']
-    problems = []
-    if len(zones) != AZ_COUNT or len(set(zones)) != AZ_COUNT:
-        problems.append(f"{key} must name exactly {AZ_COUNT} distinct zones; got {zones}")
-    bad = [zone for zone in zones if not re.fullmatch(rf"{REQUIRED_REGION}[a-z]", zone)]
-    if bad:
-        problems.append(f"{key} must hold zone names of {REQUIRED_REGION} only; got {bad}")
-    return tuple(zones), problems
-
-
-def _emails(setting: Setting[tuple[str, ...]], text: str) -> Parsed[tuple[str, ...]]:
-    try:
-        emails = json.loads(text)
-    except json.JSONDecodeError:
-        emails = None
-    if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
-        return setting.default, [setting.broken(text)]
-    bad = [e for e in emails if not re.fullmatch(EMAIL, e)]
-    if bad:
-        return tuple(emails), [f"{setting.key} must hold e-mail addresses only; got {bad}"]
-    return tuple(emails), []
-
-
-def _engine_version(text: str) -> bool:
-    match = re.fullmatch(r"(\d+)(\.\d+)?", text)
-    return match is not None and int(match[1]) >= MIN_DB_MAJOR
-
-
-def _capacity(lowest: float) -> Parse[float]:
-    # Aurora Serverless v2 moves in half ACUs, up to 256.
-    return number(lambda acu: lowest <= acu <= 256 and acu * 2 == int(acu * 2))
-
-
-def _optional(key: str, **declared: Any) -> Setting[Any]:
-    """An optional name or ARN: unset (or empty) means none."""
-    return Setting(
-        key=key,
-        type="string",
-        default=None,
-        shown_default="(none)",
-        blank_is_unset=True,
-        **declared,
-    )
-
 
 # -- the settings, in the order of the docs ----------------------------------------------------
 
@@ -445,132 +334,4 @@ SETTINGS: tuple[Setting[Any], ...] = (
     ALERT_EMAILS,
     ALB_ACCESS_LOG_DELIVERY,
     LOG_ARCHIVE,
-)
-
-
-# -- the rules over several keys ---------------------------------------------------------------
-
-
-def _capacity_order(values: Values) -> list[str]:
-    low, high = values[DB_MIN_CAPACITY], values[DB_MAX_CAPACITY]
-    if low > high:  # not "not low <= high": NaN is its own setting's problem
-        return [
-            f"{DB_MIN_CAPACITY.key} must not exceed {DB_MAX_CAPACITY.key}; got {low:g} > {high:g}"
-        ]
-    return []
-
-
-def _dns_mode_pair(values: Values) -> list[str]:
-    domain, zone = values[DOMAIN_NAME], values[HOSTED_ZONE_ID]
-    if domain and not zone:
-        return [
-            f"{HOSTED_ZONE_ID.key} must be set with {DOMAIN_NAME.key} (the zone that "
-            "validates the certificates); got nothing"
-        ]
-    if zone and not domain:
-        return [f"{DOMAIN_NAME.key} must be set with {HOSTED_ZONE_ID.key}; got nothing"]
-    return []
-
-
-def _one_certificate_mode(values: Values) -> list[str]:
-    if values[DOMAIN_NAME] and values[CERTIFICATE_ARN]:
-        return [f"Only one of `{DOMAIN_NAME.key}` or `{CERTIFICATE_ARN.key}` can be provided."]
-    return []
-
-
-def _mode_2_extras(values: Values) -> list[str]:
-    if values[CERTIFICATE_ARN]:
-        return []
-    return [
-        f"{setting.key} must come with {CERTIFICATE_ARN.key} (certificate mode 2); "
-        f'got "{values[setting]}" alone'
-        for setting in (CLOUDFRONT_CERTIFICATE_ARN, API_DOMAIN_NAME)
-        if values[setting]
-    ]
-
-
-def _site_name_with_certificate(values: Values) -> list[str]:
-    if bool(values[SITE_DOMAIN_NAME]) == bool(values[CLOUDFRONT_CERTIFICATE_ARN]):
-        return []
-    return [
-        f"{SITE_DOMAIN_NAME.key} and {CLOUDFRONT_CERTIFICATE_ARN.key} must be set "
-        "together (the name and the certificate CloudFront serves it with)"
-    ]
-
-
-def _fargate_size(values: Values) -> list[str]:
-    cpu, memory = values[API_CPU], values[API_MEMORY]
-    sizes = FARGATE_SIZES.get(cpu)
-    if sizes is None or memory in sizes:  # an unknown CPU is API_CPU's own problem
-        return []
-    return [
-        f"{API_MEMORY.key} must be a size Fargate allows with {cpu} CPU units "
-        f"({sizes.start} to {sizes.stop - 1} MiB in steps of {sizes.step}); got {memory}"
-    ]
-
-
-def _ingress_needs_an_api_origin(values: Values) -> list[str]:
-    """CloudFront-only ingress leaves the API unreachable unless CloudFront has an /api origin,
-    which needs a name the ALB's certificate covers (modes 1 and 2 with apiDomainName)."""
-    if values[ALB_INGRESS] != Ingress.CLOUDFRONT or values[DOMAIN_NAME] or values[API_DOMAIN_NAME]:
-        return []
-    return [
-        f"{ALB_INGRESS.key} must be internet unless CloudFront routes /api to the ALB "
-        f"(set {DOMAIN_NAME.key} and {HOSTED_ZONE_ID.key}, or {CERTIFICATE_ARN.key} and "
-        f'{API_DOMAIN_NAME.key}); got "cloudfront"'
-    ]
-
-
-_DEFAULT_SIZES = FARGATE_SIZES[API_CPU.default]
-CROSS_RULES: tuple[CrossRule, ...] = (
-    CrossRule(
-        {
-            DB_MIN_CAPACITY.key: f"at most {DB_MAX_CAPACITY.key}",
-            DB_MAX_CAPACITY.key: f"at least {DB_MIN_CAPACITY.key}",
-        },
-        _capacity_order,
-    ),
-    CrossRule(
-        {
-            DOMAIN_NAME.key: f"needs {HOSTED_ZONE_ID.key}",
-            HOSTED_ZONE_ID.key: f"only with {DOMAIN_NAME.key}",
-        },
-        _dns_mode_pair,
-    ),
-    CrossRule(
-        {
-            DOMAIN_NAME.key: f"not with {CERTIFICATE_ARN.key}",
-            CERTIFICATE_ARN.key: f"not with {DOMAIN_NAME.key}",
-        },
-        _one_certificate_mode,
-    ),
-    CrossRule(
-        {
-            CLOUDFRONT_CERTIFICATE_ARN.key: f"only with {CERTIFICATE_ARN.key}",
-            API_DOMAIN_NAME.key: f"only with {CERTIFICATE_ARN.key}",
-        },
-        _mode_2_extras,
-    ),
-    CrossRule(
-        {
-            SITE_DOMAIN_NAME.key: f"both or neither with {CLOUDFRONT_CERTIFICATE_ARN.key}",
-            CLOUDFRONT_CERTIFICATE_ARN.key: f"both or neither with {SITE_DOMAIN_NAME.key}",
-        },
-        _site_name_with_certificate,
-    ),
-    CrossRule(
-        {
-            API_CPU.key: "with a memory size Fargate allows",
-            API_MEMORY.key: f"a size Fargate allows for {API_CPU.key} ({API_CPU.default}: "
-            f"{_DEFAULT_SIZES.start} to {_DEFAULT_SIZES.stop - 1} in {_DEFAULT_SIZES.step} steps)",
-        },
-        _fargate_size,
-    ),
-    CrossRule(
-        {
-            ALB_INGRESS.key: "cloudfront only where CloudFront routes /api to the ALB "
-            f"({DOMAIN_NAME.key}, or {CERTIFICATE_ARN.key} with {API_DOMAIN_NAME.key})",
-        },
-        _ingress_needs_an_api_origin,
-    ),
 )

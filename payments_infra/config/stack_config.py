@@ -30,7 +30,9 @@ from payments_infra.config.choices import (
     LogDelivery,
     PriceClass,
 )
+from payments_infra.config.cross_rules import CROSS_RULES
 from payments_infra.config.errors import ConfigError
+from payments_infra.config.limits import PROJECT_NAMESPACE
 from payments_infra.config.setting import bound, build, read_all, unknown_key_problems
 
 
@@ -129,8 +131,8 @@ class StackConfig:
 
         Raises ``ConfigError`` with every problem found, not just the first.
         """
-        problems = unknown_key_problems(raw, s.SETTINGS, s.PROJECT_NAMESPACE)
-        values, found = read_all(raw, s.SETTINGS, s.CROSS_RULES)
+        problems = unknown_key_problems(raw, s.SETTINGS, PROJECT_NAMESPACE)
+        values, found = read_all(raw, s.SETTINGS, CROSS_RULES)
         problems += found
         if problems:
             raise ConfigError(problems)

@@ -5,7 +5,7 @@ python -m payments_infra.offline.docs --check  # exit 1 naming each stale file a
 
 Each block sits between two marker lines and comes from one declaration:
 
-- docs/settings.md, settings table: ``config.SETTINGS`` and ``config.settings.CROSS_RULES``;
+- docs/settings.md, settings table: ``config.SETTINGS`` and ``config.cross_rules.CROSS_RULES``;
 - docs/settings.md, outputs table and renamed outputs: ``outputs.OUTPUTS``, ``RENAMED_OUTPUTS``;
 - Pulumi.yaml, ``template.config`` (what ``pulumi new`` shows): ``config.SETTINGS``;
 - docs/architecture.md, alarms table: the alarms the program registers, recorded offline with
@@ -28,8 +28,8 @@ from typing import Any
 from payments_infra import REPO_ROOT
 from payments_infra.components.outputs import OUTPUTS, RENAMED_OUTPUTS
 from payments_infra.config import SETTINGS
+from payments_infra.config.cross_rules import CROSS_RULES
 from payments_infra.config.setting import docs_rule
-from payments_infra.config.settings import CROSS_RULES
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.mocks import record_program
 

@@ -1,0 +1,158 @@
+"""The rules over several settings, each declared once with the note it adds to each key's rule.
+
+``CROSS_RULES`` is checked after every single setting parsed, so all problems still come at
+once; ``docs.py`` adds each note to the settings table.
+"""
+
+from __future__ import annotations
+
+from payments_infra.config.choices import (
+    Ingress,
+)
+from payments_infra.config.limits import (
+    FARGATE_SIZES,
+)
+from payments_infra.config.setting import (
+    CrossRule,
+    Values,
+)
+from payments_infra.config.settings import (
+    ALB_INGRESS,
+    API_CPU,
+    API_DOMAIN_NAME,
+    API_MEMORY,
+    CERTIFICATE_ARN,
+    CLOUDFRONT_CERTIFICATE_ARN,
+    DB_MAX_CAPACITY,
+    DB_MIN_CAPACITY,
+    DOMAIN_NAME,
+    HOSTED_ZONE_ID,
+    SITE_DOMAIN_NAME,
+)
+
+# -- the rules over several keys ---------------------------------------------------------------
+
+
+def _capacity_order(values: Values) -> list[str]:
+    low, high = values[DB_MIN_CAPACITY], values[DB_MAX_CAPACITY]
+    if low > high:  # not "not low <= high": NaN is its own setting's problem
+        return [
+            f"{DB_MIN_CAPACITY.key} must not exceed {DB_MAX_CAPACITY.key}; got {low:g} > {high:g}"
+        ]
+    return []
+
+
+def _dns_mode_pair(values: Values) -> list[str]:
+    domain, zone = values[DOMAIN_NAME], values[HOSTED_ZONE_ID]
+    if domain and not zone:
+        return [
+            f"{HOSTED_ZONE_ID.key} must be set with {DOMAIN_NAME.key} (the zone that "
+            "validates the certificates); got nothing"
+        ]
+    if zone and not domain:
+        return [f"{DOMAIN_NAME.key} must be set with {HOSTED_ZONE_ID.key}; got nothing"]
+    return []
+
+
+def _one_certificate_mode(values: Values) -> list[str]:
+    if values[DOMAIN_NAME] and values[CERTIFICATE_ARN]:
+        return [f"Only one of `{DOMAIN_NAME.key}` or `{CERTIFICATE_ARN.key}` can be provided."]
+    return []
+
+
+def _mode_2_extras(values: Values) -> list[str]:
+    if values[CERTIFICATE_ARN]:
+        return []
+    return [
+        f"{setting.key} must come with {CERTIFICATE_ARN.key} (certificate mode 2); "
+        f'got "{values[setting]}" alone'
+        for setting in (CLOUDFRONT_CERTIFICATE_ARN, API_DOMAIN_NAME)
+        if values[setting]
+    ]
+
+
+def _site_name_with_certificate(values: Values) -> list[str]:
+    if bool(values[SITE_DOMAIN_NAME]) == bool(values[CLOUDFRONT_CERTIFICATE_ARN]):
+        return []
+    return [
+        f"{SITE_DOMAIN_NAME.key} and {CLOUDFRONT_CERTIFICATE_ARN.key} must be set "
+        "together (the name and the certificate CloudFront serves it with)"
+    ]
+
+
+def _fargate_size(values: Values) -> list[str]:
+    cpu, memory = values[API_CPU], values[API_MEMORY]
+    sizes = FARGATE_SIZES.get(cpu)
+    if sizes is None or memory in sizes:  # an unknown CPU is API_CPU's own problem
+        return []
+    return [
+        f"{API_MEMORY.key} must be a size Fargate allows with {cpu} CPU units "
+        f"({sizes.start} to {sizes.stop - 1} MiB in steps of {sizes.step}); got {memory}"
+    ]
+
+
+def _ingress_needs_an_api_origin(values: Values) -> list[str]:
+    """CloudFront-only ingress leaves the API unreachable unless CloudFront has an /api origin,
+    which needs a name the ALB's certificate covers (modes 1 and 2 with apiDomainName)."""
+    if values[ALB_INGRESS] != Ingress.CLOUDFRONT or values[DOMAIN_NAME] or values[API_DOMAIN_NAME]:
+        return []
+    return [
+        f"{ALB_INGRESS.key} must be internet unless CloudFront routes /api to the ALB "
+        f"(set {DOMAIN_NAME.key} and {HOSTED_ZONE_ID.key}, or {CERTIFICATE_ARN.key} and "
+        f'{API_DOMAIN_NAME.key}); got "cloudfront"'
+    ]
+
+
+_DEFAULT_SIZES = FARGATE_SIZES[API_CPU.default]
+CROSS_RULES: tuple[CrossRule, ...] = (
+    CrossRule(
+        {
+            DB_MIN_CAPACITY.key: f"at most {DB_MAX_CAPACITY.key}",
+            DB_MAX_CAPACITY.key: f"at least {DB_MIN_CAPACITY.key}",
+        },
+        _capacity_order,
+    ),
+    CrossRule(
+        {
+            DOMAIN_NAME.key: f"needs {HOSTED_ZONE_ID.key}",
+            HOSTED_ZONE_ID.key: f"only with {DOMAIN_NAME.key}",
+        },
+        _dns_mode_pair,
+    ),
+    CrossRule(
+        {
+            DOMAIN_NAME.key: f"not with {CERTIFICATE_ARN.key}",
+            CERTIFICATE_ARN.key: f"not with {DOMAIN_NAME.key}",
+        },
+        _one_certificate_mode,
+    ),
+    CrossRule(
+        {
+            CLOUDFRONT_CERTIFICATE_ARN.key: f"only with {CERTIFICATE_ARN.key}",
+            API_DOMAIN_NAME.key: f"only with {CERTIFICATE_ARN.key}",
+        },
+        _mode_2_extras,
+    ),
+    CrossRule(
+        {
+            SITE_DOMAIN_NAME.key: f"both or neither with {CLOUDFRONT_CERTIFICATE_ARN.key}",
+            CLOUDFRONT_CERTIFICATE_ARN.key: f"both or neither with {SITE_DOMAIN_NAME.key}",
+        },
+        _site_name_with_certificate,
+    ),
+    CrossRule(
+        {
+            API_CPU.key: "with a memory size Fargate allows",
+            API_MEMORY.key: f"a size Fargate allows for {API_CPU.key} ({API_CPU.default}: "
+            f"{_DEFAULT_SIZES.start} to {_DEFAULT_SIZES.stop - 1} in {_DEFAULT_SIZES.step} steps)",
+        },
+        _fargate_size,
+    ),
+    CrossRule(
+        {
+            ALB_INGRESS.key: "cloudfront only where CloudFront routes /api to the ALB "
+            f"({DOMAIN_NAME.key}, or {CERTIFICATE_ARN.key} with {API_DOMAIN_NAME.key})",
+        },
+        _ingress_needs_an_api_origin,
+    ),
+)

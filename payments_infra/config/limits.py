@@ -1,0 +1,142 @@
+"""The limits and parsers the setting declarations (settings.py) are built from.
+
+AWS's and the design's fixed numbers (region, zone count, VPC prefixes, Fargate task sizes,
+log retention) and the parsers of the settings that can be wrong in more than one way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any
+
+from payments_infra.aws.naming import suffix_problems
+from payments_infra.config.setting import (
+    Parse,
+    Parsed,
+    Setting,
+    number,
+)
+
+PROJECT_NAMESPACE = "payments"
+REQUIRED_REGION = "us-east-1"
+AZ_COUNT = 3
+# The customer's retention for every CloudWatch log group (PCI DSS 10.5.1 wants 12 months of
+# audit logs in all: see docs/security.md).
+LOG_RETENTION_DAYS = 30
+
+# The VPC is split into private subnets of a quarter each and public subnets of a sixteenth
+# each (network.plan_subnets). An ALB needs subnets of /27 or larger, so the VPC can be at
+# most /23; AWS allows /16 at the largest.
+MIN_VPC_PREFIX = 16
+MAX_VPC_PREFIX = 23
+RFC1918_BLOCKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+MIN_DB_MAJOR = 16
+# Fargate's allowed task sizes (Linux): CPU units -> the memory sizes (MiB) it accepts.
+FARGATE_SIZES: dict[int, range] = {
+    256: range(512, 2048 + 1, 512),
+    512: range(1024, 4096 + 1, 1024),
+    1024: range(2048, 8192 + 1, 1024),
+    2048: range(4096, 16384 + 1, 1024),
+    4096: range(8192, 30720 + 1, 1024),
+    8192: range(16384, 61440 + 1, 4096),
+    16384: range(32768, 122880 + 1, 8192),
+}
+DNS_NAME = r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+ACM_ARN = r"arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}"
+EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+
+
+# -- parsers of the settings that break more than one way --------------------------------------
+
+
+def _suffix(setting: Setting[str], text: str) -> Parsed[str]:
+    return text, suffix_problems(text)
+
+
+def _region(setting: Setting[str], text: str) -> Parsed[str]:
+    if text == REQUIRED_REGION:
+        return text, []
+    return REQUIRED_REGION, [setting.broken(f'"{text}"' if text else "nothing")]
+
+
+def _vpc_cidr(setting: Setting[ipaddress.IPv4Network], text: str) -> Parsed[ipaddress.IPv4Network]:
+    key = setting.key
+    try:
+        network = ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        return setting.default, [
+            f'{key} must be an IPv4 CIDR block such as 10.0.0.0/16; got "{text}"'
+        ]
+    if "/" not in text:
+        return setting.default, [
+            f'{key} must give a prefix length, such as 10.0.0.0/16; got "{text}"'
+        ]
+    problems = []
+    if str(network) != text:
+        problems.append(
+            f"{key} must be a network address with no host bits set "
+            f'(did you mean {network}?); got "{text}"'
+        )
+    if not any(network.subnet_of(ipaddress.IPv4Network(block)) for block in RFC1918_BLOCKS):
+        problems.append(f'{key} must be inside an RFC 1918 private range; got "{text}"')
+    if not MIN_VPC_PREFIX <= network.prefixlen <= MAX_VPC_PREFIX:
+        problems.append(
+            f"{key} must have a prefix length from /{MIN_VPC_PREFIX} to /{MAX_VPC_PREFIX} "
+            f"(room for 3 private and 3 public subnets, each public one /27 or larger "
+            f'for the ALB); got "{text}"'
+        )
+    return network, problems
+
+
+def _zones(setting: Setting[tuple[str, ...] | None], text: str) -> Parsed[tuple[str, ...] | None]:
+    key = setting.key
+    try:
+        zones = json.loads(text)
+    except json.JSONDecodeError:
+        zones = None
+    if not isinstance(zones, list) or not all(isinstance(zone, str) for zone in zones):
+        return None, [f'{key} must be a list of zone names such as ["us-east-1a", ...]; got {text}']
+    problems = []
+    if len(zones) != AZ_COUNT or len(set(zones)) != AZ_COUNT:
+        problems.append(f"{key} must name exactly {AZ_COUNT} distinct zones; got {zones}")
+    bad = [zone for zone in zones if not re.fullmatch(rf"{REQUIRED_REGION}[a-z]", zone)]
+    if bad:
+        problems.append(f"{key} must hold zone names of {REQUIRED_REGION} only; got {bad}")
+    return tuple(zones), problems
+
+
+def _emails(setting: Setting[tuple[str, ...]], text: str) -> Parsed[tuple[str, ...]]:
+    try:
+        emails = json.loads(text)
+    except json.JSONDecodeError:
+        emails = None
+    if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
+        return setting.default, [setting.broken(text)]
+    bad = [e for e in emails if not re.fullmatch(EMAIL, e)]
+    if bad:
+        return tuple(emails), [f"{setting.key} must hold e-mail addresses only; got {bad}"]
+    return tuple(emails), []
+
+
+def _engine_version(text: str) -> bool:
+    match = re.fullmatch(r"(\d+)(\.\d+)?", text)
+    return match is not None and int(match[1]) >= MIN_DB_MAJOR
+
+
+def _capacity(lowest: float) -> Parse[float]:
+    # Aurora Serverless v2 moves in half ACUs, up to 256.
+    return number(lambda acu: lowest <= acu <= 256 and acu * 2 == int(acu * 2))
+
+
+def _optional(key: str, **declared: Any) -> Setting[Any]:
+    """An optional name or ARN: unset (or empty) means none."""
+    return Setting(
+        key=key,
+        type="string",
+        default=None,
+        shown_default="(none)",
+        blank_is_unset=True,
+        **declared,
+    )
