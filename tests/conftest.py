@@ -9,22 +9,25 @@ import pytest
 
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.mocks import record_program
-
-SUFFIX = "test1"
-# A small built web app, so the tests do not depend on `npm run build`.
-WEB_DIST = "tests/fixtures/web_dist"
-VALID_CONFIG = {
-    "payments:environmentSuffix": SUFFIX,
-    "aws:region": "us-east-1",
-    "payments:webDistDir": WEB_DIST,
-}
-ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
+from tests.stacks import DNS, EXISTING, VALID_CONFIG
 
 
 @pytest.fixture(scope="session")
 def recorded_graph() -> Graph:
     """The program's graph for VALID_CONFIG. Session-wide: never mutate it, use ``graph``."""
     return record_program(VALID_CONFIG, stack="test")
+
+
+@pytest.fixture(scope="session")
+def dns_graph() -> Graph:
+    """The program in certificate mode 1 (DNS-validated). Never mutate it."""
+    return record_program({**VALID_CONFIG, **DNS}, stack="test")
+
+
+@pytest.fixture(scope="session")
+def existing_graph() -> Graph:
+    """The program in certificate mode 2 (existing certificates). Never mutate it."""
+    return record_program({**VALID_CONFIG, **EXISTING}, stack="test")
 
 
 @pytest.fixture

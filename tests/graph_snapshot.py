@@ -18,7 +18,7 @@ import pulumi
 from payments_infra import REPO_ROOT
 from payments_infra.offline.graph import Graph, SecretValue
 from payments_infra.offline.mocks import record_program
-from tests.conftest import VALID_CONFIG
+from tests.stacks import VALID_CONFIG
 
 # The configurations whose graphs the redesign must keep: the default test stack, and one
 # with every optional resource (DNS certificates, rotation, the log archive, native ALB logs).

@@ -28,9 +28,9 @@ from payments_infra.components.database import (
 )
 from payments_infra.components.service import CONTAINER_NAME
 from payments_infra.offline.graph import Graph
-from tests.conftest import SUFFIX
 from tests.container.fargate import Docker, SecretsManagerStand, TaskDefinition
 from tests.graph_queries import named, only
+from tests.stacks import SUFFIX
 
 IMAGE = os.environ.get("PAYMENTS_API_IMAGE", "payments-api:local")
 MAKE_IMAGE = "run `make image` (CI builds the image before these tests)"

@@ -10,28 +10,8 @@ from payments_infra.config import StackConfig
 from payments_infra.config.errors import ConfigError
 from payments_infra.offline import checks
 from payments_infra.offline.graph import Graph, SecretValue
-from payments_infra.offline.mocks import MOCK_PRIVATE_KEY, record_program
-from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
-
-CERT_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
-CF_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
-DNS = {"payments:domainName": "pay.example.com", "payments:hostedZoneId": "Z0123456789ABC"}
-EXISTING = {
-    "payments:certificateArn": CERT_ARN,
-    "payments:cloudfrontCertificateArn": CF_ARN,
-    "payments:siteDomainName": "pay.example.com",
-    "payments:apiDomainName": "api.pay.example.com",
-}
-
-
-@pytest.fixture(scope="module")
-def dns_graph() -> Graph:
-    return record_program({**VALID_CONFIG, **DNS}, stack="test")
-
-
-@pytest.fixture(scope="module")
-def existing_graph() -> Graph:
-    return record_program({**VALID_CONFIG, **EXISTING}, stack="test")
+from payments_infra.offline.mocks import MOCK_PRIVATE_KEY
+from tests.stacks import CERT_ARN, CF_ARN, DNS, EXISTING, SUFFIX, VALID_CONFIG, ZONES
 
 
 def listener_certificate(graph: Graph) -> str:

@@ -15,7 +15,7 @@ from payments_infra.config.errors import ConfigError
 from payments_infra.config.setting import Setting, binding
 from payments_infra.config.stack_config import TIERS
 from payments_infra.offline.mocks import PlaceholderMocks, RecordingMonitor, record_program
-from tests.conftest import VALID_CONFIG
+from tests.stacks import VALID_CONFIG
 
 
 def load(**overrides: str) -> StackConfig:

@@ -13,7 +13,7 @@ from payments_infra.offline import checks
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph, Resource, SecretValue
 from payments_infra.offline.mocks import MOCK_PASSWORD, record_program
-from tests.conftest import SUFFIX, VALID_CONFIG
+from tests.stacks import SUFFIX, VALID_CONFIG
 
 CLUSTER = "aws:rds/cluster:Cluster"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"

@@ -15,8 +15,8 @@ from payments_infra.config import SETTINGS
 from payments_infra.offline import docs
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.mocks import record_program
-from tests.conftest import SUFFIX
 from tests.graph_snapshot import CONFIGS
+from tests.stacks import SUFFIX
 
 README = REPO_ROOT / "README.md"
 README_MAX_BYTES = 12 * 1024

@@ -16,25 +16,14 @@ from payments_infra.config.errors import ConfigError
 from payments_infra.offline import checks
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.mocks import PlaceholderMocks, RecordingMonitor, record_program
-from tests.conftest import SUFFIX, VALID_CONFIG, WEB_DIST, ZONES
 from tests.graph_queries import in_component, only
-from tests.unit.test_certificates import DNS, EXISTING
+from tests.stacks import DNS, EXISTING, SUFFIX, VALID_CONFIG, WEB_DIST, ZONES
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 
 
 def distribution(graph: Graph) -> dict[str, Any]:
     return dict(only(graph, DISTRIBUTION).inputs)
-
-
-@pytest.fixture(scope="module")
-def dns_graph() -> Graph:
-    return record_program({**VALID_CONFIG, **DNS}, stack="test")
-
-
-@pytest.fixture(scope="module")
-def existing_graph() -> Graph:
-    return record_program({**VALID_CONFIG, **EXISTING}, stack="test")
 
 
 def test_bucket_is_private_owner_enforced_encrypted_versioned_and_destroyable(

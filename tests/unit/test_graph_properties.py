@@ -11,7 +11,7 @@ from payments_infra.offline.checks_conventions import aws_resources, effective_t
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import MOCK_PASSWORD, record_program
-from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
+from tests.stacks import SUFFIX, VALID_CONFIG, ZONES
 
 
 def failing(graph: Graph) -> dict[str, list[str]]:

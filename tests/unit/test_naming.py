@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from payments_infra.aws import naming
 from payments_infra.config.errors import ConfigError
-from tests.conftest import ZONES
+from tests.stacks import ZONES
 
 SEGMENT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
 

@@ -10,7 +10,7 @@ import pytest
 from payments_infra.components.network import plan_subnets
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph, Resource
-from tests.conftest import SUFFIX, ZONES
+from tests.stacks import SUFFIX, ZONES
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"

@@ -14,8 +14,8 @@ from payments_infra.config.errors import ConfigError
 from payments_infra.offline import checks
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import record_program
-from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
 from tests.graph_queries import named
+from tests.stacks import SUFFIX, VALID_CONFIG, ZONES
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 

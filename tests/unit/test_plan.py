@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from payments_infra import REPO_ROOT
-from tests.conftest import WEB_DIST
+from tests.stacks import WEB_DIST
 
 
 def run_plan(tmp_path: Path | None, *options: str) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from payments_infra import REPO_ROOT
 from payments_infra.offline import preflight
 from payments_infra.offline.stack_file import read_stack_config
-from tests.conftest import WEB_DIST
+from tests.stacks import WEB_DIST
 
 
 def sts_stub() -> tuple[Any, Stubber]:

@@ -19,8 +19,8 @@ from payments_infra.offline.checks_access import policy_documents
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import record_program
-from tests.conftest import SUFFIX, VALID_CONFIG, ZONES
 from tests.graph_queries import in_component, named, only
+from tests.stacks import DNS, SUFFIX, VALID_CONFIG, ZONES
 
 SERVICE = "aws:ecs/service:Service"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
@@ -369,12 +369,9 @@ def test_ecr_repository_arn_of_an_image(image: str, arn: str | None) -> None:
     assert ecr_repository_arn_of(image) == arn
 
 
-DNS_MODE = {"payments:domainName": "pay.example.com", "payments:hostedZoneId": "Z0123456789ABC"}
-
-
 def test_cloudfront_only_ingress_uses_the_origin_facing_prefix_list() -> None:
     graph = record_program(
-        {**VALID_CONFIG, **DNS_MODE, "payments:albIngress": "cloudfront"}, stack="test"
+        {**VALID_CONFIG, **DNS, "payments:albIngress": "cloudfront"}, stack="test"
     )
     groups = {g.inputs["name"]: g for g in graph.of_type("aws:ec2/securityGroup:SecurityGroup")}
     assert rules(graph, INGRESS, groups[f"alb-sg-{SUFFIX}"]) == {("tcp", 443, 443, "pl-3b927c52")}
@@ -440,7 +437,7 @@ def test_fargate_sizes_at_their_boundaries_are_accepted(cpu: str, memory: str) -
 @pytest.mark.parametrize(
     "certificates",
     [
-        DNS_MODE,
+        DNS,
         {
             "payments:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
             "0123abcd-0123-4567-89ab-0123456789ab",
