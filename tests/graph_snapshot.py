@@ -9,6 +9,7 @@ clones compare equal.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from payments_infra.offline.graph import Graph, SecretValue
 from payments_infra.offline.mocks import record_program
 from tests.stacks import VALID_CONFIG
 
+SOURCE_TAG = re.compile(r"src-[0-9a-f]{16}")
 # The configurations whose graphs the redesign must keep: the default test stack, and one
 # with every optional resource (DNS certificates, rotation, the log archive, native ALB logs).
 CONFIGS: dict[str, dict[str, str]] = {
@@ -56,7 +58,9 @@ def _clean(value: Any) -> Any:
     if isinstance(value, list):
         return [_clean(v) for v in value]
     if isinstance(value, str):
-        return value.replace(str(REPO_ROOT), "<repo>")
+        # The image tag is a hash of the API's source (image.source_tag): the graph's shape
+        # does not change when the API's code does.
+        return SOURCE_TAG.sub("src-<api source hash>", value.replace(str(REPO_ROOT), "<repo>"))
     return value
 
 

@@ -15,8 +15,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from payments_infra.config.errors import ConfigError
-
 SUFFIX_KEY = "payments:environmentSuffix"
 
 
@@ -352,14 +350,6 @@ def suffix_problems(suffix: str) -> list[str]:
             f'"{BINDING_NAME}" fits its AWS limit; got "{suffix}" ({len(suffix)} characters)'
         )
     return found
-
-
-def validate_suffix(suffix: str) -> str:
-    """Return ``suffix`` unchanged, or raise ``ConfigError`` listing every rule it breaks."""
-    problems = suffix_problems(suffix)
-    if problems:
-        raise ConfigError(problems)
-    return suffix
 
 
 def physical_name(key: str, suffix: str) -> str:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from payments_infra.aws.naming import suffix_problems
+from payments_infra.config.errors import ConfigError
 from payments_infra.config.setting import (
     Parse,
     Parsed,
@@ -140,3 +141,11 @@ def _optional(key: str, **declared: Any) -> Setting[Any]:
         blank_is_unset=True,
         **declared,
     )
+
+
+def validate_suffix(suffix: str) -> str:
+    """Return ``suffix`` unchanged, or raise ``ConfigError`` listing every rule it breaks."""
+    problems = suffix_problems(suffix)
+    if problems:
+        raise ConfigError(problems)
+    return suffix

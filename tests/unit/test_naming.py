@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from payments_infra.aws import naming
 from payments_infra.config.errors import ConfigError
+from payments_infra.config.limits import validate_suffix
 from tests.stacks import ZONES
 
 SEGMENT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
@@ -27,7 +28,7 @@ def valid_suffixes(draw: st.DrawFn) -> str:
 @given(valid_suffixes())
 @settings(max_examples=300)
 def test_every_valid_suffix_gives_valid_names_for_every_resource_kind(suffix: str) -> None:
-    assert naming.validate_suffix(suffix) == suffix
+    assert validate_suffix(suffix) == suffix
     problems = [p for name, rule in naming.all_names(suffix, ZONES) for p in rule.problems(name)]
     assert problems == []
 
@@ -38,7 +39,7 @@ def test_any_suffix_that_would_break_a_name_is_rejected(suffix: str) -> None:
     breaks_a_name = any(rule.problems(name) for name, rule in naming.all_names(suffix, ZONES))
     if breaks_a_name:
         with pytest.raises(ConfigError, match=re.escape(naming.SUFFIX_KEY)):
-            naming.validate_suffix(suffix)
+            validate_suffix(suffix)
 
 
 INVALID = st.one_of(
@@ -56,7 +57,7 @@ INVALID = st.one_of(
 @settings(max_examples=300)
 def test_every_invalid_suffix_is_rejected_with_its_value_in_the_message(suffix: str) -> None:
     with pytest.raises(ConfigError) as raised:
-        naming.validate_suffix(suffix)
+        validate_suffix(suffix)
     for problem in raised.value.problems:
         assert problem.startswith(f"{naming.SUFFIX_KEY} must ")
         assert f'got "{suffix}"' in problem
