@@ -101,7 +101,7 @@ def connection_params(settings: Settings) -> dict[str, str]:
             "user": str(settings.db_user),
             "password": settings.db_password.get_secret_value(),
         }
-    params.setdefault("sslmode", "verify-full")
+    params["sslmode"] = "verify-full"  # Settings refuses any other mode in DATABASE_URL
     params.setdefault("sslrootcert", settings.db_sslrootcert)
     params.setdefault("connect_timeout", str(settings.db_connect_timeout))
     params.setdefault("application_name", "payments-api")

@@ -3,7 +3,8 @@
 `configure_logging` points the root logger (and so uvicorn's and psycopg's loggers) at a
 `JsonFormatter`. `RequestLogMiddleware` logs request_id, method, path, status and latency_ms
 for every request and echoes the request id in the X-Request-Id response header. Bodies,
-headers, query strings and connection settings are never logged.
+headers, query strings and connection settings are never logged; a client's request id or a
+path that holds a card number is replaced (`cards.contains_card_number`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from payments_api.cards import contains_card_number
+
 REQUEST_ID_HEADER = "X-Request-Id"
-# A caller's request id is kept only if it is short and plain, so it cannot forge log fields.
+# A caller's request id is kept only if it is short and plain, so it cannot forge log fields,
+# and holds no card number (it is logged and echoed).
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
     "message",
@@ -29,6 +33,8 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
     "color_message",  # uvicorn's coloured copy of the message
     "taskName",
 }
+
+PATH_WITHHELD = "[withheld: holds a card number]"
 
 request_logger = logging.getLogger("payments_api.request")
 
@@ -63,12 +69,17 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
 
 
+def _loggable_path(path: str) -> str:
+    """The path, unless it holds a card number (GET /api/payments/<a card number>)."""
+    return PATH_WITHHELD if contains_card_number(path) else path
+
+
 def _request_id(scope: Scope) -> str:
     headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
     for name, value in headers:
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
-            if _VALID_REQUEST_ID.fullmatch(candidate):
+            if _VALID_REQUEST_ID.fullmatch(candidate) and not contains_card_number(candidate):
                 return candidate
             break
     return uuid.uuid4().hex
@@ -104,7 +115,7 @@ class RequestLogMiddleware:
                 extra={
                     "request_id": request_id,
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": _loggable_path(scope["path"]),
                     "status": status,
                     "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                 },

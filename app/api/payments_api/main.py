@@ -1,7 +1,8 @@
 """Application factory: `create_app(settings) -> FastAPI`.
 
 Builds the app with its routers (health, payments), the JSON request log, optional CORS,
-and error handlers (422 without echoing input, 503 when the database is unavailable). The
+a 16 KiB body limit (413), security headers on every response, and error handlers (422 without
+echoing input, 503 when the database is unavailable). The
 lifespan opens the database pool at start (the first connection and the migration happen in
 the background) and closes it at shutdown; nothing connects at import.
 
@@ -23,6 +24,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from payments_api.db import DatabasePool, DatabaseUnavailableError, describe_error
+from payments_api.http import RequestSizeLimitMiddleware, SecurityHeadersMiddleware
 from payments_api.logging import REQUEST_ID_HEADER, RequestLogMiddleware
 from payments_api.routes import health, payments
 from payments_api.settings import Settings
@@ -34,6 +36,12 @@ _MESSAGES = {
     "missing": "is required",
     "extra_forbidden": "is not an accepted field (unknown fields, such as card data, are rejected)",
 }
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "json_invalid" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])  # e.g. "duplicate key in JSON object: currency"
+    return str(_MESSAGES.get(error["type"], error["msg"]))
 
 
 def generate_unique_id(route: APIRoute) -> str:
@@ -49,7 +57,7 @@ async def validation_error(_: Request, error: Exception) -> JSONResponse:
         {
             "type": e["type"],
             "loc": list(e["loc"]),
-            "msg": _MESSAGES.get(e["type"], e["msg"]),
+            "msg": _message(e),
         }
         for e in error.errors()
     ]
@@ -108,6 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "Idempotency-Key", REQUEST_ID_HEADER],
             expose_headers=["Idempotent-Replayed", "Location", REQUEST_ID_HEADER],
         )
-    # Added last, so it is outermost: it also logs requests that CORS answers itself.
+    app.add_middleware(RequestSizeLimitMiddleware)
+    # Added after those, so outside them: it also logs requests that CORS or the size limit
+    # answer themselves, and every response, whoever made it, gets the security headers.
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

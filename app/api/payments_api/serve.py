@@ -2,7 +2,8 @@
 
 Generates a self-signed certificate into a new directory under /tmp (the ALB speaks TLS to
 the task but does not verify target certificates, and the root filesystem may be read-only),
-then runs uvicorn over HTTPS on PORT (8443).
+then runs uvicorn over HTTPS on PORT (8443): TLS 1.2 AEAD suites (and TLS 1.3) only, request
+heads (request line and headers) bounded to 8 KiB by h11; bodies are bounded by the app.
 
 Shutdown: on SIGTERM uvicorn stops accepting connections, lets in-flight requests finish for
 up to TIMEOUT_GRACEFUL_SHUTDOWN seconds (25, below the ECS stop timeout of 30), then the
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from payments_api.http import MAX_HEADER_BYTES
 from payments_api.logging import configure_logging
 from payments_api.main import create_app
 from payments_api.settings import Settings
@@ -34,6 +36,9 @@ from payments_api.settings import Settings
 logger = logging.getLogger("payments_api.serve")  # not __main__ under python -m
 
 CERTIFICATE_DAYS = 365
+# TLS 1.2 suites with forward secrecy and AEAD only (no CBC, no RSA key exchange); TLS 1.3
+# suites are all AEAD and are not affected by this string.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 
 def write_self_signed_certificate(directory: Path) -> tuple[Path, Path]:
@@ -91,6 +96,10 @@ def main() -> None:
         port=settings.port,
         ssl_certfile=str(cert_path),
         ssl_keyfile=str(key_path),
+        ssl_ciphers=TLS12_CIPHERS,
+        # h11, not httptools (were it installed): its head limit bounds headers.
+        http="h11",
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         timeout_graceful_shutdown=settings.timeout_graceful_shutdown,
         log_config=None,  # configure_logging already sends uvicorn's records out as JSON
         access_log=False,  # RequestLogMiddleware writes the one line per request

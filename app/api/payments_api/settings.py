@@ -6,13 +6,15 @@ module needs no environment and tests can pass their own `Settings`.
 Database connection: either `DATABASE_URL` or the `DB_*` keys that ECS injects from the
 Secrets Manager secret's JSON. When `DATABASE_URL` is set it wins: `DB_HOST`, `DB_PORT`,
 `DB_NAME`, `DB_USER` and `DB_PASSWORD` are then ignored. TLS is `sslmode=verify-full` against
-`DB_SSLROOTCERT` unless the URL itself names an `sslmode` or `sslrootcert`.
+`DB_SSLROOTCERT` (or the URL's own `sslrootcert`); a URL naming any other `sslmode` is refused.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal, get_args, get_origin
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -105,6 +107,8 @@ class Settings(BaseSettings):
                 )
         elif not self.database_url.get_secret_value().startswith(("postgresql://", "postgres://")):
             problems.append("DATABASE_URL must start with postgresql://; got another scheme")
+        else:
+            problems.extend(_url_tls_problems(self.database_url.get_secret_value()))
         if self.db_pool_min > self.db_pool_max:
             problems.append(
                 f"DB_POOL_MIN must be <= DB_POOL_MAX; got {self.db_pool_min} > {self.db_pool_max}"
@@ -112,6 +116,20 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+def _url_tls_problems(url: str) -> list[str]:
+    """TLS is verify-full, always: a DATABASE_URL may repeat that, never weaken it."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return ["DATABASE_URL is not a valid postgresql:// URL"]  # the text would show secrets
+    mode = params.get("sslmode")
+    if mode is not None and mode != "verify-full":
+        return [
+            f"DATABASE_URL must not weaken TLS: only sslmode=verify-full is accepted, got {mode}"
+        ]
+    return []
 
 
 def _type_name(annotation: object) -> str:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from payments_api.cards import contains_card_number, luhn_valid
+from payments_api.cards import contains_card_number, luhn_valid, normalise_digits
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,38 @@ def test_run_of_20_digits_without_separators_is_not_a_card_number() -> None:
 
 def test_text_without_digits_is_not_a_card_number() -> None:
     assert not contains_card_number("order-abc")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111.1111.1111.1111",
+        "4111/1111/1111/1111",
+        "4111_1111_1111_1111",
+        "4111  1111  1111  1111",
+        "4111 - 1111 - 1111 - 1111",
+        "4111a1111b1111c1111",
+        "\uff14\uff11\uff11\uff11 " + "\uff11" * 4 + " " + "\uff11" * 4 + " " + "\uff11" * 4,
+        "\u0664" + "\u0661" * 15,  # Arabic-Indic
+        "\u096a\u0967\u0967\u0967-1111-1111-1111",  # Devanagari digits, mixed with ASCII
+    ],
+)
+def test_card_number_is_found_behind_any_separator_or_digit_script(text: str) -> None:
+    assert contains_card_number(text)
+
+
+def test_long_separators_or_letters_between_short_groups_do_not_join() -> None:
+    assert not contains_card_number("4111 or 1111 or 1111 or 1111")
+    assert not contains_card_number("41a11b11c11d11e11f11g11")
+
+
+@pytest.mark.parametrize(
+    "text", ["41111111-1111-4111-8111-111111111111", "41111111111141118111111111111111"]
+)
+def test_uuids_are_not_scanned(text: str) -> None:
+    assert not contains_card_number(text)
+    assert not contains_card_number(f"test-{text}")
+
+
+def test_normalise_digits_makes_any_decimal_digit_ascii() -> None:
+    assert normalise_digits("\uff14\u0661\u096a-x") == "414-x"

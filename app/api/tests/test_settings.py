@@ -44,9 +44,10 @@ def test_tls_defaults_to_verify_full_against_db_sslrootcert() -> None:
     assert (params["sslmode"], params["sslrootcert"]) == ("verify-full", "/ca.pem")
 
 
-def test_sslmode_written_in_database_url_is_kept() -> None:
-    settings = make(database_url="postgresql://u:p@h/db?sslmode=verify-ca")
-    assert connection_params(settings)["sslmode"] == "verify-ca"
+def test_verify_full_written_in_database_url_is_kept() -> None:
+    settings = make(database_url="postgresql://u:p@h/db?sslmode=verify-full&sslrootcert=/x.pem")
+    params = connection_params(settings)
+    assert (params["sslmode"], params["sslrootcert"]) == ("verify-full", "/x.pem")
 
 
 def test_missing_database_settings_are_named_in_one_error() -> None:

@@ -5,8 +5,11 @@ nothing but the process, and runs on the event loop (async), so it answers even 
 worker thread waits for the database. A database blip therefore does not make ECS replace
 every task at once: tasks that cannot reach the database answer 503 on the payment routes
 and recover by themselves when it returns. /readyz is for people and dashboards: one round
-trip (SELECT 1) through the pool, 503 with the reason when the database cannot be used.
+trip (SELECT 1) through the pool, 503 "database unavailable" when the database cannot be used;
+why (host, port, driver error) goes to the log only, never to the caller.
 """
+
+import logging
 
 from fastapi import APIRouter, Response, status
 
@@ -14,7 +17,10 @@ from payments_api.db import DatabaseUnavailableError
 from payments_api.deps import PoolDep, SettingsDep
 from payments_api.models import Liveness, Readiness
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
+# All the public learns: host, port and driver errors stay in the log.
+UNAVAILABLE_REASON = "database unavailable"
 
 
 @router.get("/healthz")
@@ -32,9 +38,12 @@ async def liveness(settings: SettingsDep) -> Liveness:
 @router.get("/api/readyz", response_model_exclude_none=True, include_in_schema=False)
 def readiness(pool: PoolDep, response: Response) -> Readiness:
     """200 when a pooled connection answers SELECT 1, else 503 with the reason."""
+    # The public reason is only "database unavailable"; the driver's (host, port, error) is
+    # logged. (This docstring is in the OpenAPI document the web app's types come from.)
     try:
         pool.check_ready()
     except DatabaseUnavailableError as error:
+        logger.warning("not ready: database unavailable", extra={"reason": error.reason})
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-        return Readiness(status="unavailable", reason=error.reason)
+        return Readiness(status="unavailable", reason=UNAVAILABLE_REASON)
     return Readiness(status="ready")

@@ -8,11 +8,13 @@ from pydantic import AfterValidator, BaseModel
 from pydantic_core import PydanticCustomError
 
 from payments_api import store
+from payments_api.cards import contains_card_number
 from payments_api.cursor import decode_cursor, encode_cursor
 from payments_api.deps import PoolDep
+from payments_api.http import StrictJsonRoute
 from payments_api.models import PaymentCreate, PaymentPublic, PaymentsPublic
 
-router = APIRouter(prefix="/api/payments", tags=["payments"])
+router = APIRouter(prefix="/api/payments", tags=["payments"], route_class=StrictJsonRoute)
 
 KEY_REUSED_DETAIL = "Idempotency-Key was already used with a different request body"
 NOT_FOUND_DETAIL = "payment not found"
@@ -33,6 +35,13 @@ def _check_cursor(cursor: str | None) -> str | None:
     return cursor
 
 
+def _check_idempotency_key(key: str) -> str:
+    # The key is stored: a card number must not become one.
+    if contains_card_number(key):
+        raise PydanticCustomError("card_number", "must not contain a card number")
+    return key
+
+
 IdempotencyKey = Annotated[
     str,
     Header(
@@ -43,6 +52,7 @@ IdempotencyKey = Annotated[
         description="Client-chosen key, 1-255 of A-Z a-z 0-9 _ . : -; a retry with the same "
         "key and body returns the first payment instead of creating another.",
     ),
+    AfterValidator(_check_idempotency_key),
 ]
 Limit = Annotated[int, Query(ge=1, le=100, description="Payments per page.")]
 After = Annotated[

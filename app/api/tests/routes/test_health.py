@@ -1,5 +1,6 @@
 """Liveness and readiness, with a working and a misconfigured database."""
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,12 +40,25 @@ def unreachable_client(app_database: DatabaseCredentials) -> Iterator[TestClient
         yield client
 
 
-def test_readiness_names_the_unreachable_host(unreachable_client: TestClient) -> None:
-    response = unreachable_client.get("/readyz")
+def logged_readiness_reason(client: TestClient, caplog: pytest.LogCaptureFixture) -> str:
+    """GET /readyz: check the public 503 says only "database unavailable", and return the
+    reason the readiness route logged."""
+    with caplog.at_level(logging.WARNING, logger="payments_api.routes.health"):
+        response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["status"] == "unavailable"
-    assert 'connection to server at "127.0.0.2"' in response.json()["reason"]
-    assert "Connection refused" in response.json()["reason"]
+    assert response.json() == {"status": "unavailable", "reason": "database unavailable"}
+    [record] = [r for r in caplog.records if r.name == "payments_api.routes.health"]
+    reason: str = record.__dict__["reason"]
+    assert reason not in response.text
+    return reason
+
+
+def test_readiness_logs_the_unreachable_host_and_tells_the_public_nothing(
+    unreachable_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    reason = logged_readiness_reason(unreachable_client, caplog)
+    assert 'connection to server at "127.0.0.2"' in reason
+    assert "Connection refused" in reason
 
 
 def test_liveness_stays_ok_while_the_database_is_unreachable(
@@ -61,36 +75,33 @@ def test_payment_routes_answer_503_while_the_database_is_unreachable(
     assert response.json() == {"detail": "database unavailable, try again later"}
 
 
-def test_readiness_reports_a_certificate_from_an_unknown_ca(
-    app_database: DatabaseCredentials, tmp_path: Path
+def test_readiness_logs_a_certificate_from_an_unknown_ca(
+    app_database: DatabaseCredentials, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     other_ca = tmp_path / "other-ca.pem"
     other_ca.write_bytes(generate_ca("some other CA").cert_pem)
     settings = settings_for(app_database, db_sslrootcert=str(other_ca), db_pool_timeout=0.5)
     with TestClient(create_app(settings)) as client:
-        response = client.get("/readyz")
-    assert response.status_code == 503
-    assert "certificate verify failed" in response.json()["reason"]
+        assert "certificate verify failed" in logged_readiness_reason(client, caplog)
 
 
-def test_readiness_reports_a_missing_ca_file(
-    app_database: DatabaseCredentials, tmp_path: Path
+def test_readiness_logs_a_missing_ca_file(
+    app_database: DatabaseCredentials, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     missing = tmp_path / "missing.pem"
     settings = settings_for(app_database, db_sslrootcert=str(missing), db_pool_timeout=0.5)
     with TestClient(create_app(settings)) as client:
-        reason = client.get("/readyz").json()["reason"]
+        reason = logged_readiness_reason(client, caplog)
     assert "root certificate file" in reason
     assert str(missing) in reason
 
 
-def test_readiness_reports_a_rejected_password_without_showing_it(
-    app_database: DatabaseCredentials,
+def test_readiness_logs_a_rejected_password_without_the_password(
+    app_database: DatabaseCredentials, caplog: pytest.LogCaptureFixture
 ) -> None:
     wrong = "wrong-password-5c1e"
     settings = settings_for(app_database, db_password=wrong, db_pool_timeout=0.5)
     with TestClient(create_app(settings)) as client:
-        response = client.get("/readyz")
-    assert response.status_code == 503
-    assert "password authentication failed" in response.json()["reason"]
-    assert wrong not in response.text
+        reason = logged_readiness_reason(client, caplog)
+    assert "password authentication failed" in reason
+    assert wrong not in reason
