@@ -26,10 +26,11 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx2
+
+from payments_local_servers.lifecycle import StartStop
 
 # app/local_servers/payments_local_servers/api.py -> app/api
 API_DIR = Path(__file__).resolve().parents[2] / "api"
@@ -47,7 +48,7 @@ def _free_port() -> int:
         return port
 
 
-class ApiServer:
+class ApiServer(StartStop):
     def __init__(self, env: Mapping[str, str], work_dir: Path) -> None:
         self.env = dict(env)
         self.work_dir = work_dir
@@ -58,18 +59,6 @@ class ApiServer:
     @property
     def base_url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ApiServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
         tmp_dir = self.work_dir / "tmp"

@@ -29,7 +29,6 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import psycopg
 from cryptography import x509
@@ -37,6 +36,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from psycopg import sql
+
+from payments_local_servers.lifecycle import StartStop
 
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
 SUPERUSER = "postgres"
@@ -188,7 +189,7 @@ class DatabaseCredentials:
         }
 
 
-class PostgresServer:
+class PostgresServer(StartStop):
     """One PostgreSQL server in a temporary directory. Use as a context manager, or call
     `start()` and `stop()`."""
 
@@ -220,18 +221,6 @@ class PostgresServer:
         if self.base_dir is None:
             raise RuntimeError("the server has not been started")
         return self.base_dir
-
-    def __enter__(self) -> PostgresServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         self.base_dir = Path(tempfile.mkdtemp(prefix="payments-pg-"))
