@@ -13,12 +13,22 @@ the secret DB_SECRET_ARN, the pool is rebuilt with them, and the request is retr
 a rotated password does not take running tasks down. If the database answers but the pool is
 still in its reconnect backoff, the pool is rebuilt too. Rebuilds (and so re-reads) are
 serialised and happen at most once every DB_REBUILD_MIN_INTERVAL seconds.
+
+Bounds: every database wait ends. Connection attempts take at most DB_CONNECT_TIMEOUT; a
+request waits at most DB_POOL_TIMEOUT for a pooled connection; the check of a pooled
+connection, and apart the request's statements, get DB_STATEMENT_TIMEOUT, enforced on the
+server (statement_timeout) and by the client (`_deadline` shuts the socket down, which a
+server that accepts TCP but does not answer, such as a stopped process, cannot defeat). TCP
+keepalives find a dead peer of an idle connection. A request therefore ends within
+DB_POOL_TIMEOUT + DB_STATEMENT_TIMEOUT + 2 x max(DB_CONNECT_TIMEOUT, DB_STATEMENT_TIMEOUT).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -37,8 +47,17 @@ from payments_api.settings import Settings
 logger = logging.getLogger(__name__)
 
 AUTH_FAILED_SQLSTATES = frozenset({"28P01", "28000"})
+# Retry-After of every 503 that says the database cannot be used (payment routes, /readyz).
+RETRY_AFTER_SECONDS = "1"
 
 Conn = psycopg.Connection[TupleRow]
+
+KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
 
 
 class DatabaseUnavailableError(Exception):
@@ -105,7 +124,55 @@ def connection_params(settings: Settings) -> dict[str, str]:
     params.setdefault("sslrootcert", settings.db_sslrootcert)
     params.setdefault("connect_timeout", str(settings.db_connect_timeout))
     params.setdefault("application_name", "payments-api")
+    # The server ends a statement that runs too long (the client bound is `_deadline`).
+    statement_ms = round(settings.db_statement_timeout * 1000)
+    params.setdefault("options", f"-c statement_timeout={statement_ms}")
+    # Find a dead peer of an idle pooled connection within 30 + 3 x 10 s.
+    for key, value in KEEPALIVES.items():
+        params.setdefault(key, value)
     return params
+
+
+@contextmanager
+def _deadline(conn: Conn, seconds: float) -> Iterator[None]:
+    """Bound the database work of the block: after `seconds`, shut the connection's socket
+    down, so libpq fails at once, and raise DatabaseUnavailableError. statement_timeout and
+    TCP keepalives cannot end a wait on a server that accepts TCP but does not answer (a
+    stopped or frozen process: the kernel still acknowledges)."""
+    lock = threading.Lock()
+    state = {"done": False, "fired": False}
+
+    def expire() -> None:
+        with lock:
+            if state["done"]:
+                return
+            state["fired"] = True
+            try:
+                sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
+            except (OSError, psycopg.Error):
+                return
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            finally:
+                sock.close()
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except psycopg.OperationalError as error:
+        if state["fired"]:
+            raise DatabaseUnavailableError(
+                f"the database did not answer within {seconds:g} s"
+            ) from error
+        raise
+    finally:
+        with lock:
+            state["done"] = True
+        timer.cancel()
 
 
 def describe_error(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
@@ -166,10 +233,15 @@ class DatabasePool:
             timeout=self._settings.db_pool_timeout,
             # One extra round trip per checkout, so a connection the server closed (restart,
             # failover, idle timeout) is replaced instead of failing the request.
-            check=ConnectionPool.check_connection,
+            # Bounded, like every round trip: a frozen server must not hang the checkout.
+            check=self._check_connection,
             name=f"payments-{self._generation}",
             open=False,
         )
+
+    def _check_connection(self, conn: Conn) -> None:
+        with _deadline(conn, self._settings.db_statement_timeout):
+            ConnectionPool.check_connection(conn)
 
     @property
     def schema_ready(self) -> bool:
@@ -213,9 +285,10 @@ class DatabasePool:
         """
         pool, conn = self._acquire()
         try:
-            self._ensure_schema(conn)
-            with conn.transaction():
-                yield conn
+            with _deadline(conn, self._settings.db_statement_timeout):
+                self._ensure_schema(conn)
+                with conn.transaction():
+                    yield conn
         finally:
             with self._lock:
                 if pool is self._pool:

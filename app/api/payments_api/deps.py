@@ -1,4 +1,9 @@
-"""Annotated dependencies for route handlers: PoolDep (the database) and SettingsDep."""
+"""Annotated dependencies for route handlers: PoolDep (the database) and SettingsDep.
+
+Both are `async def`: they only read state, and FastAPI runs sync dependencies in the
+worker-thread pool (40 threads), where requests waiting for the database can hold every
+thread. /healthz depends on SettingsDep, so a sync dependency would queue liveness behind
+database work."""
 
 from typing import Annotated
 
@@ -8,13 +13,13 @@ from payments_api.db import DatabasePool
 from payments_api.settings import Settings
 
 
-def get_pool(request: Request) -> DatabasePool:
+async def get_pool(request: Request) -> DatabasePool:
     """The pool the lifespan opened (lifespan state, so TestClient must be a context manager)."""
     pool: DatabasePool = request.state.pool
     return pool
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -23,7 +23,12 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from payments_api.db import DatabasePool, DatabaseUnavailableError, describe_error
+from payments_api.db import (
+    RETRY_AFTER_SECONDS,
+    DatabasePool,
+    DatabaseUnavailableError,
+    describe_error,
+)
 from payments_api.http import RequestSizeLimitMiddleware, SecurityHeadersMiddleware
 from payments_api.logging import REQUEST_ID_HEADER, RequestLogMiddleware
 from payments_api.routes import health, payments
@@ -76,7 +81,7 @@ async def database_unavailable(request: Request, error: Exception) -> JSONRespon
     return JSONResponse(
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         content={"detail": "database unavailable, try again later"},
-        headers={"Retry-After": "1"},
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
 
 

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     """Most connections the pool opens. Default: 10."""
     db_pool_timeout: float = Field(default=5.0, gt=0)
     """Seconds a request waits for a pooled connection before it gets a 503. Default: 5."""
+    db_statement_timeout: float = Field(default=5.0, gt=0)
+    """Seconds a request's database work (its statements; apart, the check of a pooled
+    connection) may take; also the server's statement_timeout. A request the database does not
+    answer ends, 503, within DB_POOL_TIMEOUT + DB_STATEMENT_TIMEOUT + 2 x the larger of
+    DB_CONNECT_TIMEOUT and DB_STATEMENT_TIMEOUT (20 s with the defaults). Default: 5."""
     db_secret_arn: str | None = None
     """Secrets Manager secret re-read when the password is rejected. Default: unset (no re-read)."""
     db_rebuild_min_interval: float = Field(default=5.0, ge=0)

@@ -3,6 +3,7 @@ re-reads, and a database that only becomes usable after start."""
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,3 +145,34 @@ def test_credentials_come_from_the_secret_username_and_password() -> None:
 def test_secret_without_a_password_is_rejected() -> None:
     with pytest.raises(ValueError, match="no password"):
         credentials_from_secret({"username": "app"})
+
+
+@pytest.fixture
+def pool(app_database: DatabaseCredentials) -> Iterator[DatabasePool]:
+    database_pool = DatabasePool(settings_for(app_database, db_statement_timeout=1.0))
+    database_pool.open()
+    try:
+        yield database_pool
+    finally:
+        database_pool.close()
+
+
+def test_connections_carry_the_statement_timeout_and_tcp_keepalives(pool: DatabasePool) -> None:
+    with pool.connection() as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("1s",)
+        assert conn.info.get_parameters()["keepalives"] == "1"
+
+
+def test_the_client_ends_a_statement_the_server_does_not_end(pool: DatabasePool) -> None:
+    # The server's statement_timeout is switched off, as a frozen server could not apply it:
+    # the client-side deadline (DB_STATEMENT_TIMEOUT) still ends the wait.
+    begun = time.monotonic()
+    with (
+        pytest.raises(DatabaseUnavailableError, match=r"did not answer within 1 s"),
+        pool.connection() as conn,
+    ):
+        conn.execute("SET statement_timeout = 0")
+        conn.execute("SELECT pg_sleep(30)")
+    assert time.monotonic() - begun < 10  # bounds only a failure; the deadline is 1 s
+    with pool.connection() as conn:  # the broken connection was not handed out again
+        assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -13,7 +13,7 @@ import logging
 
 from fastapi import APIRouter, Response, status
 
-from payments_api.db import DatabaseUnavailableError
+from payments_api.db import RETRY_AFTER_SECONDS, DatabaseUnavailableError
 from payments_api.deps import PoolDep, SettingsDep
 from payments_api.models import Liveness, Readiness
 
@@ -45,5 +45,6 @@ def readiness(pool: PoolDep, response: Response) -> Readiness:
     except DatabaseUnavailableError as error:
         logger.warning("not ready: database unavailable", extra={"reason": error.reason})
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         return Readiness(status="unavailable", reason=UNAVAILABLE_REASON)
     return Readiness(status="ready")

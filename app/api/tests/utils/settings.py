@@ -12,6 +12,7 @@ FAST_DATABASE_SETTINGS: dict[str, Any] = {
     "db_pool_max": 10,
     "db_pool_timeout": 1.0,
     "db_connect_timeout": 2,
+    "db_statement_timeout": 2.0,
 }
 
 

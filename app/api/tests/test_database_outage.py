@@ -1,0 +1,161 @@
+"""The API against a database that is down or frozen: liveness never waits behind database
+work, and every request ends, 503 with Retry-After, within a stated bound.
+
+Each test has its own PostgreSQL server (stopping or freezing the shared one would disturb
+the other tests) and runs the real HTTPS server in a subprocess."""
+
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import httpx2
+import pytest
+from payments_local_servers.api import ApiServer
+from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
+
+from tests.utils.settings import server_env
+
+# /healthz must answer within this while the thread pool is full of database waits.
+LIVENESS_BOUND_SECONDS = 1.0
+CONCURRENT_POSTS = 120
+PAYMENT = {"amount_minor": 1999, "currency": "USD", "merchant_reference": "order-outage"}
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def own_database(own_postgres: PostgresServer) -> DatabaseCredentials:
+    return own_postgres.create_database("payments_outage")
+
+
+@contextmanager
+def running_server(
+    database: DatabaseCredentials, work_dir: Path, **env: str
+) -> Iterator[ApiServer]:
+    """The real HTTPS server (uvicorn, its 40 worker threads), ready."""
+    with ApiServer(server_env(database, **env), work_dir) as server:
+        server.wait_until_ready()
+        yield server
+
+
+def test_liveness_answers_at_once_while_posts_wait_for_a_stopped_database(
+    own_postgres: PostgresServer, own_database: DatabaseCredentials, tmp_path: Path
+) -> None:
+    with running_server(own_database, tmp_path, DB_POOL_TIMEOUT="2") as server:
+        own_postgres.stop()
+        started = threading.Semaphore(0)
+        done = threading.Event()
+
+        def post(client: httpx2.Client) -> int:
+            started.release()
+            response = client.post(
+                "/api/payments", json=PAYMENT, headers={"Idempotency-Key": uuid.uuid4().hex}
+            )
+            return response.status_code
+
+        latencies: list[float] = []
+        with (
+            server.client(limits=httpx2.Limits(max_connections=CONCURRENT_POSTS)) as posts,
+            server.client() as health,
+            ThreadPoolExecutor(CONCURRENT_POSTS) as executor,
+        ):
+            futures = [executor.submit(post, posts) for _ in range(CONCURRENT_POSTS)]
+            for _ in range(CONCURRENT_POSTS):  # every POST is on its way
+                assert started.acquire(timeout=30)
+
+            def wait_for_posts() -> None:
+                for future in futures:
+                    future.exception()
+                done.set()
+
+            threading.Thread(target=wait_for_posts, daemon=True).start()
+            # Probe liveness for as long as POSTs are in flight (the first wave holds every
+            # worker thread for DB_POOL_TIMEOUT, the others queue behind it).
+            while not done.is_set():
+                begun = time.monotonic()
+                response = health.get("/healthz")
+                latencies.append(time.monotonic() - begun)
+                assert response.status_code == 200
+            statuses = {f.result() for f in futures}
+    assert statuses == {503}
+    assert len(latencies) >= 2, "the POSTs ended before liveness could be probed"
+    assert max(latencies) < LIVENESS_BOUND_SECONDS, f"/healthz took {max(latencies):.2f} s"
+
+
+# Short database waits for the frozen-database test; the bound is the one Settings documents:
+# DB_POOL_TIMEOUT + DB_STATEMENT_TIMEOUT + 2 x max(DB_CONNECT_TIMEOUT, DB_STATEMENT_TIMEOUT).
+FROZEN_ENV = {"DB_POOL_TIMEOUT": "1", "DB_CONNECT_TIMEOUT": "2", "DB_STATEMENT_TIMEOUT": "1"}
+REQUEST_BOUND_SECONDS = 1 + 1 + 2 * 2
+# Scheduling slack on a loaded machine; far below the 40 s the requests hung for before.
+SLACK_SECONDS = 2.0
+
+
+def postgres_pids(server: PostgresServer) -> list[int]:
+    """The postmaster, then every process it forked (backends, background workers)."""
+    postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
+                children.append(int(entry.name))
+    return [postmaster, *children]
+
+
+def timed(call: Callable[[], httpx2.Response]) -> tuple[httpx2.Response, float]:
+    begun = time.monotonic()
+    response = call()
+    return response, time.monotonic() - begun
+
+
+def test_requests_end_with_503_and_retry_after_while_the_database_is_frozen(
+    own_postgres: PostgresServer, own_database: DatabaseCredentials, tmp_path: Path
+) -> None:
+    with running_server(own_database, tmp_path, **FROZEN_ENV) as server, server.client() as client:
+        frozen: list[int] = []
+        try:
+            # The postmaster first (then it forks no more), then its backends and workers.
+            postmaster, *_ = postgres_pids(own_postgres)
+            os.kill(postmaster, signal.SIGSTOP)
+            frozen.append(postmaster)
+            for pid in postgres_pids(own_postgres)[1:]:
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                except ProcessLookupError:
+                    continue  # ended meanwhile
+                frozen.append(pid)
+            with ThreadPoolExecutor(2) as executor:
+                post = executor.submit(
+                    timed,
+                    lambda: client.post(
+                        "/api/payments", json=PAYMENT, headers={"Idempotency-Key": uuid.uuid4().hex}
+                    ),
+                )
+                ready = executor.submit(timed, lambda: client.get("/readyz"))
+                results = {"POST": post.result(), "/readyz": ready.result()}
+        finally:
+            for pid in frozen:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+    for name, (response, seconds) in results.items():
+        assert response.status_code == 503, (name, response.text)
+        assert response.headers["Retry-After"] == "1", name
+        assert seconds < REQUEST_BOUND_SECONDS + SLACK_SECONDS, f"{name} took {seconds:.1f} s"
+    assert results["/readyz"][0].json() == {
+        "status": "unavailable",
+        "reason": "database unavailable",
+    }
+    assert results["POST"][0].json() == {"detail": "database unavailable, try again later"}
