@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from payments_infra import REPO_ROOT
+from payments_infra.config import REQUIRED_REGION
 from payments_infra.offline.stack_file import (
     StackFileError,
     load_stack_document,
@@ -39,7 +40,6 @@ from payments_infra.offline.stack_file import (
     stack_file_path,
 )
 
-REGION = "us-east-1"
 # An offline machine should hear "cannot reach AWS" in seconds, not after minutes of retries.
 STS_CONNECT_TIMEOUT_SECONDS = 5
 STS_ATTEMPTS = 2
@@ -206,8 +206,9 @@ def aws_problems(sts: Any) -> list[str]:
         identity = sts.get_caller_identity()
     except (ConnectionError, HTTPClientError) as error:
         return [
-            f"cannot reach AWS (STS in {REGION}): check the network, proxy (HTTPS_PROXY) or "
-            f"VPN, then run again; the credentials were not checked ({type(error).__name__})"
+            f"cannot reach AWS (STS in {REQUIRED_REGION}): check the network, proxy "
+            "(HTTPS_PROXY) or VPN, then run again; the credentials were not checked "
+            f"({type(error).__name__})"
         ]
     except (NoCredentialsError, PartialCredentialsError, ProfileNotFound) as error:
         return [
@@ -231,7 +232,7 @@ def aws_client(service: str) -> Any:
         connect_timeout=STS_CONNECT_TIMEOUT_SECONDS,
         retries={"max_attempts": STS_ATTEMPTS, "mode": "standard"},
     )
-    return boto3.client(service, region_name=REGION, config=config)
+    return boto3.client(service, region_name=REQUIRED_REGION, config=config)
 
 
 def problems(stack: str, command: str, root: Path = REPO_ROOT) -> list[str]:
