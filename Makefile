@@ -28,7 +28,7 @@ help:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt app/api/requirements.txt app/api/requirements-dev.txt app/local_servers/pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt app/api/requirements.in app/api/requirements-dev.txt app/local_servers/pyproject.toml
 	@PYTHON=$(PYTHON) $(REQUIRE) python
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -69,6 +69,13 @@ unit: venv web
 api-test: venv
 	@$(REQUIRE) postgres
 	cd app/api && ../../$(PY) -m pytest
+
+# The API image's lock, app/api/requirements.txt (every package, pinned, with hashes), compiled
+# from app/api/requirements.in with a pinned uv; LOCK_ARGS=--upgrade moves transitive pins too.
+.PHONY: lock
+lock:
+	@PYTHON=$(PYTHON) $(REQUIRE) python
+	PYTHON=$(PYTHON) app/api/scripts/lock-requirements.sh $(LOCK_ARGS)
 
 # The API image the container test runs: FROM python:3.12-slim when it can be pulled, else
 # FROM a local Debian base made once with debootstrap (root, an apt mirror), kept by tag.

@@ -4,9 +4,10 @@
 # Builds the API image from app/api/Dockerfile as IMAGE (default payments-api:local), the
 # image tests/container runs as the task definition says.
 #
-# Base image: BASE_IMAGE when set; else the Dockerfile's default, python:3.12-slim, when it
-# is here or can be pulled; else (or with --local-base) the local Debian base that
-# local-base-image.sh makes once and keeps by tag (needs root and an apt mirror).
+# Base image: BASE_IMAGE when set; else the Dockerfile's default (python:3.12.N-slim-bookworm
+# pinned by digest: its `ARG BASE_IMAGE=` line, read from there) when it is here or can be
+# pulled; else (or with --local-base) the local Debian base that local-base-image.sh makes once
+# and keeps by tag (needs root and an apt mirror).
 #
 # pip's CA bundle: PIP_CA_BUNDLE (default /etc/ssl/certs/ca-certificates.crt when readable;
 # empty for none) goes in as the BuildKit secret pip-ca, mounted for the pip step only and
@@ -19,7 +20,8 @@ set -euo pipefail
 
 API_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 IMAGE="${IMAGE:-payments-api:local}"
-DEFAULT_BASE=python:3.12-slim
+# The Dockerfile's default base, by tag and digest (one place to refresh it: the Dockerfile).
+DEFAULT_BASE=$(sed -n 's/^ARG BASE_IMAGE=//p' "$API_DIR/Dockerfile" | head -n 1)
 LOCAL_BASE="${LOCAL_BASE_IMAGE:-payments-local-base:bookworm}"
 PULL_TIMEOUT_SECONDS=120
 
@@ -32,6 +34,8 @@ esac
 
 say() { echo "image: $*"; }
 die() { echo "image: $*" >&2; exit 1; }
+
+[ -n "$DEFAULT_BASE" ] || die "no ARG BASE_IMAGE= line in $API_DIR/Dockerfile"
 
 # A client that can build with BuildKit: with the buildx plugin, or older than Docker 23
 # (whose `docker build` has BuildKit built in; 23+ without buildx refuses DOCKER_BUILDKIT=1).
