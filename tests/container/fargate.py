@@ -15,7 +15,11 @@ Read from the task definition's own inputs, and reproduced:
   Secrets Manager;
 - ``healthCheck`` (command, interval, timeout, retries, start period);
 - the stop: ``docker stop --time <stopTimeout>``, SIGTERM then SIGKILL after stopTimeout,
-  which is how the ECS agent stops a container.
+  which is how the ECS agent stops a container;
+- a one-off task (``aws ecs run-task`` with the service's task definition and a
+  ``containerOverrides`` command): the same container with the image's CMD replaced by the
+  command, run until it exits (``FargateContainer(command=...).run_to_completion()``). Its
+  stdout and stderr are read apart; awslogs would put both in one log stream.
 
 Not reproduced: awsvpc networking (the container shares the host's network, as a task owns
 its network interface: it listens on the port of ``portMappings`` directly), the awslogs
@@ -37,7 +41,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +97,12 @@ class Docker:
             self.run("inspect", "--format", "{{json .State}}", container).stdout
         )
         return state
+
+    def inspect(self, container: str) -> dict[str, Any]:
+        details: dict[str, Any] = json.loads(
+            self.run("inspect", "--format", "{{json .}}", container).stdout
+        )
+        return details
 
 
 @dataclass(frozen=True)
@@ -181,13 +191,28 @@ class StopResult:
     seconds: float
 
 
+@dataclass(frozen=True)
+class CompletedTask:
+    """A one-off task's container after it exited, and how it was run."""
+
+    exit_code: int
+    oom_killed: bool
+    stdout: str
+    stderr: str
+    seconds: float
+    user: str  # the container's user, as Docker ran it
+    read_only_root: bool  # Docker's HostConfig.ReadonlyRootfs
+
+
 @dataclass
 class FargateContainer:
     """The task's container, started with ``docker run`` as Fargate would start it.
 
     ``read_only_files`` (container path -> host file) are bind-mounted read-only on top: a
-    test's one declared substitution. Call ``remove()`` (or use ``with``) to delete the
-    container, the volumes and the directories made for it, also after a failure.
+    test's one declared substitution. ``command``, when given, replaces the image's CMD, as a
+    ``containerOverrides`` command does (the image has no ENTRYPOINT to keep). Call
+    ``remove()`` (or use ``with``) to delete the container, the volumes and the directories
+    made for it, also after a failure.
     """
 
     docker: Docker
@@ -195,6 +220,7 @@ class FargateContainer:
     image: str
     secrets: SecretsManagerStand
     read_only_files: Mapping[str, Path] = field(default_factory=dict)
+    command: Sequence[str] = ()
     name: str = field(default_factory=lambda: f"payments-api-fargate-{uuid.uuid4().hex[:10]}")
     _volumes: list[str] = field(default_factory=list)
     _host_dirs: list[Path] = field(default_factory=list)
@@ -226,7 +252,7 @@ class FargateContainer:
         args += [f"--env={name}" for name in sorted(env)]
         if "healthCheck" in container:
             args += health_check_args(container["healthCheck"])
-        self.docker.run(*args, self.image, env=env)
+        self.docker.run(*args, self.image, *self.command, env=env)
 
     def _environment(self) -> dict[str, str]:
         env = {item["name"]: item["value"] for item in self.task.container.get("environment", [])}
@@ -301,6 +327,31 @@ class FargateContainer:
                     f"the container is {health} (health probes: {probes}); its log:\n{self.logs()}"
                 )
             time.sleep(POLL_SECONDS)
+
+    def run_to_completion(self, timeout: float = DOCKER_TIMEOUT_SECONDS) -> CompletedTask:
+        """Start the container and wait, bounded, until it exits, as a one-off task runs."""
+        started = time.monotonic()
+        self.start()
+        try:
+            self.docker.run("wait", self.name, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise FargateRunError(
+                f"{shlex.join(self.command)} did not exit within {timeout} s; its log:\n"
+                f"{self.logs()}"
+            ) from None
+        seconds = time.monotonic() - started
+        output = self.docker.run("logs", self.name)
+        details = self.docker.inspect(self.name)
+        state = details["State"]
+        return CompletedTask(
+            exit_code=int(state["ExitCode"]),
+            oom_killed=bool(state["OOMKilled"]),
+            stdout=output.stdout,
+            stderr=output.stderr,
+            seconds=seconds,
+            user=str(details["Config"]["User"]),
+            read_only_root=bool(details["HostConfig"]["ReadonlyRootfs"]),
+        )
 
     # -- the end ------------------------------------------------------------------------------
 

@@ -25,11 +25,13 @@ class Outcome:
 
 class PaymentLoad:
     """``threads`` clients POSTing /api/payments with new idempotency keys until ``finish()``
-    or until a request gets no answer (the server has gone). Certificates are not verified,
-    as the ALB does not verify its targets."""
+    or until a request gets no answer (the server has gone), each request authenticated with
+    ``api_key`` (``Authorization: Bearer``). Certificates are not verified, as the ALB does not
+    verify its targets."""
 
-    def __init__(self, base_url: str, threads: int = 4) -> None:
+    def __init__(self, base_url: str, api_key: str, threads: int = 4) -> None:
         self.base_url = base_url
+        self._headers = {"Authorization": f"Bearer {api_key}"}
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._outcomes: list[Outcome] = []
@@ -79,7 +81,10 @@ class PaymentLoad:
 
     def _post_until_stopped(self) -> None:
         with httpx2.Client(
-            base_url=self.base_url, verify=False, timeout=REQUEST_TIMEOUT_SECONDS
+            base_url=self.base_url,
+            verify=False,
+            timeout=REQUEST_TIMEOUT_SECONDS,
+            headers=self._headers,
         ) as client:
             while not self._stop.is_set():
                 key = f"container-{uuid.uuid4()}"

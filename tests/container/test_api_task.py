@@ -16,15 +16,25 @@ another), run in place of the ECR reference the recorded task definition names.
 
 The container listens on the host network (127.0.0.1 is the only address the test uses), on
 the port of the task definition (8443), which must be free.
+
+Every /api/payments request carries an API key made the way an operator makes one in AWS: a
+one-off task from the same task definition (same image, environment, secrets, user, read-only
+root and /tmp volume) with its command overridden to ``python -m payments_api.keys create
+CLIENT``, the key read from its stdout. The API task keeps the task definition's
+API_KEY_CACHE_SECONDS (the image's default, 15 s): the revocation test waits, bounded by it,
+for the key to stop working.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
@@ -34,13 +44,14 @@ from payments_infra.components.database import DATABASE_NAME
 from payments_infra.offline.graph import Graph
 from tests.container.conftest import LocalDatabase
 from tests.container.fargate import (
+    CompletedTask,
     Docker,
     FargateContainer,
     FargateRunError,
     SecretsManagerStand,
     TaskDefinition,
 )
-from tests.container.payment_load import PaymentLoad
+from tests.container.payment_load import BODY, PaymentLoad
 from tests.graph_queries import only
 
 READY_TIMEOUT_SECONDS = 60.0
@@ -48,6 +59,13 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 LOAD_THREADS = 4
 # Payments acknowledged before the stop, so that requests are surely flowing when it comes.
 ACKNOWLEDGED_BEFORE_STOP = 20
+# A one-off task of the keys CLI: Python's start, one TLS connection, a few statements.
+ONE_OFF_TIMEOUT_SECONDS = 60.0
+KEYS = ("python", "-m", "payments_api.keys")
+# The key's documented form (payments_api/auth.py): pay_<12 hex digits>_<43 urlsafe base64>.
+KEY_FORM = re.compile(r"pay_(?P<prefix>[0-9a-f]{12})_[A-Za-z0-9_-]{43}")
+# How late past API_KEY_CACHE_SECONDS a revocation may show: request and poll times.
+REVOCATION_MARGIN_SECONDS = 10.0
 
 
 def _require_free_port(port: int) -> None:
@@ -64,39 +82,115 @@ def _require_free_port(port: int) -> None:
 
 
 @pytest.fixture(scope="module")
+def database_ca_override(
+    database: LocalDatabase, image_ca_bundle: tuple[str, str]
+) -> Iterator[Mapping[str, Path]]:
+    """The one substitution: the local test CA, read-only over the image's DB_SSLROOTCERT."""
+    ca_bundle_path, _ = image_ca_bundle
+    with tempfile.TemporaryDirectory(prefix="payments-container-test-") as work:
+        test_ca = Path(work) / "test-ca.pem"
+        shutil.copyfile(database.server.ca_path, test_ca)
+        test_ca.chmod(0o644)  # readable by the container's user
+        yield {ca_bundle_path: test_ca}
+
+
+@pytest.fixture(scope="module")
 def api_task(
     *,
     docker: Docker,
     image: str,
     task_definition: TaskDefinition,
     secrets_manager: SecretsManagerStand,
-    database: LocalDatabase,
-    image_ca_bundle: tuple[str, str],
+    database_ca_override: Mapping[str, Path],
 ) -> Iterator[FargateContainer]:
     """The running, healthy container. Removed afterwards with its volume and directories."""
     _require_free_port(task_definition.port)
-    ca_bundle_path, _ = image_ca_bundle
-    with tempfile.TemporaryDirectory(prefix="payments-container-test-") as work:
-        test_ca = Path(work) / "test-ca.pem"
-        shutil.copyfile(database.server.ca_path, test_ca)
-        test_ca.chmod(0o644)  # readable by the container's user
-        task = FargateContainer(
-            docker,
-            task_definition,
-            image,
-            secrets_manager,
-            read_only_files={ca_bundle_path: test_ca},
-        )
-        with task:
-            failure = None
-            try:
-                task.start()
-                task.wait_until_healthy()
-            except FargateRunError as error:
-                failure = f"{image} run as the task definition says: {error}"
-            if failure:  # outside the except block: one message, not a chain of two
-                pytest.fail(failure, pytrace=False)
-            yield task
+    task = FargateContainer(
+        docker,
+        task_definition,
+        image,
+        secrets_manager,
+        read_only_files=database_ca_override,
+    )
+    with task:
+        failure = None
+        try:
+            task.start()
+            task.wait_until_healthy()
+        except FargateRunError as error:
+            failure = f"{image} run as the task definition says: {error}"
+        if failure:  # outside the except block: one message, not a chain of two
+            pytest.fail(failure, pytrace=False)
+        yield task
+
+
+@dataclass(frozen=True)
+class OneOffTasks:
+    """``aws ecs run-task`` with the service's task definition and a command override: the
+    API's container as the task definition says (environment, secrets, user, read-only root,
+    /tmp volume, size), the image's CMD replaced, run until it exits."""
+
+    docker: Docker
+    task_definition: TaskDefinition
+    image: str
+    secrets: SecretsManagerStand
+    read_only_files: Mapping[str, Path]
+
+    def run(self, *command: str) -> CompletedTask:
+        with FargateContainer(
+            self.docker,
+            self.task_definition,
+            self.image,
+            self.secrets,
+            read_only_files=self.read_only_files,
+            command=command,
+        ) as task:
+            return task.run_to_completion(ONE_OFF_TIMEOUT_SECONDS)
+
+
+@pytest.fixture(scope="module")
+def one_off_tasks(
+    *,
+    docker: Docker,
+    image: str,
+    task_definition: TaskDefinition,
+    secrets_manager: SecretsManagerStand,
+    database_ca_override: Mapping[str, Path],
+) -> OneOffTasks:
+    return OneOffTasks(docker, task_definition, image, secrets_manager, database_ca_override)
+
+
+def _create_key(one_off_tasks: OneOffTasks, client_id: str) -> tuple[CompletedTask, str]:
+    """(the one-off task, the key it printed): its stdout must be the key alone, one line."""
+    created = one_off_tasks.run(*KEYS, "create", client_id)
+    assert (created.exit_code, created.oom_killed) == (0, False), created
+    lines = created.stdout.splitlines()
+    assert len(lines) == 1, f"stdout is not one line: {len(lines)} lines; stderr:\n{created.stderr}"
+    (key,) = lines
+    assert KEY_FORM.fullmatch(key), f"stdout is not a key of the documented form: {key!r}"
+    return created, key
+
+
+@pytest.fixture(scope="module")
+def api_key(one_off_tasks: OneOffTasks) -> str:
+    """A key for the client ``container-test``, made by a one-off task as an operator would."""
+    _, key = _create_key(one_off_tasks, "container-test")
+    return key
+
+
+@pytest.fixture(scope="module")
+def api_key_cache_seconds(docker: Docker, image: str, task_definition: TaskDefinition) -> float:
+    """API_KEY_CACHE_SECONDS as the API task has it: the task definition's value, else the
+    default of the image's own settings module."""
+    for variable in task_definition.container.get("environment", []):
+        if variable["name"] == "API_KEY_CACHE_SECONDS":
+            return float(variable["value"])
+    script = (
+        "from payments_api.settings import Settings; "
+        "print(Settings.model_fields['api_key_cache_seconds'].default)"
+    )
+    result = docker.run("run", "--rm", "--network=none", "--entrypoint=python", image, "-c", script)
+    return float(result.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +198,13 @@ def base_url(task_definition: TaskDefinition) -> str:
     return f"https://127.0.0.1:{task_definition.port}"
 
 
-def _client(base_url: str) -> httpx2.Client:
-    """Like the ALB: HTTPS to the task without verifying its (self-signed) certificate."""
-    return httpx2.Client(base_url=base_url, verify=False, timeout=REQUEST_TIMEOUT_SECONDS)
+def _client(base_url: str, api_key: str | None = None) -> httpx2.Client:
+    """Like the ALB: HTTPS to the task without verifying its (self-signed) certificate; with
+    ``api_key``, every request authenticated with it."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    return httpx2.Client(
+        base_url=base_url, verify=False, timeout=REQUEST_TIMEOUT_SECONDS, headers=headers
+    )
 
 
 def _wait_until_ready(client: httpx2.Client, task: FargateContainer) -> None:
@@ -149,9 +247,87 @@ def test_alb_health_check_passes(
     assert response.json()["status"] == "ok"
 
 
-def test_creates_a_payment_and_reads_it_back(api_task: FargateContainer, base_url: str) -> None:
-    body = {"amount_minor": 2500, "currency": "EUR", "merchant_reference": "container-1"}
+def test_payments_need_a_key_and_health_does_not(api_task: FargateContainer, base_url: str) -> None:
+    """No key, or a well-formed key nobody made: the same 401 with a Bearer challenge and no
+    word on why. Liveness and readiness answer without a key."""
+    unknown = "pay_000000000000_" + "A" * 43
+    assert KEY_FORM.fullmatch(unknown)
     with _client(base_url) as client:
+        _wait_until_ready(client, api_task)  # /readyz without a key
+        assert client.get("/healthz").status_code == 200
+        answers = [
+            client.get("/api/payments"),
+            client.post("/api/payments", json=BODY, headers={"Idempotency-Key": "no-key"}),
+            client.get("/api/payments", headers={"Authorization": f"Bearer {unknown}"}),
+            client.get("/api/payments", headers={"Authorization": "Basic dXNlcjpwYXNz"}),
+        ]
+    for response in answers:
+        assert response.status_code == 401, (response.request.method, response.text)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer"), response.headers
+        assert response.json() == answers[0].json()
+
+
+def test_keys_cli_runs_as_a_one_off_task_and_revocation_takes_effect(
+    *,
+    api_task: FargateContainer,
+    base_url: str,
+    one_off_tasks: OneOffTasks,
+    task_definition: TaskDefinition,
+    api_key: str,
+    api_key_cache_seconds: float,
+) -> None:
+    """``create``, ``list`` and ``revoke`` each run as a one-off task under the task's
+    constraints (its user, not root; a read-only root filesystem). ``create`` prints the key
+    alone on stdout; ``list`` shows its prefix, never the key or its hash; after ``revoke``
+    the key gets 401 within API_KEY_CACHE_SECONDS, and other keys keep working."""
+    created, key = _create_key(one_off_tasks, "container-revoke-test")
+    assert created.user == task_definition.container["user"]
+    assert created.user.partition(":")[0] not in {"", "0", "root"}
+    assert created.read_only_root is True
+    form = KEY_FORM.fullmatch(key)
+    assert form
+    prefix, secret = form["prefix"], key.rsplit("_", 1)[1]
+    assert prefix in created.stderr
+    assert secret not in created.stderr
+
+    with _client(base_url, key) as client:
+        _wait_until_ready(client, api_task)
+        assert client.get("/api/payments").status_code == 200  # cached by the task now
+
+        listed = one_off_tasks.run(*KEYS, "list")
+        assert (listed.exit_code, listed.stderr) == (0, "")
+        digest = hashlib.sha256(key.encode())
+        for shown in (listed.stdout, listed.stderr):
+            assert secret not in shown
+            assert digest.hexdigest() not in shown
+        (row,) = [line.split() for line in listed.stdout.splitlines() if prefix in line]
+        assert row[:2] == [prefix, "container-revoke-test"]
+        assert row[-1] == "-"  # not revoked
+
+        revoked = one_off_tasks.run(*KEYS, "revoke", f"pay_{prefix}")
+        assert revoked.exit_code == 0, revoked.stderr
+        revoked_at = time.monotonic()
+        bound = api_key_cache_seconds + REVOCATION_MARGIN_SECONDS
+        while (response := client.get("/api/payments")).status_code == 200:
+            assert time.monotonic() - revoked_at < bound, f"key still works after {bound} s"
+            time.sleep(0.2)
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+    with _client(base_url, api_key) as client:
+        assert client.get("/api/payments").status_code == 200
+    listed = one_off_tasks.run(*KEYS, "list")
+    (row,) = [line.split() for line in listed.stdout.splitlines() if prefix in line]
+    assert row[-1] != "-", "list does not show the key revoked"
+    unknown = one_off_tasks.run(*KEYS, "revoke", "000000000000")
+    assert unknown.exit_code == 1
+
+
+def test_creates_a_payment_and_reads_it_back(
+    api_task: FargateContainer, base_url: str, api_key: str
+) -> None:
+    body = {"amount_minor": 2500, "currency": "EUR", "merchant_reference": "container-1"}
+    with _client(base_url, api_key) as client:
         _wait_until_ready(client, api_task)
         created = client.post(
             "/api/payments", json=body, headers={"Idempotency-Key": "container-round-trip"}
@@ -169,12 +345,13 @@ def test_stops_like_ecs_with_requests_in_flight_and_loses_no_payment(
     base_url: str,
     database: LocalDatabase,
     task_definition: TaskDefinition,
+    api_key: str,
 ) -> None:
     """SIGTERM while clients POST payments back to back, SIGKILL after stopTimeout: the API
     must finish what it took, exit 0, and every payment it acknowledged must be stored."""
     with _client(base_url) as client:
         _wait_until_ready(client, api_task)
-    load = PaymentLoad(base_url, threads=LOAD_THREADS)
+    load = PaymentLoad(base_url, api_key, threads=LOAD_THREADS)
     load.start()
     try:
         load.wait_for_acknowledged(ACKNOWLEDGED_BEFORE_STOP, timeout=READY_TIMEOUT_SECONDS)

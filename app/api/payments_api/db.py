@@ -25,21 +25,21 @@ DB_POOL_TIMEOUT + DB_STATEMENT_TIMEOUT + 2 x max(DB_CONNECT_TIMEOUT, DB_STATEMEN
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import os
 import socket
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
-from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from payments_api import store
 from payments_api.settings import Settings
@@ -50,7 +50,8 @@ AUTH_FAILED_SQLSTATES = frozenset({"28P01", "28000"})
 # Retry-After of every 503 that says the database cannot be used (payment routes, /readyz).
 RETRY_AFTER_SECONDS = "1"
 
-Conn = psycopg.Connection[TupleRow]
+Conn = psycopg.AsyncConnection[TupleRow]
+T = TypeVar("T")
 
 KEEPALIVES = {
     "keepalives": "1",
@@ -133,48 +134,6 @@ def connection_params(settings: Settings) -> dict[str, str]:
     return params
 
 
-@contextmanager
-def _deadline(conn: Conn, seconds: float) -> Iterator[None]:
-    """Bound the database work of the block: after `seconds`, shut the connection's socket
-    down, so libpq fails at once, and raise DatabaseUnavailableError. statement_timeout and
-    TCP keepalives cannot end a wait on a server that accepts TCP but does not answer (a
-    stopped or frozen process: the kernel still acknowledges)."""
-    lock = threading.Lock()
-    state = {"done": False, "fired": False}
-
-    def expire() -> None:
-        with lock:
-            if state["done"]:
-                return
-            state["fired"] = True
-            try:
-                sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
-            except (OSError, psycopg.Error):
-                return
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            finally:
-                sock.close()
-
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    except psycopg.OperationalError as error:
-        if state["fired"]:
-            raise DatabaseUnavailableError(
-                f"the database did not answer within {seconds:g} s"
-            ) from error
-        raise
-    finally:
-        with lock:
-            state["done"] = True
-        timer.cancel()
-
-
 def describe_error(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
     """One line from a psycopg error, with any secret masked (libpq never includes the
     password, but the reason is shown to clients, so make sure)."""
@@ -201,8 +160,49 @@ class _Diagnosis:
     auth_failed: bool
 
 
+class _Deadline:
+    """Bound the database work of a block on one connection: after `seconds`, shut the
+    connection's socket down, so libpq fails at once, and raise DatabaseUnavailableError.
+    statement_timeout and TCP keepalives cannot end a wait on a server that accepts TCP but
+    does not answer (a stopped or frozen process: the kernel still acknowledges). A timer on
+    the event loop, not a cancellation: psycopg answers a cancelled wait by sending the server
+    a cancel request and waiting up to 10 s more for it."""
+
+    def __init__(self, conn: Conn, seconds: float) -> None:
+        self._conn = conn
+        self._seconds = seconds
+        self.fired = False
+        self._handle: asyncio.TimerHandle | None = None
+
+    def __enter__(self) -> _Deadline:
+        self._handle = asyncio.get_running_loop().call_later(self._seconds, self._expire)
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        assert self._handle is not None
+        self._handle.cancel()
+        if self.fired and isinstance(error, psycopg.OperationalError):
+            raise DatabaseUnavailableError(
+                f"the database did not answer within {self._seconds:g} s"
+            ) from error
+
+    def _expire(self) -> None:
+        self.fired = True
+        try:
+            sock = socket.socket(fileno=os.dup(self._conn.pgconn.socket))
+        except (OSError, psycopg.Error):
+            return
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        finally:
+            sock.close()
+
+
 class DatabasePool:
-    """The API's connection pool. Use `connection()`; call `open()` once and `close()` once."""
+    """The API's connection pool. Use `run()`; call `start()` (or `open()`) once and `close()`
+    once, inside the event loop that serves the requests."""
 
     def __init__(self, settings: Settings, credentials: CredentialSource | None = None) -> None:
         self._settings = settings
@@ -210,111 +210,125 @@ class DatabasePool:
         if credentials is None and settings.db_secret_arn:
             credentials = SecretsManagerCredentials(settings.db_secret_arn, settings.aws_region)
         self._credentials = credentials
-        self._lock = threading.Lock()  # guards _pool, _generation, _params and _lent
-        self._rebuild_lock = threading.Lock()
-        self._diagnose_lock = threading.Lock()
-        self._schema_lock = threading.Lock()
+        self._rebuild_lock = asyncio.Lock()
+        self._diagnose_lock = asyncio.Lock()
+        self._schema_lock = asyncio.Lock()
         self._generation = 0
         self._lent = 0  # connections of the current pool that are checked out
         self._last_rebuild = float("-inf")
         self._diagnosis: _Diagnosis | None = None
         self._schema_ready = False
+        self._background: set[asyncio.Task[None]] = set()
         self._pool = self._new_pool()
 
     def __repr__(self) -> str:  # never show the password
         return f"DatabasePool(host={self._params.get('host')!r}, generation={self._generation})"
 
-    def _new_pool(self) -> ConnectionPool[Conn]:
-        return ConnectionPool(
+    def _new_pool(self) -> AsyncConnectionPool[Conn]:
+        # No check on checkout: it would cost a round trip per request. A connection that the
+        # server closed while it sat in the pool (restart, failover, idle timeout) fails its
+        # first statement instead, and `run` repeats the work once on a fresh connection.
+        return AsyncConnectionPool(
             make_conninfo("", **self._params),
             kwargs={"autocommit": True},
             min_size=self._settings.db_pool_min,
             max_size=self._settings.db_pool_max,
             timeout=self._settings.db_pool_timeout,
-            # One extra round trip per checkout, so a connection the server closed (restart,
-            # failover, idle timeout) is replaced instead of failing the request.
-            # Bounded, like every round trip: a frozen server must not hang the checkout.
-            check=self._check_connection,
             name=f"payments-{self._generation}",
             open=False,
         )
-
-    def _check_connection(self, conn: Conn) -> None:
-        with _deadline(conn, self._settings.db_statement_timeout):
-            ConnectionPool.check_connection(conn)
 
     @property
     def schema_ready(self) -> bool:
         return self._schema_ready
 
-    def open(self) -> None:
+    async def open(self) -> None:
         """Start the pool without waiting for the database."""
-        self._pool.open(wait=False)
+        await self._pool.open(wait=False)
 
-    def close(self) -> None:
-        with self._lock:
-            pool = self._pool
-        pool.close()
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await self._pool.close()
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Open the pool and try the migration in the background: start-up (and so liveness)
         never waits for the database, however long a connection attempt hangs."""
-        self.open()
-        threading.Thread(target=self._first_check, name="database-first-check", daemon=True).start()
+        await self.open()
+        self._in_background(self._first_check())
 
-    def _first_check(self) -> None:
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(self._background.discard)
+
+    async def _first_check(self) -> None:
         try:
-            self.check_ready()
+            await self.check_ready()
         except DatabaseUnavailableError as error:
             logger.warning(
                 "database not available at start; will retry on demand",
                 extra={"reason": error.reason},
             )
 
-    def check_ready(self) -> None:
+    async def check_ready(self) -> None:
         """One round trip (SELECT 1), raising DatabaseUnavailableError with the reason."""
-        with self.connection() as conn:
-            conn.execute("SELECT 1")
+        await self.run(_select_one)
 
-    @contextmanager
-    def connection(self) -> Iterator[Conn]:
-        """A pooled connection inside a transaction, committed when the block ends.
+    async def run(self, work: Callable[[Conn], Awaitable[T]]) -> T:
+        """`work` on a pooled connection in autocommit mode (each statement commits), within
+        DB_STATEMENT_TIMEOUT.
 
-        Raises DatabaseUnavailableError when no connection can be had, or the schema cannot
-        be created.
+        If the connection turns out dead before the deadline, `work` runs once more on a
+        fresh connection: every operation of the API is safe to repeat (a payment is keyed
+        by its idempotency key, so a repeat finds the first insert instead of a second one).
+        Raises DatabaseUnavailableError when no connection can be had, the deadline passes,
+        or the schema cannot be created.
         """
-        pool, conn = self._acquire()
-        try:
-            with _deadline(conn, self._settings.db_statement_timeout):
-                self._ensure_schema(conn)
-                with conn.transaction():
-                    yield conn
-        finally:
-            with self._lock:
+        for attempt in (1, 2):
+            pool, conn = await self._acquire()
+            try:
+                with _Deadline(conn, self._settings.db_statement_timeout):
+                    await self._ensure_schema(conn)
+                    return await work(conn)
+            except psycopg.OperationalError as error:
+                if attempt == 2 or not conn.broken:
+                    raise
+                logger.info(
+                    "pooled connection was closed; repeating on a new one",
+                    extra={"reason": describe_error(error)},
+                )
+                # Its idle siblings were most likely closed with it (a restart, a failover,
+                # sessions terminated): test them all now, so the repeat gets a live one.
+                await self._check_idle(pool)
+            finally:
                 if pool is self._pool:
                     self._lent -= 1
-            pool.putconn(conn)
+                await pool.putconn(conn)
+        raise AssertionError("unreachable")
 
-    def _acquire(self) -> tuple[ConnectionPool[Conn], Conn]:
+    async def _check_idle(self, pool: AsyncConnectionPool[Conn]) -> None:
+        with contextlib.suppress(PoolClosed):  # rebuilt meanwhile: the repeat takes the new one
+            await pool.check()
+
+    async def _acquire(self) -> tuple[AsyncConnectionPool[Conn], Conn]:
         retried = False
         while True:
-            with self._lock:
-                pool, generation = self._pool, self._generation
+            pool, generation = self._pool, self._generation
             waiting_since = time.monotonic()
             try:
-                conn = pool.getconn()
+                conn = await pool.getconn()
             except PoolClosed as error:
                 # A rebuild swapped the pool while this request waited: retry on the new one.
                 if retried:
                     raise DatabaseUnavailableError("the connection pool is closed") from error
             except PoolTimeout as error:
-                diagnosis = self._diagnose(waiting_since)
-                if retried or not self._recover(generation, diagnosis):
+                diagnosis = await self._diagnose(waiting_since)
+                if retried or not await self._recover(generation, diagnosis):
                     raise DatabaseUnavailableError(self._reason(diagnosis)) from error
             else:
-                with self._lock:
-                    if pool is self._pool:
-                        self._lent += 1
+                if pool is self._pool:
+                    self._lent += 1
                 return pool, conn
             retried = True
 
@@ -329,19 +343,19 @@ class DatabasePool:
             )
         return f"the database answers, but the pool had no connection within {timeout}"
 
-    def _diagnose(self, waiting_since: float) -> _Diagnosis:
+    async def _diagnose(self, waiting_since: float) -> _Diagnosis:
         """Why the pool has no connection: one direct attempt. Requests that waited together
         share it (a stampede makes one attempt), but none gets an answer older than its wait."""
-        with self._diagnose_lock:
+        async with self._diagnose_lock:
             now = time.monotonic()
-            with self._lock:
-                generation = self._generation
-                params = dict(self._params)
+            generation = self._generation
+            params = dict(self._params)
             cached = self._diagnosis
             if cached and cached.generation == generation and cached.at >= waiting_since:
                 return cached
             try:
-                psycopg.connect(make_conninfo("", **params)).close()
+                conn = await psycopg.AsyncConnection.connect(make_conninfo("", **params))
+                await conn.close()
                 diagnosis = _Diagnosis(now, generation, None, auth_failed=False)
             except psycopg.Error as error:
                 diagnosis = _Diagnosis(
@@ -353,7 +367,7 @@ class DatabasePool:
             self._diagnosis = diagnosis
             return diagnosis
 
-    def _recover(self, seen_generation: int, diagnosis: _Diagnosis) -> bool:
+    async def _recover(self, seen_generation: int, diagnosis: _Diagnosis) -> bool:
         """Rebuild the pool if that can help; True if the caller should retry once.
 
         Two cases help: the password was rejected (re-read it from the secret first), or the
@@ -361,7 +375,7 @@ class DatabasePool:
         none: it is waiting out its exponential reconnect backoff (up to minutes after a long
         outage), and a new pool connects at once.
         """
-        with self._rebuild_lock:
+        async with self._rebuild_lock:
             if self._generation != seen_generation:
                 return True  # another request rebuilt the pool while this one waited
             now = time.monotonic()
@@ -372,21 +386,22 @@ class DatabasePool:
                 if self._credentials is None:
                     return False
                 self._last_rebuild = now  # also rate-limits the calls to Secrets Manager
-                fetched = self._fetch_credentials()
+                fetched = await self._fetch_credentials()
                 if fetched is None:
                     return False
                 credentials = fetched
             elif diagnosis.reason is not None or self._lent >= self._settings.db_pool_max:
                 return False
             self._last_rebuild = now
-            self._rebuild(credentials)
+            await self._rebuild(credentials)
             return True
 
-    def _fetch_credentials(self) -> dict[str, str] | None:
+    async def _fetch_credentials(self) -> dict[str, str] | None:
         """New credentials from the secret, or None if unreadable or unchanged."""
         assert self._credentials is not None
         try:
-            credentials = self._credentials.fetch()
+            # boto3 blocks: off the event loop (this runs at most once per rebuild interval).
+            credentials = await asyncio.to_thread(self._credentials.fetch)
         except Exception as error:  # any AWS or parsing failure leaves the old pool in place
             logger.warning(
                 "could not re-read the database credentials",
@@ -399,29 +414,32 @@ class DatabasePool:
         logger.info("database credentials re-read from Secrets Manager")
         return credentials
 
-    def _rebuild(self, credentials: dict[str, str]) -> None:
-        with self._lock:
-            old_pool = self._pool
-            self._params.update(credentials)
-            self._generation += 1
-            self._lent = 0
-            self._pool = self._new_pool()
-            self._pool.open(wait=False)
+    async def _rebuild(self, credentials: dict[str, str]) -> None:
+        old_pool = self._pool
+        self._params.update(credentials)
+        self._generation += 1
+        self._lent = 0
+        self._pool = self._new_pool()
+        await self._pool.open(wait=False)
         logger.info("database pool rebuilt", extra={"generation": self._generation})
         # Connections lent from the old pool are closed when they come back.
-        threading.Thread(target=old_pool.close, name="close-old-pool", daemon=True).start()
+        self._in_background(old_pool.close())
 
-    def _ensure_schema(self, conn: Conn) -> None:
+    async def _ensure_schema(self, conn: Conn) -> None:
         if self._schema_ready:
             return
-        with self._schema_lock:
+        async with self._schema_lock:
             if self._schema_ready:
                 return
             try:
-                store.migrate(conn)
+                await store.migrate(conn)
             except psycopg.Error as error:
                 raise DatabaseUnavailableError(
                     f"schema migration failed: {describe_error(error)}"
                 ) from error
             self._schema_ready = True
             logger.info("database schema is up to date")
+
+
+async def _select_one(conn: Conn) -> None:
+    await conn.execute("SELECT 1")

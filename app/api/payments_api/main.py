@@ -21,16 +21,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 
+from payments_api.auth import ApiKeyVerifier
 from payments_api.db import (
     RETRY_AFTER_SECONDS,
     DatabasePool,
     DatabaseUnavailableError,
     describe_error,
 )
-from payments_api.http import RequestSizeLimitMiddleware, SecurityHeadersMiddleware
+from payments_api.http import (
+    HEADERS_TOO_LARGE_DETAIL,
+    MAX_BODY_BYTES,
+    MAX_HEADER_BYTES,
+    TOO_LARGE_DETAIL,
+    RequestSizeLimitMiddleware,
+    SecurityHeadersMiddleware,
+)
 from payments_api.logging import REQUEST_ID_HEADER, RequestLogMiddleware
+from payments_api.models import Message
 from payments_api.routes import health, payments
 from payments_api.settings import Settings
 
@@ -92,11 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         pool = DatabasePool(settings)
-        pool.start()  # returns at once; the first connection is made in the background
+        await pool.start()  # returns at once; the first connection is made in the background
         try:
             yield {"pool": pool}
         finally:
-            await run_in_threadpool(pool.close)
+            await pool.close()
 
     app = FastAPI(
         title="Payments API",
@@ -104,10 +112,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=generate_unique_id,
         openapi_url="/api/openapi.json",
+        # Answers any route may give before the route runs (http.py, serve.py).
+        responses={
+            status.HTTP_400_BAD_REQUEST: {
+                "model": Message,
+                "description": "Not a valid HTTP request (refused by the HTTP parser).",
+            },
+            status.HTTP_413_CONTENT_TOO_LARGE: {
+                "model": Message,
+                "description": f"{TOO_LARGE_DETAIL}: over {MAX_BODY_BYTES // 1024} KiB.",
+            },
+            status.HTTP_431_REQUEST_HEADER_FIELDS_TOO_LARGE: {
+                "model": Message,
+                "description": f"{HEADERS_TOO_LARGE_DETAIL}: request line and headers over "
+                f"{MAX_HEADER_BYTES // 1024} KiB.",
+            },
+        },
         docs_url="/api/docs",
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.key_verifier = ApiKeyVerifier(settings.api_key_cache_seconds)
     app.include_router(health.router)
     app.include_router(payments.router)
     app.add_exception_handler(RequestValidationError, validation_error)
@@ -118,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_allowed_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Idempotency-Key", REQUEST_ID_HEADER],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", REQUEST_ID_HEADER],
             expose_headers=["Idempotent-Replayed", "Location", REQUEST_ID_HEADER],
         )
     app.add_middleware(RequestSizeLimitMiddleware)

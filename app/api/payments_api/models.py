@@ -115,3 +115,9 @@ class Liveness(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
     reason: str | None = Field(default=None, description="Why the database is unavailable.")
+
+
+class Message(BaseModel):
+    """An error with a one-line reason, e.g. {"detail": "payment not found"}."""
+
+    detail: str

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     """Secrets Manager secret re-read when the password is rejected. Default: unset (no re-read)."""
     db_rebuild_min_interval: float = Field(default=5.0, ge=0)
     """Fewest seconds between two pool rebuilds, each re-read of the secret included. Default: 5."""
+    api_key_cache_seconds: float = Field(default=15.0, ge=0)
+    """Seconds a task trusts a verified API key before reading its row again: a revoked key
+    stops working within this. 0 reads the row on every request. Default: 15."""
     aws_region: str = "us-east-1"
     """Region of the Secrets Manager client. Default: us-east-1."""
 

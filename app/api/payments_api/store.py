@@ -1,9 +1,17 @@
-"""SQL for payments: the schema migration and the queries. Every function takes an open
-psycopg connection and knows nothing of HTTP.
+"""SQL for payments and API keys: the schema migration and the queries. Every function takes
+an open psycopg async connection (autocommit) and knows nothing of HTTP.
 
-Creates (idempotently) the `payments` table: money as bigint minor units with CHECK > 0,
-a UNIQUE idempotency_key with the SHA-256 of the request body beside it, and an index on
-(created_at, id) for keyset pagination, newest first.
+Each API operation is one statement, so one round trip (a retried POST, two): with autocommit
+the statement is its own transaction, and psycopg sends Bind/Execute/Sync in one write (it
+prepares a statement once a connection has run it five times).
+
+Schema (created idempotently):
+- `api_keys`: one row per key. The key itself is never stored: only its SHA-256 and its
+  non-secret prefix, which finds the row. A client (client_id) may hold several keys, so a
+  key can be replaced before the old one is revoked.
+- `payments`: money as bigint minor units with CHECK > 0, owned by a client_id; an
+  idempotency key is unique per client, with the SHA-256 of the request body beside it, and
+  an index on (client_id, created_at, id) for each client's keyset pages, newest first.
 """
 
 from __future__ import annotations
@@ -16,17 +24,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from psycopg import Connection
-from psycopg.rows import class_row
+from psycopg import AsyncConnection
 
 # Any fixed number: serialises the migration between tasks that start at the same time
 # (concurrent CREATE TABLE IF NOT EXISTS can otherwise fail on the catalog's unique index).
 _MIGRATION_LOCK_ID = 4_725_301_001
 
+CLIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+"""A client id: 1-63 of a-z 0-9 -, starting with a letter or digit (a name, never a secret)."""
+
 _MIGRATION = (
-    """
+    f"""
+    CREATE TABLE IF NOT EXISTS api_keys (
+        prefix text PRIMARY KEY,
+        client_id text NOT NULL,
+        key_hash bytea NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        revoked_at timestamptz,
+        CONSTRAINT api_keys_client_id_format CHECK (client_id ~ '{CLIENT_ID_PATTERN}'),
+        CONSTRAINT api_keys_key_hash_sha256 CHECK (octet_length(key_hash) = 32)
+    )
+    """,
+    f"""
     CREATE TABLE IF NOT EXISTS payments (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        client_id text NOT NULL,
         idempotency_key text NOT NULL,
         request_hash bytea NOT NULL,
         amount_minor bigint NOT NULL,
@@ -34,27 +56,42 @@ _MIGRATION = (
         merchant_reference text NOT NULL,
         status text NOT NULL DEFAULT 'created',
         created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-        CONSTRAINT payments_idempotency_key_key UNIQUE (idempotency_key),
+        CONSTRAINT payments_client_idempotency_key_key UNIQUE (client_id, idempotency_key),
+        CONSTRAINT payments_client_id_format CHECK (client_id ~ '{CLIENT_ID_PATTERN}'),
         CONSTRAINT payments_idempotency_key_length
             CHECK (char_length(idempotency_key) BETWEEN 1 AND 255),
         CONSTRAINT payments_amount_minor_positive CHECK (amount_minor > 0),
         CONSTRAINT payments_amount_minor_max CHECK (amount_minor <= 10000000000),
-        CONSTRAINT payments_currency_format CHECK (currency ~ '^[A-Z]{3}$'),
+        CONSTRAINT payments_currency_format CHECK (currency ~ '^[A-Z]{{3}}$'),
         CONSTRAINT payments_merchant_reference_length
             CHECK (char_length(merchant_reference) BETWEEN 1 AND 64),
         CONSTRAINT payments_status_known CHECK (status IN ('created'))
     )
     """,
     """
-    CREATE INDEX IF NOT EXISTS payments_created_at_id_idx
-        ON payments (created_at DESC, id DESC)
+    CREATE INDEX IF NOT EXISTS payments_client_created_at_id_idx
+        ON payments (client_id, created_at DESC, id DESC)
     """,
 )
 
 _COLUMNS = "id, amount_minor, currency, merchant_reference, status, created_at"
 
+# The common case, a new key, is one round trip: the INSERT returns the new row. When the key
+# exists (a retry, or a reused key), ON CONFLICT DO NOTHING returns nothing (after waiting for
+# a concurrent insert of the same key to commit), and a second statement reads that row.
+_INSERT = f"""
+    INSERT INTO payments
+        (client_id, idempotency_key, request_hash, amount_minor, currency, merchant_reference)
+    VALUES (%s, %s, %s, %s, %s, %s)
+    ON CONFLICT (client_id, idempotency_key) DO NOTHING
+    RETURNING {_COLUMNS}
+"""
+_FIND_BY_KEY = f"""
+    SELECT request_hash, {_COLUMNS} FROM payments WHERE client_id = %s AND idempotency_key = %s
+"""
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Payment:
     id: uuid.UUID
     amount_minor: int
@@ -77,18 +114,32 @@ class Outcome(enum.Enum):
     KEY_REUSED = "key_reused"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CreateResult:
     outcome: Outcome
     payment: Payment
 
 
-def migrate(conn: Connection[Any]) -> None:
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """An API key's row: never the key, only its prefix and hash."""
+
+    prefix: str
+    client_id: str
+    key_hash: bytes
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+Conn = AsyncConnection[Any]
+
+
+async def migrate(conn: Conn) -> None:
     """Create the schema if it does not exist; safe to run from many tasks at once."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_ID,))
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_ID,))
         for statement in _MIGRATION:
-            conn.execute(statement)
+            await conn.execute(statement)
 
 
 def request_hash(amount_minor: int, currency: str, merchant_reference: str) -> bytes:
@@ -106,73 +157,112 @@ def request_hash(amount_minor: int, currency: str, merchant_reference: str) -> b
     return hashlib.sha256(canonical.encode()).digest()
 
 
-def create_payment(
-    conn: Connection[Any],
+async def create_payment(
+    conn: Conn,
     *,
+    client_id: str,
     idempotency_key: str,
     amount_minor: int,
     currency: str,
     merchant_reference: str,
 ) -> CreateResult:
-    """Insert a payment once per idempotency key.
+    """Insert a payment once per (client, idempotency key).
 
     ON CONFLICT DO NOTHING makes a concurrent retry wait for the first insert's transaction
     and then insert nothing, so two requests can never both create a payment for one key. The
-    loser reads the winner's row and compares request hashes: equal is a replay, different
-    is a reused key.
+    loser compares request hashes with the winner's row: equal is a replay, different is a
+    reused key. Idempotency keys are the client's own: another client's key is never seen.
     """
     body_hash = request_hash(amount_minor, currency, merchant_reference)
-    with conn.cursor(row_factory=class_row(Payment)) as cur:
-        cur.execute(
-            f"""
-            INSERT INTO payments
-                (idempotency_key, request_hash, amount_minor, currency, merchant_reference)
-            VALUES (%s, %s, %s, %s, %s)
-            ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING {_COLUMNS}
-            """,
-            (idempotency_key, body_hash, amount_minor, currency, merchant_reference),
-        )
-        created = cur.fetchone()
-        if created is not None:
-            return CreateResult(Outcome.CREATED, created)
-
-    with conn.cursor() as cur:
-        cur.execute(
-            f"SELECT request_hash, {_COLUMNS} FROM payments WHERE idempotency_key = %s",
-            (idempotency_key,),
-        )
-        row = cur.fetchone()
+    cursor = await conn.execute(
+        _INSERT,
+        (client_id, idempotency_key, body_hash, amount_minor, currency, merchant_reference),
+    )
+    created = await cursor.fetchone()
+    if created is not None:
+        return CreateResult(Outcome.CREATED, Payment(*created))
+    cursor = await conn.execute(_FIND_BY_KEY, (client_id, idempotency_key))
+    row = await cursor.fetchone()
     if row is None:  # the row that blocked the insert is gone: payments are never deleted
         raise RuntimeError("payment for an existing idempotency key disappeared")
     stored_hash, *columns = row
-    existing = Payment(*columns)
     outcome = Outcome.REPLAYED if bytes(stored_hash) == body_hash else Outcome.KEY_REUSED
-    return CreateResult(outcome, existing)
+    return CreateResult(outcome, Payment(*columns))
 
 
-def get_payment(conn: Connection[Any], payment_id: uuid.UUID) -> Payment | None:
-    with conn.cursor(row_factory=class_row(Payment)) as cur:
-        cur.execute(f"SELECT {_COLUMNS} FROM payments WHERE id = %s", (payment_id,))
-        return cur.fetchone()
+async def get_payment(conn: Conn, client_id: str, payment_id: uuid.UUID) -> Payment | None:
+    """The client's payment with this id; None for another client's payment as for none."""
+    cursor = await conn.execute(
+        f"SELECT {_COLUMNS} FROM payments WHERE id = %s AND client_id = %s",
+        (payment_id, client_id),
+    )
+    row = await cursor.fetchone()
+    return Payment(*row) if row is not None else None
 
 
-def list_payments(conn: Connection[Any], *, limit: int, after: PageKey | None) -> list[Payment]:
-    """Up to `limit` payments, newest first, starting after `after` (keyset pagination)."""
-    with conn.cursor(row_factory=class_row(Payment)) as cur:
-        if after is None:
-            cur.execute(
-                f"SELECT {_COLUMNS} FROM payments ORDER BY created_at DESC, id DESC LIMIT %s",
-                (limit,),
-            )
-        else:
-            cur.execute(
-                f"""
-                SELECT {_COLUMNS} FROM payments
-                WHERE (created_at, id) < (%s, %s)
-                ORDER BY created_at DESC, id DESC
-                LIMIT %s
-                """,
-                (after.created_at, after.id, limit),
-            )
-        return cur.fetchall()
+async def list_payments(
+    conn: Conn, client_id: str, *, limit: int, after: PageKey | None
+) -> list[Payment]:
+    """Up to `limit` of the client's payments, newest first, after `after` (keyset pages)."""
+    if after is None:
+        cursor = await conn.execute(
+            f"""
+            SELECT {_COLUMNS} FROM payments WHERE client_id = %s
+            ORDER BY created_at DESC, id DESC LIMIT %s
+            """,
+            (client_id, limit),
+        )
+    else:
+        cursor = await conn.execute(
+            f"""
+            SELECT {_COLUMNS} FROM payments
+            WHERE client_id = %s AND (created_at, id) < (%s, %s)
+            ORDER BY created_at DESC, id DESC
+            LIMIT %s
+            """,
+            (client_id, after.created_at, after.id, limit),
+        )
+    return [Payment(*row) for row in await cursor.fetchall()]
+
+
+_KEY_COLUMNS = "prefix, client_id, key_hash, created_at, revoked_at"
+
+
+async def insert_api_key(conn: Conn, *, prefix: str, client_id: str, key_hash: bytes) -> StoredKey:
+    cursor = await conn.execute(
+        f"""
+        INSERT INTO api_keys (prefix, client_id, key_hash) VALUES (%s, %s, %s)
+        RETURNING {_KEY_COLUMNS}
+        """,
+        (prefix, client_id, key_hash),
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return StoredKey(*row)
+
+
+async def find_api_key(conn: Conn, prefix: str) -> StoredKey | None:
+    cursor = await conn.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE prefix = %s", (prefix,))
+    row = await cursor.fetchone()
+    return StoredKey(*row) if row is not None else None
+
+
+async def list_api_keys(conn: Conn) -> list[StoredKey]:
+    cursor = await conn.execute(
+        f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY client_id, created_at, prefix"
+    )
+    return [StoredKey(*row) for row in await cursor.fetchall()]
+
+
+async def revoke_api_key(conn: Conn, prefix: str) -> StoredKey | None:
+    """Revoke the key (kept, for the audit trail); None if there is no such key. Revoking a
+    revoked key keeps its first revocation time."""
+    cursor = await conn.execute(
+        f"""
+        UPDATE api_keys SET revoked_at = coalesce(revoked_at, clock_timestamp())
+        WHERE prefix = %s RETURNING {_KEY_COLUMNS}
+        """,
+        (prefix,),
+    )
+    row = await cursor.fetchone()
+    return StoredKey(*row) if row is not None else None

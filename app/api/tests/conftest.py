@@ -5,7 +5,9 @@ HTTPS server in a subprocess.
 The API is live before its database is usable: the lifespan opens the pool without waiting,
 and the first connection and the migration happen in the background. The clients and the
 server these fixtures hand out are ready (/readyz answered 200), so no test's first request
-races the pool's first connection; tests of start-up build their own."""
+races the pool's first connection; tests of start-up build their own. The clients send an API
+key of the `test-client` client (`api_key`, `isolated_api_key`); tests of authentication
+send their own headers."""
 
 import uuid
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from payments_local_servers.api import ApiServer
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
 from payments_api.main import create_app
+from tests.utils.keys import bearer, new_api_key
 from tests.utils.ready import wait_until_ready
 from tests.utils.settings import server_env, settings_for
 
@@ -40,14 +43,28 @@ def isolated_database(postgres: PostgresServer) -> DatabaseCredentials:
 
 
 @pytest.fixture(scope="session")
-def client(app_database: DatabaseCredentials) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(app_database))) as test_client:
+def api_key(app_database: DatabaseCredentials) -> str:
+    return new_api_key(app_database)
+
+
+@pytest.fixture
+def isolated_api_key(isolated_database: DatabaseCredentials) -> str:
+    return new_api_key(isolated_database)
+
+
+@pytest.fixture(scope="session")
+def client(app_database: DatabaseCredentials, api_key: str) -> Iterator[TestClient]:
+    app = create_app(settings_for(app_database))
+    with TestClient(app, headers=bearer(api_key)) as test_client:
         yield wait_until_ready(test_client)
 
 
 @pytest.fixture
-def isolated_client(isolated_database: DatabaseCredentials) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(isolated_database))) as test_client:
+def isolated_client(
+    isolated_database: DatabaseCredentials, isolated_api_key: str
+) -> Iterator[TestClient]:
+    app = create_app(settings_for(isolated_database))
+    with TestClient(app, headers=bearer(isolated_api_key)) as test_client:
         yield wait_until_ready(test_client)
 
 
@@ -59,3 +76,9 @@ def api_server(
     with ApiServer(server_env(app_database), work_dir) as server:
         server.wait_until_ready()
         yield server
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (`pytest.mark.anyio`) run on asyncio, as the server does (uvloop is one)."""
+    return "asyncio"

@@ -19,9 +19,10 @@ import pytest
 from payments_local_servers.api import ApiServer
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
+from tests.utils.keys import new_api_key
 from tests.utils.settings import server_env
 
-# /healthz must answer within this while the thread pool is full of database waits.
+# /healthz must answer within this while every pooled connection is waited for.
 LIVENESS_BOUND_SECONDS = 1.0
 CONCURRENT_POSTS = 120
 PAYMENT = {"amount_minor": 1999, "currency": "USD", "merchant_reference": "order-outage"}
@@ -41,17 +42,24 @@ def own_database(own_postgres: PostgresServer) -> DatabaseCredentials:
 @contextmanager
 def running_server(
     database: DatabaseCredentials, work_dir: Path, **env: str
-) -> Iterator[ApiServer]:
-    """The real HTTPS server (uvicorn, its 40 worker threads), ready."""
+) -> Iterator[tuple[ApiServer, str]]:
+    """The real HTTPS server, ready, and an API key it has already verified (and so cached):
+    the requests below wait in the payment path, not in the key check."""
+    key = new_api_key(database)
     with ApiServer(server_env(database, **env), work_dir) as server:
         server.wait_until_ready()
-        yield server
+        with server.client(key) as client:
+            response = client.post(
+                "/api/payments", json=PAYMENT, headers={"Idempotency-Key": uuid.uuid4().hex}
+            )
+            assert response.status_code == 201, response.text
+        yield server, key
 
 
 def test_liveness_answers_at_once_while_posts_wait_for_a_stopped_database(
     own_postgres: PostgresServer, own_database: DatabaseCredentials, tmp_path: Path
 ) -> None:
-    with running_server(own_database, tmp_path, DB_POOL_TIMEOUT="2") as server:
+    with running_server(own_database, tmp_path, DB_POOL_TIMEOUT="2") as (server, key):
         own_postgres.stop()
         started = threading.Semaphore(0)
         done = threading.Event()
@@ -65,7 +73,7 @@ def test_liveness_answers_at_once_while_posts_wait_for_a_stopped_database(
 
         latencies: list[float] = []
         with (
-            server.client(limits=httpx2.Limits(max_connections=CONCURRENT_POSTS)) as posts,
+            server.client(key, limits=httpx2.Limits(max_connections=CONCURRENT_POSTS)) as posts,
             server.client() as health,
             ThreadPoolExecutor(CONCURRENT_POSTS) as executor,
         ):
@@ -79,8 +87,8 @@ def test_liveness_answers_at_once_while_posts_wait_for_a_stopped_database(
                 done.set()
 
             threading.Thread(target=wait_for_posts, daemon=True).start()
-            # Probe liveness for as long as POSTs are in flight (the first wave holds every
-            # worker thread for DB_POOL_TIMEOUT, the others queue behind it).
+            # Probe liveness for as long as POSTs are in flight (each waits DB_POOL_TIMEOUT
+            # for a connection the stopped database cannot give).
             while not done.is_set():
                 begun = time.monotonic()
                 response = health.get("/healthz")
@@ -124,7 +132,10 @@ def timed(call: Callable[[], httpx2.Response]) -> tuple[httpx2.Response, float]:
 def test_requests_end_with_503_and_retry_after_while_the_database_is_frozen(
     own_postgres: PostgresServer, own_database: DatabaseCredentials, tmp_path: Path
 ) -> None:
-    with running_server(own_database, tmp_path, **FROZEN_ENV) as server, server.client() as client:
+    with (
+        running_server(own_database, tmp_path, **FROZEN_ENV) as (server, key),
+        server.client(key) as client,
+    ):
         frozen: list[int] = []
         try:
             # The postmaster first (then it forks no more), then its backends and workers.

@@ -4,7 +4,7 @@ re-reads, and a database that only becomes usable after start."""
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import boto3
@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
-from payments_api.db import DatabasePool, DatabaseUnavailableError, credentials_from_secret
+from payments_api.db import Conn, DatabasePool, DatabaseUnavailableError, credentials_from_secret
 from payments_api.main import create_app
+from tests.utils.keys import bearer, new_api_key
 from tests.utils.payments import idempotency_headers, payment_body
 from tests.utils.ready import wait_until_ready
 from tests.utils.settings import settings_for
@@ -59,7 +60,8 @@ def test_api_recovers_from_a_rotated_password_without_restart(
     # machine the pool's first connection can take longer than DB_POOL_TIMEOUT, the start-up
     # check then rebuilds the pool once, and a 5 s guard would refuse the rebuild this test needs.
     settings = settings_for(isolated_database, db_secret_arn=arn, db_rebuild_min_interval=0)
-    with TestClient(create_app(settings)) as client:
+    key = new_api_key(isolated_database)
+    with TestClient(create_app(settings), headers=bearer(key)) as client:
         wait_until_ready(client)
         first = client.post("/api/payments", json=payment_body(), headers=idempotency_headers())
         assert first.status_code == 201
@@ -88,7 +90,8 @@ class CountingCredentials:
         return {"password": self.password}
 
 
-def test_credentials_are_reread_at_most_once_per_interval(
+@pytest.mark.anyio
+async def test_credentials_are_reread_at_most_once_per_interval(
     isolated_database: DatabaseCredentials,
 ) -> None:
     settings = settings_for(
@@ -96,28 +99,29 @@ def test_credentials_are_reread_at_most_once_per_interval(
     )
     source = CountingCredentials("still-wrong")
     pool = DatabasePool(settings, credentials=source)
-    pool.open()
+    await pool.open()
     try:
         for _ in range(3):
             with pytest.raises(DatabaseUnavailableError, match="password authentication failed"):
-                pool.check_ready()
+                await pool.check_ready()
     finally:
-        pool.close()
+        await pool.close()
     assert source.reads == 1
 
 
-def test_unreachable_host_does_not_reread_the_credentials(
+@pytest.mark.anyio
+async def test_unreachable_host_does_not_reread_the_credentials(
     isolated_database: DatabaseCredentials,
 ) -> None:
     settings = settings_for(isolated_database, db_host="127.0.0.2", db_pool_timeout=0.3)
     source = CountingCredentials("irrelevant")
     pool = DatabasePool(settings, credentials=source)
-    pool.open()
+    await pool.open()
     try:
         with pytest.raises(DatabaseUnavailableError, match="Connection refused"):
-            pool.check_ready()
+            await pool.check_ready()
     finally:
-        pool.close()
+        await pool.close()
     assert source.reads == 0
 
 
@@ -148,31 +152,67 @@ def test_secret_without_a_password_is_rejected() -> None:
 
 
 @pytest.fixture
-def pool(app_database: DatabaseCredentials) -> Iterator[DatabasePool]:
+async def pool(app_database: DatabaseCredentials) -> AsyncIterator[DatabasePool]:
     database_pool = DatabasePool(settings_for(app_database, db_statement_timeout=1.0))
-    database_pool.open()
+    await database_pool.open()
     try:
         yield database_pool
     finally:
-        database_pool.close()
+        await database_pool.close()
 
 
-def test_connections_carry_the_statement_timeout_and_tcp_keepalives(pool: DatabasePool) -> None:
-    with pool.connection() as conn:
-        assert conn.execute("SHOW statement_timeout").fetchone() == ("1s",)
-        assert conn.info.get_parameters()["keepalives"] == "1"
+async def fetch_one(conn: Conn, query: str) -> tuple[object, ...] | None:
+    cursor = await conn.execute(query)
+    return await cursor.fetchone()
 
 
-def test_the_client_ends_a_statement_the_server_does_not_end(pool: DatabasePool) -> None:
+@pytest.mark.anyio
+async def test_connections_carry_the_statement_timeout_and_tcp_keepalives(
+    pool: DatabasePool,
+) -> None:
+    async def settings(conn: Conn) -> tuple[object, str]:
+        return await fetch_one(conn, "SHOW statement_timeout"), conn.info.get_parameters()[
+            "keepalives"
+        ]
+
+    assert await pool.run(settings) == (("1s",), "1")
+
+
+@pytest.mark.anyio
+async def test_the_client_ends_a_statement_the_server_does_not_end(pool: DatabasePool) -> None:
     # The server's statement_timeout is switched off, as a frozen server could not apply it:
     # the client-side deadline (DB_STATEMENT_TIMEOUT) still ends the wait.
+    async def sleep_long(conn: Conn) -> None:
+        await conn.execute("SET statement_timeout = 0")
+        await conn.execute("SELECT pg_sleep(30)")
+
     begun = time.monotonic()
-    with (
-        pytest.raises(DatabaseUnavailableError, match=r"did not answer within 1 s"),
-        pool.connection() as conn,
-    ):
-        conn.execute("SET statement_timeout = 0")
-        conn.execute("SELECT pg_sleep(30)")
+    with pytest.raises(DatabaseUnavailableError, match=r"did not answer within 1 s"):
+        await pool.run(sleep_long)
     assert time.monotonic() - begun < 10  # bounds only a failure; the deadline is 1 s
-    with pool.connection() as conn:  # the broken connection was not handed out again
-        assert conn.execute("SELECT 1").fetchone() == (1,)
+    # The broken connection was not handed out again.
+    assert await pool.run(lambda conn: fetch_one(conn, "SELECT 1")) == (1,)
+
+
+@pytest.mark.anyio
+async def test_work_is_repeated_once_on_a_new_connection_when_the_server_closed_the_first(
+    postgres: PostgresServer, isolated_database: DatabaseCredentials
+) -> None:
+    # No check on checkout (it would cost a round trip per request): a connection the server
+    # closed while it sat in the pool fails its first statement, and `run` repeats the work.
+    pool = DatabasePool(settings_for(isolated_database, db_pool_min=1, db_pool_max=1))
+    await pool.open()
+    try:
+        assert await pool.run(lambda conn: fetch_one(conn, "SELECT 1")) == (1,)
+        postgres.terminate_sessions(isolated_database.user)
+        calls = 0
+
+        async def counted(conn: Conn) -> tuple[object, ...] | None:
+            nonlocal calls
+            calls += 1
+            return await fetch_one(conn, "SELECT 2")
+
+        assert await pool.run(counted) == (2,)
+        assert calls == 2
+    finally:
+        await pool.close()

@@ -91,8 +91,9 @@ def test_oversized_headers_are_refused(api_server: ApiServer) -> None:
     assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
 
 
-def test_a_head_sent_in_pieces_past_the_h11_limit_is_refused(api_server: ApiServer) -> None:
-    # h11 counts what it buffers of an unfinished head; 12 pieces of 1 KiB pass 8 KiB.
+def test_a_head_sent_in_pieces_past_the_limit_is_refused(api_server: ApiServer) -> None:
+    # httptools hands a header over only once it is complete: the server counts the raw bytes
+    # of an unfinished head too. 12 pieces of 1 KiB pass 8 KiB.
     context = api_server.ssl_context()
     with (
         socket.create_connection(("127.0.0.1", api_server.port), timeout=5) as sock,
@@ -107,7 +108,7 @@ def test_a_head_sent_in_pieces_past_the_h11_limit_is_refused(api_server: ApiServ
             answer = tls.recv(65536)
         except (ssl.SSLError, ConnectionError):
             answer = b""
-    assert answer.startswith(b"HTTP/1.1 400") or answer == b"", answer[:200]
+    assert answer.startswith(b"HTTP/1.1 431") or answer == b"", answer[:200]
 
 
 # 2. Duplicate JSON keys
@@ -261,8 +262,8 @@ def test_card_number_as_request_id_is_neither_echoed_nor_logged(
     assert "4111" not in api_server.output()
 
 
-def test_card_number_in_the_path_is_not_logged(api_server: ApiServer) -> None:
-    with api_server.client() as http:
+def test_card_number_in_the_path_is_not_logged(api_server: ApiServer, api_key: str) -> None:
+    with api_server.client(api_key) as http:
         response = http.get("/api/payments/4111-1111-1111-1111")
     assert response.status_code == 422
     [record] = api_server.wait_for_log_records(response.headers["X-Request-Id"])

@@ -13,9 +13,11 @@ from tests.utils.payments import idempotency_headers, payment_body
 REQUEST_FIELDS = {"request_id", "method", "path", "status", "latency_ms"}
 
 
-def test_request_is_logged_as_one_json_line_with_the_request_fields(api_server: ApiServer) -> None:
+def test_request_is_logged_as_one_json_line_with_the_request_fields(
+    api_server: ApiServer, api_key: str
+) -> None:
     request_id = f"test-{uuid.uuid4()}"
-    with api_server.client() as http:
+    with api_server.client(api_key) as http:
         http.post(
             "/api/payments",
             json=payment_body(),
@@ -47,17 +49,20 @@ def test_overlong_request_id_is_replaced(api_server: ApiServer) -> None:
     assert response.headers["X-Request-Id"] != "x" * 200
 
 
-def test_request_body_is_not_logged(api_server: ApiServer) -> None:
+def test_request_body_and_api_key_are_not_logged(api_server: ApiServer, api_key: str) -> None:
     reference = f"secret-ref-{uuid.uuid4().hex[:8]}"
     request_id = f"test-{uuid.uuid4()}"
-    with api_server.client() as http:
-        http.post(
+    with api_server.client(api_key) as http:
+        response = http.post(
             "/api/payments",
             json=payment_body(merchant_reference=reference),
             headers={**idempotency_headers(), "X-Request-Id": request_id},
         )
+    assert response.status_code == 201
     assert api_server.wait_for_log_records(request_id), "the request was not logged at all"
     assert reference not in api_server.output()
+    assert api_key not in api_server.output()
+    assert api_key.split("_")[2] not in api_server.output()  # not even the secret part
 
 
 def test_server_output_never_contains_the_database_password(

@@ -27,7 +27,7 @@ def test_private_key_is_readable_by_its_owner_only(tmp_path: Path) -> None:
 
 
 def test_sigterm_keeps_every_acknowledged_payment_and_exits_zero(
-    postgres: PostgresServer, app_database: DatabaseCredentials, tmp_path: Path
+    postgres: PostgresServer, app_database: DatabaseCredentials, api_key: str, tmp_path: Path
 ) -> None:
     env = server_env(app_database, TIMEOUT_GRACEFUL_SHUTDOWN=str(GRACE_SECONDS))
     server = ApiServer(env, tmp_path)
@@ -38,7 +38,7 @@ def test_sigterm_keeps_every_acknowledged_payment_and_exits_zero(
     deadline = time.monotonic() + 60  # only bounds a failure: the wait below ends at 40
 
     def burst() -> None:
-        with server.client() as http:
+        with server.client(api_key) as http:
             for _ in range(200):  # bounded; stops at the first refused request anyway
                 if time.monotonic() > deadline:
                     return

@@ -1,6 +1,8 @@
-"""SQL functions against a real database: migration and the table's own rules."""
+"""SQL functions against a real database: migration, the tables' own rules, and every query
+scoped to its client."""
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
@@ -8,45 +10,76 @@ from payments_local_servers.postgres import DatabaseCredentials
 
 from payments_api import store
 
+pytestmark = pytest.mark.anyio
+
+Conn = psycopg.AsyncConnection[tuple[object, ...]]
+
 
 @pytest.fixture
-def conn(
-    isolated_database: DatabaseCredentials,
-) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    with psycopg.connect(isolated_database.conninfo(), autocommit=True) as connection:
-        store.migrate(connection)
+async def conn(isolated_database: DatabaseCredentials) -> AsyncIterator[Conn]:
+    async with await psycopg.AsyncConnection.connect(
+        isolated_database.conninfo(), autocommit=True
+    ) as connection:
+        await store.migrate(connection)
         yield connection
 
 
-def test_migration_can_run_again(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-    store.migrate(conn)
-    assert conn.execute("SELECT to_regclass('payments') IS NOT NULL").fetchone() == (True,)
+async def create(
+    conn: Conn, client_id: str = "acme", key: str = "k", **fields: object
+) -> store.CreateResult:
+    values: dict[str, object] = {"amount_minor": 5, "currency": "EUR", "merchant_reference": "r"}
+    values.update(fields)
+    return await store.create_payment(conn, client_id=client_id, idempotency_key=key, **values)  # type: ignore[arg-type]
+
+
+async def test_migration_can_run_again(conn: Conn) -> None:
+    await store.migrate(conn)
+    cursor = await conn.execute("SELECT to_regclass('payments') IS NOT NULL")
+    assert await cursor.fetchone() == (True,)
 
 
 @pytest.mark.parametrize("amount", [0, -1, 10_000_000_001])
-def test_table_rejects_amounts_outside_the_api_limits(
-    conn: psycopg.Connection[tuple[object, ...]], amount: int
-) -> None:
+async def test_table_rejects_amounts_outside_the_api_limits(conn: Conn, amount: int) -> None:
     with pytest.raises(psycopg.errors.CheckViolation):
-        store.create_payment(
-            conn, idempotency_key="k", amount_minor=amount, currency="USD", merchant_reference="r"
-        )
+        await create(conn, amount_minor=amount)
 
 
-def test_second_insert_with_the_same_key_and_body_is_a_replay(
-    conn: psycopg.Connection[tuple[object, ...]],
-) -> None:
-    first = store.create_payment(
-        conn, idempotency_key="k", amount_minor=5, currency="EUR", merchant_reference="r"
-    )
-    second = store.create_payment(
-        conn, idempotency_key="k", amount_minor=5, currency="EUR", merchant_reference="r"
-    )
+async def test_second_insert_with_the_same_key_and_body_is_a_replay(conn: Conn) -> None:
+    first = await create(conn)
+    second = await create(conn)
     assert (first.outcome, second.outcome, second.payment) == (
         store.Outcome.CREATED,
         store.Outcome.REPLAYED,
         first.payment,
     )
+
+
+async def test_same_key_with_another_body_is_a_reused_key(conn: Conn) -> None:
+    first = await create(conn)
+    second = await create(conn, amount_minor=6)
+    assert (second.outcome, second.payment) == (store.Outcome.KEY_REUSED, first.payment)
+
+
+async def test_idempotency_keys_belong_to_their_client(conn: Conn) -> None:
+    mine = await create(conn, client_id="acme")
+    theirs = await create(conn, client_id="globex")
+    assert (mine.outcome, theirs.outcome) == (store.Outcome.CREATED, store.Outcome.CREATED)
+    assert mine.payment.id != theirs.payment.id
+
+
+async def test_reads_see_only_the_clients_own_payments(conn: Conn) -> None:
+    mine = (await create(conn, client_id="acme")).payment
+    theirs = (await create(conn, client_id="globex")).payment
+    assert await store.get_payment(conn, "acme", mine.id) == mine
+    assert await store.get_payment(conn, "acme", theirs.id) is None
+    assert await store.get_payment(conn, "acme", uuid.uuid4()) is None
+    assert await store.list_payments(conn, "acme", limit=10, after=None) == [mine]
+
+
+@pytest.mark.parametrize("client_id", ["", "Acme", "-acme", "acme corp", "a" * 64])
+async def test_tables_reject_malformed_client_ids(conn: Conn, client_id: str) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation):
+        await create(conn, client_id=client_id)
 
 
 def test_request_hash_depends_on_every_field() -> None:
@@ -57,3 +90,22 @@ def test_request_hash_depends_on_every_field() -> None:
         store.request_hash(5, "EUR", "s"),
     }
     assert len(hashes) == 4
+
+
+async def test_api_keys_are_found_listed_and_revoked_by_prefix(conn: Conn) -> None:
+    stored = await store.insert_api_key(
+        conn, prefix="0123456789ab", client_id="acme", key_hash=bytes(32)
+    )
+    assert await store.find_api_key(conn, "0123456789ab") == stored
+    assert await store.find_api_key(conn, "ba9876543210") is None
+    revoked = await store.revoke_api_key(conn, "0123456789ab")
+    assert revoked is not None and revoked.revoked_at is not None
+    again = await store.revoke_api_key(conn, "0123456789ab")
+    assert again is not None and again.revoked_at == revoked.revoked_at  # the first time stays
+    assert await store.revoke_api_key(conn, "ba9876543210") is None
+    assert await store.list_api_keys(conn) == [revoked]
+
+
+async def test_api_keys_table_keeps_only_a_sha256(conn: Conn) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation):
+        await store.insert_api_key(conn, prefix="0123456789ab", client_id="acme", key_hash=b"key")

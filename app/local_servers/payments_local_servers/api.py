@@ -48,6 +48,23 @@ def _free_port() -> int:
         return port
 
 
+def create_api_key(env: Mapping[str, str], client_id: str) -> str:
+    """A new API key for `client_id`, made as an operator makes one: the key CLI
+    (`python -m payments_api.keys create`) with the API's database settings `env`."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "payments_api.keys", "create", client_id],
+        cwd=API_DIR,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=REQUEST_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"payments_api.keys create failed: {completed.stderr.strip()}")
+    return completed.stdout.strip()
+
+
 class ApiServer(StartStop):
     def __init__(self, env: Mapping[str, str], work_dir: Path) -> None:
         self.env = dict(env)
@@ -133,11 +150,17 @@ class ApiServer(StartStop):
         """Trusts exactly the server's self-signed certificate."""
         return ssl.create_default_context(cafile=str(self.certificate_path))
 
-    def client(self, **kwargs: Any) -> httpx2.Client:
+    def client(self, api_key: str | None = None, **kwargs: Any) -> httpx2.Client:
+        """An HTTPS client that verifies the server's certificate; with `api_key`, every
+        request carries it (`Authorization: Bearer`)."""
+        headers = dict(kwargs.pop("headers", {}))
+        if api_key is not None:
+            headers["Authorization"] = f"Bearer {api_key}"
         return httpx2.Client(
             base_url=self.base_url,
             verify=self.ssl_context(),
             timeout=REQUEST_TIMEOUT_SECONDS,
+            headers=headers,
             **kwargs,
         )
 

@@ -1,8 +1,8 @@
 """Health routes: liveness (/healthz) and readiness (/readyz), each with an /api/ alias.
 
 The ALB target group and the container HEALTHCHECK both use liveness, /healthz. It touches
-nothing but the process, and runs on the event loop (async), so it answers even while every
-worker thread waits for the database. A database blip therefore does not make ECS replace
+nothing but the process, and runs on the event loop (async, like every route), so it answers
+even while requests wait for the database. A database blip therefore does not make ECS replace
 every task at once: tasks that cannot reach the database answer 503 on the payment routes
 and recover by themselves when it returns. /readyz is for people and dashboards: one round
 trip (SELECT 1) through the pool, 503 "database unavailable" when the database cannot be used;
@@ -36,12 +36,12 @@ async def liveness(settings: SettingsDep) -> Liveness:
     responses={503: {"model": Readiness, "description": "The database cannot be used."}},
 )
 @router.get("/api/readyz", response_model_exclude_none=True, include_in_schema=False)
-def readiness(pool: PoolDep, response: Response) -> Readiness:
+async def readiness(pool: PoolDep, response: Response) -> Readiness:
     """200 when a pooled connection answers SELECT 1, else 503 with the reason."""
     # The public reason is only "database unavailable"; the driver's (host, port, error) is
     # logged. (This docstring is in the OpenAPI document the web app's types come from.)
     try:
-        pool.check_ready()
+        await pool.check_ready()
     except DatabaseUnavailableError as error:
         logger.warning("not ready: database unavailable", extra={"reason": error.reason})
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -1,27 +1,48 @@
-"""Payment routes under /api/payments: create (idempotent), read one, list (keyset pages)."""
+"""Payment routes under /api/payments: create (idempotent), read one, list (keyset pages).
+
+Every route needs the caller's API key (`ClientDep`) and sees only that client's payments and
+idempotency keys: another client's payment is a 404, as is a payment that does not exist.
+
+The hot path is async end to end with one database round trip per request (`store`), and
+the response is serialised once, straight from the row (`payment_json`): the pydantic
+response models only document the shape in OpenAPI (tests check the two agree).
+"""
 
 import uuid
-from typing import Annotated
+from datetime import UTC
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response, status
-from pydantic import AfterValidator, BaseModel
+from fastapi import APIRouter, Header, HTTPException, Query, status
+from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from payments_api import store
+from payments_api.auth import UNAUTHORIZED_DETAIL, ClientDep
 from payments_api.cards import contains_card_number
 from payments_api.cursor import decode_cursor, encode_cursor
 from payments_api.deps import PoolDep
-from payments_api.http import StrictJsonRoute
-from payments_api.models import PaymentCreate, PaymentPublic, PaymentsPublic
-
-router = APIRouter(prefix="/api/payments", tags=["payments"], route_class=StrictJsonRoute)
+from payments_api.http import JsonResponse, StrictJsonRoute
+from payments_api.models import Message, PaymentCreate, PaymentPublic, PaymentsPublic
 
 KEY_REUSED_DETAIL = "Idempotency-Key was already used with a different request body"
 NOT_FOUND_DETAIL = "payment not found"
 
-
-class Message(BaseModel):
-    detail: str
+router = APIRouter(
+    prefix="/api/payments",
+    tags=["payments"],
+    route_class=StrictJsonRoute,
+    responses={
+        status.HTTP_401_UNAUTHORIZED: {
+            "model": Message,
+            "description": f"{UNAUTHORIZED_DETAIL}: missing, malformed, unknown, wrong or "
+            "revoked (the answer does not say which); header `WWW-Authenticate: Bearer`.",
+        },
+        status.HTTP_503_SERVICE_UNAVAILABLE: {
+            "model": Message,
+            "description": "The database cannot be used; retry after `Retry-After` seconds.",
+        },
+    },
+)
 
 
 def _check_cursor(cursor: str | None) -> str | None:
@@ -62,65 +83,84 @@ After = Annotated[
 ]
 
 
+def payment_json(payment: store.Payment) -> dict[str, Any]:
+    """A payment as PaymentPublic documents it (orjson writes the UUID and the UTC time)."""
+    return {
+        "id": payment.id,
+        "amount_minor": payment.amount_minor,
+        "currency": payment.currency,
+        "merchant_reference": payment.merchant_reference,
+        "status": payment.status,
+        "created_at": payment.created_at.astimezone(UTC),
+    }
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=PaymentPublic,
     responses={
         status.HTTP_409_CONFLICT: {"model": Message, "description": KEY_REUSED_DETAIL},
     },
 )
-def create_payment(
+async def create_payment(
     payment_in: PaymentCreate,
     idempotency_key: IdempotencyKey,
+    client_id: ClientDep,
     pool: PoolDep,
-    response: Response,
-) -> PaymentPublic:
-    """Create a payment, once per Idempotency-Key.
+) -> JsonResponse:
+    """Create a payment, once per Idempotency-Key of the calling client.
 
     A retry with the same key and body returns the same payment (201, header
     `Idempotent-Replayed: true`); the same key with another body is a 409.
     """
-    with pool.connection() as conn:
-        result = store.create_payment(
+    result = await pool.run(
+        lambda conn: store.create_payment(
             conn,
+            client_id=client_id,
             idempotency_key=idempotency_key,
             amount_minor=payment_in.amount_minor,
             currency=payment_in.currency,
             merchant_reference=payment_in.merchant_reference,
         )
+    )
     if result.outcome is store.Outcome.KEY_REUSED:
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=KEY_REUSED_DETAIL)
+    headers = {"Location": f"{router.prefix}/{result.payment.id}"}
     if result.outcome is store.Outcome.REPLAYED:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"{router.prefix}/{result.payment.id}"
-    return PaymentPublic.model_validate(result.payment)
+        headers["Idempotent-Replayed"] = "true"
+    return JsonResponse(payment_json(result.payment), status.HTTP_201_CREATED, headers)
 
 
 @router.get(
     "/{payment_id}",
+    response_model=PaymentPublic,
     responses={status.HTTP_404_NOT_FOUND: {"model": Message, "description": NOT_FOUND_DETAIL}},
 )
-def read_payment(payment_id: uuid.UUID, pool: PoolDep) -> PaymentPublic:
-    """One payment by id."""
-    with pool.connection() as conn:
-        payment = store.get_payment(conn, payment_id)
+async def read_payment(payment_id: uuid.UUID, client_id: ClientDep, pool: PoolDep) -> JsonResponse:
+    """One of the calling client's payments, by id."""
+    payment = await pool.run(lambda conn: store.get_payment(conn, client_id, payment_id))
     if payment is None:
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=NOT_FOUND_DETAIL)
-    return PaymentPublic.model_validate(payment)
+    return JsonResponse(payment_json(payment))
 
 
-@router.get("")
-def read_payments(pool: PoolDep, limit: Limit = 20, after: After = None) -> PaymentsPublic:
-    """Payments, newest first, `limit` at a time; pass `next_after` as `after` for the next page."""
+@router.get("", response_model=PaymentsPublic)
+async def read_payments(
+    client_id: ClientDep, pool: PoolDep, limit: Limit = 20, after: After = None
+) -> JsonResponse:
+    """The calling client's payments, newest first, `limit` at a time; pass `next_after` as
+    `after` for the next page."""
     start = decode_cursor(after) if after is not None else None
-    with pool.connection() as conn:
-        # One extra row says whether another page exists, without a COUNT.
-        payments = store.list_payments(conn, limit=limit + 1, after=start)
+    # One extra row says whether another page exists, without a COUNT.
+    payments = await pool.run(
+        lambda conn: store.list_payments(conn, client_id, limit=limit + 1, after=start)
+    )
     page = payments[:limit]
     next_after = None
     if len(payments) > limit:
         last = page[-1]
         next_after = encode_cursor(store.PageKey(last.created_at, last.id))
-    return PaymentsPublic(
-        data=[PaymentPublic.model_validate(p) for p in page], count=len(page), next_after=next_after
+    return JsonResponse(
+        {"data": [payment_json(p) for p in page], "count": len(page), "next_after": next_after}
     )

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from payments_local_servers.postgres import DatabaseCredentials, generate_ca
 
 from payments_api.main import create_app
+from tests.utils.keys import bearer
 from tests.utils.settings import settings_for
 
 
@@ -33,10 +34,11 @@ def test_health_routes_answer_under_the_api_prefix_too(client: TestClient, path:
 
 
 @pytest.fixture
-def unreachable_client(app_database: DatabaseCredentials) -> Iterator[TestClient]:
-    # Nothing listens on 127.0.0.2: the server binds 127.0.0.1 only.
+def unreachable_client(app_database: DatabaseCredentials, api_key: str) -> Iterator[TestClient]:
+    # Nothing listens on 127.0.0.2: the server binds 127.0.0.1 only. The key is valid, but
+    # checking it needs the database.
     settings = settings_for(app_database, db_host="127.0.0.2", db_pool_timeout=0.5)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=bearer(api_key)) as client:
         yield client
 
 

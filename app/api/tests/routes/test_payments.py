@@ -76,7 +76,10 @@ def test_same_key_with_a_different_body_is_a_conflict(client: TestClient) -> Non
 
 
 def test_twenty_concurrent_requests_with_one_key_create_one_payment(
-    api_server: ApiServer, postgres: PostgresServer, app_database: DatabaseCredentials
+    api_server: ApiServer,
+    api_key: str,
+    postgres: PostgresServer,
+    app_database: DatabaseCredentials,
 ) -> None:
     key = new_idempotency_key()
     body = payment_body(merchant_reference="concurrent")
@@ -85,7 +88,7 @@ def test_twenty_concurrent_requests_with_one_key_create_one_payment(
     lock = threading.Lock()
 
     def send() -> None:
-        with api_server.client() as http:
+        with api_server.client(api_key) as http:
             barrier.wait(timeout=60)  # bounds a failure only
             response = http.post("/api/payments", json=body, headers={"Idempotency-Key": key})
         with lock:

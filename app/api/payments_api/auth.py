@@ -1,0 +1,128 @@
+"""Per-client API keys: their format, their hash, and the dependency that authenticates a
+request (`ClientDep`, the calling client's id).
+
+A key looks like `pay_<prefix>_<secret>`: `prefix` is 12 hex digits, not secret, and finds
+the key's row; `secret` is 32 random bytes (urlsafe base64). The database keeps the prefix and
+the SHA-256 of the whole key, never the key: a plain hash suffices for 256 random bits (no
+guessing to slow down, unlike a password), and it costs microseconds per request.
+
+Every /api/payments route depends on `ClientDep`: no `Authorization: Bearer <key>`, a key of
+the wrong form, an unknown prefix, a wrong secret or a revoked key are all the same 401 with
+`WWW-Authenticate: Bearer`, and the body says nothing about which. Health routes stay open.
+
+Verified keys are cached in the task for API_KEY_CACHE_SECONDS (prefix, client and hash, never
+the key), so a request costs no extra database round trip; a revocation therefore takes
+effect within that many seconds on every task. Unknown prefixes are not cached (a guess costs
+one indexed lookup; the WAF's rate limit bounds guessing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from payments_api import store
+from payments_api.db import DatabasePool
+
+KEY_PATTERN = re.compile(r"pay_(?P<prefix>[0-9a-f]{12})_[A-Za-z0-9_-]{43}")
+"""The whole key: `pay_`, the 12-hex-digit prefix, `_`, 43 urlsafe base64 characters."""
+UNAUTHORIZED_DETAIL = "a valid API key is required"
+CHALLENGE = 'Bearer realm="payments"'
+# A bound on the cache, far above the keys one deployment has; past it the cache starts over.
+MAX_CACHED_KEYS = 10_000
+
+
+def new_key() -> tuple[str, str]:
+    """A new (prefix, key)."""
+    prefix = secrets.token_hex(6)
+    return prefix, f"pay_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def key_hash(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def key_prefix(presented: str) -> str | None:
+    """The prefix of a well-formed key, else None."""
+    match = KEY_PATTERN.fullmatch(presented)
+    return match["prefix"] if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    client_id: str
+    key_hash: bytes
+    revoked: bool
+    fetched_at: float
+
+
+class ApiKeyVerifier:
+    """Checks a presented key against the stored hash, caching rows for `cache_seconds`."""
+
+    def __init__(self, cache_seconds: float) -> None:
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, _Verified] = {}
+
+    async def client_for(self, pool: DatabasePool, presented: str) -> str | None:
+        """The client id the key belongs to, or None (malformed, unknown, wrong, revoked)."""
+        prefix = key_prefix(presented)
+        if prefix is None:
+            return None
+        entry = self._cache.get(prefix)
+        now = time.monotonic()
+        if entry is None or now - entry.fetched_at >= self._cache_seconds:
+            stored = await pool.run(lambda conn: store.find_api_key(conn, prefix))
+            if stored is None:
+                self._cache.pop(prefix, None)
+                return None
+            entry = _Verified(
+                stored.client_id, bytes(stored.key_hash), stored.revoked_at is not None, now
+            )
+            if len(self._cache) >= MAX_CACHED_KEYS:
+                self._cache.clear()
+            self._cache[prefix] = entry
+        if entry.revoked or not hmac.compare_digest(entry.key_hash, key_hash(presented)):
+            return None
+        return entry.client_id
+
+
+# auto_error=False: the 401 (and its WWW-Authenticate) is ours, the same for every failure.
+# The scheme still puts `bearerAuth` into the OpenAPI document.
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerAuth",
+    description="A per-client API key, `pay_<prefix>_<secret>` (python -m payments_api.keys).",
+)
+
+
+def _unauthorized() -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=UNAUTHORIZED_DETAIL,
+        headers={"WWW-Authenticate": CHALLENGE},
+    )
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The calling client's id, or 401."""
+    if credentials is None:
+        raise _unauthorized()
+    verifier: ApiKeyVerifier = request.app.state.key_verifier
+    client_id = await verifier.client_for(request.state.pool, credentials.credentials)
+    if client_id is None:
+        raise _unauthorized()
+    return client_id
+
+
+ClientDep = Annotated[str, Depends(authenticate)]

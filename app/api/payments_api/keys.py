@@ -1,0 +1,128 @@
+"""Manage API keys: `python -m payments_api.keys create CLIENT | list | revoke PREFIX`.
+
+Reads the database settings as the API does (DATABASE_URL or the DB_* keys, TLS verify-full),
+creates the schema if needed, then:
+
+- `create CLIENT`: makes a key for the client (1-63 of a-z 0-9 -) and prints it on stdout,
+  alone on one line, once: only its prefix and SHA-256 are kept, so it cannot be shown again.
+- `list`: one line per key: prefix, client, created, revoked (never a key or a hash).
+- `revoke PREFIX`: the key stops working within API_KEY_CACHE_SECONDS on every task; the row
+  stays, for the audit trail. Exit status 1 if there is no such key.
+
+In AWS, run it as a one-off ECS task from the service's task definition (it has the secret):
+see docs/deploy.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from payments_api import store
+from payments_api.auth import key_hash, key_prefix, new_key
+from payments_api.db import connection_params, describe_error
+from payments_api.settings import Settings
+
+CLIENT_ID = re.compile(store.CLIENT_ID_PATTERN)
+PREFIX = re.compile(r"^[0-9a-f]{12}$")
+
+
+def _client_id(value: str) -> str:
+    if not CLIENT_ID.match(value):
+        raise argparse.ArgumentTypeError(
+            f"client id {value!r}: use 1-63 of a-z 0-9 and -, starting with a letter or digit"
+        )
+    return value
+
+
+def _prefix(value: str) -> str:
+    prefix = value.removeprefix("pay_")
+    if not PREFIX.match(prefix):
+        raise argparse.ArgumentTypeError(
+            f"prefix {value!r}: expected the 12 hex digits `list` shows"
+        )
+    return prefix
+
+
+async def create_key(conn: store.Conn, client_id: str) -> str:
+    """Store a new key for `client_id` (its prefix and hash) and return the key itself."""
+    while True:
+        prefix, key = new_key()
+        try:
+            await store.insert_api_key(
+                conn, prefix=prefix, client_id=client_id, key_hash=key_hash(key)
+            )
+        except psycopg.errors.UniqueViolation:
+            continue  # the 48-bit prefix is taken: draw another
+        return key
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m payments_api.keys", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="make a key for a client; prints it once")
+    create.add_argument("client_id", type=_client_id)
+    commands.add_parser("list", help="every key: prefix, client, created, revoked")
+    revoke = commands.add_parser("revoke", help="revoke a key by its prefix")
+    revoke.add_argument("prefix", type=_prefix)
+    return parser
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    conninfo = make_conninfo("", **connection_params(settings))
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        await store.migrate(conn)
+        if args.command == "create":
+            key = await create_key(conn, args.client_id)
+            prefix = key_prefix(key)
+            print(key)
+            print(
+                f"created key {prefix} for client {args.client_id}; it is shown only now "
+                "(only its prefix and SHA-256 are stored)",
+                file=sys.stderr,
+            )
+            return 0
+        if args.command == "list":
+            print(f"{'PREFIX':<12}  {'CLIENT':<24}  {'CREATED (UTC)':<20}  REVOKED (UTC)")
+            for stored in await store.list_api_keys(conn):
+                revoked = _utc(stored.revoked_at) if stored.revoked_at else "-"
+                print(
+                    f"{stored.prefix:<12}  {stored.client_id:<24}  "
+                    f"{_utc(stored.created_at):<20}  {revoked}"
+                )
+            return 0
+        revoked_key = await store.revoke_api_key(conn, args.prefix)
+        if revoked_key is None:
+            print(f"no key with prefix {args.prefix}", file=sys.stderr)
+            return 1
+        print(
+            f"revoked key {revoked_key.prefix} of client {revoked_key.client_id}; it stops "
+            f"working within API_KEY_CACHE_SECONDS ({settings.api_key_cache_seconds:g} s)",
+            file=sys.stderr,
+        )
+        return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    try:
+        return asyncio.run(_run(args, settings))
+    except psycopg.Error as error:
+        print(f"database error: {describe_error(error)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
