@@ -11,6 +11,11 @@ Starts, all on 127.0.0.1:
    certificate (PAYMENTS_API_CA_FILE, read by app/web/vite.config.ts), never with verification
    switched off.
 
+It also makes an API key for the client `dev` (as an operator would, with
+`python -m payments_api.keys create dev`) and prints it once, just before the URL: the page's
+payment form and list need one, pasted into its API key field. It is a throwaway key on a
+throwaway database (gone at Ctrl-C), so showing it on the terminal is fine here, and only here.
+
 Each step is waited for by probing it until a deadline; the page's own path through the proxy
 (`GET /api/readyz` on the Vite port) must answer 200 before the URL is printed. Ctrl-C or
 SIGTERM stops Vite (its whole process group), the API and PostgreSQL, deletes the temporary
@@ -50,6 +55,12 @@ DATABASE = "payments"
 VITE_READY_SECONDS = 90.0  # the first start pre-bundles React
 STOP_SECONDS = 10.0
 READY_LINE = "Local stack ready: {url}  (Ctrl-C to stop)"
+DEV_CLIENT = "dev"
+KEY_LINE = "API key for client {client}: {key}"
+KEY_HINT = (
+    "  Paste it into the page's API key field to create and list payments "
+    "(a throwaway key for this throwaway database; it is not shown again)."
+)
 # Never handed to Vite: the first would switch certificate checks off in Node, the second would
 # send the page's API calls past the proxy.
 DROPPED_VITE_ENV = ("NODE_TLS_REJECT_UNAUTHORIZED", "VITE_API_BASE_URL")
@@ -345,7 +356,10 @@ def _say(line: str) -> None:
 def _run(stack: contextlib.ExitStack, port: int) -> None:
     npm, pg_bin = _check_tools()
     _check_port_free(port)
-    from payments_local_servers.api import ApiServer  # noqa: PLC0415  (checked by _check_tools)
+    from payments_local_servers.api import (  # noqa: PLC0415  (checked by _check_tools)
+        ApiServer,
+        create_api_key,
+    )
 
     postgres = _start_postgres(stack, pg_bin)
     with _Stop.deferred():
@@ -368,6 +382,11 @@ def _run(stack: contextlib.ExitStack, port: int) -> None:
     check_certificate_names(ca_file, HOST)
     _say(f"API over HTTPS: {api.base_url} (log {api.log_path})")
     _say(f"  /api proxied to it, trusting only its certificate {ca_file}")
+    try:
+        # The key CLI creates the schema itself if the API has not yet (under a lock).
+        api_key = create_api_key(database.env(), DEV_CLIENT)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        raise StackError(f"could not create an API key for the page: {error}") from error
 
     vite = ViteServer(
         npm, port, {"PAYMENTS_API_ORIGIN": api.base_url, "PAYMENTS_API_CA_FILE": str(ca_file)}
@@ -383,6 +402,8 @@ def _run(stack: contextlib.ExitStack, port: int) -> None:
             raise StackError(f"{error}; the end of its log:\n{api.output()[-3000:]}") from None
 
     vite.wait_until_ready(check_api)
+    _say(KEY_LINE.format(client=DEV_CLIENT, key=api_key))
+    _say(KEY_HINT)
     _say(READY_LINE.format(url=vite.url))
 
     while True:  # until Ctrl-C / SIGTERM, or until a server dies

@@ -1,4 +1,5 @@
-"""Fixtures for the browser test: PostgreSQL, the API, the CloudFront stand-in, Chromium."""
+"""Fixtures for the browser test: PostgreSQL, the API, an API key, the CloudFront stand-in,
+Chromium."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any
 
 import pytest
 from edge_proxy import start_edge
-from payments_local_servers.api import ApiServer
+from payments_local_servers.api import ApiServer, create_api_key
 from payments_local_servers.postgres import PostgresServer
 from playwright.sync_api import Browser, expect, sync_playwright
-from support import REPO_ROOT
+from support import E2E_CLIENT, REPO_ROOT
 
 WEB_DIST = REPO_ROOT / "app" / "web" / "dist"
 ARTIFACTS = REPO_ROOT / "build" / "e2e"
@@ -48,6 +49,14 @@ def api(database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any
         # once, on load. Ready first, so the page cannot show a start-up "unavailable".
         server.wait_until_ready()
         yield server
+
+
+@pytest.fixture(scope="session")
+def api_key(database: Any, api: Any) -> str:
+    """A key for E2E_CLIENT, made as an operator makes one (`python -m payments_api.keys
+    create`), once the API is ready (its schema exists). The test pastes it into the page."""
+    key: str = create_api_key(database.env(), E2E_CLIENT)
+    return key
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """`make dev` (app/dev/run.py): the page works in Chromium through the Vite dev server's `/api`
-proxy, Ctrl-C stops everything, and the proxy really verifies the API's certificate."""
+proxy with the API key the script prints, Ctrl-C stops everything, and the proxy really
+verifies the API's certificate."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from payments_local_servers.postgres import generate_ca
 from playwright.sync_api import Browser, Response, expect
-from support import REPO_ROOT
+from support import REPO_ROOT, assert_key_kept_in_memory_only
 
 RUN_PY = REPO_ROOT / "app" / "dev" / "run.py"
 READY_SECONDS = 120.0  # PostgreSQL, the API, Vite's first start
@@ -44,6 +45,7 @@ PAGE_SECONDS = 30_000  # ms: the dev server compiles modules on the first page l
 READY = re.compile(r"^Local stack ready: (http://127\.0\.0\.1:(\d+))  \(Ctrl-C to stop\)$")
 POSTGRES = re.compile(r"^PostgreSQL over TLS: 127\.0\.0\.1:(\d+), database \w+ \(files in (.+)\)$")
 API = re.compile(r"^API over HTTPS: https://127\.0\.0\.1:(\d+) \(log (.+)/api/server\.log\)$")
+API_KEY = re.compile(r"^API key for client dev: (pay_[0-9a-f]{12}_[A-Za-z0-9_-]{43})$")
 
 
 def _load_run_py() -> ModuleType:
@@ -204,22 +206,11 @@ def dev_stack() -> Iterator[tuple[DevStack, set[Proc]]]:
     stack.kill(seen)
 
 
-def test_make_dev_serves_the_page_through_the_proxy_and_stops_on_ctrl_c(
-    browser: Browser, artifacts: Path, dev_stack: tuple[DevStack, set[Proc]]
-) -> None:
-    stack, seen = dev_stack
-    url = stack.wait_for(READY, READY_SECONDS).group(1)
-    assert url == f"http://127.0.0.1:{stack.port}"
-    postgres = stack.wait_for(POSTGRES, 0)
-    api = stack.wait_for(API, 0)
-    ports = {"vite": stack.port, "postgres": int(postgres.group(1)), "api": int(api.group(1))}
-    temp_dirs = [Path(postgres.group(2)), Path(api.group(2))]
-    assert all(_listening(port) for port in ports.values()), ports
-    seen |= _tree(stack.process.pid) | _tree(_postmaster(temp_dirs[0] / "data"))
-    names = {_cmdline(pid) for pid, _ in seen}
-    assert any("payments_api.serve" in name for name in names), names
-    assert any("vite" in name for name in names), names
-
+def _create_a_payment_in_the_page(
+    browser: Browser, url: str, api_key: str, screenshot: Path
+) -> set[tuple[str, str, int]]:
+    """Open the page, paste `api_key`, create a payment and see it listed; check that the key
+    stayed in the page's memory. Returns the page's API calls: (method, URL, status)."""
     page = browser.new_page()
     api_responses: list[Response] = []
     page.on("response", lambda r: api_responses.append(r) if "/api/" in r.url else None)
@@ -228,6 +219,8 @@ def test_make_dev_serves_the_page_through_the_proxy_and_stops_on_ctrl_c(
     expect(page.get_by_test_id("api-readiness")).to_have_text("ready", timeout=PAGE_SECONDS)
     expect(page.get_by_test_id("api-version")).to_have_text("0.1.0")
 
+    page.get_by_label("API key", exact=True).fill(api_key)
+    expect(page.get_by_text("No payments yet.")).to_be_visible(timeout=PAGE_SECONDS)
     reference = f"dev-{uuid.uuid4().hex[:12]}"
     page.get_by_label("Amount (minor units)").fill("1234")
     page.get_by_label("Currency").fill("USD")
@@ -236,12 +229,37 @@ def test_make_dev_serves_the_page_through_the_proxy_and_stops_on_ctrl_c(
     row = page.get_by_test_id("payment-row").filter(has_text=reference)
     expect(row).to_have_count(1, timeout=PAGE_SECONDS)
     expect(row).to_contain_text("$12.34")
-    page.screenshot(path=str(artifacts / "dev-stack.png"), full_page=True)
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert_key_kept_in_memory_only(page, api_key)
     page.close()
+    return {(r.request.method, r.url.split("?")[0], r.status) for r in api_responses}
 
-    # Every API call went to the dev server's origin (the proxy), none straight to the API.
-    calls = {(r.request.method, r.url.split("?")[0], r.status) for r in api_responses}
+
+def test_make_dev_serves_the_page_through_the_proxy_and_stops_on_ctrl_c(
+    browser: Browser, artifacts: Path, dev_stack: tuple[DevStack, set[Proc]]
+) -> None:
+    stack, seen = dev_stack
+    url = stack.wait_for(READY, READY_SECONDS).group(1)
+    assert url == f"http://127.0.0.1:{stack.port}"
+    postgres = stack.wait_for(POSTGRES, 0)
+    api = stack.wait_for(API, 0)
+    # Printed before the ready line, once, with the hint to paste it.
+    api_key = stack.wait_for(API_KEY, 0).group(1)
+    assert stack.output.count(api_key) == 1, stack.output
+    assert "Paste it into the page's API key field" in stack.output, stack.output
+    ports = {"vite": stack.port, "postgres": int(postgres.group(1)), "api": int(api.group(1))}
+    temp_dirs = [Path(postgres.group(2)), Path(api.group(2))]
+    assert all(_listening(port) for port in ports.values()), ports
+    seen |= _tree(stack.process.pid) | _tree(_postmaster(temp_dirs[0] / "data"))
+    names = {_cmdline(pid) for pid, _ in seen}
+    assert any("payments_api.serve" in name for name in names), names
+    assert any("vite" in name for name in names), names
+
+    calls = _create_a_payment_in_the_page(browser, url, api_key, artifacts / "dev-stack.png")
+    # Every API call went to the dev server's origin (the proxy), none straight to the API; the
+    # proxy passed the key on (the API answered 200 and 201, not 401).
     assert (("GET", f"{url}/api/readyz", 200)) in calls, calls
+    assert (("GET", f"{url}/api/payments", 200)) in calls, calls
     assert (("POST", f"{url}/api/payments", 201)) in calls, calls
     assert all(call[1].startswith(f"{url}/api/") for call in calls), calls
 

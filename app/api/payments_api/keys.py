@@ -3,8 +3,16 @@
 Reads the database settings as the API does (DATABASE_URL or the DB_* keys, TLS verify-full),
 creates the schema if needed, then:
 
-- `create CLIENT`: makes a key for the client (1-63 of a-z 0-9 -) and prints it on stdout,
-  alone on one line, once: only its prefix and SHA-256 are kept, so it cannot be shown again.
+- `create CLIENT [--encrypt-to PEM]`: makes a key for the client (1-63 of a-z 0-9 -) and
+  prints it on stdout, alone on one line, once: only its prefix and SHA-256 are kept, so it
+  cannot be shown again. With `--encrypt-to`, what is printed is the key encrypted to that RSA
+  public key (RSA-OAEP with SHA-256, base64), for the operator alone to decrypt:
+
+      base64 -d | openssl pkeyutl -decrypt -inkey operator.pem \
+          -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256
+
+  Inside an ECS task the plain form is refused: a task's stdout goes to CloudWatch Logs, where
+  the key would stay readable for the log group's retention.
 - `list`: one line per key: prefix, client, created, revoked (never a key or a hash).
 - `revoke PREFIX`: the key stops working within API_KEY_CACHE_SECONDS on every task; the row
   stays, for the audit trail. Exit status 1 if there is no such key.
@@ -17,12 +25,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import os
 import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import psycopg
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from psycopg.conninfo import make_conninfo
 
 from payments_api import store
@@ -31,6 +43,9 @@ from payments_api.db import connection_params, describe_error
 from payments_api.settings import Settings
 
 CLIENT_ID = re.compile(store.CLIENT_ID_PATTERN)
+# Set by ECS in every task (Fargate platform 1.4.0): where stdout is a log stream.
+ECS_MARKER = "ECS_CONTAINER_METADATA_URI_V4"
+MIN_RSA_BITS = 2048
 PREFIX = re.compile(r"^[0-9a-f]{12}$")
 
 
@@ -68,11 +83,50 @@ def _utc(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
 
 
+def _recipient(value: str) -> rsa.RSAPublicKey:
+    """An RSA public key (PEM), given inline or as a file path."""
+    text = value if "-----BEGIN" in value else _read(value)
+    try:
+        key = serialization.load_pem_public_key(text.encode())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "--encrypt-to: not a PEM public key (expected -----BEGIN PUBLIC KEY-----)"
+        ) from None
+    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
+        raise argparse.ArgumentTypeError(
+            f"--encrypt-to: expected an RSA public key of at least {MIN_RSA_BITS} bits"
+        )
+    return key
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="ascii") as file:
+            return file.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise argparse.ArgumentTypeError(f"--encrypt-to {path!r}: {error}") from None
+
+
+def encrypt_for(recipient: rsa.RSAPublicKey, key: str) -> str:
+    """The key encrypted with RSA-OAEP (SHA-256), base64: what `openssl pkeyutl -decrypt`
+    with `rsa_padding_mode:oaep` and `rsa_oaep_md:sha256` reads."""
+    oaep = padding.OAEP(
+        mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
+    )
+    return base64.b64encode(recipient.encrypt(key.encode(), oaep)).decode()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m payments_api.keys", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="make a key for a client; prints it once")
     create.add_argument("client_id", type=_client_id)
+    create.add_argument(
+        "--encrypt-to",
+        type=_recipient,
+        metavar="PEM",
+        help="print the key encrypted to this RSA public key (PEM text or a file)",
+    )
     commands.add_parser("list", help="every key: prefix, client, created, revoked")
     revoke = commands.add_parser("revoke", help="revoke a key by its prefix")
     revoke.add_argument("prefix", type=_prefix)
@@ -86,7 +140,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "create":
             key = await create_key(conn, args.client_id)
             prefix = key_prefix(key)
-            print(key)
+            print(encrypt_for(args.encrypt_to, key) if args.encrypt_to else key)
             print(
                 f"created key {prefix} for client {args.client_id}; it is shown only now "
                 "(only its prefix and SHA-256 are stored)",
@@ -115,7 +169,13 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "create" and args.encrypt_to is None and os.environ.get(ECS_MARKER):
+        parser.error(
+            "create: this runs in an ECS task, whose output is kept in CloudWatch Logs; pass "
+            "--encrypt-to with your RSA public key so only you can read the new key"
+        )
     settings = Settings()
     try:
         return asyncio.run(_run(args, settings))

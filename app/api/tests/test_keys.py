@@ -5,23 +5,30 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from payments_local_servers.api import API_DIR
 from payments_local_servers.postgres import DatabaseCredentials
 
 from payments_api.auth import KEY_PATTERN
+from payments_api.keys import ECS_MARKER
 from payments_api.main import create_app
 from tests.utils.keys import bearer
 from tests.utils.settings import settings_for
 
 
-def keys_cli(database: DatabaseCredentials, *args: str) -> subprocess.CompletedProcess[str]:
+def keys_cli(
+    database: DatabaseCredentials, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "payments_api.keys", *args],
         cwd=API_DIR,
-        env={**os.environ, **database.env(), "API_KEY_CACHE_SECONDS": "0"},
+        # Only these settings: a DATABASE_URL in the caller's environment would win over them.
+        env={"PATH": os.environ["PATH"], **database.env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=60,
@@ -89,3 +96,86 @@ def test_an_unreachable_database_is_one_line_without_the_password() -> None:
     assert result.stderr.startswith("database error: ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert "s3cret-pass" not in result.stderr
+
+
+@pytest.fixture
+def operator_key(tmp_path: Path) -> tuple[Path, str]:
+    """An operator's RSA key pair: the private key's file, and the public key's PEM."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_path = tmp_path / "operator.pem"
+    private_path.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private_path, public.decode()
+
+
+def test_an_encrypted_key_is_read_with_the_documented_openssl_command(
+    isolated_database: DatabaseCredentials, operator_key: tuple[Path, str]
+) -> None:
+    private_path, public_pem = operator_key
+    # As an ECS one-off task runs it: the public key inline in the command, ECS's marker set.
+    created = keys_cli(
+        isolated_database,
+        "create",
+        "acme",
+        "--encrypt-to",
+        public_pem,
+        env={ECS_MARKER: "http://169.254.170.2/v4/task"},
+    )
+    assert created.returncode == 0, created.stderr
+    printed = created.stdout.strip()
+    assert not KEY_PATTERN.search(printed)
+    # The command docs/deploy.md gives the operator (openssl, not this code).
+    decrypted = subprocess.run(
+        f"base64 -d | openssl pkeyutl -decrypt -inkey {private_path} "
+        "-pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256",
+        shell=True,
+        input=printed,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert KEY_PATTERN.fullmatch(decrypted), "not a key"
+    settings = settings_for(isolated_database, api_key_cache_seconds=0)
+    with TestClient(create_app(settings), headers=bearer(decrypted)) as client:
+        assert client.get("/api/payments").status_code == 200
+
+
+def test_in_an_ecs_task_a_plain_key_is_refused(isolated_database: DatabaseCredentials) -> None:
+    result = keys_cli(
+        isolated_database, "create", "acme", env={ECS_MARKER: "http://169.254.170.2/v4/task"}
+    )
+    assert result.returncode == 2
+    assert "pass --encrypt-to" in result.stderr
+    assert keys_cli(isolated_database, "list").stdout.count("acme") == 0  # nothing was made
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----", "not a PEM public key"),
+        ("/nonexistent/operator.pub", "No such file"),
+    ],
+)
+def test_a_bad_recipient_key_is_refused(value: str, message: str) -> None:
+    nowhere = DatabaseCredentials("127.0.0.2", 1, "d", "u", "p", API_DIR / "missing.pem")
+    result = keys_cli(nowhere, "create", "acme", "--encrypt-to", value)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_a_short_rsa_key_is_refused() -> None:
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+    pem = weak.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    nowhere = DatabaseCredentials("127.0.0.2", 1, "d", "u", "p", API_DIR / "missing.pem")
+    result = keys_cli(nowhere, "create", "acme", "--encrypt-to", pem)
+    assert (result.returncode, "at least 2048 bits" in result.stderr) == (2, True)

@@ -50,11 +50,16 @@ def _free_port() -> int:
 
 def create_api_key(env: Mapping[str, str], client_id: str) -> str:
     """A new API key for `client_id`, made as an operator makes one: the key CLI
-    (`python -m payments_api.keys create`) with the API's database settings `env`."""
+    (`python -m payments_api.keys create`) with the API's database settings `env` and nothing
+    else of this process's environment (a DATABASE_URL there would win over them)."""
     completed = subprocess.run(
         [sys.executable, "-m", "payments_api.keys", "create", client_id],
         cwd=API_DIR,
-        env={**os.environ, **env},
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=REQUEST_TIMEOUT_SECONDS,

@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import {
+  ApiError,
+  apiKeyProblem,
   apiUrl,
   createPayment,
   getHealth,
@@ -8,7 +10,7 @@ import {
   newIdempotencyKey,
   validationErrors,
 } from "./api";
-import { fakeApi, json } from "./test/fakeApi";
+import { fakeApi, json, TEST_API_KEY, UNKNOWN_API_KEY } from "./test/fakeApi";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -37,7 +39,7 @@ describe("requests", () => {
   it("sends list requests to VITE_API_BASE_URL with limit=10", async () => {
     vi.stubEnv("VITE_API_BASE_URL", "https://api.example.test");
     const api = fakeApi();
-    await listPayments();
+    await listPayments(TEST_API_KEY);
     expect(api.requests[0]?.url).toBe("https://api.example.test/api/payments?limit=10");
   });
 
@@ -62,8 +64,66 @@ describe("requests", () => {
         throw new TypeError("Failed to fetch");
       },
     });
-    const result = await createPayment({ amount_minor: 1, currency: "USD", merchant_reference: "r" }, "k");
+    const result = await createPayment({ amount_minor: 1, currency: "USD", merchant_reference: "r" }, "k", TEST_API_KEY);
     expect(result).toEqual({ kind: "network-error", detail: "network error: Failed to fetch" });
+  });
+});
+
+describe("API key", () => {
+  const newPayment = { amount_minor: 1, currency: "USD", merchant_reference: "r" };
+
+  it("sends the key as a Bearer token when listing payments", async () => {
+    const api = fakeApi();
+    await listPayments(TEST_API_KEY);
+    expect(api.requests[0]?.headers.get("Authorization")).toBe(`Bearer ${TEST_API_KEY}`);
+  });
+
+  it("sends the key as a Bearer token when creating a payment", async () => {
+    const api = fakeApi();
+    await expect(createPayment(newPayment, "k", TEST_API_KEY)).resolves.toMatchObject({ kind: "created" });
+    expect(api.posts()[0]?.headers.get("Authorization")).toBe(`Bearer ${TEST_API_KEY}`);
+  });
+
+  it("sends no Authorization header to the health routes", async () => {
+    const api = fakeApi();
+    await getHealth();
+    await getReadiness();
+    expect(api.requests.map((r) => [r.path, r.headers.has("Authorization")])).toEqual([
+      ["/api/healthz", false],
+      ["/api/readyz", false],
+    ]);
+  });
+
+  it("puts the key in no URL", async () => {
+    const api = fakeApi();
+    await listPayments(TEST_API_KEY);
+    await createPayment(newPayment, "k", TEST_API_KEY);
+    expect(api.requests.filter((r) => r.url.includes(TEST_API_KEY))).toEqual([]);
+  });
+
+  it("turns a 401 on the list into an ApiError that says the key is missing, wrong or revoked", async () => {
+    fakeApi();
+    const failure = listPayments(UNKNOWN_API_KEY);
+    await expect(failure).rejects.toBeInstanceOf(ApiError);
+    await expect(failure).rejects.toMatchObject({
+      status: 401,
+      message: "API key missing, wrong or revoked (HTTP 401)",
+    });
+  });
+
+  it("turns a 401 on create into an unauthorized result", async () => {
+    fakeApi();
+    await expect(createPayment(newPayment, "k", UNKNOWN_API_KEY)).resolves.toEqual({
+      kind: "unauthorized",
+      detail: "API key missing, wrong or revoked (HTTP 401)",
+    });
+  });
+
+  it("accepts a key of visible ASCII characters and refuses an empty one or one with spaces", () => {
+    expect(apiKeyProblem(TEST_API_KEY)).toBeNull();
+    expect(apiKeyProblem("")).toMatch(/Paste an API key/);
+    expect(apiKeyProblem("pay_0123 4567")).toMatch(/no spaces/);
+    expect(apiKeyProblem("pay_ключ")).toMatch(/no spaces/);
   });
 });
 

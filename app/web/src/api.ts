@@ -10,6 +10,11 @@
 //   GET  /api/payments?limit=10      -> 200 {"data":[PaymentPublic...],"count":n,"next_after":string|null}
 //   POST /api/payments               -> 201 PaymentPublic | 409 {"detail":"..."} | 422 {"detail":[{loc,msg,type}]}
 //        headers: Idempotency-Key (UUID), Content-Type: application/json
+//   Every /api/payments call:           Authorization: Bearer <API key>; else 401 {"detail":"..."}
+//   (health and readiness need no key)
+//
+// The API key is an argument of each payments call: the page holds it in React state only (see
+// components/ApiKeyField.tsx), and nothing here stores it, logs it or puts it into a URL.
 
 import type { components } from "./api/schema";
 
@@ -39,6 +44,7 @@ export type FieldErrors = Partial<Record<PaymentField, string[]>>;
 
 export type CreatePaymentResult =
   | { kind: "created"; payment: PaymentPublic }
+  | { kind: "unauthorized"; detail: string }
   | { kind: "conflict"; detail: string }
   | { kind: "invalid"; fieldErrors: FieldErrors; otherErrors: string[] }
   | { kind: "failed"; status: number; detail: string }
@@ -54,6 +60,27 @@ export class ApiError extends Error {
     this.name = "ApiError";
     this.status = status;
   }
+}
+
+/**
+ * What the page says when the API answers 401. The API gives the same answer for every reason
+ * (no key, a malformed, unknown or wrong one, a revoked one) and so does the page.
+ */
+export const UNAUTHORIZED_MESSAGE = "API key missing, wrong or revoked";
+
+/**
+ * Why `key` (as typed or pasted, already trimmed) cannot be sent, or null when it can. Only what
+ * would break the request is checked here (a header value is one run of visible ASCII
+ * characters; anything else makes fetch throw): whether the key is valid is the API's call.
+ */
+export function apiKeyProblem(key: string): string | null {
+  if (key === "") {
+    return "Paste an API key.";
+  }
+  if (!/^[\x21-\x7e]+$/.test(key)) {
+    return "An API key is one word of letters, digits, _ and - (pay_…): no spaces or other characters.";
+  }
+  return null;
 }
 
 /** VITE_API_BASE_URL without trailing slashes; "" means same origin. Read at call time. */
@@ -108,10 +135,18 @@ export async function getReadiness(signal?: AbortSignal): Promise<Readiness> {
   return { ready: false, reason: describeFailure(response.status, body) };
 }
 
-export async function listPayments(limit = 10, signal?: AbortSignal): Promise<PaymentPage> {
+/** GET /api/payments with the client's API key: that client's newest payments. */
+export async function listPayments(apiKey: string, limit = 10, signal?: AbortSignal): Promise<PaymentPage> {
   const query = new URLSearchParams({ limit: String(limit) });
-  const response = await send(`/api/payments?${query.toString()}`, { method: "GET" }, signal);
+  const response = await send(
+    `/api/payments?${query.toString()}`,
+    { method: "GET", headers: authorization(apiKey) },
+    signal,
+  );
   const body = await readJson(response);
+  if (response.status === 401) {
+    throw new ApiError(`${UNAUTHORIZED_MESSAGE} (HTTP 401)`, 401);
+  }
   if (!response.ok) {
     throw new ApiError(describeFailure(response.status, body), response.status);
   }
@@ -126,19 +161,24 @@ export async function listPayments(limit = 10, signal?: AbortSignal): Promise<Pa
 }
 
 /**
- * POST /api/payments. Never throws for an HTTP or network failure (only when `signal` aborts):
- * every outcome is a CreatePaymentResult the form can show.
+ * POST /api/payments with the client's API key. Never throws for an HTTP or network failure
+ * (only when `signal` aborts): every outcome is a CreatePaymentResult the form can show.
  */
 export async function createPayment(
   payment: NewPayment,
   idempotencyKey: string,
+  apiKey: string,
   signal?: AbortSignal,
 ): Promise<CreatePaymentResult> {
   let response: Response;
   try {
     response = await send("/api/payments", {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Idempotency-Key": idempotencyKey },
+      headers: {
+        ...authorization(apiKey),
+        "Content-Type": "application/json",
+        "Idempotency-Key": idempotencyKey,
+      },
       body: JSON.stringify({
         amount_minor: payment.amount_minor,
         currency: payment.currency,
@@ -154,6 +194,9 @@ export async function createPayment(
   const body = await readJson(response);
   if (response.ok && isPayment(body)) {
     return { kind: "created", payment: body };
+  }
+  if (response.status === 401) {
+    return { kind: "unauthorized", detail: `${UNAUTHORIZED_MESSAGE} (HTTP 401)` };
   }
   if (response.status === 409) {
     return { kind: "conflict", detail: detailText(body) ?? "conflict (HTTP 409)" };
@@ -185,6 +228,11 @@ export function validationErrors(body: unknown): { fieldErrors: FieldErrors; oth
     }
   }
   return { fieldErrors, otherErrors };
+}
+
+/** The Authorization header of a payments call. */
+function authorization(apiKey: string): Record<string, string> {
+  return { Authorization: `Bearer ${apiKey}` };
 }
 
 async function send(path: string, init: Omit<RequestInit, "signal">, signal?: AbortSignal): Promise<Response> {

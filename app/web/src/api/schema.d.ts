@@ -53,13 +53,14 @@ export interface paths {
         };
         /**
          * Read Payments
-         * @description Payments, newest first, `limit` at a time; pass `next_after` as `after` for the next page.
+         * @description The calling client's payments, newest first, `limit` at a time; pass `next_after` as
+         *     `after` for the next page.
          */
         get: operations["payments-read_payments"];
         put?: never;
         /**
          * Create Payment
-         * @description Create a payment, once per Idempotency-Key.
+         * @description Create a payment, once per Idempotency-Key of the calling client.
          *
          *     A retry with the same key and body returns the same payment (201, header
          *     `Idempotent-Replayed: true`); the same key with another body is a 409.
@@ -80,7 +81,7 @@ export interface paths {
         };
         /**
          * Read Payment
-         * @description One payment by id.
+         * @description One of the calling client's payments, by id.
          */
         get: operations["payments-read_payment"];
         put?: never;
@@ -110,7 +111,10 @@ export interface components {
             /** Version */
             version: string;
         };
-        /** Message */
+        /**
+         * Message
+         * @description An error with a one-line reason, e.g. {"detail": "payment not found"}.
+         */
         Message: {
             /** Detail */
             detail: string;
@@ -243,6 +247,33 @@ export interface operations {
                     "application/json": components["schemas"]["Liveness"];
                 };
             };
+            /** @description Not a valid HTTP request (refused by the HTTP parser). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description request body too large: over 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description request headers too large: request line and headers over 8 KiB. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
         };
     };
     "health-readiness": {
@@ -261,6 +292,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Not a valid HTTP request (refused by the HTTP parser). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description request body too large: over 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description request headers too large: request line and headers over 8 KiB. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
                 };
             };
             /** @description The database cannot be used. */
@@ -297,6 +355,33 @@ export interface operations {
                     "application/json": components["schemas"]["PaymentsPublic"];
                 };
             };
+            /** @description Not a valid HTTP request (refused by the HTTP parser). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description a valid API key is required: missing, malformed, unknown, wrong or revoked (the answer does not say which); header `WWW-Authenticate: Bearer`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description request body too large: over 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -304,6 +389,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description request headers too large: request line and headers over 8 KiB. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description The database cannot be used; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
                 };
             };
         };
@@ -333,8 +436,35 @@ export interface operations {
                     "application/json": components["schemas"]["PaymentPublic"];
                 };
             };
+            /** @description Not a valid HTTP request (refused by the HTTP parser). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description a valid API key is required: missing, malformed, unknown, wrong or revoked (the answer does not say which); header `WWW-Authenticate: Bearer`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
             /** @description Idempotency-Key was already used with a different request body */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description request body too large: over 16 KiB. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -349,6 +479,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description request headers too large: request line and headers over 8 KiB. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description The database cannot be used; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
                 };
             };
         };
@@ -373,8 +521,35 @@ export interface operations {
                     "application/json": components["schemas"]["PaymentPublic"];
                 };
             };
+            /** @description Not a valid HTTP request (refused by the HTTP parser). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description a valid API key is required: missing, malformed, unknown, wrong or revoked (the answer does not say which); header `WWW-Authenticate: Bearer`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
             /** @description payment not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description request body too large: over 16 KiB. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -389,6 +564,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description request headers too large: request line and headers over 8 KiB. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description The database cannot be used; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
                 };
             };
         };

@@ -1,16 +1,25 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent, { type UserEvent } from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import { fakeApi, json, payment, type RecordedRequest } from "../test/fakeApi";
+import {
+  fakeApi,
+  json,
+  OTHER_API_KEY,
+  payment,
+  TEST_API_KEY,
+  UNKNOWN_API_KEY,
+  type RecordedRequest,
+} from "../test/fakeApi";
 import { PaymentForm } from "./PaymentForm";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
-function setup() {
+function setup(apiKey: string = TEST_API_KEY) {
   const onCreated = vi.fn();
   const user = userEvent.setup();
-  render(<PaymentForm onCreated={onCreated} />);
-  return { user, onCreated };
+  const { rerender } = render(<PaymentForm apiKey={apiKey} onCreated={onCreated} />);
+  const setApiKey = (key: string) => rerender(<PaymentForm apiKey={key} onCreated={onCreated} />);
+  return { user, onCreated, setApiKey };
 }
 
 async function fill(user: UserEvent, values: { amount?: string; currency?: string; reference?: string } = {}) {
@@ -134,6 +143,55 @@ describe("PaymentForm", () => {
     await screen.findByRole("status");
     const [first, second] = api.posts().map((p) => p.headers.get("Idempotency-Key"));
     expect(second).not.toBe(first);
+  });
+
+  it("sends the API key as a Bearer token", async () => {
+    const api = fakeApi();
+    const { user } = setup();
+    await fill(user);
+    await submit(user);
+    await screen.findByRole("status");
+    expect(api.posts()[0]?.headers.get("Authorization")).toBe(`Bearer ${TEST_API_KEY}`);
+  });
+
+  it("sends nothing without an API key and says one is needed", async () => {
+    const api = fakeApi();
+    const { user } = setup("");
+    expect(screen.getByRole("button", { name: "Create payment" })).toHaveAccessibleDescription(
+      "Needs an API key: paste one under Client API key first.",
+    );
+    await fill(user);
+    await submit(user);
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "An API key is needed to create payments: paste one under Client API key.",
+    );
+    expect(api.requests).toEqual([]);
+  });
+
+  it("says the key is missing, wrong or revoked when the API answers 401", async () => {
+    const api = fakeApi();
+    const { user } = setup(UNKNOWN_API_KEY);
+    await fill(user);
+    await submit(user);
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "API key missing, wrong or revoked (HTTP 401): check the key under Client API key.",
+    );
+    expect(api.posts()).toHaveLength(1);
+    expect(screen.queryByRole("status")).not.toBeInTheDocument();
+  });
+
+  it("uses a new Idempotency-Key when the API key is changed after a network error", async () => {
+    const api = fakeApi({ "POST /api/payments": failOnceThenCreate() });
+    const { user, setApiKey } = setup();
+    await fill(user);
+    await submit(user);
+    await screen.findByRole("alert");
+    setApiKey(OTHER_API_KEY);
+    await submit(user);
+    await screen.findByRole("status");
+    const [first, second] = api.posts();
+    expect(second?.headers.get("Authorization")).toBe(`Bearer ${OTHER_API_KEY}`);
+    expect(second?.headers.get("Idempotency-Key")).not.toBe(first?.headers.get("Idempotency-Key"));
   });
 
   it("shows each 422 field message next to its field", async () => {

@@ -11,6 +11,8 @@ import {
 import { formatMinor } from "../format";
 
 interface Props {
+  /** The client's API key, or "" when the user has not given a usable one (nothing is sent). */
+  apiKey: string;
   onCreated: (payment: PaymentPublic) => void;
 }
 
@@ -25,40 +27,48 @@ const FIELD_IDS: Record<PaymentField, string> = {
   merchant_reference: "merchant-reference",
 };
 
+export const NEEDS_KEY_MESSAGE = "An API key is needed to create payments: paste one under Client API key.";
+
 /**
- * The test-payment form. Each submission carries an Idempotency-Key. The key is kept for as long
- * as the form is unchanged and the outcome is unknown (network error, 5xx, 409), so pressing
- * "Create payment" again retries the same request and can never create a second payment; a
- * definite answer (201 or another 4xx) or any edit to the form starts a new key.
+ * The test-payment form. Each submission carries the client's API key and an Idempotency-Key.
+ * The Idempotency-Key is kept for as long as the form and the API key are unchanged and the
+ * outcome is unknown (network error, 5xx, 409), so pressing "Create payment" again retries the
+ * same request and can never create a second payment; a definite answer (201 or another 4xx,
+ * 401 included) or any edit starts a new one. Without an API key nothing is sent.
  */
-export function PaymentForm({ onCreated }: Props) {
+export function PaymentForm({ apiKey, onCreated }: Props) {
   const [amount, setAmount] = useState("");
   const [currency, setCurrency] = useState("USD");
   const [reference, setReference] = useState("");
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const [outcome, setOutcome] = useState<Outcome>({ kind: "none" });
   const [submitting, setSubmitting] = useState(false);
-  const pending = useRef<{ key: string; body: string } | null>(null);
+  const pending = useRef<{ key: string; body: string; apiKey: string } | null>(null);
 
   async function handleSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (submitting) return;
     const { payment, errors } = parseForm(amount, currency, reference);
     setFieldErrors(errors);
+    if (!apiKey) {
+      setOutcome({ kind: "error", messages: [NEEDS_KEY_MESSAGE], retryable: false });
+      return;
+    }
     if (!payment) {
       setOutcome({ kind: "none" });
       return;
     }
 
     const body = JSON.stringify(payment);
-    const key = pending.current?.body === body ? pending.current.key : newIdempotencyKey();
-    pending.current = { key, body };
+    const same = pending.current?.body === body && pending.current.apiKey === apiKey;
+    const key = same && pending.current ? pending.current.key : newIdempotencyKey();
+    pending.current = { key, body, apiKey };
 
     setSubmitting(true);
     setOutcome({ kind: "none" });
     let result: CreatePaymentResult;
     try {
-      result = await createPayment(payment, key);
+      result = await createPayment(payment, key, apiKey);
     } finally {
       setSubmitting(false);
     }
@@ -81,6 +91,13 @@ export function PaymentForm({ onCreated }: Props) {
         setOutcome({
           kind: "error",
           messages: result.otherErrors.length > 0 ? result.otherErrors : ["The API rejected the payment: see the fields above."],
+          retryable: false,
+        });
+        break;
+      case "unauthorized":
+        setOutcome({
+          kind: "error",
+          messages: [`${result.detail}: check the key under Client API key.`],
           retryable: false,
         });
         break;
@@ -171,10 +188,15 @@ export function PaymentForm({ onCreated }: Props) {
           />
           {fieldError("merchant_reference")}
         </div>
-        <button type="submit" disabled={submitting}>
+        <button type="submit" disabled={submitting} aria-describedby={apiKey ? undefined : "create-needs-key"}>
           Create payment
         </button>
         {submitting && <span className="progress"> Sending…</span>}
+        {!apiKey && (
+          <p id="create-needs-key" className="hint">
+            Needs an API key: paste one under Client API key first.
+          </p>
+        )}
       </form>
       {outcome.kind === "created" && (
         <p role="status" className="success">

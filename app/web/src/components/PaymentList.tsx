@@ -1,50 +1,63 @@
 import { useEffect, useState } from "react";
-import { listPayments, type PaymentPublic } from "../api";
+import { ApiError, listPayments, type PaymentPublic } from "../api";
 import { formatMinor, formatTimestamp } from "../format";
 
 export const RECENT_LIMIT = 10;
 
+export const NEEDS_KEY_TEXT = "Paste an API key under Client API key to list this client's payments.";
+
 interface Props {
+  /** The client's API key, or "" when there is none yet (then nothing is requested). */
+  apiKey: string;
   /** Changing this reloads the list (the form bumps it after a payment is created). */
   refreshKey: number;
 }
 
-/** The newest payments, as the API orders them (newest first). */
-export function PaymentList({ refreshKey }: Props) {
-  const [payments, setPayments] = useState<PaymentPublic[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+/** What was loaded, and with which key: a list is only ever shown under the key it belongs to. */
+type Loaded = { apiKey: string } & ({ payments: PaymentPublic[]; error: null } | { payments: null; error: string });
+
+/** The calling client's newest payments, as the API orders them (newest first). */
+export function PaymentList({ apiKey, refreshKey }: Props) {
+  const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [reloads, setReloads] = useState(0);
 
   useEffect(() => {
+    if (!apiKey) {
+      setLoaded(null); // forget the last client's payments along with its key
+      return;
+    }
     const controller = new AbortController();
-    listPayments(RECENT_LIMIT, controller.signal).then(
-      (page) => {
-        setPayments(page.data);
-        setError(null);
-      },
+    listPayments(apiKey, RECENT_LIMIT, controller.signal).then(
+      (page) => setLoaded({ apiKey, payments: page.data, error: null }),
       (err: unknown) => {
         if (!controller.signal.aborted) {
-          setError(err instanceof Error ? err.message : String(err));
+          setLoaded({ apiKey, payments: null, error: errorText(err) });
         }
       },
     );
     return () => controller.abort();
-  }, [refreshKey, reloads]);
+  }, [apiKey, refreshKey, reloads]);
+
+  // A list loaded with another key (the user changed it) is not shown while the new one loads.
+  const current = loaded !== null && loaded.apiKey === apiKey ? loaded : null;
+  const payments = current?.payments ?? null;
+  const error = current?.error ?? null;
 
   return (
     <section className="card" aria-labelledby="recent-heading">
       <div className="section-head">
         <h2 id="recent-heading">Recent payments</h2>
-        <button type="button" className="secondary" onClick={() => setReloads((n) => n + 1)}>
+        <button type="button" className="secondary" onClick={() => setReloads((n) => n + 1)} disabled={!apiKey}>
           Refresh
         </button>
       </div>
+      {!apiKey && <p>{NEEDS_KEY_TEXT}</p>}
       {error !== null && (
         <p role="alert" className="error">
           Could not load payments: {error}
         </p>
       )}
-      {payments === null && error === null && <p>Loading…</p>}
+      {apiKey !== "" && payments === null && error === null && <p>Loading…</p>}
       {payments !== null && payments.length === 0 && <p>No payments yet.</p>}
       {payments !== null && payments.length > 0 && (
         <div className="table-wrap">
@@ -81,4 +94,11 @@ export function PaymentList({ refreshKey }: Props) {
       )}
     </section>
   );
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof ApiError && err.status === 401) {
+    return `${err.message}. Check the key under Client API key.`;
+  }
+  return err instanceof Error ? err.message : String(err);
 }
