@@ -203,7 +203,9 @@ class Frontend(pulumi.ComponentResource):
                     cached_methods=["GET", "HEAD"],
                     cache_policy_id=CACHING_DISABLED,
                     # Every viewer header, cookie and query string but Host, so the ALB's
-                    # certificate name is what CloudFront asks for.
+                    # certificate name is what CloudFront asks for. Authorization (the API
+                    # key) included: with caching disabled, AWS's knowledge-center article
+                    # "cloudfront-authorization-header" says the AllViewer policies forward it.
                     origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
                     response_headers_policy_id=headers.id,
                     compress=True,

@@ -3,7 +3,9 @@
 Give them the outputs with ``make verify STACK=dev`` (which runs ``pulumi stack output
 --json``), or point ``PAYMENTS_STACK_OUTPUTS`` at such a JSON file. Without one, every live
 test is skipped with that reason; nothing is faked. The load step (test_live_load.py) also
-needs ``PAYMENTS_LIVE_LOAD=1``: it drives the API for up to 10 minutes.
+needs ``PAYMENTS_LIVE_LOAD=1``: it drives the API for up to 10 minutes. The tests that create
+and read payments need an API key of the deployed API in ``PAYMENTS_API_KEY`` (made with the
+key CLI as docs/deploy.md describes); without one they are skipped with that reason.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tests.integration import live_helpers
 
 OUTPUTS_VARIABLE = "PAYMENTS_STACK_OUTPUTS"
 LOAD_VARIABLE = "PAYMENTS_LIVE_LOAD"
+API_KEY_VARIABLE = "PAYMENTS_API_KEY"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,6 +46,18 @@ def stack_outputs() -> dict[str, Any]:
             "of a deployed stack, or run make verify STACK=<stack>"
         )
     return dict(json.loads(Path(path).read_text()))
+
+
+@pytest.fixture(scope="session")
+def api_key_headers(stack_outputs: dict[str, Any]) -> dict[str, str]:
+    """`Authorization: Bearer` with the deployed API's key from PAYMENTS_API_KEY."""
+    key = os.environ.get(API_KEY_VARIABLE, "").strip()
+    if not key:
+        pytest.skip(
+            f"no API key: set {API_KEY_VARIABLE} to a key of the deployed API, made with "
+            "python -m payments_api.keys create (docs/deploy.md#api-keys)"
+        )
+    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture(scope="session")

@@ -275,6 +275,7 @@ class LoadGenerator:
     context: ssl.SSLContext
     threads: int
     max_requests: int
+    headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     outcomes: Counter[str] = field(default_factory=Counter)
     _sent: int = 0
@@ -311,7 +312,11 @@ class LoadGenerator:
                 self._sent += 1
             try:
                 response = https_request(
-                    "GET", self.url, context=self.context, timeout=self.timeout
+                    "GET",
+                    self.url,
+                    context=self.context,
+                    headers=self.headers,
+                    timeout=self.timeout,
                 )
                 outcome = str(response.status)
             except OSError as error:  # URLError, TLS and socket errors are all OSErrors

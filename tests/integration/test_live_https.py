@@ -42,7 +42,9 @@ def payments_endpoint(
 
 
 @pytest.fixture(scope="module")
-def created_payment(payments_endpoint: Endpoint) -> tuple[dict[str, Any], HttpResponse]:
+def created_payment(
+    payments_endpoint: Endpoint, api_key_headers: dict[str, str]
+) -> tuple[dict[str, Any], HttpResponse]:
     """One fresh payment: the body sent and the API's answer."""
     key = uuid.uuid4()
     sent = {
@@ -54,7 +56,7 @@ def created_payment(payments_endpoint: Endpoint) -> tuple[dict[str, Any], HttpRe
         "POST",
         payments_endpoint.url("/api/payments"),
         context=payments_endpoint.context,
-        headers={"Idempotency-Key": str(key)},
+        headers={**api_key_headers, "Idempotency-Key": str(key)},
         json_body=sent,
     )
     return sent, response
@@ -96,7 +98,9 @@ def test_post_payment_creates_it(
 
 
 def test_get_payment_returns_the_created_payment(
-    created_payment: tuple[dict[str, Any], HttpResponse], payments_endpoint: Endpoint
+    created_payment: tuple[dict[str, Any], HttpResponse],
+    payments_endpoint: Endpoint,
+    api_key_headers: dict[str, str],
 ) -> None:
     _, created = created_payment
     assert created.status == 201, f"the payment was not created: {created.describe()}"
@@ -105,6 +109,7 @@ def test_get_payment_returns_the_created_payment(
         "GET",
         payments_endpoint.url(f"/api/payments/{payment['id']}"),
         context=payments_endpoint.context,
+        headers=api_key_headers,
     )
     assert response.status == 200, f"GET via {payments_endpoint.why}: {response.describe()}"
     fetched = response.json()
@@ -114,3 +119,11 @@ def test_get_payment_returns_the_created_payment(
         if payment.get(field) != fetched.get(field)
     }
     assert not differing, f"fields (created, fetched) that differ: {differing}"
+
+
+def test_payments_need_an_api_key(payments_endpoint: Endpoint) -> None:
+    response = https_request(
+        "GET", payments_endpoint.url("/api/payments"), context=payments_endpoint.context
+    )
+    assert response.status == 401, f"GET via {payments_endpoint.why}: {response.describe()}"
+    assert (response.header("WWW-Authenticate") or "").startswith("Bearer"), response.describe()

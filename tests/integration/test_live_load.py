@@ -30,7 +30,11 @@ def _desired_count(ecs: Any, stack_outputs: dict[str, Any]) -> int:
 
 
 def test_load_makes_the_service_scale_out(
-    load_opt_in: None, ecs: Any, stack_outputs: dict[str, Any], api_endpoint: Endpoint
+    load_opt_in: None,
+    ecs: Any,
+    stack_outputs: dict[str, Any],
+    api_endpoint: Endpoint,
+    api_key_headers: dict[str, str],
 ) -> None:
     before = _desired_count(ecs, stack_outputs)
     if before > MIN_TASKS:
@@ -43,6 +47,7 @@ def test_load_makes_the_service_scale_out(
         api_endpoint.context,
         threads=THREADS,
         max_requests=MAX_REQUESTS,
+        headers=api_key_headers,
     )
     counts = [before]
 
