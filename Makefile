@@ -104,7 +104,7 @@ docs: venv
 	$(PY) -m payments_infra.offline.docs
 
 bench: venv web
-	@$(REQUIRE) postgres
+	@$(REQUIRE) postgres wrk
 	$(PY) bench/plan_bench.py
 	$(PY) bench/api_bench.py
 

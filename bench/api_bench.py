@@ -3,38 +3,38 @@
     .venv/bin/python bench/api_bench.py [--seconds 10] [--clients 8]
 
 In one run, on one fresh PostgreSQL server over TLS (verify-full, as in production):
-1. the real API (``python -m payments_api.serve``: one uvicorn worker, HTTPS) under
-   ``--clients`` client processes, each with one keep-alive HTTPS connection, sending
-   ``POST /api/payments`` (a new Idempotency-Key each) for ``--seconds``; then ``GET
-   /api/payments/{id}`` of the payments just created, for ``--seconds``;
+1. the real API (``python -m payments_api.serve``: one uvicorn worker, HTTPS, log level INFO
+   as in production) under ``wrk`` with ``--clients`` keep-alive HTTPS connections, one
+   request at a time each, sending ``POST /api/payments`` with an API key and a new
+   Idempotency-Key each (bench/wrk/post.lua) for ``--seconds``; then ``GET
+   /api/payments/{id}`` of the payments just created (bench/wrk/get.lua);
 2. ``pgbench`` with the same number of clients, inserting one row per transaction into the
    same ``payments`` table with the same columns the API writes, for ``--seconds``.
 
-It prints requests per second with p50 and p99 latency, pgbench's transactions per second,
-and both per core: each rate divided by the CPU the server side used meanwhile (the API
-process plus every PostgreSQL process, read with psutil), so the client processes that
-share this machine do not count against either. docs/performance.md records the figures.
+wrk and pgbench are both C programs, so the load generators take about the same share of the
+2 cores from the servers (Python clients took more than the API itself and inflated its CPU
+per request). It prints requests per second with p50 and p99 latency (wrk's), pgbench's
+transactions per second, and both per core: each rate divided by the CPU the server side used
+meanwhile (the API process plus every PostgreSQL process, read with psutil), so the load
+generators do not count against either. Any answer but 201 (POST) or 200 (GET) fails the run.
+docs/performance.md records the figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
-import multiprocessing
 import os
 import re
-import ssl
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import psycopg
 from payments_local_servers.api import ApiServer, create_api_key
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
@@ -45,12 +45,16 @@ VALUES ('bench', gen_random_uuid()::text, sha256(random()::text::bytea), 1234, '
 """
 
 
+WRK_SCRIPTS = Path(__file__).resolve().parent / "wrk"
+
+
 @dataclass
 class PhaseResult:
     name: str
     count: int
     seconds: float
-    latencies_ms: list[float]
+    p50_ms: float
+    p99_ms: float
     server_cpu_seconds: float
 
     @property
@@ -61,51 +65,6 @@ class PhaseResult:
     def rate_per_core(self) -> float:
         """Operations per CPU-second of the server side (API + PostgreSQL)."""
         return self.count / self.server_cpu_seconds
-
-    def percentile(self, fraction: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def _client_loop(
-    port: int,
-    cafile: str,
-    api_key: str,
-    seconds: float,
-    mode: str,
-    *,
-    ids: list[str],
-    out: multiprocessing.Queue,
-) -> None:
-    context = ssl.create_default_context(cafile=cafile)
-    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
-    latencies, created = [], []
-    authorization = {"Authorization": f"Bearer {api_key}"}
-    body = json.dumps({"amount_minor": 1234, "currency": "USD", "merchant_reference": "bench"})
-    deadline = time.perf_counter() + seconds
-    index = 0
-    while time.perf_counter() < deadline:
-        started = time.perf_counter()
-        if mode == "post":
-            headers = {
-                **authorization,
-                "Content-Type": "application/json",
-                "Idempotency-Key": str(uuid.uuid4()),
-            }
-            connection.request("POST", "/api/payments", body=body, headers=headers)
-        else:
-            path = f"/api/payments/{ids[index % len(ids)]}"
-            connection.request("GET", path, headers=authorization)
-            index += 1
-        response = connection.getresponse()
-        payload = response.read()
-        latencies.append((time.perf_counter() - started) * 1000)
-        expected = 201 if mode == "post" else 200
-        if response.status != expected:
-            raise RuntimeError(f"{mode}: HTTP {response.status}: {payload[:200]!r}")
-        if mode == "post":
-            created.append(json.loads(payload)["id"])
-    out.put((latencies, created))
 
 
 def _server_processes(api_pid: int, data_dir: Path) -> list[psutil.Process]:
@@ -137,39 +96,60 @@ def _measure(name: str, processes: list[psutil.Process], run: Callable[[], tuple
     return result, elapsed, cpu_used
 
 
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _wrk_latency_ms(output: str, percentile: str) -> float:
+    match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+    if match is None:
+        raise RuntimeError(f"wrk printed no {percentile}% latency:\n{output}")
+    return float(match[1]) * _UNITS_MS[match[2]]
+
+
 def run_api_phase(
     api: ApiServer,
-    api_key: str,
     processes: list[psutil.Process],
-    mode: str,
+    name: str,
+    script: str,
+    script_args: list[str],
     *,
     clients: int,
     seconds: float,
-    ids: list[str],
-) -> tuple[PhaseResult, list[str]]:
-    queue: multiprocessing.Queue = multiprocessing.Queue()
+) -> PhaseResult:
+    command = [
+        "wrk",
+        f"--connections={clients}",
+        f"--threads={min(clients, 2)}",
+        f"--duration={int(seconds)}s",
+        "--latency",
+        f"--script={WRK_SCRIPTS / script}",
+        api.base_url,
+        "--",
+        *script_args,
+    ]
 
-    def run() -> tuple[list[float], list[str]]:
-        workers = [
-            multiprocessing.Process(
-                target=_client_loop,
-                args=(api.port, str(api.certificate_path), api_key, seconds, mode),
-                kwargs={"ids": ids, "out": queue},
-            )
-            for _ in range(clients)
-        ]
-        for worker in workers:
-            worker.start()
-        results = [queue.get(timeout=seconds + 60) for _ in workers]
-        for worker in workers:
-            worker.join()
-        latencies = [value for result in results for value in result[0]]
-        created = [value for result in results for value in result[1]]
-        return latencies, created
+    def run() -> tuple[str]:
+        completed = subprocess.run(command, capture_output=True, text=True, check=True)
+        return (completed.stdout,)
 
-    (latencies, created), elapsed, cpu = _measure(mode, processes, run)
-    name = "POST /api/payments" if mode == "post" else "GET /api/payments/{id}"
-    return PhaseResult(name, len(latencies), elapsed, latencies, cpu), created
+    (output,), elapsed, cpu = _measure(name, processes, run)
+    refused = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: (.*)", output)
+    if refused or errors:
+        raise RuntimeError(f"{name}: not every request succeeded:\n{output}")
+    count = int(_pgbench_figure(r"(\d+) requests in", output))
+    return PhaseResult(
+        name, count, elapsed, _wrk_latency_ms(output, "50"), _wrk_latency_ms(output, "99"), cpu
+    )
+
+
+def _payment_ids(database: DatabaseCredentials, path: Path) -> None:
+    """Write up to 10,000 ids of the bench client's payments to `path`, one per line."""
+    with psycopg.connect(database.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT id FROM payments WHERE client_id = 'bench' LIMIT 10000"
+        ).fetchall()
+    path.write_text("".join(f"{row[0]}\n" for row in rows))
 
 
 def run_pgbench(
@@ -211,7 +191,7 @@ def run_pgbench(
     transactions = int(_pgbench_figure(r"number of transactions actually processed: (\d+)", output))
     average = float(_pgbench_figure(r"latency average = ([\d.]+) ms", output))
     # pgbench reports the average only; the p50/p99 columns show that average.
-    return PhaseResult("pgbench single-row INSERT", transactions, elapsed, [average], cpu)
+    return PhaseResult("pgbench single-row INSERT", transactions, elapsed, average, average, cpu)
 
 
 def _pgbench_figure(pattern: str, output: str) -> str:
@@ -239,26 +219,31 @@ def main() -> int:
             api.wait_until_ready()
             key = create_api_key(database.env(), "bench")
             load = {"clients": args.clients, "seconds": args.seconds}
-            run_api_phase(api, key, processes, "post", clients=args.clients, seconds=1.0, ids=[])
-            post, ids = run_api_phase(api, key, processes, "post", **load, ids=[])
-            get, _ = run_api_phase(api, key, processes, "get", **load, ids=ids)
+            # A warm-up: connections opened, statements prepared, the key cached.
+            run_api_phase(api, processes, "warm-up", "post.lua", [key], **{**load, "seconds": 2})
+            post = run_api_phase(api, processes, "POST /api/payments", "post.lua", [key], **load)
+            ids_file = Path(scratch) / "ids.txt"
+            _payment_ids(database, ids_file)
+            get = run_api_phase(
+                api, processes, "GET /api/payments/{id}", "get.lua", [key, str(ids_file)], **load
+            )
             pgbench = run_pgbench(server, database, processes, **load, work_dir=Path(scratch))
 
     print(
         f"{os.cpu_count()} cores, {args.clients} clients, {args.seconds:.0f} s per phase, "
-        "one API worker, PostgreSQL over TLS (verify-full)"
+        "one API worker (log level INFO), wrk, PostgreSQL over TLS (verify-full)"
     )
     columns = {"per s": 8, "p50 ms": 8, "p99 ms": 8, "server CPU s": 13, "per core-s": 11}
     print(f"{'phase':<28} " + " ".join(f"{name:>{width}}" for name, width in columns.items()))
     for phase in (post, get, pgbench):
         print(
-            f"{phase.name:<28} {phase.rate:>8.0f} {phase.percentile(0.50):>8.1f} "
-            f"{phase.percentile(0.99):>8.1f} {phase.server_cpu_seconds:>13.1f} "
+            f"{phase.name:<28} {phase.rate:>8.0f} {phase.p50_ms:>8.1f} "
+            f"{phase.p99_ms:>8.1f} {phase.server_cpu_seconds:>13.1f} "
             f"{phase.rate_per_core:>11.0f}"
         )
     ratio = post.rate_per_core / pgbench.rate_per_core
     print(f"API POST per core / pgbench INSERT per core = {ratio:.2f} (target >= 0.15)")
-    print(f"API POST p99 = {post.percentile(0.99):.1f} ms (target < 50 ms)")
+    print(f"API POST p99 = {post.p99_ms:.1f} ms (target < 50 ms)")
     return 0
 
 

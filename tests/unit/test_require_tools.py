@@ -83,6 +83,7 @@ def test_every_tool_present_passes_silently(tmp_path: Path) -> None:
         (("postgres",), {}, "make: PostgreSQL server binaries are not installed"),
         (("chromium",), {}, "make: Chromium is not installed at "),
         (("docker",), {}, "make: Docker is not installed: install it"),
+        (("wrk",), {}, "make: wrk (the HTTP load generator of the API benchmark) is not installed"),
     ],
 )
 def test_a_missing_tool_is_one_sentence_naming_what_to_install(
@@ -100,6 +101,7 @@ def test_the_makefile_checks_tools_before_each_step_that_needs_them() -> None:
         ("app/web/node_modules/.installed:", "$(REQUIRE) node npm"),
         ("api-test:", "$(REQUIRE) postgres"),
         ("e2e:", "$(REQUIRE) postgres chromium"),
+        ("bench: venv web", "$(REQUIRE) postgres wrk"),
     ]:
         recipe = makefile.split(f"\n{target}", 1)[1].split("\n\n", 1)[0]
         assert tools in recipe, target

@@ -122,6 +122,7 @@ async def authenticate(
     client_id = await verifier.client_for(request.state.pool, credentials.credentials)
     if client_id is None:
         raise _unauthorized()
+    request.state.client_id = client_id  # for the request's log line (who did what)
     return client_id
 
 

@@ -1,8 +1,9 @@
 """Structured logs: one JSON object per line on stdout, and one line per HTTP request.
 
 `configure_logging` points the root logger (and so uvicorn's and psycopg's loggers) at a
-`JsonFormatter`. `RequestLogMiddleware` logs request_id, method, path, status and latency_ms
-for every request and echoes the request id in the X-Request-Id response header. Bodies,
+`JsonFormatter`. `RequestLogMiddleware` logs request_id, method, path, status, latency_ms and,
+once a key authenticated the request, the client_id (who did it: PCI DSS 10.2) for every
+request, and echoes the request id in the X-Request-Id response header. Bodies,
 headers, query strings and connection settings are never logged; a client's request id or a
 path that holds a card number is replaced (`cards.contains_card_number`).
 """
@@ -110,13 +111,14 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
-            request_logger.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "path": _loggable_path(scope["path"]),
-                    "status": status,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            fields = {
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": _loggable_path(scope["path"]),
+                "status": status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+            client_id = scope["state"].get("client_id")
+            if client_id is not None:
+                fields["client_id"] = client_id
+            request_logger.info("request", extra=fields)

@@ -128,8 +128,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 f"{MAX_HEADER_BYTES // 1024} KiB.",
             },
         },
-        docs_url="/api/docs",
+        # The OpenAPI document is public (the contract holds no secret; clients generate from
+        # it). No Swagger UI: it loads its JavaScript from a third-party CDN into a page on
+        # the payments origin, which PCI DSS 6.4.3 would have us inventory and integrity-check.
+        docs_url=None,
         redoc_url=None,
+        # No OpenTelemetry here: metrics travel in the log lines (CloudWatch), and with these
+        # off FastAPI skips its per-request look for a configured provider (3% of a POST).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.key_verifier = ApiKeyVerifier(settings.api_key_cache_seconds)

@@ -29,6 +29,16 @@ def test_request_is_logged_as_one_json_line_with_the_request_fields(
     assert REQUEST_FIELDS <= record.keys()
     assert (record["method"], record["path"], record["status"]) == ("POST", "/api/payments", 201)
     assert isinstance(record["latency_ms"], float | int)
+    assert record["client_id"] == "test-client"  # who did it
+
+
+def test_an_unauthenticated_request_is_logged_without_a_client(api_server: ApiServer) -> None:
+    request_id = f"test-{uuid.uuid4()}"
+    with api_server.client() as http:
+        http.get("/api/payments", headers={"X-Request-Id": request_id})
+    [record] = api_server.wait_for_log_records(request_id)
+    assert record["status"] == 401
+    assert "client_id" not in record
 
 
 def test_client_request_id_is_echoed_in_the_response(api_server: ApiServer) -> None:

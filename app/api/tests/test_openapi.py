@@ -8,6 +8,7 @@ fails, regenerate both (scripts/export_openapi.py says how) and commit them.
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 
 from scripts.export_openapi import WEB_OPENAPI, openapi_document, openapi_json
 
@@ -29,3 +30,22 @@ def test_document_does_not_depend_on_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("APP_VERSION", "9.9.9")
     monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://example.test")
     assert openapi_json() == without
+
+
+def test_the_document_is_public_and_there_is_no_swagger_ui(client: TestClient) -> None:
+    # The contract holds no secret; Swagger UI would load third-party JavaScript.
+    anonymous = {"Authorization": ""}
+    assert client.get("/api/openapi.json", headers=anonymous).status_code == 200
+    assert client.get("/api/docs", headers=anonymous).status_code == 404
+
+
+def test_every_payments_operation_declares_the_bearer_scheme_and_its_401() -> None:
+    document = openapi_document()
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/api/payments"):
+                assert operation["security"] == [{"bearerAuth": []}], (method, path)
+                assert {"401", "503"} <= operation["responses"].keys(), (method, path)
+            else:
+                assert "security" not in operation, (method, path)
