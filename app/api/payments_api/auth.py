@@ -6,9 +6,10 @@ the key's row; `secret` is 32 random bytes (urlsafe base64). The database keeps 
 the SHA-256 of the whole key, never the key: a plain hash suffices for 256 random bits (no
 guessing to slow down, unlike a password), and it costs microseconds per request.
 
-Every /api/payments route depends on `ClientDep`: no `Authorization: Bearer <key>`, a key of
-the wrong form, an unknown prefix, a wrong secret or a revoked key are all the same 401 with
-`WWW-Authenticate: Bearer`, and the body says nothing about which. Health routes stay open.
+Every /api/payments route is an `AuthenticatedRoute` and takes the client from `ClientDep`: no
+`Authorization: Bearer <key>`, a key of the wrong form, an unknown prefix, a wrong secret or a
+revoked key are all the same 401 with `WWW-Authenticate: Bearer`, before the body is read, and
+the body says nothing about which. Health routes stay open.
 
 Verified keys are cached in the task for API_KEY_CACHE_SECONDS (prefix, client and hash, never
 the key), so a request costs no extra database round trip; a revocation therefore takes
@@ -23,14 +24,16 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from payments_api import store
 from payments_api.db import DatabasePool
+from payments_api.http import StrictJsonRoute
 
 KEY_PATTERN = re.compile(r"pay_(?P<prefix>[0-9a-f]{12})_[A-Za-z0-9_-]{43}")
 """The whole key: `pay_`, the 12-hex-digit prefix, `_`, 43 urlsafe base64 characters."""
@@ -94,8 +97,8 @@ class ApiKeyVerifier:
         return entry.client_id
 
 
-# auto_error=False: the 401 (and its WWW-Authenticate) is ours, the same for every failure.
-# The scheme still puts `bearerAuth` into the OpenAPI document.
+# Declares the scheme in the OpenAPI document (`bearerAuth`); AuthenticatedRoute does the
+# checking, and gives the same 401 for every failure.
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="bearerAuth",
@@ -111,19 +114,43 @@ def _unauthorized() -> HTTPException:
     )
 
 
-async def authenticate(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The calling client's id, or 401."""
-    if credentials is None:
+async def _verified_client(request: Request) -> str:
+    """The client of the request's bearer key, or 401."""
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
         raise _unauthorized()
     verifier: ApiKeyVerifier = request.app.state.key_verifier
-    client_id = await verifier.client_for(request.state.pool, credentials.credentials)
+    client_id = await verifier.client_for(request.state.pool, presented.strip())
     if client_id is None:
         raise _unauthorized()
-    request.state.client_id = client_id  # for the request's log line (who did what)
     return client_id
 
 
-ClientDep = Annotated[str, Depends(authenticate)]
+class AuthenticatedRoute(StrictJsonRoute):
+    """A route that authenticates its caller first: before FastAPI reads or parses the body
+    (which it does before any dependency runs), so a caller without a valid key gets the 401
+    and learns nothing about the body rules, malformed JSON included. The client id goes into
+    `request.state` (the request's log line names it); `ClientDep` hands it to the handler."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def authenticated_handler(request: Request) -> Response:
+            request.state.client_id = await _verified_client(request)
+            return await handler(request)
+
+        return authenticated_handler
+
+
+async def authenticated_client(
+    request: Request,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The client AuthenticatedRoute verified. Used outside such a route, it fails loudly."""
+    client_id: str | None = getattr(request.state, "client_id", None)
+    if client_id is None:
+        raise RuntimeError(f"{request.url.path}: ClientDep needs route_class=AuthenticatedRoute")
+    return client_id
+
+
+ClientDep = Annotated[str, Depends(authenticated_client)]

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
+import orjson
 import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -88,10 +89,15 @@ def write_self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def _head_too_large_response() -> bytes:
-    body = f'{{"detail":"{HEADERS_TOO_LARGE_DETAIL}"}}'.encode()
+BAD_REQUEST_DETAIL = "not a valid HTTP request"
+
+
+def _refusal(status_line: bytes, detail: str) -> bytes:
+    """A complete JSON error response the protocol writes itself (the request never reaches
+    the app): the documented body and the security headers every answer carries."""
+    body = orjson.dumps({"detail": detail})
     lines = [
-        b"HTTP/1.1 431 Request Header Fields Too Large",
+        status_line,
         b"content-type: application/json",
         b"content-length: " + str(len(body)).encode(),
         b"connection: close",
@@ -184,14 +190,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
+        # uvicorn's own is text/plain without the security headers.
         if self._parsed_head_bytes > MAX_HEADER_BYTES:
             self._refuse_head()
         else:
-            super().send_400_response(msg)
+            self.transport.write(_refusal(b"HTTP/1.1 400 Bad Request", BAD_REQUEST_DETAIL))
+            self.transport.close()
 
     def _refuse_head(self) -> None:
         logger.warning("request head too large: refused with 431")
-        self.transport.write(_head_too_large_response())
+        self.transport.write(
+            _refusal(b"HTTP/1.1 431 Request Header Fields Too Large", HEADERS_TOO_LARGE_DETAIL)
+        )
         self.transport.close()
 
 

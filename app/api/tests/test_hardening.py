@@ -15,7 +15,7 @@ from payments_local_servers.api import ApiServer
 from payments_local_servers.postgres import DatabaseCredentials
 from pydantic import ValidationError
 
-from payments_api.http import MAX_BODY_BYTES
+from payments_api.http import MAX_BODY_BYTES, SECURITY_HEADERS
 from payments_api.main import create_app
 from payments_api.settings import Settings
 from tests.utils.payments import idempotency_headers, payment_body
@@ -89,6 +89,22 @@ def test_oversized_headers_are_refused(api_server: ApiServer) -> None:
     )
     answer = _raw_exchange(api_server, request)
     assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+
+
+def test_the_http_parsers_own_400_is_json_with_the_security_headers(
+    api_server: ApiServer,
+) -> None:
+    # uvicorn answers a request it cannot parse itself, in text/plain. Found by the fuzz run.
+    answer = _raw_exchange(
+        api_server, b"GET /api/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n"
+    )
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request"), answer[:200]
+    headers = head.decode("latin-1").lower()
+    assert "content-type: application/json" in headers
+    for name, value in SECURITY_HEADERS.items():
+        assert f"{name}: {value}".lower() in headers, name
+    assert json.loads(body) == {"detail": "not a valid HTTP request"}
 
 
 def test_a_head_sent_in_pieces_past_the_limit_is_refused(api_server: ApiServer) -> None:

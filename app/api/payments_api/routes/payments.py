@@ -17,11 +17,11 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from payments_api import store
-from payments_api.auth import UNAUTHORIZED_DETAIL, ClientDep
+from payments_api.auth import UNAUTHORIZED_DETAIL, AuthenticatedRoute, ClientDep
 from payments_api.cards import contains_card_number
 from payments_api.cursor import decode_cursor, encode_cursor
 from payments_api.deps import PoolDep
-from payments_api.http import JsonResponse, StrictJsonRoute
+from payments_api.http import JsonResponse
 from payments_api.models import Message, PaymentCreate, PaymentPublic, PaymentsPublic
 
 KEY_REUSED_DETAIL = "Idempotency-Key was already used with a different request body"
@@ -30,7 +30,7 @@ NOT_FOUND_DETAIL = "payment not found"
 router = APIRouter(
     prefix="/api/payments",
     tags=["payments"],
-    route_class=StrictJsonRoute,
+    route_class=AuthenticatedRoute,
     responses={
         status.HTTP_401_UNAUTHORIZED: {
             "model": Message,
