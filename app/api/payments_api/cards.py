@@ -46,6 +46,8 @@ def luhn_valid(digits: str) -> bool:
 
 def normalise_digits(text: str) -> str:
     """NFKC, then every Unicode decimal digit as its ASCII digit."""
+    if text.isascii():  # both steps leave ASCII as it is; most client strings are ASCII
+        return text
     return "".join(
         str(unicodedata.decimal(char)) if char.isdecimal() else char
         for char in unicodedata.normalize("NFKC", text)

@@ -13,10 +13,15 @@ from payments_api.db import DatabasePool
 from payments_api.settings import Settings
 
 
-async def get_pool(request: Request) -> DatabasePool:
-    """The pool the lifespan opened (lifespan state, so TestClient must be a context manager)."""
+def pool_of(request: Request) -> DatabasePool:
+    """The pool the lifespan opened (lifespan state, so TestClient must be a context manager).
+    The payment routes call it directly (see auth.caller_of for why)."""
     pool: DatabasePool = request.state.pool
     return pool
+
+
+async def get_pool(request: Request) -> DatabasePool:
+    return pool_of(request)
 
 
 async def get_settings(request: Request) -> Settings:

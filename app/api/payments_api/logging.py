@@ -40,12 +40,16 @@ PATH_WITHHELD = "[withheld: holds a card number]"
 request_logger = logging.getLogger("payments_api.request")
 
 
+def _time(created: float) -> str:
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+
 class JsonFormatter(logging.Formatter):
     """time, level, logger, message, then the record's `extra` fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": _time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -56,6 +60,24 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
+
+
+def write_request_line(fields: dict[str, Any]) -> None:
+    """The request's log line, as `JsonFormatter` would write `request_logger.info("request",
+    extra=fields)`, but straight to stdout: through the logging module it was a seventh of the
+    API's work per request (measured with cProfile), for one fixed line. It honours the logger's
+    level, and it writes where configure_logging sends every other record."""
+    if not request_logger.isEnabledFor(logging.INFO):
+        return
+    entry = {
+        "time": _time(time.time()),
+        "level": "INFO",
+        "logger": request_logger.name,
+        "message": "request",
+        **fields,
+    }
+    sys.stdout.write(orjson.dumps(entry, default=str).decode() + "\n")
+    sys.stdout.flush()
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -121,4 +143,4 @@ class RequestLogMiddleware:
             client_id = scope["state"].get("client_id")
             if client_id is not None:
                 fields["client_id"] = client_id
-            request_logger.info("request", extra=fields)
+            write_request_line(fields)

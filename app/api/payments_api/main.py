@@ -139,8 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.key_verifier = ApiKeyVerifier(settings.api_key_cache_seconds)
-    app.include_router(health.router)
+    # Payments first: the busy routes are matched without trying the health ones.
     app.include_router(payments.router)
+    app.include_router(health.router)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(DatabaseUnavailableError, database_unavailable)
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)

@@ -1,5 +1,7 @@
 """Card number detection (plain functions, no database)."""
 
+import unicodedata
+
 import pytest
 
 from payments_api.cards import contains_card_number, luhn_valid, normalise_digits
@@ -93,3 +95,12 @@ def test_uuids_are_not_scanned(text: str) -> None:
 
 def test_normalise_digits_makes_any_decimal_digit_ascii() -> None:
     assert normalise_digits("\uff14\u0661\u096a-x") == "414-x"
+
+
+def test_the_ascii_shortcut_gives_what_the_full_normalisation_gives() -> None:
+    ascii_text = "".join(chr(code) for code in range(128))
+    full = "".join(
+        str(unicodedata.decimal(char)) if char.isdecimal() else char
+        for char in unicodedata.normalize("NFKC", ascii_text)
+    )
+    assert normalise_digits(ascii_text) == full == ascii_text

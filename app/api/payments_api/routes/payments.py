@@ -1,7 +1,8 @@
 """Payment routes under /api/payments: create (idempotent), read one, list (keyset pages).
 
-Every route needs the caller's API key (`ClientDep`) and sees only that client's payments and
-idempotency keys: another client's payment is a 404, as is a payment that does not exist.
+Every route needs the caller's API key (`AuthenticatedRoute`) and sees only that client's
+payments and idempotency keys: another client's payment is a 404, as is one that does not
+exist.
 
 The hot path is async end to end with one database round trip per request (`store`), and
 the response is serialised once, straight from the row (`payment_json`): the pydantic
@@ -12,15 +13,15 @@ import uuid
 from datetime import UTC
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from payments_api import store
-from payments_api.auth import UNAUTHORIZED_DETAIL, AuthenticatedRoute, ClientDep
+from payments_api.auth import BEARER_SCHEME, UNAUTHORIZED_DETAIL, AuthenticatedRoute, caller_of
 from payments_api.cards import contains_card_number
 from payments_api.cursor import decode_cursor, encode_cursor
-from payments_api.deps import PoolDep
+from payments_api.deps import pool_of
 from payments_api.http import JsonResponse
 from payments_api.models import Message, PaymentCreate, PaymentPublic, PaymentsPublic
 
@@ -31,6 +32,7 @@ router = APIRouter(
     prefix="/api/payments",
     tags=["payments"],
     route_class=AuthenticatedRoute,
+    dependencies=[BEARER_SCHEME],
     responses={
         status.HTTP_401_UNAUTHORIZED: {
             "model": Message,
@@ -104,17 +106,15 @@ def payment_json(payment: store.Payment) -> dict[str, Any]:
     },
 )
 async def create_payment(
-    payment_in: PaymentCreate,
-    idempotency_key: IdempotencyKey,
-    client_id: ClientDep,
-    pool: PoolDep,
+    payment_in: PaymentCreate, idempotency_key: IdempotencyKey, request: Request
 ) -> JsonResponse:
     """Create a payment, once per Idempotency-Key of the calling client.
 
     A retry with the same key and body returns the same payment (201, header
     `Idempotent-Replayed: true`); the same key with another body is a 409.
     """
-    result = await pool.run(
+    client_id = caller_of(request)
+    result = await pool_of(request).run(
         lambda conn: store.create_payment(
             conn,
             client_id=client_id,
@@ -137,23 +137,25 @@ async def create_payment(
     response_model=PaymentPublic,
     responses={status.HTTP_404_NOT_FOUND: {"model": Message, "description": NOT_FOUND_DETAIL}},
 )
-async def read_payment(payment_id: uuid.UUID, client_id: ClientDep, pool: PoolDep) -> JsonResponse:
+async def read_payment(payment_id: uuid.UUID, request: Request) -> JsonResponse:
     """One of the calling client's payments, by id."""
-    payment = await pool.run(lambda conn: store.get_payment(conn, client_id, payment_id))
+    client_id = caller_of(request)
+    payment = await pool_of(request).run(
+        lambda conn: store.get_payment(conn, client_id, payment_id)
+    )
     if payment is None:
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=NOT_FOUND_DETAIL)
     return JsonResponse(payment_json(payment))
 
 
 @router.get("", response_model=PaymentsPublic)
-async def read_payments(
-    client_id: ClientDep, pool: PoolDep, limit: Limit = 20, after: After = None
-) -> JsonResponse:
+async def read_payments(request: Request, limit: Limit = 20, after: After = None) -> JsonResponse:
     """The calling client's payments, newest first, `limit` at a time; pass `next_after` as
     `after` for the next page."""
+    client_id = caller_of(request)
     start = decode_cursor(after) if after is not None else None
     # One extra row says whether another page exists, without a COUNT.
-    payments = await pool.run(
+    payments = await pool_of(request).run(
         lambda conn: store.list_payments(conn, client_id, limit=limit + 1, after=start)
     )
     page = payments[:limit]
