@@ -21,7 +21,7 @@ help:
 	@echo "make test            lint + every test that runs without AWS"
 	@echo "make dev             local PostgreSQL + API + web app with /api proxied; Ctrl-C stops"
 	@echo "make image           the API image payments-api:local (local Debian base without Docker Hub)"
-	@echo "make bench           both benchmarks: offline plan and API vs pgbench (docs/performance.md)"
+	@echo "make bench           the benchmarks: offline plan, API vs pgbench, API app alone (docs/performance.md)"
 	@echo "make up STACK=dev    pulumi up (Pulumi CLI 3.x + AWS credentials)"
 	@echo "make verify STACK=dev  live tests against the deployed stack's outputs"
 	@echo "make down STACK=dev  pulumi destroy"
@@ -107,6 +107,7 @@ bench: venv web
 	@$(REQUIRE) postgres wrk
 	$(PY) bench/plan_bench.py
 	$(PY) bench/api_bench.py
+	$(PY) bench/api_app_bench.py > /dev/null
 
 # A local stack for working on the web app: PostgreSQL over TLS, the API over HTTPS, and Vite
 # with /api proxied to the API (trusting the local CA). Prints the URL; Ctrl-C stops it all.
