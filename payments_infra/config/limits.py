@@ -149,3 +149,46 @@ def validate_suffix(suffix: str) -> str:
     if problems:
         raise ConfigError(problems)
     return suffix
+
+
+MIN_EGRESS_PREFIX = 16
+EGRESS_DESTINATION = re.compile(r"(?P<cidr>[0-9./]+):(?P<port>[0-9]{1,5})")
+
+
+def _egress_destinations(
+    setting: Setting[tuple[tuple[ipaddress.IPv4Network, int], ...]], text: str
+) -> Parsed[tuple[tuple[ipaddress.IPv4Network, int], ...]]:
+    """A JSON list of "<public IPv4 CIDR>:<port>" strings, e.g. ["52.94.10.0/24:443"]."""
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError:
+        entries = None
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        return setting.default, [setting.broken(text)]
+    destinations: list[tuple[ipaddress.IPv4Network, int]] = []
+    problems = []
+    for entry in entries:
+        match = EGRESS_DESTINATION.fullmatch(entry)
+        try:
+            network = ipaddress.IPv4Network(match["cidr"]) if match else None
+        except ValueError:
+            network = None
+        port = int(match["port"]) if match else 0
+        if network is None or not 1 <= port <= 65535:
+            problems.append(
+                f'{setting.key} entries must be "<IPv4 CIDR>:<port>" such as '
+                f'"52.94.10.0/24:443"; got "{entry}"'
+            )
+        elif not network.is_global:
+            problems.append(
+                f"{setting.key} entries must be public internet addresses (the VPC's own "
+                f'destinations are allowed already); got "{entry}"'
+            )
+        elif network.prefixlen < MIN_EGRESS_PREFIX:
+            problems.append(
+                f"{setting.key} entries must be /{MIN_EGRESS_PREFIX} or narrower (an allow-list, "
+                f'not the internet); got "{entry}"'
+            )
+        else:
+            destinations.append((network, port))
+    return tuple(destinations), problems

@@ -71,6 +71,8 @@ class Setting(Generic[T]):
         to write (required, looked up, or an empty list)."""
         if self.required or self.default is None or isinstance(self.default, tuple):
             return None
+        if isinstance(self.default, bool):
+            return "true" if self.default else "false"
         return str(self.default)
 
 
@@ -202,6 +204,13 @@ def choice_rule(choices: type[StrEnum]) -> str:
     """``a or b``, or ``one of a, b, c``: the rule of a ``one_of`` setting."""
     names = [member.value for member in choices]
     return " or ".join(names) if len(names) == 2 else f"one of {', '.join(names)}"
+
+
+def true_or_false(setting: Setting[bool], text: str) -> Parsed[bool]:
+    """``true`` or ``false`` (as `pulumi config set` stores a boolean)."""
+    if text in ("true", "false"):
+        return text == "true", []
+    return setting.default, [setting.broken(f'"{text}"')]
 
 
 def whole_number(check: Callable[[int], bool] = lambda _: True) -> Parse[int]:

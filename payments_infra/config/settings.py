@@ -36,6 +36,7 @@ from payments_infra.config.limits import (
     MIN_VPC_PREFIX,
     REQUIRED_REGION,
     _capacity,
+    _egress_destinations,
     _emails,
     _engine_version,
     _optional,
@@ -51,6 +52,7 @@ from payments_infra.config.setting import (
     one_of,
     text_matching,
     text_where,
+    true_or_false,
     whole_number,
     whole_number_from,
 )
@@ -134,12 +136,11 @@ DB_BACKUP_RETENTION_DAYS: Setting[int] = Setting(
 DB_ROTATION_DAYS: Setting[int] = Setting(
     key="payments:dbRotationDays",
     type="integer",
-    default=0,
-    shown_default="0 (off)",
+    default=0,  # 30 once the stack's own rotation function lands (issue 16)
     rule="0 (off) or a whole number from 1 to 365",
-    description="Rotate the master password every N days with AWS's single-user "
-    "PostgreSQL rotation function. Off by default: rotation rewrites `password` but "
-    "not `url` in the secret (see docs/architecture.md, Database).",
+    description="Rotate the master password every N days with the stack's own rotation "
+    "function, which keeps every key of the secret (url included) consistent. 0 turns "
+    "rotation off, with a warning in the plan (PCI DSS 8.3.9).",
     parse=whole_number_from(0, 365),
 )
 _DNS_NAME_RULE = "a lowercase DNS name such as pay.example.com"
@@ -305,6 +306,42 @@ LOG_ARCHIVE: Setting[LogArchive] = Setting(
     parse=one_of(LogArchive),
 )
 
+VPC_ENDPOINTS: Setting[bool] = Setting(
+    key="payments:vpcEndpoints",
+    type="boolean",
+    default=True,
+    rule="true or false",
+    description="Interface VPC endpoints for what the tasks and functions call (ECR, "
+    "CloudWatch Logs, Secrets Manager, KMS, STS), so the tasks' security group sends only "
+    "to the endpoints, the S3 prefix list, the database and payments:egressAllowList. "
+    "false saves their hourly price (docs/cost.md) and lets the tasks out to any HTTPS "
+    "address through the NAT gateways.",
+    parse=true_or_false,
+)
+EGRESS_ALLOW_LIST: Setting[tuple[tuple[ipaddress.IPv4Network, int], ...]] = Setting(
+    key="payments:egressAllowList",
+    type="JSON list",
+    default=(),
+    shown_default="[] (none)",
+    rule='a JSON list of "<public IPv4 CIDR, /16 or narrower>:<port>", e.g. '
+    '["52.94.10.0/24:443"]',
+    description="Internet destinations the API really needs (its payment processor), "
+    "reached through the NAT gateways; with payments:vpcEndpoints the tasks may send "
+    "nowhere else outside the VPC (PCI DSS 1.3.2).",
+    parse=_egress_destinations,
+)
+ACCOUNT_CONTROLS: Setting[bool] = Setting(
+    key="payments:accountControls",
+    type="boolean",
+    default=False,
+    rule="true or false",
+    description="Create the account-wide controls the compliance map leans on: CloudTrail, "
+    "GuardDuty, Security Hub with the PCI DSS standard, AWS Config. One per account, often "
+    "run by the organisation already: off by default, and refused when the account has one "
+    "(docs/security.md).",
+    parse=true_or_false,
+)
+
 SETTINGS: tuple[Setting[Any], ...] = (
     ENVIRONMENT_SUFFIX,
     REGION,
@@ -334,4 +371,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     ALERT_EMAILS,
     ALB_ACCESS_LOG_DELIVERY,
     LOG_ARCHIVE,
+    VPC_ENDPOINTS,
+    EGRESS_ALLOW_LIST,
+    ACCOUNT_CONTROLS,
 )

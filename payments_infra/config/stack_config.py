@@ -117,6 +117,9 @@ class StackConfig:
     vpc_cidr: ipaddress.IPv4Network = bound(s.VPC_CIDR)
     # None means "look the zones up" (provider.resolve_availability_zones).
     availability_zones: tuple[str, ...] | None = bound(s.AVAILABILITY_ZONES)
+    vpc_endpoints: bool = bound(s.VPC_ENDPOINTS)
+    egress_allow_list: tuple[tuple[ipaddress.IPv4Network, int], ...] = bound(s.EGRESS_ALLOW_LIST)
+    account_controls: bool = bound(s.ACCOUNT_CONTROLS)
     database: DatabaseSettings
     certificates: CertificateSettings
     service: ServiceSettings

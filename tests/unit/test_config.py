@@ -238,3 +238,44 @@ def test_each_default_is_valid(setting: Setting[Any]) -> None:
     if setting.default_text is not None:
         value, problems = setting.parse(setting, setting.default_text)
         assert problems == [] and value == setting.default
+
+
+def test_security_defaults_use_endpoints_and_leave_account_controls_off() -> None:
+    config = load()
+    assert (config.vpc_endpoints, config.egress_allow_list, config.account_controls) == (
+        True,
+        (),
+        False,
+    )
+
+
+@pytest.mark.parametrize("key", ["payments:vpcEndpoints", "payments:accountControls"])
+@pytest.mark.parametrize("value", ["yes", "True", "1", ""])
+def test_a_switch_is_true_or_false(key: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f'{key} must be true or false; got "{value}"'):
+        load(**{key: value})
+
+
+def test_egress_destinations_are_parsed() -> None:
+    config = load(**{"payments:egressAllowList": '["52.94.10.0/24:443", "54.187.174.169/32:8443"]'})
+    assert config.egress_allow_list == (
+        (ipaddress.IPv4Network("52.94.10.0/24"), 443),
+        (ipaddress.IPv4Network("54.187.174.169/32"), 8443),
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"52.94.10.0/24:443"', "payments:egressAllowList must be a JSON list"),
+        ('["52.94.10.0/24"]', 'entries must be "<IPv4 CIDR>:<port>" .*; got "52.94.10.0/24"'),
+        ('["52.94.10.1/24:443"]', 'got "52.94.10.1/24:443"'),  # host bits set
+        ('["52.94.10.0/24:70000"]', 'got "52.94.10.0/24:70000"'),
+        ('["10.1.0.0/16:443"]', 'must be public internet addresses .*; got "10.1.0.0/16:443"'),
+        ('["203.0.113.0/24:443"]', "must be public internet addresses"),  # documentation range
+        ('["0.0.0.0/0:443"]', 'must be /16 or narrower .*; got "0.0.0.0/0:443"'),
+    ],
+)
+def test_bad_egress_destinations_are_refused(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(**{"payments:egressAllowList": value})
