@@ -28,10 +28,17 @@ help:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt app/api/requirements.in app/api/requirements-dev.txt app/local_servers/pyproject.toml
+# The rotation function's packages come from its own hash-locked file, in a pip run of its own
+# (a hash on any line turns on hash checking for the whole run), reinstalled so that pip checks
+# every wheel; the program packs these very files into the function (function_code.py).
+ROTATION_LOCK := functions/db_rotation/requirements.txt
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt app/api/requirements.in app/api/requirements-dev.txt app/local_servers/pyproject.toml $(ROTATION_LOCK)
 	@PYTHON=$(PYTHON) $(REQUIRE) python
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		--only-binary=:all: --force-reinstall -r $(ROTATION_LOCK)
 	touch $@
 
 # The web app's dependencies and build (app/web/dist, which the browser test serves).
@@ -63,7 +70,9 @@ lint: venv app/web/node_modules/.installed
 	$(PY) -m payments_infra.offline.docs --check
 	cd app/web && npm run check:types
 
+# The rotation function's tests (tests/functions) start a PostgreSQL server of their own.
 unit: venv web
+	@$(REQUIRE) postgres
 	$(PY) -m pytest --ignore=tests/container
 
 api-test: venv

@@ -3,7 +3,9 @@
 Deploys, for the stack's ``payments:environmentSuffix``:
 - a VPC over three availability zones: public and private subnets, an internet gateway,
   one NAT gateway per zone, per-zone private routing, flow logs (30 days), a locked default
-  security group and an S3 gateway endpoint;
+  security group, an S3 gateway endpoint and (payments:vpcEndpoints, default on) interface
+  endpoints for ECR, CloudWatch Logs, Secrets Manager, KMS and STS, the only AWS APIs the tasks
+  may reach;
 - Aurora PostgreSQL (Serverless v2 writer and reader in two zones), encrypted with its own
   KMS key, TLS forced, logs exported to a 30-day log group, and its credentials and
   connection URL in a Secrets Manager secret;

@@ -1,9 +1,10 @@
-"""A recorded graph as plain JSON, for comparing the program before and after a refactor.
+"""A recorded graph as plain JSON: the reviewed snapshots in tests/fixtures/graph/.
 
-``python -m tests.graph_snapshot OUT.json CONFIG`` records the program with one of ``CONFIGS``
-and writes every resource's URN, type, parent, provider, inputs and
-dependencies. Absolute paths of the work tree become ``<repo>`` so snapshots made in other
-clones compare equal.
+``python -m tests.graph_snapshot --update`` records the program with each of ``CONFIGS`` and
+writes every resource's URN, type, parent, provider, inputs and dependencies to
+``tests/fixtures/graph/<config>.json`` (tests/unit/test_graph_is_reviewed.py compares).
+``python -m tests.graph_snapshot OUT.json CONFIG`` writes one elsewhere. Absolute paths of the
+work tree become ``<repo>`` so snapshots made in other clones compare equal.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from payments_infra.offline.mocks import record_program
 from tests.stacks import VALID_CONFIG
 
 SOURCE_TAG = re.compile(r"src-[0-9a-f]{16}")
-# The configurations whose graphs the redesign must keep: the default test stack, and one
-# with every optional resource (DNS certificates, rotation, the log archive, native ALB logs).
+SNAPSHOTS = REPO_ROOT / "tests" / "fixtures" / "graph"
+# The configurations whose graphs are reviewed: the default test stack, and one with every
+# optional part (DNS certificates, the log archive, native ALB logs, CloudFront-only ingress,
+# alerts, an egress allow-list, the account-wide controls).
 CONFIGS: dict[str, dict[str, str]] = {
     "default": dict(VALID_CONFIG),
     "everything": {
@@ -35,6 +38,8 @@ CONFIGS: dict[str, dict[str, str]] = {
         "payments:albAccessLogDelivery": "native",
         "payments:albIngress": "cloudfront",
         "payments:alertEmails": '["oncall@example.com"]',
+        "payments:egressAllowList": '["52.94.10.0/24:443"]',
+        "payments:accountControls": "true",
     },
 }
 
@@ -86,10 +91,17 @@ def snapshot(graph: Graph) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str]) -> int:
-    out = Path(argv[0])
-    graph = record_program(CONFIGS[argv[1]], stack="test")
+def write(out: Path, config_name: str) -> None:
+    graph = record_program(CONFIGS[config_name], stack="test")
     out.write_text(json.dumps(snapshot(graph), indent=1, sort_keys=True, default=str) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--update"]:
+        for config_name in CONFIGS:
+            write(SNAPSHOTS / f"{config_name}.json", config_name)
+        return 0
+    write(Path(argv[0]), argv[1])
     return 0
 
 

@@ -1,9 +1,12 @@
 """The one way the stack makes an S3 bucket: private, owner-enforced, encrypted, destroyable.
 
 Callers add what differs (a lifecycle rule from ``lifecycle_rule``, versioning, the bucket
-policy). SSE-S3 because the buckets need it: ALB access-log delivery supports no KMS key, the
-web app's bucket holds public content (docs/architecture.md, "Frontend tier"), and the log
-archive receives from Firehose what CloudWatch Logs already encrypted.
+policy). Every lifecycle rule also aborts multipart uploads left incomplete, whose parts S3
+otherwise keeps, bills and never shows as objects; every bucket gets one
+(offline/checks_hardening.py). SSE-S3 because the buckets need it: ALB access-log delivery
+supports no KMS key, the web app's bucket holds public content (docs/architecture.md,
+"Frontend tier"), the log archive receives from Firehose what CloudWatch Logs already
+encrypted, and the trail's files are encrypted by CloudTrail itself with the audit key.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ import pulumi_aws as aws
 
 from payments_infra.aws.naming import physical_name
 from payments_infra.aws.tagging import name_tag
+
+# Every writer of the stack's buckets (ALB, Firehose, CloudTrail, Config, `pulumi up`)
+# finishes an upload in minutes; a week is long enough for any retry of a slow one.
+ABORT_INCOMPLETE_UPLOADS_DAYS = 7
 
 
 def private_bucket(
@@ -71,9 +78,10 @@ def lifecycle_rule(
     expire_after_days: int | None = None,
     expire_noncurrent_after_days: int | None = None,
     glacier_ir_after_days: int | None = None,
-    abort_uploads_after_days: int | None = None,
+    abort_uploads_after_days: int = ABORT_INCOMPLETE_UPLOADS_DAYS,
 ) -> None:
-    """The bucket's lifecycle: one rule over every object, doing what the arguments set."""
+    """The bucket's lifecycle: one rule over every object, doing what the arguments set, and
+    always aborting incomplete multipart uploads."""
     rule = aws.s3.BucketLifecycleConfigurationRuleArgs(
         id=rule_id,
         status="Enabled",
@@ -99,12 +107,8 @@ def lifecycle_rule(
             if expire_noncurrent_after_days
             else None
         ),
-        abort_incomplete_multipart_upload=(
-            aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                days_after_initiation=abort_uploads_after_days
-            )
-            if abort_uploads_after_days
-            else None
+        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+            days_after_initiation=abort_uploads_after_days
         ),
     )
     aws.s3.BucketLifecycleConfiguration(

@@ -2,15 +2,20 @@
 
 ``customer_managed_key`` makes a rotating, quickly deletable, aliased key; every key of the
 platform comes from it, with one of the policies below (the database's is used by
-database.py). ``LogsKey`` (created first, before every tier) is the key every log
-group and the alerts topic are encrypted with. Its policy lets the regional CloudWatch Logs
-service use it only for this account's log groups (encryption-context condition) and lets
-CloudWatch alarms publish to the encrypted topic.
+database.py, the image repository's by image.py, the audit trail's by account_controls.py).
+A key per kind of data: each policy names the one or two services that may use its key, so
+widening one service's access never reaches another's data. ``LogsKey`` (created first,
+before every tier) is the key every log group and the alerts topic are encrypted with, and
+the ALB log forwarder's environment (the name of the group it writes to). Its policy lets
+the regional CloudWatch Logs service use it only for this account's log groups
+(encryption-context condition), lets CloudWatch alarms publish to the encrypted topic, and
+lets the account use it through SNS and Lambda only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -104,6 +109,97 @@ def logs_key_policy(account_id: str) -> str:
                 }
             },
         },
+        through_service_statement(
+            "EncryptFunctionEnvironmentsThroughLambda",
+            account_id,
+            regional_service("lambda"),
+            [
+                "kms:CreateGrant",
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:GenerateDataKey",
+            ],
+        ),
+    )
+
+
+def through_service_statement(
+    sid: str, account_id: str, service: str, actions: list[str]
+) -> dict[str, Any]:
+    """The account's principals may use the key for ``actions``, but only through ``service``
+    (``kms:ViaService``), never to encrypt or decrypt data directly."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+        "Action": actions,
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": service, "kms:CallerAccount": account_id}},
+    }
+
+
+def ecr_key_policy(account_id: str) -> str:
+    """Administration by the account; use only through ECR.
+
+    ECR checks the key (DescribeKey) and gives the repository two grants when it creates
+    it, and retires them when it deletes it; pushes and pulls then go through those grants,
+    so neither the deployer nor the task execution role needs to decrypt anything.
+    """
+    return policy_document(
+        key_admin_statement(account_id),
+        through_service_statement(
+            "UseThroughEcr",
+            account_id,
+            regional_service("ecr"),
+            ["kms:CreateGrant", "kms:RetireGrant", *KEY_USE_ACTIONS],
+        ),
+    )
+
+
+def audit_key_policy(account_id: str, trail_arn: str) -> str:
+    """The trail's key: CloudTrail encrypts this account's log files with it (and only for
+    ``trail_arn``); the account's principals decrypt them for reading, and nothing else.
+
+    The statements are AWS's for a trail's key (CloudTrail user guide, "Configure AWS KMS
+    key policies for CloudTrail"), with ``kms:GenerateDataKey*`` narrowed to the one action
+    CloudTrail calls.
+    """
+    trail_context = {
+        "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account_id}:trail/*"
+    }
+    return policy_document(
+        key_admin_statement(account_id),
+        {
+            "Sid": "CloudTrailEncryptsThisAccountsLogFiles",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": ["kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceArn": trail_arn},
+                "StringLike": trail_context,
+            },
+        },
+        {
+            "Sid": "CloudTrailDescribesTheKey",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": ["kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
+        },
+        {
+            "Sid": "TheAccountReadsTheLogFiles",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:CallerAccount": account_id},
+                "StringLike": trail_context,
+            },
+        },
     )
 
 
@@ -152,7 +248,8 @@ class LogsKey(pulumi.ComponentResource):
         super().__init__("payments:observability:LogsKey", name, None, opts)
         self.key = customer_managed_key(
             f"{name}-key",
-            description="CloudWatch Logs groups and the alerts topic of the payments stack",
+            description="CloudWatch Logs groups, the alerts topic and the log forwarder's "
+            "environment of the payments stack",
             policy=pulumi.Output.from_input(args.account_id).apply(logs_key_policy),
             name_key="logs_kms_key",
             alias_key="logs_kms_alias",

@@ -132,8 +132,10 @@ FIREHOSE_STREAM = NameRule("Firehose stream", 64, r"[A-Za-z0-9_.-]+")
 SQS_QUEUE = NameRule("SQS queue", 80, r"[A-Za-z0-9_-]+")
 ALARM = NameRule("CloudWatch alarm", 255, r"[^\x00-\x1f]+")
 SCALING_POLICY = NameRule("scaling policy", 256, r"[A-Za-z0-9._/-]+")
-# The Serverless Application Repository prefixes "serverlessrepo-" (15 characters) to it.
-CLOUDFORMATION_STACK = NameRule("CloudFormation stack", 128 - 15, r"[A-Za-z][A-Za-z0-9-]*")
+# CreateTrail: 3 to 128 letters, digits, periods, underscores and hyphens, starting with a
+# letter or digit. PutConfigurationRecorder, PutDeliveryChannel: 1 to 256 characters.
+CLOUDTRAIL_TRAIL = NameRule("CloudTrail trail", 128, r"[A-Za-z0-9][A-Za-z0-9._-]*", min_length=3)
+CONFIG_NAME = NameRule("AWS Config recorder/delivery channel", 256, r"[\w.-]+")
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,18 @@ NAMES: dict[str, PhysicalName] = {
     "public_route_table": PhysicalName("rtb-public", TAG_VALUE, "network"),
     "default_security_group": PhysicalName("default-sg", TAG_VALUE, "network"),
     "s3_endpoint": PhysicalName("vpce-s3", TAG_VALUE, "network"),
+    # interface VPC endpoints (endpoints.py): one per service, and their group
+    "endpoint_ecr_api": PhysicalName("vpce-ecr-api", TAG_VALUE, "network"),
+    "endpoint_ecr_dkr": PhysicalName("vpce-ecr-dkr", TAG_VALUE, "network"),
+    "endpoint_logs": PhysicalName("vpce-logs", TAG_VALUE, "network"),
+    "endpoint_secretsmanager": PhysicalName("vpce-secretsmanager", TAG_VALUE, "network"),
+    "endpoint_kms": PhysicalName("vpce-kms", TAG_VALUE, "network"),
+    "endpoint_sts": PhysicalName("vpce-sts", TAG_VALUE, "network"),
+    "endpoint_security_group": PhysicalName("vpce-sg", SECURITY_GROUP, "network"),
+    "endpoint_ingress_from_tasks": PhysicalName("vpce-sg-from-api-tasks", TAG_VALUE, "network"),
+    "endpoint_ingress_from_rotation": PhysicalName(
+        "vpce-sg-from-db-rotation", TAG_VALUE, "network"
+    ),
     "flow_log": PhysicalName("flow-log", TAG_VALUE, "network"),
     "flow_log_group": PhysicalName("/aws/vpc/flow-logs", LOG_GROUP, "network"),
     "flow_log_role": PhysicalName("vpc-flow-logs-role", IAM_ROLE, "network"),
@@ -183,16 +197,25 @@ NAMES: dict[str, PhysicalName] = {
     "db_kms_key": PhysicalName("aurora-key", TAG_VALUE, "database"),
     "db_kms_alias": PhysicalName("alias/aurora", KMS_ALIAS, "database"),
     "db_secret": PhysicalName("db-credentials", SECRET, "database"),
-    "db_rotation_function": PhysicalName("db-rotation", LAMBDA_FUNCTION, "database"),
-    "db_rotation_stack": PhysicalName("db-rotation", CLOUDFORMATION_STACK, "database"),
-    "db_rotation_log_group": PhysicalName("/aws/lambda/db-rotation", LOG_GROUP, "database"),
+    # Not "db-rotation": AWS's function, which stacks that had rotation on ran under that
+    # name, is deleted only after ours is created.
+    "db_rotation_function": PhysicalName("db-password-rotation", LAMBDA_FUNCTION, "database"),
+    "db_rotation_log_group": PhysicalName(
+        "/aws/lambda/db-password-rotation", LOG_GROUP, "database"
+    ),
+    "db_rotation_role": PhysicalName("db-password-rotation-role", IAM_ROLE, "database"),
+    "db_rotation_policy": PhysicalName("db-password-rotation-policy", IAM_POLICY, "database"),
     "db_rotation_security_group": PhysicalName("db-rotation-sg", SECURITY_GROUP, "database"),
     "db_ingress_from_rotation": PhysicalName("db-sg-from-rotation", TAG_VALUE, "database"),
     "db_rotation_egress_to_db": PhysicalName("db-rotation-sg-to-db", TAG_VALUE, "database"),
     "db_rotation_egress_to_aws": PhysicalName("db-rotation-sg-to-https", TAG_VALUE, "database"),
+    "db_rotation_egress_to_endpoints": PhysicalName(
+        "db-rotation-sg-to-vpce", TAG_VALUE, "database"
+    ),
     "db_log_group": PhysicalName(
         "/aws/rds/cluster/aurora-cluster", LOG_GROUP, "database", tail="/postgresql"
     ),
+    "db_monitoring_role": PhysicalName("aurora-monitoring-role", IAM_ROLE, "database"),
     # API tier
     "alb": PhysicalName("alb", ALB, "service"),
     "target_group": PhysicalName("tg-api", TARGET_GROUP, "service"),
@@ -203,12 +226,22 @@ NAMES: dict[str, PhysicalName] = {
     "ecs_service": PhysicalName("api-service", ECS_NAME, "service"),
     "task_family": PhysicalName("api", ECS_NAME, "service"),
     "ecr_repository": PhysicalName("api", ECR_REPOSITORY, "service"),
+    "ecr_kms_key": PhysicalName("ecr-key", TAG_VALUE, "service"),
+    "ecr_kms_alias": PhysicalName("alias/ecr", KMS_ALIAS, "service"),
     "api_log_group": PhysicalName("/ecs/api", LOG_GROUP, "service"),
     "task_execution_role": PhysicalName("ecs-task-execution-role", IAM_ROLE, "service"),
     "task_role": PhysicalName("ecs-task-role", IAM_ROLE, "service"),
     "task_execution_policy": PhysicalName("ecs-task-execution-policy", IAM_POLICY, "service"),
     "task_policy": PhysicalName("ecs-task-policy", IAM_POLICY, "service"),
     "alb_listener": PhysicalName("alb-https-listener", TAG_VALUE, "service"),
+    "alb_rule_from_cloudfront": PhysicalName("alb-rule-from-cloudfront", TAG_VALUE, "service"),
+    "alb_rule_api_paths": PhysicalName("alb-rule-api-paths", TAG_VALUE, "service"),
+    "alb_web_acl": PhysicalName("waf-alb", WAF_NAME, "service"),
+    "alb_waf_log_group": PhysicalName("aws-waf-logs-alb", LOG_GROUP, "service"),
+    "alb_waf_origin_rule_group": PhysicalName("waf-alb-cloudfront-origin", WAF_NAME, "service"),
+    "origin_header_secret": PhysicalName("cloudfront-origin-header", SECRET, "service"),
+    "origin_header_kms_key": PhysicalName("origin-header-key", TAG_VALUE, "service"),
+    "origin_header_kms_alias": PhysicalName("alias/origin-header", KMS_ALIAS, "service"),
     "container_insights_log_group": PhysicalName(
         "/aws/ecs/containerinsights/ecs-cluster", LOG_GROUP, "service", tail="/performance"
     ),
@@ -226,6 +259,9 @@ NAMES: dict[str, PhysicalName] = {
     "sg_rule_tasks_in_alb": PhysicalName("api-tasks-sg-in-alb", TAG_VALUE, "service"),
     "sg_rule_tasks_out_db": PhysicalName("api-tasks-sg-out-db", TAG_VALUE, "service"),
     "sg_rule_tasks_out_https": PhysicalName("api-tasks-sg-out-https", TAG_VALUE, "service"),
+    "sg_rule_tasks_out_endpoints": PhysicalName("api-tasks-sg-out-vpce", TAG_VALUE, "service"),
+    "sg_rule_tasks_out_s3": PhysicalName("api-tasks-sg-out-s3", TAG_VALUE, "service"),
+    "sg_rule_tasks_out_allowed": PhysicalName("api-tasks-sg-out-allowed", TAG_VALUE, "service"),
     # frontend tier
     "frontend_bucket": PhysicalName("frontend", S3_BUCKET, "frontend"),
     "web_acl": PhysicalName("waf-frontend", WAF_NAME, "frontend"),
@@ -268,6 +304,20 @@ NAMES: dict[str, PhysicalName] = {
     ),
     "log_archive_logs_role": PhysicalName("log-archive-logs-role", IAM_ROLE, "observability"),
     "log_archive_logs_policy": PhysicalName("log-archive-logs-policy", IAM_POLICY, "observability"),
+    # account controls (payments:accountControls)
+    "audit_kms_key": PhysicalName("audit-key", TAG_VALUE, "account"),
+    "audit_kms_alias": PhysicalName("alias/audit", KMS_ALIAS, "account"),
+    "cloudtrail_trail": PhysicalName("trail", CLOUDTRAIL_TRAIL, "account"),
+    "cloudtrail_bucket": PhysicalName("cloudtrail-logs", S3_BUCKET, "account"),
+    "cloudtrail_log_group": PhysicalName("/aws/cloudtrail/trail", LOG_GROUP, "account"),
+    "cloudtrail_role": PhysicalName("cloudtrail-logs-role", IAM_ROLE, "account"),
+    "cloudtrail_policy": PhysicalName("cloudtrail-logs-policy", IAM_POLICY, "account"),
+    "guardduty_detector": PhysicalName("guardduty", TAG_VALUE, "account"),
+    "config_recorder": PhysicalName("config-recorder", CONFIG_NAME, "account"),
+    "config_delivery_channel": PhysicalName("config-delivery", CONFIG_NAME, "account"),
+    "config_bucket": PhysicalName("config-history", S3_BUCKET, "account"),
+    "config_role": PhysicalName("config-recorder-role", IAM_ROLE, "account"),
+    "config_policy": PhysicalName("config-recorder-policy", IAM_POLICY, "account"),
     # Alarms, by the tier that watches itself with them (Observability creates them all).
     **{
         key: PhysicalName(key.replace("_", "-"), ALARM, tier)
@@ -279,6 +329,7 @@ NAMES: dict[str, PhysicalName] = {
                     "alarm_target_5xx",
                     "alarm_target_p99",
                     "alarm_unhealthy_hosts",
+                    "alarm_alb_waf_blocked",
                     "alarm_running_tasks",
                     "alarm_ecs_cpu",
                     "alarm_ecs_memory",
@@ -291,6 +342,7 @@ NAMES: dict[str, PhysicalName] = {
                     "alarm_db_memory",
                     "alarm_db_connections",
                     "alarm_db_replica_lag",
+                    "alarm_db_rotation_errors",
                 ),
             ),
             ("frontend", ("alarm_waf_blocked",)),

@@ -18,20 +18,27 @@ def regional_service(service: str) -> str:
     return f"{service}.{REQUIRED_REGION}.amazonaws.com"
 
 
-def trust_policy(service: str, account_id: str, source_arn: str | None = None) -> str:
+def trust_policy(
+    service: str, account_id: str, source_arn: str | None = None, *, conditions: bool = True
+) -> str:
     """Only ``service``, acting for this account (and for ``source_arn``, where the service
-    says which resource it acts for), may assume the role: AWS's confused-deputy conditions."""
-    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
-    if source_arn is not None:
-        condition["ArnLike"] = {"aws:SourceArn": source_arn}
-    return policy_document(
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-            "Condition": condition,
-        }
-    )
+    says which resource it acts for), may assume the role: AWS's confused-deputy conditions.
+
+    ``conditions=False`` is for the one service that sends neither key when it assumes a
+    role: CloudTrail delivering to CloudWatch Logs (CloudTrail user guide, "Role policy
+    document for CloudTrail to use CloudWatch Logs": confused-deputy prevention "is not
+    applicable"); with the conditions, its delivery would be refused.
+    """
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if conditions:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
+        if source_arn is not None:
+            statement["Condition"]["ArnLike"] = {"aws:SourceArn": source_arn}
+    return policy_document(statement)
 
 
 def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:

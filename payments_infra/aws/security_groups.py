@@ -54,7 +54,7 @@ def security_group_rule(
     cidr_ipv6: str | None = None,
     prefix_list_id: pulumi.Input[str] | None = None,
     referenced_security_group_id: pulumi.Input[str] | None = None,
-) -> None:
+) -> aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule:
     """A rule for TCP ``port`` on ``security_group_id``, Name-tagged by catalogue entry
     ``name_key``; its peer is exactly one of the CIDRs, the prefix list or another group."""
     peers = [cidr_ipv4, cidr_ipv6, prefix_list_id, referenced_security_group_id]
@@ -73,13 +73,12 @@ def security_group_rule(
         "tags": name_tag(physical_name(name_key, suffix)),
     }
     if direction == "ingress":
-        aws.vpc.SecurityGroupIngressRule(
+        return aws.vpc.SecurityGroupIngressRule(
             resource_name, aws.vpc.SecurityGroupIngressRuleArgs(**rule), opts=opts
         )
-    else:
-        aws.vpc.SecurityGroupEgressRule(
-            resource_name, aws.vpc.SecurityGroupEgressRuleArgs(**rule), opts=opts
-        )
+    return aws.vpc.SecurityGroupEgressRule(
+        resource_name, aws.vpc.SecurityGroupEgressRuleArgs(**rule), opts=opts
+    )
 
 
 @dataclass(frozen=True)
@@ -108,14 +107,15 @@ class Rule:
 
 def allow(
     source: Connectable, target: Connectable, port: int, *, egress: Rule, ingress: Rule
-) -> None:
+) -> list[pulumi.Resource]:
     """Let ``source`` open TCP connections to ``target`` on ``port``, and nothing more: the
-    egress rule on the source's group and the matching ingress rule on the target's."""
+    egress rule on the source's group and the matching ingress rule on the target's (returned,
+    for a resource that must wait until the way is open)."""
     pairs: tuple[tuple[Direction, Rule, Connectable, Connectable], ...] = (
         ("egress", egress, source, target),
         ("ingress", ingress, target, source),
     )
-    for direction, rule, group, peer in pairs:
+    return [
         security_group_rule(
             f"{group.owner_name}-{rule.key}",
             direction,
@@ -127,3 +127,5 @@ def allow(
             description=rule.description,
             opts=group.opts,
         )
+        for direction, rule, group, peer in pairs
+    ]

@@ -2,7 +2,10 @@
 confused-deputy conditions, one inline least-privilege policy, physical names from naming.py.
 
 Every role of the platform is one: VPC flow logs, the ECS task execution and task roles, the
-ALB log forwarder (Lambda), and the log archive's Firehose and CloudWatch Logs roles.
+ALB log forwarder (Lambda), and the log archive's Firehose and CloudWatch Logs roles. Where
+AWS publishes the exact policy a service needs and keeps it current (RDS enhanced monitoring,
+AWS Config's recorder), ``managed_service_role`` and ``attach_managed_policy`` attach that
+AWS managed policy instead of a copy of it that would go stale.
 """
 
 from __future__ import annotations
@@ -38,28 +41,26 @@ def service_role(
     opts: pulumi.ResourceOptions,
     source_arn: Callable[[str], str] | None = None,
     description: str | None = None,
+    confused_deputy_conditions: bool = True,
 ) -> ServiceRole:
     """A role only ``service`` acting for this account may assume, with ``policy`` inline.
 
     Logical names ``{resource_name}-role`` and ``{resource_name}-policy``; physical names from
     catalogue entries ``{name_key}_role`` and ``{name_key}_policy``. ``source_arn`` makes the
     ARN pattern of the resources the service acts for, from the account id, for services that
-    send ``aws:SourceArn``.
+    send ``aws:SourceArn``. ``confused_deputy_conditions=False`` only for a service that
+    sends no ``aws:SourceAccount`` (policies.trust_policy says which).
     """
-    role_name = physical_name(f"{name_key}_role", suffix)
-    role = aws.iam.Role(
-        f"{resource_name}-role",
-        aws.iam.RoleArgs(
-            name=role_name,
-            description=description,
-            assume_role_policy=pulumi.Output.from_input(account_id).apply(
-                lambda account: trust_policy(
-                    service, account, source_arn(account) if source_arn else None
-                )
-            ),
-            tags=name_tag(role_name),
-        ),
+    role = _role(
+        resource_name,
+        name_key,
+        service=service,
+        account_id=account_id,
+        suffix=suffix,
         opts=opts,
+        source_arn=source_arn,
+        description=description,
+        conditions=confused_deputy_conditions,
     )
     inline = aws.iam.RolePolicy(
         f"{resource_name}-policy",
@@ -69,3 +70,82 @@ def service_role(
         opts=opts,
     )
     return ServiceRole(role, inline)
+
+
+@dataclass(frozen=True)
+class ManagedServiceRole:
+    """A role whose permissions are one AWS managed policy; whatever uses the role at
+    creation waits for the attachment."""
+
+    role: aws.iam.Role
+    attachment: aws.iam.RolePolicyAttachment
+
+
+def managed_service_role(
+    resource_name: str,
+    name_key: str,
+    *,
+    service: str,
+    account_id: pulumi.Input[str],
+    managed_policy_arn: str,
+    suffix: str,
+    opts: pulumi.ResourceOptions,
+    description: str | None = None,
+) -> ManagedServiceRole:
+    """A role only ``service`` acting for this account may assume, with an AWS managed
+    policy attached. Logical names ``{resource_name}-role`` and
+    ``{resource_name}-managed-policy``; the role's physical name from ``{name_key}_role``."""
+    role = _role(
+        resource_name,
+        name_key,
+        service=service,
+        account_id=account_id,
+        suffix=suffix,
+        opts=opts,
+        description=description,
+    )
+    attachment = attach_managed_policy(resource_name, role, managed_policy_arn, opts)
+    return ManagedServiceRole(role, attachment)
+
+
+def attach_managed_policy(
+    resource_name: str, role: aws.iam.Role, policy_arn: str, opts: pulumi.ResourceOptions
+) -> aws.iam.RolePolicyAttachment:
+    """Attach an AWS managed policy (``arn:aws:iam::aws:policy/...``) to ``role``."""
+    return aws.iam.RolePolicyAttachment(
+        f"{resource_name}-managed-policy",
+        aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=policy_arn),
+        opts=opts,
+    )
+
+
+def _role(
+    resource_name: str,
+    name_key: str,
+    *,
+    service: str,
+    account_id: pulumi.Input[str],
+    suffix: str,
+    opts: pulumi.ResourceOptions,
+    source_arn: Callable[[str], str] | None = None,
+    description: str | None = None,
+    conditions: bool = True,
+) -> aws.iam.Role:
+    role_name = physical_name(f"{name_key}_role", suffix)
+    return aws.iam.Role(
+        f"{resource_name}-role",
+        aws.iam.RoleArgs(
+            name=role_name,
+            description=description,
+            assume_role_policy=pulumi.Output.from_input(account_id).apply(
+                lambda account: trust_policy(
+                    service,
+                    account,
+                    source_arn(account) if source_arn else None,
+                    conditions=conditions,
+                )
+            ),
+            tags=name_tag(role_name),
+        ),
+        opts=opts,
+    )

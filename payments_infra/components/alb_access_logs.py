@@ -4,8 +4,11 @@ Creates the log group ``/aws/alb/access/alb-{suffix}`` and, with
 ``payments:albAccessLogDelivery``:
 - ``forwarder`` (the default): a small Lambda (``functions/alb_log_forwarder``, Python,
   arm64) triggered by the log bucket's object-created events, with a least-privilege role,
-  its own log group made first, an SQS dead-letter queue as on-failure destination, and two
-  alarms (errors, dead letters) and a dashboard widget it exposes;
+  its own log group made first, a reserved concurrency (it can neither starve the account's
+  other functions nor be starved by them, and a flood of files cannot run up a bill), X-Ray
+  active tracing, its environment encrypted with the logs key, an SQS dead-letter queue as
+  on-failure destination, and two alarms (errors, dead letters) and a dashboard widget it
+  exposes;
 - ``native``: CloudWatch vended-log delivery from the ALB (see docs/architecture.md).
 
 The ALB keeps writing its files to its own bucket either way (load_balancer.py); this
@@ -34,6 +37,10 @@ from payments_infra.config import LogDelivery
 FORWARDER_SOURCE = REPO_ROOT / "functions" / "alb_log_forwarder"
 FORWARDER_MEMORY_MB = 256
 FORWARDER_TIMEOUT_SECONDS = 300
+# The ALB writes a file per node every five minutes; each takes the forwarder seconds. Five
+# at once is ample, and what a deploy takes from the account's unreserved pool (preflight
+# checks that at least 100 stay unreserved, as Lambda requires).
+FORWARDER_RESERVED_CONCURRENCY = 5
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600  # the most SQS keeps
 
 
@@ -149,13 +156,17 @@ class AlbAccessLogs(pulumi.ComponentResource):
                 environment=aws.lambda_.FunctionEnvironmentArgs(
                     variables={"LOG_GROUP_NAME": self.log_group.name}
                 ),
+                kms_key_arn=args.log_kms_key_arn,
+                reserved_concurrent_executions=FORWARDER_RESERVED_CONCURRENCY,
+                tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
                 logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                     log_format="Text", log_group=function_logs.name
                 ),
                 tags=name_tag(function_name),
             ),
-            # The function's log group must exist before its first run creates one forever.
-            opts=after(self._child, function_logs),
+            # The function's log group must exist before its first run creates one forever;
+            # Lambda checks the role's tracing permission when tracing is on.
+            opts=after(self._child, function_logs, role.policy),
         )
         aws.lambda_.FunctionEventInvokeConfig(
             f"{self._name}-forwarder-failure-destination",
@@ -211,7 +222,8 @@ class AlbAccessLogs(pulumi.ComponentResource):
 def forwarder_policy(
     bucket_arn: str, log_group_arn: str, function_log_group_arn: str, queue_arn: str, key_arn: str
 ) -> str:
-    """Read the ALB's log files; write to the access-log group and its own; send failures."""
+    """Read the ALB's log files; write to the access-log group and its own; send failures
+    and traces; read its own environment."""
     return policy_document(
         {
             "Sid": "ReadAlbLogFiles",
@@ -237,6 +249,21 @@ def forwarder_policy(
             "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
             "Resource": [key_arn],
             "Condition": {"StringEquals": {"kms:ViaService": regional_service("logs")}},
+        },
+        {
+            "Sid": "DecryptItsEnvironmentThroughLambda",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": [key_arn],
+            "Condition": {"StringEquals": {"kms:ViaService": regional_service("lambda")}},
+        },
+        {
+            # What Lambda's active tracing needs (Lambda developer guide, "Execution role
+            # permissions" for X-Ray); X-Ray's actions take no resource but "*".
+            "Sid": "SendTraces",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": ["*"],
         },
     )
 

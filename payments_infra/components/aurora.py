@@ -2,8 +2,9 @@
 
 The database name, admin user and port; the password alphabet; the backup and maintenance
 windows; the cluster parameter group's values (TLS only, what an assessor wants logged); and
-the secret's JSON, which AWS's rotation function and the API both read. Plain values and
-functions: database.py builds the resources from them, tests read them directly.
+the secret's JSON, which the rotation function (functions/db_rotation) and the API both read.
+Plain values and functions: database.py builds the resources from them, tests read them
+directly.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ BACKUP_WINDOW = "07:00-08:00"
 MAINTENANCE_WINDOW = "sun:08:30-sun:09:30"
 # Statements at least this slow are logged, in milliseconds.
 SLOW_STATEMENT_MS = 1000
+# Enhanced monitoring: OS metrics (per-process CPU, memory, I/O) every minute, the cheapest
+# interval, into the account's RDSOSMetrics log group, with the permissions AWS keeps in
+# its managed policy for exactly this.
+MONITORING_INTERVAL_SECONDS = 60
+MONITORING_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 def cluster_parameters() -> dict[str, str]:

@@ -13,16 +13,19 @@ Creates:
   create one that never expires and outlives the stack;
 - the Aurora PostgreSQL cluster ``aurora-cluster-{suffix}`` (Serverless v2, storage encrypted
   with the key, IAM database authentication, 7+ days of backups, no deletion protection, no
-  final snapshot) with a writer and a reader placed in two different zones;
+  final snapshot) with a writer and a reader placed in two different zones, each with
+  enhanced monitoring every 60 s through the role ``aurora-monitoring-role-{suffix}``;
 - the master password (``pulumi_random``, a Pulumi secret end to end) and the Secrets
   Manager secret ``db-credentials-{suffix}`` (the key above, no recovery window) holding the
   JSON AWS's rotation functions use plus ``url``, a ``postgresql://`` connection string.
 
-With ``payments:dbRotationDays`` above 0 it also deploys AWS's rotation function
-(db_rotation.py).
+With ``payments:dbRotationDays`` above 0 (30 by default) it also deploys the stack's own
+rotation function and its schedule (db_rotation.py); with 0 it warns that the password never
+rotates.
 
 The component exposes the secret's ARN and the JSON keys a task injects, never a value; its
-alarms (CPU, memory, connections, replica lag) and dashboard widget for Observability.
+alarms (CPU, memory, connections, replica lag, failed rotations) and dashboard widget for
+Observability.
 """
 
 from __future__ import annotations
@@ -40,19 +43,27 @@ from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
 from payments_infra.aws.naming import physical_name
 from payments_infra.aws.provider import EngineVersion
 from payments_infra.aws.security_groups import Connectable
+from payments_infra.aws.service_roles import managed_service_role
 from payments_infra.aws.tagging import name_tag
 from payments_infra.components.aurora import (
     BACKUP_WINDOW,
     DATABASE_NAME,
     MAINTENANCE_WINDOW,
     MASTER_USERNAME,
+    MONITORING_INTERVAL_SECONDS,
+    MONITORING_POLICY_ARN,
     PASSWORD_SPECIALS,
     PORT,
     SECRET_KEYS,
     cluster_parameters,
     secret_document,
 )
-from payments_infra.components.db_rotation import create_rotation
+from payments_infra.components.db_rotation import (
+    ROTATION_OFF_WARNING,
+    create_rotation,
+    rotation_alarms,
+)
+from payments_infra.components.endpoints import PrivateApis
 from payments_infra.config import DatabaseSettings
 
 
@@ -76,6 +87,9 @@ class DatabaseArgs:
     """The AWS account, for the key policy. Required."""
     log_kms_key_arn: pulumi.Input[str]
     """The key every log group of the tier is encrypted with (keys.LogsKey). Required."""
+    private_apis: PrivateApis | None = None
+    """The AWS APIs inside the VPC (endpoints.py), which the rotation function then calls
+    Secrets Manager through. None: through the NAT gateways. Default: None."""
 
 
 class Database(pulumi.ComponentResource):
@@ -107,13 +121,17 @@ class Database(pulumi.ComponentResource):
                     port=PORT,
                     vpc_id=args.vpc_id,
                     private_subnet_ids=args.private_subnet_ids,
+                    account_id=args.account_id,
                     key_arn=self.key.arn,
                     log_kms_key_arn=args.log_kms_key_arn,
                     secret=self.secret,
                     # Rotating before the first value exists would rotate nothing.
                     wait_for=[self.secret_version, self.writer],
+                    private_apis=args.private_apis,
                 )
             )
+        else:
+            pulumi.log.warn(ROTATION_OFF_WARNING, resource=self)
 
         self.cluster_endpoint = self.cluster.endpoint
         self.cluster_reader_endpoint = self.cluster.reader_endpoint
@@ -123,6 +141,8 @@ class Database(pulumi.ComponentResource):
         self.secret_keys = dict(SECRET_KEYS)
         self.port = PORT
         self.alarms = database_alarms(self.cluster_identifier, self.reader_identifier, suffix)
+        if self._rotating:
+            self.alarms += rotation_alarms(suffix)
         self.dashboard_widgets = [
             DashboardWidget(
                 "Aurora CPU, connections, capacity",
@@ -220,6 +240,18 @@ class Database(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+        # RDS checks at instance creation that it may assume the role with its policy.
+        self.monitoring_role = managed_service_role(
+            f"{self._name}-monitoring",
+            "db_monitoring",
+            service="monitoring.rds.amazonaws.com",
+            description="RDS enhanced monitoring: OS metrics of the Aurora instances to "
+            "CloudWatch Logs",
+            account_id=args.account_id,
+            managed_policy_arn=MONITORING_POLICY_ARN,
+            suffix=self._suffix,
+            opts=self._child,
+        )
         settings = args.settings
         self.cluster = aws.rds.Cluster(
             f"{self._name}-cluster",
@@ -302,10 +334,14 @@ class Database(pulumi.ComponentResource):
                 performance_insights_enabled=True,
                 performance_insights_kms_key_id=self.key.arn,
                 performance_insights_retention_period=7,  # the free tier
+                monitoring_interval=MONITORING_INTERVAL_SECONDS,
+                monitoring_role_arn=self.monitoring_role.role.arn,
                 tags=name_tag(identifier),
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=list(after), ignore_changes=["engineVersion"]
+                parent=self,
+                depends_on=[*after, self.monitoring_role.attachment],
+                ignore_changes=["engineVersion"],
             ),
         )
 

@@ -1,9 +1,33 @@
 """Password rotation of the database secret, part of the Database component.
 
-With ``payments:dbRotationDays`` above 0, ``create_rotation`` deploys AWS's single-user
-PostgreSQL rotation function (from the Serverless Application Repository) into the private
-subnets, with its own security group (out to the database and to HTTPS only, and let into the
-database), a 30-day log group made first, and the schedule that runs it.
+With ``payments:dbRotationDays`` above 0 (30 by default), ``create_rotation`` deploys the
+stack's own rotation function, ``functions/db_rotation`` (Python, arm64), and the schedule
+that runs it:
+- the function ``db-password-rotation-{suffix}`` in the private subnets, with its own security
+  group (out to the database, let into the database, and HTTPS out to the Secrets Manager
+  API: to the VPC endpoints, let in there, when the platform has them (``private_apis``),
+  else to any address through the NAT gateways), its 30-day log group created before it,
+  the RDS CA bundle it verifies the database's certificate with, X-Ray active tracing, a
+  reserved concurrency of 2 and no environment variables (nothing to encrypt there);
+- its role (service_roles.py), allowed exactly what the four rotation steps do: read, write
+  and relabel versions of this one secret, ask Secrets Manager for a random password, use the
+  database key only through Secrets Manager, write its log group, and manage its network
+  interfaces in the private subnets;
+- the permission for Secrets Manager to invoke it for this secret only, and the rotation
+  schedule, made once the secret has its first value, the database its writer, and the
+  function its permissions and its way to the database;
+- an alarm on the function's errors (``rotation_alarms``, which the Database exposes).
+
+Packaging: the function's dependencies (pg8000, a pure-Python PostgreSQL driver, and its own)
+are pinned and hash-locked in ``functions/db_rotation/requirements.txt``; ``make venv``
+installs that lock on its own, with pip checking every hash, and ``function_code.python_archive``
+packs those installed files, checked against the lock's versions and pip's RECORD, next to
+``handler.py``. No network and no build step at ``pulumi up`` or under the offline mocks; see
+payments_infra/aws/function_code.py.
+
+Unlike AWS's single-user function, which rewrites ``password`` and leaves ``url`` stale, ours
+keeps every key of the secret consistent (functions/db_rotation/README.md). With 0 the stack
+rotates nothing and says so: ``ROTATION_OFF_WARNING``, in ``pulumi up`` and ``make plan``.
 """
 
 from __future__ import annotations
@@ -13,10 +37,13 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from payments_infra import REPO_ROOT
+from payments_infra.aws.function_code import python_archive
 from payments_infra.aws.logs import log_group
+from payments_infra.aws.monitoring import AlarmSpec
 from payments_infra.aws.naming import physical_name
 from payments_infra.aws.options import after
-from payments_infra.aws.policies import regional_service
+from payments_infra.aws.policies import policy_document, regional_service
 from payments_infra.aws.security_groups import (
     HTTPS_PORT,
     Connectable,
@@ -24,18 +51,27 @@ from payments_infra.aws.security_groups import (
     allow,
     security_group_rule,
 )
+from payments_infra.aws.service_roles import service_role
 from payments_infra.aws.tagging import name_tag
+from payments_infra.components.endpoints import PrivateApis
+from payments_infra.config import REQUIRED_REGION
 
-# AWS's rotation function for one PostgreSQL user (Secrets Manager docs, "rotation function
-# templates"), published from us-east-1 for every region; it expects the secret JSON that
-# database.secret_document writes.
-ROTATION_APPLICATION_ID = (
-    "arn:aws:serverlessrepo:us-east-1:297356227824:applications/"
-    "SecretsManagerRDSPostgreSQLRotationSingleUser"
+ROTATION_SOURCE = REPO_ROOT / "functions" / "db_rotation"
+ROTATION_LOCK = ROTATION_SOURCE / "requirements.txt"
+# The same bundle the API's image verifies the database with (app/api/README.md says how to
+# refresh it, with its checksum).
+RDS_CA_BUNDLE = REPO_ROOT / "app" / "api" / "certs" / "rds-global-bundle.pem"
+ROTATION_MEMORY_MB = 256
+# Three TLS logins of at most 10 s each and a few Secrets Manager calls, with room to spare.
+ROTATION_TIMEOUT_SECONDS = 60
+# Secrets Manager runs one step at a time; the second is for a retry that overlaps a slow
+# step. What a deploy takes from the account's unreserved pool.
+ROTATION_RESERVED_CONCURRENCY = 2
+ROTATION_OFF_WARNING = (
+    "payments:dbRotationDays is 0: the database password never rotates. PCI DSS 8.3.9 and "
+    "8.6.3 expect the passwords of application and system accounts to change periodically; "
+    "set payments:dbRotationDays to 1-365 (default 30) unless something else rotates it."
 )
-# Characters the rotation function must not put in a new password: the ones AWS excludes by
-# default, plus those that would need escaping in a connection URL.
-ROTATION_EXCLUDED_CHARACTERS = "/@\"'\\:?#[]%&+=;, "
 
 
 def create_rotation(
@@ -46,30 +82,31 @@ def create_rotation(
     port: int,
     vpc_id: pulumi.Input[str],
     private_subnet_ids: Sequence[pulumi.Input[str]],
+    account_id: pulumi.Input[str],
     key_arn: pulumi.Input[str],
     log_kms_key_arn: pulumi.Input[str],
     secret: aws.secretsmanager.Secret,
     wait_for: Sequence[pulumi.Resource],
+    private_apis: PrivateApis | None,
 ) -> aws.cloudwatch.LogGroup:
-    """The rotation function reaching the database and the Secrets Manager API (through the
-    NAT gateways), and the schedule that runs it once ``wait_for`` exist. Its resources are
-    children of the database (``database.opts``). Returns the function's log group."""
+    """The rotation function reaching the database and the Secrets Manager API (through
+    ``private_apis`` when given), and the schedule that runs it once ``wait_for`` exist. Its
+    resources are children of the database (``database.opts``). Returns the function's log
+    group."""
     suffix, opts = database.suffix, database.opts
-    function_name = physical_name("db_rotation_function", suffix)
-    group_name = physical_name("db_rotation_security_group", suffix)
     group = aws.ec2.SecurityGroup(
         f"{name}-rotation-sg",
         aws.ec2.SecurityGroupArgs(
-            name=group_name,
+            name=physical_name("db_rotation_security_group", suffix),
             description="Password rotation function: out to the database and AWS APIs only",
             vpc_id=vpc_id,
-            tags=name_tag(group_name),
+            tags=name_tag(physical_name("db_rotation_security_group", suffix)),
         ),
         opts=opts,
     )
-    function = Connectable(group.id, name, suffix, opts)
-    allow(
-        function,
+    function_connections = Connectable(group.id, name, suffix, opts)
+    way_in = allow(
+        function_connections,
         database,
         port,
         egress=Rule(
@@ -81,17 +118,7 @@ def create_rotation(
             "PostgreSQL over TLS from the password rotation function",
         ),
     )
-    security_group_rule(
-        f"{name}-rotation-to-https",
-        "egress",
-        name_key="db_rotation_egress_to_aws",
-        suffix=suffix,
-        security_group_id=group.id,
-        cidr_ipv4="0.0.0.0/0",
-        port=HTTPS_PORT,
-        description="HTTPS to the Secrets Manager API, through the NAT gateways",
-        opts=opts,
-    )
+    way_out = _way_to_secrets_manager(name, function_connections, private_apis)
     rotation_logs = log_group(
         f"{name}-rotation-logs",
         "db_rotation_log_group",
@@ -99,37 +126,232 @@ def create_rotation(
         kms_key_arn=log_kms_key_arn,
         opts=opts,
     )
-    stack_name = physical_name("db_rotation_stack", suffix)
-    rotation_app = aws.serverlessrepository.CloudFormationStack(
+    role = service_role(
         f"{name}-rotation",
-        aws.serverlessrepository.CloudFormationStackArgs(
-            name=stack_name,
-            application_id=ROTATION_APPLICATION_ID,
-            capabilities=["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],
-            parameters={
-                "functionName": function_name,
-                "endpoint": f"https://{regional_service('secretsmanager')}",
-                "kmsKeyArn": key_arn,
-                "vpcSubnetIds": pulumi.Output.all(*private_subnet_ids).apply(",".join),
-                "vpcSecurityGroupIds": group.id,
-                "excludeCharacters": ROTATION_EXCLUDED_CHARACTERS,
-            },
-            tags=name_tag(stack_name),
+        "db_rotation",
+        service="lambda.amazonaws.com",
+        description="Database password rotation: this secret's versions, the database key "
+        "through Secrets Manager, its log group, traces, its network interfaces",
+        account_id=account_id,
+        policy=pulumi.Output.all(
+            secret.arn, key_arn, rotation_logs.arn, account_id, group.id, *private_subnet_ids
+        ).apply(
+            lambda v: rotation_policy(
+                secret_arn=v[0],
+                key_arn=v[1],
+                log_group_arn=v[2],
+                account_id=v[3],
+                security_group_id=v[4],
+                subnet_ids=v[5:],
+            )
         ),
-        # The function's log group must exist before the function first runs.
-        opts=after(opts, rotation_logs),
+        suffix=suffix,
+        opts=opts,
+    )
+    function_name = physical_name("db_rotation_function", suffix)
+    function = aws.lambda_.Function(
+        f"{name}-rotation-function",
+        aws.lambda_.FunctionArgs(
+            name=function_name,
+            description="Rotates the database password and keeps every key of its secret "
+            "consistent (functions/db_rotation)",
+            runtime="python3.12",
+            architectures=["arm64"],
+            handler="handler.handler",
+            code=rotation_code(),
+            role=role.role.arn,
+            memory_size=ROTATION_MEMORY_MB,
+            timeout=ROTATION_TIMEOUT_SECONDS,
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=list(private_subnet_ids), security_group_ids=[group.id]
+            ),
+            # No environment: the password rules are the handler's constants, so there is
+            # nothing to encrypt there.
+            reserved_concurrent_executions=ROTATION_RESERVED_CONCURRENCY,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="Text", log_group=rotation_logs.name
+            ),
+            tags=name_tag(function_name),
+        ),
+        # Its log group must exist before its first run creates one that never expires, and
+        # Lambda checks at creation that the role may create its network interfaces and send
+        # traces.
+        opts=after(opts, rotation_logs, role.policy),
+    )
+    invoke = aws.lambda_.Permission(
+        f"{name}-rotation-invoked-by-secretsmanager",
+        aws.lambda_.PermissionArgs(
+            function=function.name,
+            action="lambda:InvokeFunction",
+            principal="secretsmanager.amazonaws.com",
+            source_arn=secret.arn,
+            source_account=account_id,
+        ),
+        opts=opts,
     )
     aws.secretsmanager.SecretRotation(
         f"{name}-credentials-rotation",
         aws.secretsmanager.SecretRotationArgs(
             secret_id=secret.id,
-            rotation_lambda_arn=rotation_app.outputs.apply(
-                lambda outputs: outputs["RotationLambdaARN"]
-            ),
+            rotation_lambda_arn=function.arn,
             rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
                 automatically_after_days=rotation_days
             ),
         ),
-        opts=after(opts, *wait_for),
+        # Secrets Manager rotates once at once: the function must be allowed to run, reach
+        # the database and Secrets Manager, and find a first value and a database to change.
+        opts=after(opts, *wait_for, invoke, role.policy, *way_in, *way_out),
     )
     return rotation_logs
+
+
+def _way_to_secrets_manager(
+    name: str, function: Connectable, private_apis: PrivateApis | None
+) -> list[pulumi.Resource]:
+    """HTTPS to the Secrets Manager API: to the VPC endpoints (whose private DNS answers for
+    its name), let in by their group, or without them to any address through the NAT
+    gateways. Returns what the first rotation waits for."""
+    if private_apis is None:
+        return [
+            security_group_rule(
+                f"{name}-rotation-to-https",
+                "egress",
+                name_key="db_rotation_egress_to_aws",
+                suffix=function.suffix,
+                security_group_id=function.security_group_id,
+                cidr_ipv4="0.0.0.0/0",
+                port=HTTPS_PORT,
+                description="HTTPS to the Secrets Manager API, through the NAT gateways",
+                opts=function.opts,
+            )
+        ]
+    return [
+        *allow(
+            function,
+            private_apis.connections,
+            HTTPS_PORT,
+            egress=Rule(
+                "rotation-to-endpoints",
+                "db_rotation_egress_to_endpoints",
+                "HTTPS to the Secrets Manager endpoint in the VPC",
+            ),
+            ingress=Rule(
+                "ingress-from-db-rotation",
+                "endpoint_ingress_from_rotation",
+                "HTTPS from the database password rotation function",
+            ),
+        ),
+        *private_apis.endpoints,
+    ]
+
+
+def rotation_alarms(suffix: str) -> list[AlarmSpec]:
+    """A failed rotation step: Secrets Manager retries it, but the password and the secret
+    may disagree until one succeeds (docs/architecture.md, Database)."""
+    return [
+        AlarmSpec(
+            physical_name("alarm_db_rotation_errors", suffix),
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": physical_name("db_rotation_function", suffix)},
+            "GreaterThanThreshold",
+            0,
+            "A password rotation step failed: read the function's log, fix, and rotate again.",
+            period=300,
+            evaluation_periods=1,
+        )
+    ]
+
+
+def rotation_code() -> pulumi.AssetArchive:
+    """handler.py, the RDS CA bundle, and the locked pure-Python packages (pg8000...)."""
+    return python_archive(
+        {
+            "handler.py": ROTATION_SOURCE / "handler.py",
+            "rds-global-bundle.pem": RDS_CA_BUNDLE,
+        },
+        ROTATION_LOCK,
+    )
+
+
+def rotation_policy(
+    *,
+    secret_arn: str,
+    key_arn: str,
+    log_group_arn: str,
+    account_id: str,
+    security_group_id: str,
+    subnet_ids: Sequence[str],
+) -> str:
+    """Exactly what the four rotation steps need, on this secret and this key only."""
+    ec2 = f"arn:aws:ec2:{REQUIRED_REGION}:{account_id}"
+    network_interfaces = f"{ec2}:network-interface/*"
+    return policy_document(
+        {
+            "Sid": "RotateThisSecret",
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ],
+            "Resource": [secret_arn],
+        },
+        {
+            # GetRandomPassword acts on no resource: IAM accepts only "*" for it.
+            "Sid": "GenerateThePassword",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetRandomPassword"],
+            "Resource": ["*"],
+        },
+        {
+            "Sid": "UseTheDatabaseKeyThroughSecretsManager",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": [key_arn],
+            "Condition": {"StringEquals": {"kms:ViaService": regional_service("secretsmanager")}},
+        },
+        {
+            "Sid": "WriteItsLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"{log_group_arn}:*"],
+        },
+        {
+            # Lambda's network interfaces in the private subnets, with the function's group.
+            "Sid": "CreateItsNetworkInterfaces",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateNetworkInterface"],
+            "Resource": [
+                network_interfaces,
+                f"{ec2}:security-group/{security_group_id}",
+                *(f"{ec2}:subnet/{subnet}" for subnet in subnet_ids),
+            ],
+        },
+        {
+            "Sid": "ManageItsNetworkInterfaces",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            "Resource": [network_interfaces],
+        },
+        {
+            # What Lambda's active tracing needs; X-Ray's actions take no resource but "*".
+            "Sid": "SendTraces",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": ["*"],
+        },
+        {
+            # EC2's Describe actions support no resource-level permissions: "*" only.
+            "Sid": "DescribeNetworkInterfaces",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            "Resource": ["*"],
+        },
+    )

@@ -8,7 +8,8 @@ Creates:
   HTTPS only (redirect), TLS 1.2 (2021 policy) with a custom certificate, HTTP/2 and HTTP/3,
   compression, AWS's managed cache policies, security headers (payments_infra/aws/web_headers.py);
   ``/api/*`` to the ALB over verified HTTPS, uncached, only when a certificate name covers
-  the ALB (certificate modes 1 and 2);
+  the ALB (certificate modes 1 and 2), with the secret origin header the ALB requires
+  (origin_header.py);
 - the WAF web ACL in front of it (web_acl.py);
 - CloudFront access logs delivered to CloudWatch Logs (``/aws/cloudfront/frontend-{suffix}``,
   30 days) through CloudWatch log delivery;
@@ -25,13 +26,14 @@ import pulumi
 import pulumi_aws as aws
 
 from payments_infra.aws.logs import deliver_to_log_group, log_group
-from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
+from payments_infra.aws.monitoring import DashboardWidget
 from payments_infra.aws.naming import physical_name
 from payments_infra.aws.security_groups import HTTPS_PORT
 from payments_infra.aws.tagging import name_tag
-from payments_infra.aws.web_headers import CONTENT_SECURITY_POLICY
+from payments_infra.aws.web_headers import CONTENT_SECURITY_POLICY, HSTS_MAX_AGE_SECONDS
+from payments_infra.components.origin_header import OriginHeader
 from payments_infra.components.site import SiteFile, allow_reads_from, create_site_bucket
-from payments_infra.components.web_acl import create_web_acl
+from payments_infra.components.web_acl import WebAclSpec, create_web_acl, waf_monitoring
 from payments_infra.config import FrontendSettings
 
 # AWS managed policies (CloudFront developer guide, "Use managed cache policies" and
@@ -76,6 +78,8 @@ class FrontendArgs:
     """Mode 1: the zone for the alias record. Default: None."""
     api_origin_domain: str | None = None
     """A name that reaches the ALB and that its certificate covers; None: no /api."""
+    origin_header: OriginHeader | None = None
+    """The secret header the ALB requires of CloudFront; required with api_origin_domain."""
 
 
 class Frontend(pulumi.ComponentResource):
@@ -84,6 +88,11 @@ class Frontend(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        if args.api_origin_domain and args.origin_header is None:
+            raise ValueError(
+                "FrontendArgs.origin_header must be set with api_origin_domain: the ALB "
+                "answers 403 to /api requests without it"
+            )
         super().__init__("payments:frontend:Frontend", name, None, opts)
         self._name = name
         self._suffix = args.environment_suffix
@@ -94,7 +103,13 @@ class Frontend(pulumi.ComponentResource):
         self.web_acl, waf_logs = create_web_acl(
             name,
             self._suffix,
-            rate_limit=args.settings.waf_rate_limit,
+            WebAclSpec(
+                scope="CLOUDFRONT",
+                acl_key="web_acl",
+                log_group_key="waf_log_group",
+                description="Public web app and API through CloudFront (PCI DSS 6.4.2)",
+                rate_limit=args.settings.waf_rate_limit,
+            ),
             log_kms_key_arn=args.log_kms_key_arn,
             opts=self._child,
         )
@@ -152,9 +167,12 @@ class Frontend(pulumi.ComponentResource):
                 name=physical_name("response_headers_policy", self._suffix),
                 comment="HSTS, CSP, nosniff, DENY framing, strict referrer",
                 security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
+                    # Overrides the API's own HSTS (no preload) on /api/* too: one policy
+                    # for everything the distribution serves.
                     strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
-                        access_control_max_age_sec=31536000,
+                        access_control_max_age_sec=HSTS_MAX_AGE_SECONDS,
                         include_subdomains=True,
+                        preload=True,
                         override=True,
                     ),
                     content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
@@ -181,11 +199,18 @@ class Frontend(pulumi.ComponentResource):
             )
         ]
         ordered_behaviors = []
-        if args.api_origin_domain:
+        if args.api_origin_domain and args.origin_header:
             origins.append(
                 aws.cloudfront.DistributionOriginArgs(
                     origin_id="api",
                     domain_name=args.api_origin_domain,
+                    # Proves to the ALB that the request came through this distribution
+                    # (CloudFront replaces a viewer's header of the same name).
+                    custom_headers=[
+                        aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                            name=args.origin_header.name, value=args.origin_header.value
+                        )
+                    ],
                     custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                         http_port=80,  # required by the API, never used: https-only
                         https_port=HTTPS_PORT,
@@ -308,34 +333,27 @@ class Frontend(pulumi.ComponentResource):
             "Region",
             "Global",
         ]
-        by_web_acl: list[pulumi.Input[str]] = ["WebACL", self.web_acl_name, "Rule", "ALL"]
-        self.alarms = [
-            AlarmSpec(
-                physical_name("alarm_waf_blocked", self._suffix),
-                "AWS/WAFV2",
-                "BlockedRequests",
-                {"WebACL": self.web_acl_name, "Rule": "ALL"},
-                "GreaterThanThreshold",
-                1000,
-                "A spike of blocked requests: an attack or a false positive locking users out.",
-                period=300,
-                evaluation_periods=1,
-            )
-        ]
+        waf_alarm, waf_widget = waf_monitoring(
+            self.web_acl_name,
+            "CLOUDFRONT",
+            alarm_key="alarm_waf_blocked",
+            where="at CloudFront",
+            title="CloudFront WAF allowed and blocked",
+            suffix=self._suffix,
+        )
+        self.alarms = [waf_alarm]
         self.dashboard_widgets = [
             DashboardWidget(
-                "CloudFront requests and 5xx rate",
-                [
-                    ["AWS/CloudFront", "Requests", *by_distribution],
-                    ["AWS/CloudFront", "5xxErrorRate", *by_distribution],
-                ],
+                "CloudFront requests",
+                [["AWS/CloudFront", "Requests", *by_distribution]],
                 region=CLOUDFRONT_METRICS_REGION,
             ),
+            # A percentage: its average over the period, never a sum of percentages.
             DashboardWidget(
-                "WAF allowed and blocked",
-                [
-                    ["AWS/WAFV2", "AllowedRequests", *by_web_acl],
-                    ["AWS/WAFV2", "BlockedRequests", *by_web_acl],
-                ],
+                "CloudFront 5xx error rate (%)",
+                [["AWS/CloudFront", "5xxErrorRate", *by_distribution]],
+                stat="Average",
+                region=CLOUDFRONT_METRICS_REGION,
             ),
+            waf_widget,
         ]

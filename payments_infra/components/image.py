@@ -1,7 +1,8 @@
 """ApiImage component: the API's container image, built from ``app/api`` and pushed to ECR.
 
-Creates the ECR repository ``api-{suffix}`` (scan on push, immutable tags, KMS encryption,
-deleted with its images on destroy, a lifecycle rule keeping the newest N images) and
+Creates the ECR repository ``api-{suffix}`` (scan on push, immutable tags, encrypted with
+its own customer-managed key ``alias/ecr-{suffix}`` usable only through ECR, deleted with its
+images on destroy, a lifecycle rule keeping the newest N images) and
 builds ``app/api`` with pulumi-docker-build at ``pulumi up`` (Docker is a deploy
 prerequisite). The tag is a hash of the API's source, so an unchanged API is not pushed
 again and an immutable tag never has to move.
@@ -22,6 +23,7 @@ import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from payments_infra import REPO_ROOT
+from payments_infra.aws.keys import customer_managed_key, ecr_key_policy
 from payments_infra.aws.naming import physical_name
 from payments_infra.aws.tagging import name_tag
 
@@ -83,6 +85,8 @@ class ApiImageArgs:
     """ARM64 or X86_64: the platform the image is built for. Required."""
     keep_images: int
     """How many images the repository keeps. Required."""
+    account_id: pulumi.Input[str]
+    """The AWS account, for the repository key's policy. Required."""
 
 
 class ApiImage(pulumi.ComponentResource):
@@ -93,6 +97,17 @@ class ApiImage(pulumi.ComponentResource):
     ) -> None:
         super().__init__("payments:image:ApiImage", name, None, opts)
         repository_name = physical_name("ecr_repository", args.environment_suffix)
+        # Its own key rather than the logs or database key: their policies admit only their
+        # services, and ECR's grants on a shared key would reach their data.
+        self.key = customer_managed_key(
+            f"{name}-key",
+            description=f"Images of the ECR repository {repository_name}",
+            policy=pulumi.Output.from_input(args.account_id).apply(ecr_key_policy),
+            name_key="ecr_kms_key",
+            alias_key="ecr_kms_alias",
+            suffix=args.environment_suffix,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.repository = aws.ecr.Repository(
             f"{name}-repository",
             aws.ecr.RepositoryArgs(
@@ -101,8 +116,12 @@ class ApiImage(pulumi.ComponentResource):
                 image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                     scan_on_push=True
                 ),
+                # Fixed at creation: a repository made before the key is replaced, and the
+                # image with it (replace_with below), so the new one is not left empty.
                 encryption_configurations=[
-                    aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")
+                    aws.ecr.RepositoryEncryptionConfigurationArgs(
+                        encryption_type="KMS", kms_key=self.key.arn
+                    )
                 ],
                 force_delete=True,  # destroy takes the images with it
                 tags=name_tag(repository_name),
@@ -140,9 +159,18 @@ class ApiImage(pulumi.ComponentResource):
                     )
                 ],
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            # Same name, same URL: without this, a replaced repository would keep the old
+            # image's state and never be pushed to.
+            opts=pulumi.ResourceOptions(parent=self, replace_with=[self.repository]),
         )
         # The pushed reference with its digest: a task always runs exactly what was built.
         self.image_ref = self.image.ref
         self.repository_arn = self.repository.arn
-        self.register_outputs({"image_ref": self.image_ref, "repository_arn": self.repository_arn})
+        self.kms_key_arn = self.key.arn
+        self.register_outputs(
+            {
+                "image_ref": self.image_ref,
+                "repository_arn": self.repository_arn,
+                "kms_key_arn": self.kms_key_arn,
+            }
+        )

@@ -11,11 +11,21 @@ Creates:
   mitigation, access logs on, no deletion protection), its only listener, HTTPS on 443 with
   an explicit TLS policy (the API's default is still the 2016 one), and the target group
   ``tg-api-{suffix}`` (HTTPS to the tasks, health check ``/healthz`` every 30 s);
+- the ALB's own web ACL ``waf-alb-{suffix}`` (REGIONAL, the rules of web_acl.py, logs to
+  ``aws-waf-logs-alb-{suffix}``) and its association with the ALB: no request reaches the API
+  without passing a WAF, whichever way it comes;
+- what the listener forwards (``forwarding_rules``); everything else gets a fixed 403:
+  - when CloudFront routes ``/api`` here (``cloudfront_origin``), the secret origin header
+    (origin_header.py) CloudFront adds;
+  - with ``payments:albIngress: cloudfront``, only requests carrying that header, so another
+    customer's distribution, which the prefix list also admits, gets 403;
+  - with ``internet``, where API clients call ``api.<domain>`` directly, the API's paths
+    (``/api/*``, ``/healthz``, ``/readyz``) from anyone: this web ACL guards them;
 - in certificate mode 1, the Route 53 alias ``api.<domain>`` for the ALB.
 
-It exposes four alarms (ALB 5xx, target 5xx, p99 latency, unhealthy hosts) and two dashboard
-widgets. It came out of ApiService and keeps its name, so its resources keep their logical
-names (options.py).
+It exposes five alarms (ALB 5xx, target 5xx, p99 latency, unhealthy hosts, WAF blocks) and
+three dashboard widgets. It came out of ApiService and keeps its name, so its resources keep
+their logical names (options.py).
 """
 
 from __future__ import annotations
@@ -33,11 +43,13 @@ from payments_infra.aws.options import after, formerly_under_parent
 from payments_infra.aws.policies import deny_insecure_transport, policy_document
 from payments_infra.aws.security_groups import HTTPS_PORT, Connectable, security_group_rule
 from payments_infra.aws.tagging import name_tag
+from payments_infra.components.origin_header import OriginHeader, create_origin_header
 from payments_infra.components.task_definition import (
     CONTAINER_PORT,
     HEALTH_CHECK_INTERVAL_SECONDS,
     HEALTH_CHECK_PATH,
 )
+from payments_infra.components.web_acl import WebAclSpec, create_web_acl, waf_monitoring
 from payments_infra.config import Ingress, ServiceSettings
 
 # The ALB stops sending new requests at once; in-flight ones get this long.
@@ -45,6 +57,12 @@ DEREGISTRATION_DELAY_SECONDS = 30
 # The ELB account that writes access logs in us-east-1 (ELB access-log documentation).
 ELB_LOG_ACCOUNT_US_EAST_1 = "127311923021"
 ALB_LOG_DAYS = 30
+# What the API serves (app/api: the payments routes, liveness, readiness). In internet mode the
+# listener forwards only these; a scan of anything else gets the listener's 403.
+API_PATHS = ("/api/*", HEALTH_CHECK_PATH, "/readyz")
+# Listener rules are evaluated by priority, lowest first.
+FROM_CLOUDFRONT_PRIORITY = 10
+API_PATHS_PRIORITY = 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +89,13 @@ class ApiLoadBalancerArgs:
     """Mode 1: the zone where an alias for api_domain_name is made. Default: None."""
     cloudfront_prefix_list_id: pulumi.Input[str] | None = None
     """With ingress "cloudfront": CloudFront's origin-facing prefix list. Default: None."""
+    waf_rate_limit: int
+    """Requests per client IP per 5 minutes before the ALB's web ACL blocks the IP. Required."""
+    log_kms_key_arn: pulumi.Input[str]
+    """The key the web ACL's log group is encrypted with (keys.LogsKey). Required."""
+    cloudfront_origin: bool = False
+    """CloudFront routes /api here (api_domain_name is its origin): the ALB makes the origin
+    header CloudFront proves itself with. Required with ingress "cloudfront". Default: False."""
 
 
 class ApiLoadBalancer(pulumi.ComponentResource):
@@ -79,14 +104,26 @@ class ApiLoadBalancer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ApiLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        if args.settings.ingress == Ingress.CLOUDFRONT and not args.cloudfront_origin:
+            raise ValueError(
+                'ApiLoadBalancerArgs.cloudfront_origin must be True with ingress "cloudfront": '
+                "otherwise nothing could pass the listener"
+            )
         super().__init__("payments:service:ApiLoadBalancer", name, None, opts)
         self._name = name
         self._suffix = args.environment_suffix
         self._child = pulumi.ResourceOptions(parent=self, aliases=[formerly_under_parent(opts)])
 
+        self.origin_header: OriginHeader | None = None
+        if args.cloudfront_origin:
+            self.origin_header = create_origin_header(
+                name, self._suffix, account_id=args.account_id, opts=self._child
+            )
         self._create_security_group(args)
         self._create_log_bucket(args.account_id)
         self._create_load_balancer(args)
+        self._create_forwarding_rules(args.settings.ingress)
+        self._create_web_acl(args)
         if args.api_domain_name and args.hosted_zone_id:
             self._create_alias_record(args.api_domain_name, args.hosted_zone_id)
 
@@ -105,6 +142,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
                 "alb_dns_name": self.alb_dns_name,
                 "api_url": self.api_url,
                 "log_bucket_name": self.log_bucket_name,
+                "web_acl_arn": self.web_acl.arn,
             }
         )
 
@@ -242,12 +280,95 @@ class ApiLoadBalancer(pulumi.ComponentResource):
                 protocol="HTTPS",
                 ssl_policy=args.settings.tls_policy,
                 certificate_arn=args.certificate_arn,
+                # Only what a listener rule below forwards reaches the tasks.
                 default_actions=[
                     aws.lb.ListenerDefaultActionArgs(
-                        type="forward", target_group_arn=self.target_group.arn
+                        type="fixed-response",
+                        fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                            content_type="application/json",
+                            message_body='{"detail": "forbidden"}',
+                            status_code="403",
+                        ),
                     )
                 ],
                 tags=name_tag(physical_name("alb_listener", self._suffix)),
+            ),
+            opts=self._child,
+        )
+
+    def _create_forwarding_rules(self, ingress: Ingress) -> None:
+        """The listener rules that forward to the tasks (``forwarding_rules``): CloudFront's
+        requests by their origin header; in internet mode, the API's paths from anyone."""
+        self.forwarding_rules: list[aws.lb.ListenerRule] = []
+        if self.origin_header is not None:
+            self.forwarding_rules.append(
+                self._forward_when(
+                    "from-cloudfront",
+                    "alb_rule_from_cloudfront",
+                    FROM_CLOUDFRONT_PRIORITY,
+                    aws.lb.ListenerRuleConditionArgs(
+                        # Compared case-insensitively, with * and ? as wildcards: the value
+                        # has neither (origin_header.py).
+                        http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                            http_header_name=self.origin_header.name,
+                            values=[self.origin_header.value],
+                        )
+                    ),
+                )
+            )
+        if ingress == Ingress.INTERNET:
+            self.forwarding_rules.append(
+                self._forward_when(
+                    "api-paths",
+                    "alb_rule_api_paths",
+                    API_PATHS_PRIORITY,
+                    aws.lb.ListenerRuleConditionArgs(
+                        path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
+                            values=list(API_PATHS)
+                        )
+                    ),
+                )
+            )
+
+    def _forward_when(
+        self, key: str, name_key: str, priority: int, condition: aws.lb.ListenerRuleConditionArgs
+    ) -> aws.lb.ListenerRule:
+        return aws.lb.ListenerRule(
+            f"{self._name}-rule-{key}",
+            aws.lb.ListenerRuleArgs(
+                listener_arn=self.listener.arn,
+                priority=priority,
+                conditions=[condition],
+                actions=[
+                    aws.lb.ListenerRuleActionArgs(
+                        type="forward", target_group_arn=self.target_group.arn
+                    )
+                ],
+                tags=name_tag(physical_name(name_key, self._suffix)),
+            ),
+            opts=self._child,
+        )
+
+    def _create_web_acl(self, args: ApiLoadBalancerArgs) -> None:
+        self.web_acl, self.waf_log_group = create_web_acl(
+            self._name,
+            self._suffix,
+            WebAclSpec(
+                scope="REGIONAL",
+                acl_key="alb_web_acl",
+                log_group_key="alb_waf_log_group",
+                description="The API on its load balancer, whichever way a request comes "
+                "(PCI DSS 6.4.2)",
+                rate_limit=args.waf_rate_limit,
+                trusted_origin=self.origin_header,
+            ),
+            log_kms_key_arn=args.log_kms_key_arn,
+            opts=self._child,
+        )
+        aws.wafv2.WebAclAssociation(
+            f"{self._name}-waf-association",
+            aws.wafv2.WebAclAssociationArgs(
+                resource_arn=self.alb.arn, web_acl_arn=self.web_acl.arn
             ),
             opts=self._child,
         )
@@ -272,9 +393,22 @@ class ApiLoadBalancer(pulumi.ComponentResource):
 
     def _describe_monitoring(self) -> None:
         alb, target_group = self.alb.arn_suffix, self.target_group.arn_suffix
-        self.alarms = load_balancer_alarms(
-            {"LoadBalancer": alb}, {"LoadBalancer": alb, "TargetGroup": target_group}, self._suffix
+        waf_alarm, waf_widget = waf_monitoring(
+            self.web_acl.name,
+            "REGIONAL",
+            alarm_key="alarm_alb_waf_blocked",
+            where="at the ALB",
+            title="ALB WAF allowed and blocked",
+            suffix=self._suffix,
         )
+        self.alarms = [
+            *load_balancer_alarms(
+                {"LoadBalancer": alb},
+                {"LoadBalancer": alb, "TargetGroup": target_group},
+                self._suffix,
+            ),
+            waf_alarm,
+        ]
         by_target: list[pulumi.Input[str]] = ["LoadBalancer", alb, "TargetGroup", target_group]
         self.dashboard_widgets = [
             DashboardWidget(
@@ -290,6 +424,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
                 [["AWS/ApplicationELB", "TargetResponseTime", *by_target]],
                 stat="p99",
             ),
+            waf_widget,
         ]
 
 

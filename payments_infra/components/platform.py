@@ -16,9 +16,11 @@ from payments_infra.aws.keys import LogsKey, LogsKeyArgs
 from payments_infra.aws.monitoring import Watched
 from payments_infra.aws.provider import EngineVersion
 from payments_infra.aws.security_groups import Rule, allow
+from payments_infra.components.account_controls import AccountControls, AccountControlsArgs
 from payments_infra.components.alb_access_logs import AlbAccessLogs, AlbAccessLogsArgs
 from payments_infra.components.certificates import Certificates, CertificatesArgs
 from payments_infra.components.database import Database, DatabaseArgs
+from payments_infra.components.endpoints import VpcEndpoints, VpcEndpointsArgs
 from payments_infra.components.frontend import Frontend, FrontendArgs
 from payments_infra.components.image import ApiImage, ApiImageArgs, ecr_repository_arn_of
 from payments_infra.components.log_archive import LogArchive, LogArchiveArgs
@@ -75,6 +77,20 @@ class PaymentsPlatform(pulumi.ComponentResource):
             ),
             child,
         )
+        # AWS's APIs inside the VPC, so the tasks need no way to the whole Internet.
+        self.endpoints: VpcEndpoints | None = None
+        if config.vpc_endpoints:
+            self.endpoints = VpcEndpoints(
+                "endpoints",
+                VpcEndpointsArgs(
+                    environment_suffix=suffix,
+                    vpc_id=self.network.vpc_id,
+                    private_subnet_ids=self.network.private_subnet_ids,
+                    s3_endpoint=self.network.s3_endpoint,
+                    account_id=args.account_id,
+                ),
+                child,
+            )
 
         self.database = Database(
             "database",
@@ -87,6 +103,8 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 availability_zones=self.network.availability_zones,
                 account_id=args.account_id,
                 log_kms_key_arn=log_key,
+                # The rotation function calls Secrets Manager through the endpoints too.
+                private_apis=self.endpoints.private_apis if self.endpoints else None,
             ),
             child,
         )
@@ -107,6 +125,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                     environment_suffix=suffix,
                     cpu_architecture=config.service.cpu_architecture,
                     keep_images=config.service.ecr_keep_images,
+                    account_id=args.account_id,
                 ),
                 child,
             )
@@ -135,7 +154,15 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 api_domain_name=self.certificates.api_domain_name,
                 hosted_zone_id=self.certificates.hosted_zone_id,
                 cloudfront_prefix_list_id=args.cloudfront_prefix_list_id,
+                # CloudFront routes /api to the ALB by the name its certificate covers: the ALB
+                # then makes the header CloudFront proves itself with (handed on below).
+                cloudfront_origin=self.certificates.api_domain_name is not None,
+                waf_rate_limit=config.frontend.waf_rate_limit,
                 log_kms_key_arn=log_key,
+                # The tasks reach AWS through the endpoints when there are any (allowed in by
+                # the service), and the allow-list's destinations through the NAT gateways.
+                private_apis=self.endpoints.private_apis if self.endpoints else None,
+                egress_allow_list=config.egress_allow_list,
             ),
             child,
         )
@@ -168,6 +195,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 hosted_zone_id=certificate_settings.hosted_zone_id,
                 # Only a name the ALB's certificate covers: CloudFront verifies it.
                 api_origin_domain=self.certificates.api_domain_name,
+                origin_header=self.service.origin_header,
             ),
             child,
         )
@@ -209,6 +237,18 @@ class PaymentsPlatform(pulumi.ComponentResource):
             child,
         )
 
+        # The account's own controls (CloudTrail, GuardDuty, Security Hub, Config): opt-in,
+        # as an organisation often runs them already (preflight refuses a second set).
+        self.account_controls: AccountControls | None = None
+        if config.account_controls:
+            self.account_controls = AccountControls(
+                "account",
+                AccountControlsArgs(
+                    environment_suffix=suffix, account_id=args.account_id, log_kms_key_arn=log_key
+                ),
+                child,
+            )
+
         if config.observability.log_archive == "s3":
             # In this order for good: each group's subscription filter is named by its place.
             self.log_archive = LogArchive(
@@ -222,6 +262,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                         *self.service.log_groups,
                         *self.frontend.log_groups,
                         *self.alb_access_logs.log_groups,
+                        *(self.account_controls.log_groups if self.account_controls else []),
                     ],
                 ),
                 child,

@@ -2,9 +2,12 @@
 
 Creates:
 - the tasks' security group ``api-tasks-sg-{suffix}``: 8443 from the load balancer only (made
-  with ``allow``), out to HTTPS (AWS APIs, through the NAT gateways and the S3 endpoint); what
-  else the tasks reach (the database on 5432) platform.py wires;
-- the load balancer (load_balancer.py: ALB, listener, target group, access-log bucket);
+  with ``allow``); out to AWS on 443, either only to the VPC endpoints and the S3 prefix list
+  (``private_apis``, endpoints.py) or, without them, to any address through the NAT gateways;
+  out to each ``egress_allow_list`` destination; what else the tasks reach (the database on
+  5432) platform.py wires;
+- the load balancer (load_balancer.py: ALB, its web ACL, listener and the rules that forward,
+  target group, access-log bucket; the origin header CloudFront sends, when it routes /api);
 - the ECS cluster ``ecs-cluster-{suffix}`` (Container Insights, whose log group is created
   first with 30 days; Fargate capacity provider), the log group ``/ecs/api-{suffix}``, the
   task execution and task roles (service_roles.py, least privilege), the task definition
@@ -17,6 +20,7 @@ It exposes the load balancer's alarms and widgets with its own (running tasks, C
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,6 +42,7 @@ from payments_infra.aws.security_groups import (
 from payments_infra.aws.service_roles import service_role
 from payments_infra.aws.tagging import name_tag
 from payments_infra.components.autoscaling import MIN_TASKS, capacity_alarms, scale_with_load
+from payments_infra.components.endpoints import PrivateApis
 from payments_infra.components.load_balancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from payments_infra.components.network import NETWORK_TYPE
 from payments_infra.components.task_definition import (
@@ -102,6 +107,17 @@ class ApiServiceArgs:
     """Mode 1: the zone where an alias for api_domain_name is made. Default: None."""
     cloudfront_prefix_list_id: pulumi.Input[str] | None = None
     """With ingress "cloudfront": CloudFront's origin-facing prefix list. Default: None."""
+    waf_rate_limit: int
+    """Requests per client IP per 5 minutes before the ALB's web ACL blocks it. Required."""
+    cloudfront_origin: bool = False
+    """CloudFront routes /api to the ALB (load_balancer.py: the origin header). Default: False."""
+    private_apis: PrivateApis | None = None
+    """The AWS APIs inside the VPC (endpoints.py): the tasks then send HTTPS to them and to
+    S3's prefix list only, and start after them. None: HTTPS to any address through the NAT
+    gateways (payments:vpcEndpoints=false). Default: None."""
+    egress_allow_list: Sequence[tuple[ipaddress.IPv4Network, int]] = ()
+    """Internet destinations (CIDR, port) the API needs, reached through the NAT gateways
+    (payments:egressAllowList). Default: none."""
 
 
 class ApiService(pulumi.ComponentResource):
@@ -117,6 +133,7 @@ class ApiService(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
 
         self._create_task_security_group(args.vpc_id, opts)
+        self._create_task_egress(args.private_apis, args.egress_allow_list)
         self.load_balancer = ApiLoadBalancer(
             name,
             ApiLoadBalancerArgs(
@@ -130,6 +147,9 @@ class ApiService(pulumi.ComponentResource):
                 api_domain_name=args.api_domain_name,
                 hosted_zone_id=args.hosted_zone_id,
                 cloudfront_prefix_list_id=args.cloudfront_prefix_list_id,
+                waf_rate_limit=args.waf_rate_limit,
+                log_kms_key_arn=args.log_kms_key_arn,
+                cloudfront_origin=args.cloudfront_origin,
             ),
             opts=self._child,
         )
@@ -148,7 +168,9 @@ class ApiService(pulumi.ComponentResource):
         self.alb_dns_name = self.load_balancer.alb_dns_name
         self.api_url = self.load_balancer.api_url
         self.log_bucket_name = self.load_balancer.log_bucket_name
-        self.log_groups = [self._insights_logs, self.log_group]
+        self.log_groups = [self._insights_logs, self.log_group, self.load_balancer.waf_log_group]
+        # What CloudFront must send for the ALB to forward its requests (None: no /api origin).
+        self.origin_header = self.load_balancer.origin_header
         self.cluster_name = self.cluster.name
         self.service_name = self.service.name
         self._describe_monitoring()
@@ -182,17 +204,70 @@ class ApiService(pulumi.ComponentResource):
         self.connections = Connectable(
             self.task_security_group.id, self._name, self._suffix, self._child
         )
-        security_group_rule(
-            f"{self._name}-tasks_out_https",
-            "egress",
-            name_key="sg_rule_tasks_out_https",
-            suffix=self._suffix,
-            security_group_id=self.task_security_group.id,
-            cidr_ipv4="0.0.0.0/0",
-            port=HTTPS_PORT,
-            description="To AWS APIs (ECR, Secrets Manager, CloudWatch Logs) over HTTPS",
-            opts=self._child,
-        )
+
+    def _create_task_egress(
+        self,
+        private_apis: PrivateApis | None,
+        allow_list: Sequence[tuple[ipaddress.IPv4Network, int]],
+    ) -> None:
+        """Where the tasks may send besides the database (PCI DSS 1.3.2). ``self._way_out``
+        keeps what a task needs before it starts: the endpoints and the rules that reach them."""
+        group = self.task_security_group.id
+        self._way_out: list[pulumi.Resource] = []
+        if private_apis is None:
+            security_group_rule(
+                f"{self._name}-tasks_out_https",
+                "egress",
+                name_key="sg_rule_tasks_out_https",
+                suffix=self._suffix,
+                security_group_id=group,
+                cidr_ipv4="0.0.0.0/0",
+                port=HTTPS_PORT,
+                description="To AWS APIs (ECR, Secrets Manager, CloudWatch Logs) over HTTPS",
+                opts=self._child,
+            )
+        else:
+            self._way_out += allow(
+                self.connections,
+                private_apis.connections,
+                HTTPS_PORT,
+                egress=Rule(
+                    "tasks_out_endpoints",
+                    "sg_rule_tasks_out_endpoints",
+                    "To the AWS API endpoints in the VPC over HTTPS",
+                ),
+                ingress=Rule(
+                    "ingress-from-api-tasks",
+                    "endpoint_ingress_from_tasks",
+                    "HTTPS from the API tasks",
+                ),
+            )
+            s3_rule = security_group_rule(
+                f"{self._name}-tasks_out_s3",
+                "egress",
+                name_key="sg_rule_tasks_out_s3",
+                suffix=self._suffix,
+                security_group_id=group,
+                prefix_list_id=private_apis.s3_prefix_list_id,
+                port=HTTPS_PORT,
+                description="To S3 (ECR image layers) through the gateway endpoint",
+                opts=self._child,
+            )
+            self._way_out += [*private_apis.endpoints, s3_rule]
+        for network, port in dict.fromkeys(allow_list):  # an entry given twice is one rule
+            security_group_rule(
+                f"{self._name}-tasks_out_allowed-{network.network_address}"
+                f"_{network.prefixlen}-{port}",
+                "egress",
+                name_key="sg_rule_tasks_out_allowed",
+                suffix=self._suffix,
+                security_group_id=group,
+                cidr_ipv4=str(network),
+                port=port,
+                description=f"To {network} port {port} through the NAT gateways "
+                "(payments:egressAllowList)",
+                opts=self._child,
+            )
 
     def _create_cluster(self) -> None:
         cluster_name = physical_name("ecs_cluster", self._suffix)
@@ -336,14 +411,17 @@ class ApiService(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                # The target group must belong to a listener before a service can use it; the
-                # first tasks need their roles' policies, the secret's value and a route out.
+                # A listener rule must forward to the target group before a service can use
+                # it; the first tasks need their roles' policies, the secret's value and a
+                # route out: with VPC endpoints, the endpoints and the rules that reach them.
                 depends_on=[
                     self.load_balancer.listener,
+                    *self.load_balancer.forwarding_rules,
                     self.execution_role.policy,
                     self.task_role.policy,
                     args.db_secret_value,
                     *args.private_egress,
+                    *self._way_out,
                 ],
                 # Autoscaling owns the task count after creation: without this, every
                 # `pulumi up` would reset it to 3, undoing a scale-out mid-incident.

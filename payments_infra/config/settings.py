@@ -136,7 +136,7 @@ DB_BACKUP_RETENTION_DAYS: Setting[int] = Setting(
 DB_ROTATION_DAYS: Setting[int] = Setting(
     key="payments:dbRotationDays",
     type="integer",
-    default=0,  # 30 once the stack's own rotation function lands (issue 16)
+    default=30,
     rule="0 (off) or a whole number from 1 to 365",
     description="Rotate the master password every N days with the stack's own rotation "
     "function, which keeps every key of the secret (url included) consistent. 0 turns "
@@ -240,8 +240,9 @@ ALB_INGRESS: Setting[Ingress] = Setting(
     type="string",
     default=Ingress.INTERNET,
     rule=choice_rule(Ingress),
-    description="Who may reach the ALB on 443: anyone, or only CloudFront's "
-    "origin-facing addresses (managed prefix list).",
+    description="Who may reach the ALB on 443: anyone (the API's paths, behind the ALB's own "
+    "WAF), or only CloudFront: its origin-facing addresses (managed prefix list) and, since "
+    "those admit every distribution, only requests with this stack's secret origin header.",
     parse=one_of(Ingress),
 )
 ECR_KEEP_IMAGES: Setting[int] = Setting(
@@ -274,7 +275,7 @@ WAF_RATE_LIMIT: Setting[int] = Setting(
     default=2000,
     rule="100 to 2000000",
     description="Requests per client IP per 5 minutes above which WAF blocks the IP for a "
-    "while (rate-based rule).",
+    "while (rate-based rule), in CloudFront's web ACL and in the ALB's.",
     parse=whole_number(lambda limit: 100 <= limit <= 2_000_000),
 )
 ALERT_EMAILS: Setting[tuple[str, ...]] = Setting(
@@ -323,8 +324,7 @@ EGRESS_ALLOW_LIST: Setting[tuple[tuple[ipaddress.IPv4Network, int], ...]] = Sett
     type="JSON list",
     default=(),
     shown_default="[] (none)",
-    rule='a JSON list of "<public IPv4 CIDR, /16 or narrower>:<port>", e.g. '
-    '["52.94.10.0/24:443"]',
+    rule='a JSON list of "<public IPv4 CIDR, /16 or narrower>:<port>", e.g. ["52.94.10.0/24:443"]',
     description="Internet destinations the API really needs (its payment processor), "
     "reached through the NAT gateways; with payments:vpcEndpoints the tasks may send "
     "nowhere else outside the VPC (PCI DSS 1.3.2).",

@@ -4,8 +4,8 @@ Each check takes the recorded ``Graph`` (recording.py) and returns the list of o
 each as a sentence naming the resource and the rule; an empty list means it passes. The
 offline plan prints them as pass/fail lines and the tests assert them, so a resource a later
 tier adds is held to the same rules without a new test. The checks live by subject in
-checks_conventions.py, checks_network.py, checks_data.py, checks_access.py and
-creation_order.py; ``run_checks`` runs them all.
+checks_conventions.py, checks_network.py, checks_egress.py, checks_data.py, checks_access.py,
+checks_edge.py, checks_hardening.py and creation_order.py; ``run_checks`` runs them all.
 """
 
 from __future__ import annotations
@@ -35,6 +35,14 @@ from payments_infra.offline.checks_data import (
     check_no_plain_secrets,
     check_tls_to_database,
 )
+from payments_infra.offline.checks_edge import (
+    check_listeners_deny_by_default,
+    check_origin_header,
+    check_waf_coverage,
+    check_web_acl_rules,
+)
+from payments_infra.offline.checks_egress import check_endpoint_clients, check_task_egress
+from payments_infra.offline.checks_hardening import check_hardening, check_hardening_links
 from payments_infra.offline.checks_network import (
     check_no_open_ingress,
     check_private_placement,
@@ -77,8 +85,19 @@ def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list
         CheckResult("log groups AWS would create exist first", check_implicit_log_groups(graph)),
         CheckResult("HTTPS with TLS 1.3 to and behind the ALB", check_encryption_in_transit(graph)),
         CheckResult("tasks private, no public IP", check_tasks_private(graph)),
+        CheckResult(
+            "task egress only to the endpoints, S3, the database, the allow-list",
+            check_task_egress(graph),
+        ),
+        CheckResult("AWS APIs reachable through the VPC endpoints", check_endpoint_clients(graph)),
         CheckResult("CloudFront HTTPS, verified origins, WAF", check_cloudfront(graph)),
+        CheckResult("WAF rules: managed groups, rate, body size", check_web_acl_rules(graph)),
+        CheckResult("a WAF in front of every ALB, WAF logs kept", check_waf_coverage(graph)),
+        CheckResult("ALB listeners answer 403 by default", check_listeners_deny_by_default(graph)),
+        CheckResult("only CloudFront's origin header passes", check_origin_header(graph)),
         CheckResult("autoscaling owns the task count", check_autoscaling_owns_task_count(graph)),
         CheckResult("least-privilege policies", check_least_privilege(graph)),
         CheckResult("creation order AWS needs", check_creation_order(graph)),
+        CheckResult("hardening an assessor asks for", check_hardening(graph)),
+        CheckResult("hardening's keys, roles and lifecycles", check_hardening_links(graph)),
     ]

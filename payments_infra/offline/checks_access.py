@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from payments_infra.offline.checks_conventions import label
-from payments_infra.offline.graph import Graph, Resource
+from payments_infra.offline.graph import Graph, Resource, revealed
 
 
 def check_encryption_in_transit(graph: Graph) -> list[str]:
@@ -51,7 +51,8 @@ def check_cloudfront(graph: Graph) -> list[str]:
     ]
     problems = []
     for distribution in graph.of_type("aws:cloudfront/distribution:Distribution"):
-        inputs = distribution.inputs
+        # The origins are one secret input when an origin carries a secret header.
+        inputs = revealed(distribution.inputs)
         behaviors = [
             inputs.get("defaultCacheBehavior") or {},
             *inputs.get("orderedCacheBehaviors", []),
@@ -92,6 +93,22 @@ def check_cloudfront(graph: Graph) -> list[str]:
     return problems
 
 
+def cloudfront_default_certificate(graph: Graph) -> list[str]:
+    """Distributions on CloudFront's default certificate (``*.cloudfront.net``).
+
+    CloudFront then forces the TLSv1 security policy, whatever ``minimumProtocolVersion``
+    asks: viewers may still connect with TLS 1.0 and 1.1. Not a failed check (certificate
+    mode 3 is a demo, and mode 2 may leave CloudFront on its own name), but not fit for
+    production: ``make plan`` warns and the policy pack's advisory rule reports it.
+    """
+    return [
+        f"{label(d)} uses CloudFront's default certificate, which forces the TLSv1 security "
+        "policy: viewers may connect with TLS 1.0 and 1.1"
+        for d in graph.of_type("aws:cloudfront/distribution:Distribution")
+        if (d.inputs.get("viewerCertificate") or {}).get("cloudfrontDefaultCertificate")
+    ]
+
+
 def check_autoscaling_owns_task_count(graph: Graph) -> list[str]:
     """A scaled service ignores desiredCount after creation, or each deploy resets it."""
     if not graph.of_type("aws:appautoscaling/target:Target"):
@@ -104,7 +121,14 @@ def check_autoscaling_owns_task_count(graph: Graph) -> list[str]:
 
 
 # Actions for which AWS accepts no resource but "*" (IAM service authorization reference).
-ANY_RESOURCE_ACTIONS = {"ecr:GetAuthorizationToken"}
+ANY_RESOURCE_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "secretsmanager:GetRandomPassword",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
 POLICY_INPUTS = {
     "aws:iam/rolePolicy:RolePolicy": "policy",
     "aws:iam/policy:Policy": "policy",

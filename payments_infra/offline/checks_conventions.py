@@ -121,12 +121,13 @@ NAME_RULES: dict[str, naming.NameRule] = {
     "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": naming.CLOUDFRONT_NAME,
     "aws:cloudwatch/logDeliverySource:LogDeliverySource": naming.LOG_DELIVERY,
     "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": naming.LOG_DELIVERY,
-    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": (
-        naming.CLOUDFORMATION_STACK
-    ),
     "aws:ec2/securityGroup:SecurityGroup": naming.SECURITY_GROUP,
     "aws:rds/subnetGroup:SubnetGroup": naming.RDS_GROUP,
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": naming.RDS_GROUP,
+    "aws:cloudtrail/trail:Trail": naming.CLOUDTRAIL_TRAIL,
+    "aws:cfg/recorder:Recorder": naming.CONFIG_NAME,
+    "aws:cfg/recorderStatus:RecorderStatus": naming.CONFIG_NAME,
+    "aws:cfg/deliveryChannel:DeliveryChannel": naming.CONFIG_NAME,
 }
 # RDS and WAF call their name input something else.
 NAME_INPUTS: dict[str, tuple[str, naming.NameRule]] = {
@@ -134,6 +135,7 @@ NAME_INPUTS: dict[str, tuple[str, naming.NameRule]] = {
     "aws:rds/cluster:Cluster": ("clusterIdentifier", naming.RDS_IDENTIFIER),
     "aws:rds/clusterInstance:ClusterInstance": ("identifier", naming.RDS_IDENTIFIER),
     "aws:wafv2/webAcl:WebAcl": ("name", naming.WAF_NAME),
+    "aws:wafv2/ruleGroup:RuleGroup": ("name", naming.WAF_NAME),
 }
 
 
@@ -252,10 +254,6 @@ def implicit_log_groups(graph: Graph) -> list[tuple[Resource, str]]:
         logging = function.inputs.get("loggingConfig") or {}
         default = f"/aws/lambda/{function.inputs.get('name')}"
         owners.append((function, logging.get("logGroup") or default))
-    # Functions deployed from the Serverless Application Repository (the rotation function).
-    for stack in graph.of_type("aws:serverlessrepository/cloudFormationStack:CloudFormationStack"):
-        function_name = (stack.inputs.get("parameters") or {}).get("functionName")
-        owners.append((stack, f"/aws/lambda/{function_name}"))
     return owners
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+from payments_infra.aws.naming import NAMES
 from payments_infra.offline.checks_conventions import label
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph, SecretValue
@@ -158,3 +159,47 @@ def _secret_fragments(value: str) -> list[str]:
     if isinstance(document, dict):
         return [str(document["password"])] if "password" in document else []
     return [value]
+
+
+# The database credentials' secret, by its name (naming.py's catalogue entry db_secret).
+DATABASE_SECRET_PREFIX = f"{NAMES['db_secret'].prefix}-"
+# PCI DSS 8.3.9 and 8.6.3 leave the period to the entity's risk analysis; a year is the
+# most the setting allows (payments:dbRotationDays).
+MAX_ROTATION_DAYS = 365
+
+
+def check_database_secret_rotation(graph: Graph) -> list[str]:
+    """The database credentials rotate: a rotation schedule of at most a year, run by a
+    function (PCI DSS 8.3.9, 8.6.3). Not among ``run_checks``: ``payments:dbRotationDays=0``
+    is allowed, and the plan warns about it instead; the policy pack's
+    ``database-credentials-rotate`` rule runs this (advisory, mandatory in production.json)."""
+    rotations = graph.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+    problems = []
+    for secret in graph.of_type("aws:secretsmanager/secret:Secret"):
+        if not str(secret.inputs.get("name", "")).startswith(DATABASE_SECRET_PREFIX):
+            continue
+        ids = {secret.id, secret.outputs.get("arn")} - {None, ""}
+        # A preview does not know a new secret's id yet: such a rotation may be this one's.
+        schedules = [
+            r
+            for r in rotations
+            if not isinstance(r.inputs.get("secretId"), str) or r.inputs["secretId"] in ids
+        ]
+        if not schedules:
+            problems.append(
+                f"{label(secret)} never rotates: no rotation schedule (payments:dbRotationDays "
+                "is 0)"
+            )
+        for schedule in schedules:
+            rules = schedule.inputs.get("rotationRules") or {}
+            days = rules.get("automaticallyAfterDays")
+            if not rules.get("scheduleExpression") and not (
+                isinstance(days, int | float) and 1 <= days <= MAX_ROTATION_DAYS
+            ):
+                problems.append(
+                    f"{label(schedule)} must rotate {label(secret)} every 1 to "
+                    f"{MAX_ROTATION_DAYS} days; got {days}"
+                )
+            if not schedule.inputs.get("rotationLambdaArn"):
+                problems.append(f"{label(schedule)} names no rotation function")
+    return problems

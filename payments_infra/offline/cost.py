@@ -28,6 +28,9 @@ PRICES_FILE = Path(__file__).resolve().parent / "prices_us_east_1.json"
 # Baseline usage: ASSUMPTIONS, NOT MEASUREMENTS. Light production traffic, to show the floor
 # of the bill; replace them with CloudWatch figures once the stack has real traffic.
 NAT_GB_PROCESSED_PER_MONTH = 100.0  # all NAT gateways together: image pulls, AWS APIs
+# Of that, what AWS's APIs carry (CloudWatch Logs above all, ECR manifests, secrets, KMS,
+# STS): it goes through the interface endpoints instead when the stack has them.
+AWS_API_GB_PER_MONTH = 10.0
 ALB_LCUS_PER_HOUR = 1.0  # per load balancer
 AURORA_STORAGE_GB = 20.0  # per cluster
 AURORA_IO_MILLION_REQUESTS_PER_MONTH = 10.0  # per cluster
@@ -58,6 +61,7 @@ FARGATE_PRICE_KEYS = {
 }
 
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 ELASTIC_IP = "aws:ec2/eip:Eip"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 ECS_SERVICE = "aws:ecs/service:Service"
@@ -126,6 +130,7 @@ def estimate(
     cheaper = profile == "non-production"
     return [
         *_nat_lines(graph, prices, cheaper),
+        *_endpoint_lines(graph, prices),
         *_load_balancer_lines(graph, prices),
         *_fargate_lines(graph, prices, cheaper),
         *_aurora_lines(graph, prices, cheaper),
@@ -178,6 +183,9 @@ def _nat_lines(graph: Graph, prices: PriceTable, cheaper: bool) -> list[CostLine
     """NAT gateways and their Elastic IPs bill by the hour, busy or idle."""
     gateways = len(graph.of_type(NAT_GATEWAY))
     addresses = len(graph.of_type(ELASTIC_IP))
+    processed = NAT_GB_PROCESSED_PER_MONTH if gateways else 0.0
+    if _interface_endpoints(graph):
+        processed = max(processed - AWS_API_GB_PER_MONTH, 0.0)  # AWS's APIs go to the endpoints
     if cheaper:
         gateways = min(gateways, NON_PRODUCTION_NAT_GATEWAYS)
         addresses = min(addresses, NON_PRODUCTION_NAT_GATEWAYS)  # each NAT holds one EIP
@@ -186,10 +194,27 @@ def _nat_lines(graph: Graph, prices: PriceTable, cheaper: bool) -> list[CostLine
         prices.line(
             "Elastic IP (public IPv4) hours", addresses * HOURS_PER_MONTH, "public_ipv4_hour"
         ),
+        prices.line("NAT data processed (baseline)", processed, "nat_gateway_gb_processed"),
+    ]
+
+
+def _interface_endpoints(graph: Graph) -> list[Resource]:
+    return [
+        e for e in graph.of_type(VPC_ENDPOINT) if e.inputs.get("vpcEndpointType") == "Interface"
+    ]
+
+
+def _endpoint_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
+    """Interface endpoints bill each hour in each zone they have a network interface in (one per
+    subnet), busy or idle, and per GB; the S3 gateway endpoint is free."""
+    endpoints = _interface_endpoints(graph)
+    zone_hours = sum(len(e.inputs.get("subnetIds", [])) for e in endpoints) * HOURS_PER_MONTH
+    return [
+        prices.line("VPC interface endpoint AZ-hours", zone_hours, "interface_endpoint_az_hour"),
         prices.line(
-            "NAT data processed (baseline)",
-            NAT_GB_PROCESSED_PER_MONTH if gateways else 0.0,
-            "nat_gateway_gb_processed",
+            "VPC endpoint data processed (baseline)",
+            AWS_API_GB_PER_MONTH if endpoints else 0.0,
+            "interface_endpoint_gb_processed",
         ),
     ]
 

@@ -12,6 +12,14 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from payments_infra.offline.checks_egress import (
+    EGRESS_RULE,
+    INGRESS_RULE,
+    VPC_ENDPOINT,
+    interface_endpoints,
+    rules_on,
+    service_groups,
+)
 from payments_infra.offline.graph import Graph, Resource
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
@@ -29,6 +37,11 @@ ROUTE = "aws:ec2/route:Route"
 ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
+SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,39 @@ def private_egress(graph: Graph, service: Resource) -> list[Resource]:
     return associations + routes
 
 
+def vpc_endpoints(graph: Graph, service: Resource) -> list[Resource]:
+    """The interface endpoints in the service's subnets, the gateway endpoints whose prefix
+    list its tasks send to, and the rules that let the tasks reach them."""
+    network = service.inputs.get("networkConfiguration") or {}
+    subnets = set(network.get("subnets") or [])
+    groups = service_groups(service)
+    interface = [
+        e for e in interface_endpoints(graph) if subnets & set(e.inputs.get("subnetIds") or [])
+    ]
+    endpoint_groups = {g for e in interface for g in e.inputs.get("securityGroupIds") or []}
+    egress = rules_on(graph, EGRESS_RULE, groups)
+    prefix_lists = {r.inputs["prefixListId"] for r in egress if r.inputs.get("prefixListId")}
+    gateway = [
+        e
+        for e in graph.of_type(VPC_ENDPOINT)
+        if e.inputs.get("vpcEndpointType") == "Gateway"
+        and e.outputs.get("prefixListId") in prefix_lists
+    ]
+    gateway_lists = {e.outputs["prefixListId"] for e in gateway}
+    rules = [
+        r
+        for r in egress
+        if r.inputs.get("referencedSecurityGroupId") in endpoint_groups
+        or r.inputs.get("prefixListId") in gateway_lists
+    ]
+    rules += [
+        r
+        for r in rules_on(graph, INGRESS_RULE, endpoint_groups)
+        if r.inputs.get("referencedSecurityGroupId") in groups
+    ]
+    return interface + gateway + rules
+
+
 def first_instance(graph: Graph, instance: Resource) -> list[Resource]:
     """The cluster's writer (lowest promotion tier) for every other instance of it."""
     siblings = [
@@ -132,8 +178,46 @@ def first_instance(graph: Graph, instance: Resource) -> list[Resource]:
     return [] if writer is instance else [writer]
 
 
+def forwarding_to_targets(graph: Graph, service: Resource) -> list[Resource]:
+    """The listeners and listener rules that forward to the service's target groups."""
+    groups = {lb.get("targetGroupArn") for lb in service.inputs.get("loadBalancers") or []}
+
+    def forwards(actions: object) -> bool:
+        return isinstance(actions, list) and any(
+            a.get("type") == "forward" and a.get("targetGroupArn") in groups for a in actions
+        )
+
+    listeners = [x for x in graph.of_type(LISTENER) if forwards(x.inputs.get("defaultActions"))]
+    rules = [x for x in graph.of_type(LISTENER_RULE) if forwards(x.inputs.get("actions"))]
+    return listeners + rules
+
+
 def flow_log_role_policies(graph: Graph, flow_log: Resource) -> list[Resource]:
     return _role_policies(graph, [flow_log.inputs.get("iamRoleArn")])
+
+
+def vpc_function_role_policies(graph: Graph, function: Resource) -> list[Resource]:
+    """The role policies of a function in a VPC (none for a function outside one)."""
+    if not function.inputs.get("vpcConfig"):
+        return []
+    return _role_policies(graph, [function.inputs.get("role")])
+
+
+def rotation_prerequisites(graph: Graph, rotation: Resource) -> list[Resource]:
+    """The secret's value, the rotation function's role policies, and the permission that
+    lets Secrets Manager invoke that function."""
+    secret = rotation.inputs.get("secretId")
+    values = [v for v in graph.of_type(SECRET_VERSION) if v.inputs.get("secretId") == secret]
+    functions = _matching(graph.of_type(LAMBDA_FUNCTION), rotation.inputs.get("rotationLambdaArn"))
+    names = {f.inputs.get("name") for f in functions} | {f.outputs.get("arn") for f in functions}
+    permissions = [
+        p
+        for p in graph.of_type(LAMBDA_PERMISSION)
+        if p.inputs.get("function") in names
+        and p.inputs.get("principal") == "secretsmanager.amazonaws.com"
+    ]
+    policies = _role_policies(graph, [f.inputs.get("role") for f in functions])
+    return values + permissions + policies
 
 
 ORDERS: tuple[CreationOrder, ...] = (
@@ -162,6 +246,20 @@ ORDERS: tuple[CreationOrder, ...] = (
         "a task in a subnet with no route out cannot pull its image or reach AWS APIs",
     ),
     CreationOrder(
+        "ECS service after what forwards to its target group",
+        ECS_SERVICE,
+        forwarding_to_targets,
+        "ECS refuses a target group that no listener or listener rule forwards to (it has no "
+        "load balancer yet); the listener's own default action answers 403",
+    ),
+    CreationOrder(
+        "ECS service after the VPC endpoints and the rules to them",
+        ECS_SERVICE,
+        vpc_endpoints,
+        "with no way to the whole Internet, a task started before them cannot pull its image, "
+        "read its secret or write its logs",
+    ),
+    CreationOrder(
         "Aurora reader after the writer",
         CLUSTER_INSTANCE,
         first_instance,
@@ -172,6 +270,19 @@ ORDERS: tuple[CreationOrder, ...] = (
         FLOW_LOG,
         flow_log_role_policies,
         "EC2 checks at creation that the flow log's role may write to the log group",
+    ),
+    CreationOrder(
+        "function in a VPC after its role's policy",
+        LAMBDA_FUNCTION,
+        vpc_function_role_policies,
+        "Lambda checks at creation that the role may create the function's network interfaces",
+    ),
+    CreationOrder(
+        "secret rotation after its value, its function's policy and invoke permission",
+        SECRET_ROTATION,
+        rotation_prerequisites,
+        "Secrets Manager starts a rotation at once: it invokes the function, which reads the "
+        "secret's current value",
     ),
 )
 

@@ -216,11 +216,14 @@ def alarms_table() -> str:
 
 def policy_table() -> str:
     # Imported here: only this table needs pulumi_policy.
-    from policy.rules import RULES  # noqa: PLC0415
+    from policy.rules import RULES, STACK_RULES  # noqa: PLC0415
 
     return table(
         ["rule", "enforcement", "PCI DSS v4.0", "what it enforces"],
-        [[f"`{r.name}`", r.enforcement.value, r.requirement, r.description] for r in RULES],
+        [
+            [f"`{r.name}`", r.enforcement.value, r.requirement, r.description]
+            for r in (*RULES, *STACK_RULES)
+        ],
     )
 
 

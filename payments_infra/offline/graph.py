@@ -21,6 +21,19 @@ class SecretValue:
         return "SecretValue([secret])"
 
 
+def revealed(value: Any) -> Any:
+    """``value`` with every secret in it replaced by what it holds, for a check that must read
+    a whole input the engine marked secret because one part of it is (a CloudFront origin
+    with its secret header). Never print or store the result."""
+    if isinstance(value, SecretValue):
+        return revealed(value.value)
+    if isinstance(value, dict):
+        return {key: revealed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [revealed(item) for item in value]
+    return value
+
+
 @dataclass
 class Resource:
     """One registered resource, as the engine would see it."""
@@ -42,6 +55,8 @@ class Resource:
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     # The URNs this resource was known by before (its aliases), so a move keeps the resource.
     aliases: list[str] = field(default_factory=list)
+    # The URNs whose replacement replaces this resource too (the ``replace_with`` option).
+    replace_with: list[str] = field(default_factory=list)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -58,10 +73,12 @@ class Resource:
 
 @dataclass
 class Graph:
-    """Every resource the program registered, in registration order, and the stack outputs."""
+    """Every resource the program registered, in registration order, the stack outputs, and
+    the warnings the program logged (``pulumi.log.warn``: what ``pulumi up`` would show)."""
 
     resources: list[Resource]
     stack_outputs: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)
@@ -96,4 +113,8 @@ class Graph:
 
     def without(self, *urns: str) -> Graph:
         """A copy without some resources: for tests that a check notices what is missing."""
-        return Graph([r for r in self.resources if r.urn not in urns], dict(self.stack_outputs))
+        return Graph(
+            [r for r in self.resources if r.urn not in urns],
+            dict(self.stack_outputs),
+            list(self.warnings),
+        )

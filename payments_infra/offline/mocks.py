@@ -11,6 +11,7 @@ Values AWS computes (ids, ARNs, endpoints) are placeholders here, e.g. ``network
 from __future__ import annotations
 
 import asyncio
+import logging
 import runpy
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -30,6 +31,7 @@ MOCK_ZONES = [f"us-east-1{letter}" for letter in "abcdef"]
 MOCK_DEFAULT_MINOR = 6
 # What the mocked RandomPassword returns, so tests can search the graph for it.
 MOCK_PASSWORD = "mock-password-0123456789-abcdef"
+MOCK_S3_PREFIX_LIST_ID = "pl-63a5400a"
 MOCK_PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\nmock-private-key\n-----END PRIVATE KEY-----"
 
 
@@ -120,10 +122,11 @@ def _acm_certificate(inputs: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rotation_stack(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    function = inputs["parameters"]["functionName"]
-    arn = f"arn:aws:lambda:us-east-1:{MOCK_ACCOUNT_ID}:function:{function}"
-    return {"outputs": {"RotationLambdaARN": arn}}
+def _vpc_endpoint(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    if inputs.get("vpcEndpointType") != "Gateway":
+        return {}
+    # A gateway endpoint's service as a managed prefix list (us-east-1's S3 list has this id).
+    return {"prefixListId": MOCK_S3_PREFIX_LIST_ID}
 
 
 ZERO_DIGEST = f"sha256:{'0' * 64}"
@@ -131,7 +134,7 @@ ZERO_DIGEST = f"sha256:{'0' * 64}"
 COMPUTED_OUTPUTS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "aws:rds/cluster:Cluster": _rds_cluster,
     "aws:acm/certificate:Certificate": _acm_certificate,
-    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": _rotation_stack,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
     "random:index/randomPassword:RandomPassword": lambda _: {"result": MOCK_PASSWORD},
     "aws:kms/key:Key": lambda _: {"keyId": "placeholder-key-id"},
     "aws:lb/loadBalancer:LoadBalancer": lambda i: {
@@ -208,6 +211,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     if (value := getattr(request.customTimeouts, operation))
                 },
                 aliases=[_alias_urn(request, alias) for alias in request.aliases],
+                replace_with=list(request.replace_with),
             )
         )
         return response
@@ -238,6 +242,17 @@ def _alias_urn(request: Any, alias: Any) -> str:
     )
 
 
+class WarningRecorder(logging.Handler):
+    """Keeps the messages the program logs at WARNING or above (the mock engine's log)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def record_program(
     config: Mapping[str, str], *, stack: str = "dev", monitor: RecordingMonitor | None = None
 ) -> Graph:
@@ -250,8 +265,17 @@ def record_program(
     monitor = monitor or RecordingMonitor(PlaceholderMocks())
     pulumi.runtime.set_all_config(dict(config))
     settings.set_root_resource(None)  # type: ignore[arg-type]  # a fresh Stack per run
+    # The engine log of this run only: a logger of its own, not the root logger.
+    warnings = WarningRecorder()
+    engine_log = logging.Logger(f"payments.program.{stack}")
+    engine_log.addHandler(warnings)
     pulumi.runtime.set_mocks(
-        monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+        monitor.mocks,
+        project=PROJECT,
+        stack=stack,
+        preview=False,
+        logger=engine_log,
+        monitor=monitor,
     )
     stack_outputs: dict[str, Any] = {}
 
@@ -269,4 +293,4 @@ def record_program(
         return pulumi.Output.from_input(asyncio.ensure_future(resolve_exports()))
 
     run()
-    return Graph(monitor.recorded, stack_outputs)
+    return Graph(monitor.recorded, stack_outputs, warnings.messages)

@@ -4,7 +4,9 @@
 
 Runs the real program under recording mocks with the stack's config file
 (``Pulumi.<stack>.yaml``), prints every resource grouped by component with its physical
-name and key settings, then the graph-wide checks as pass/fail lines and a monthly cost
+name and key settings, the program's warnings (what ``pulumi up`` would warn about, such as
+rotation turned off, or CloudFront on its default certificate: not fit for production), then
+the graph-wide checks as pass/fail lines and a monthly cost
 estimate (cost.py), and writes the graph to ``build/plan-<stack>.json``. Exit status: 0 all
 checks pass, 1 a check fails, 2 bad config (one line per problem, no traceback).
 """
@@ -23,6 +25,7 @@ from payments_infra import REPO_ROOT
 from payments_infra.config.errors import ConfigError
 from payments_infra.offline import cost
 from payments_infra.offline.checks import CheckResult, run_checks
+from payments_infra.offline.checks_access import cloudfront_default_certificate
 from payments_infra.offline.graph import Graph, Resource, SecretValue
 from payments_infra.offline.mocks import record_program
 from payments_infra.offline.stack_file import StackFileError, read_stack_config, stack_file_path
@@ -38,13 +41,26 @@ KEY_SETTINGS: dict[str, list[str]] = {
     "aws:ec2/flowLog:FlowLog": ["trafficType", "logDestinationType", "maxAggregationInterval"],
     "aws:cloudwatch/logGroup:LogGroup": ["retentionInDays"],
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ["ingress", "egress"],
-    "aws:ec2/vpcEndpoint:VpcEndpoint": ["serviceName", "vpcEndpointType", "routeTableIds"],
+    "aws:ec2/vpcEndpoint:VpcEndpoint": [
+        "serviceName",
+        "vpcEndpointType",
+        "routeTableIds",
+        "privateDnsEnabled",
+    ],
     "aws:ec2/securityGroup:SecurityGroup": ["description"],
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": [
         "ipProtocol",
         "fromPort",
         "toPort",
         "referencedSecurityGroupId",
+        "cidrIpv4",
+    ],
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": [
+        "ipProtocol",
+        "fromPort",
+        "toPort",
+        "referencedSecurityGroupId",
+        "prefixListId",
         "cidrIpv4",
     ],
     "aws:kms/key:Key": ["enableKeyRotation", "deletionWindowInDays"],
@@ -109,6 +125,34 @@ def describe(resource: Resource) -> str:
     return f"    {resource.type:<52} {name:<34} {settings}".rstrip()
 
 
+# The certificate modes in which CloudFront keeps its default certificate, as the docs name them.
+DEFAULT_CERTIFICATE_MODES = {
+    "self-signed": "certificate mode 3, self-signed",
+    "existing": "certificate mode 2, existing, without payments:cloudfrontCertificateArn",
+}
+CLOUDFRONT_CERTIFICATE_FIX = (
+    "Fix: give CloudFront a certificate of its own: payments:domainName + "
+    "payments:hostedZoneId (mode 1), or payments:cloudfrontCertificateArn + "
+    "payments:siteDomainName with payments:certificateArn (mode 2)."
+)
+
+
+def production_warnings(graph: Graph) -> list[str]:
+    """What the graph shows is not fit for production, each with the mode and its fix.
+    Warnings, not failed checks: a demo stack may knowingly deploy them."""
+    mode = str(graph.stack_outputs.get("certificate_mode", ""))
+    in_mode = DEFAULT_CERTIFICATE_MODES.get(mode, f"certificate mode {mode}")
+    return [
+        f"not fit for production: {problem} ({in_mode}). {CLOUDFRONT_CERTIFICATE_FIX}"
+        for problem in cloudfront_default_certificate(graph)
+    ]
+
+
+def all_warnings(graph: Graph) -> list[str]:
+    """The program's own warnings, then what the graph shows is not fit for production."""
+    return [*graph.warnings, *production_warnings(graph)]
+
+
 def render(graph: Graph, results: list[CheckResult], stack: str) -> str:
     lines = [
         f"Offline plan for stack {stack!r} (the real program under recording mocks).",
@@ -142,6 +186,13 @@ def render(graph: Graph, results: list[CheckResult], stack: str) -> str:
         ]
     elif mode:
         lines += [f"Certificate mode: {mode}.", ""]
+    warnings = all_warnings(graph)
+    if warnings:
+        # What `pulumi up` would print as warnings, and what is not fit for production:
+        # allowed, but worth a decision.
+        lines.append("Warnings:")
+        lines += [f"    WARN  {warning}" for warning in warnings]
+        lines.append("")
     lines.append("Checks:")
     for result in results:
         lines.append(f"    {'PASS' if result.passed else 'FAIL'}  {result.name}")
@@ -179,6 +230,7 @@ def graph_document(graph: Graph, results: list[CheckResult]) -> dict[str, Any]:
             for r in graph
         ],
         "outputs": clean(graph.stack_outputs),
+        "warnings": all_warnings(graph),
         "checks": [{"name": c.name, "passed": c.passed, "problems": c.problems} for c in results],
     }
 

@@ -15,7 +15,12 @@ problems it finds, one sentence each saying what is wrong and what to do:
 - AWS: reachable at all, then credentials that STS accepts;
 - for ``up`` only: every S3 bucket name the plan holds is free, or already this stack's.
   Bucket names are global: someone else's ``frontend-dev1`` would otherwise fail the deploy
-  twenty minutes in, half built.
+  twenty minutes in, half built;
+- for ``up`` only: the Lambda concurrency the plan reserves leaves the 100 unreserved that
+  AWS insists on (new accounts start with a quota too low to reserve any);
+- for ``up`` only, with ``payments:accountControls``: the account has no GuardDuty detector,
+  Security Hub, AWS Config recorder or delivery channel, or CloudTrail trail but this
+  stack's. They are one per account, and often the organisation's.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from payments_infra import REPO_ROOT
+from payments_infra.aws.naming import physical_name
 from payments_infra.config import REQUIRED_REGION
 from payments_infra.offline.stack_file import (
     StackFileError,
@@ -43,6 +50,9 @@ from payments_infra.offline.stack_file import (
 # An offline machine should hear "cannot reach AWS" in seconds, not after minutes of retries.
 STS_CONNECT_TIMEOUT_SECONDS = 5
 STS_ATTEMPTS = 2
+
+if TYPE_CHECKING:
+    from payments_infra.offline.graph import Graph
 
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 PROJECT = "payments"  # Pulumi.yaml's name: the Project tag on every resource
@@ -145,12 +155,140 @@ def architecture_problems(
     ]
 
 
-def planned_bucket_names(config: Mapping[str, str], stack: str) -> list[str]:
-    """The S3 bucket names the offline plan of this stack holds."""
+def planned_graph(config: Mapping[str, str], stack: str) -> Graph:
+    """The offline plan of this stack."""
     from payments_infra.offline.mocks import record_program  # noqa: PLC0415 (slow import
 
-    graph = record_program(config, stack=stack)
+    return record_program(config, stack=stack)
+
+
+def bucket_names(graph: Graph) -> list[str]:
     return sorted(str(b.inputs["bucket"]) for b in graph.of_type("aws:s3/bucket:Bucket"))
+
+
+def planned_bucket_names(config: Mapping[str, str], stack: str) -> list[str]:
+    """The S3 bucket names the offline plan of this stack holds."""
+    return bucket_names(planned_graph(config, stack))
+
+
+# Lambda refuses a reservation that leaves fewer unreserved (Lambda developer guide,
+# "Configuring reserved concurrency").
+LAMBDA_MIN_UNRESERVED = 100
+
+
+def reserved_concurrency(graph: Graph) -> dict[str, int]:
+    """Function name -> the concurrency the plan reserves for it."""
+    return {
+        str(f.inputs["name"]): int(f.inputs["reservedConcurrentExecutions"])
+        for f in graph.of_type("aws:lambda/function:Function")
+        if isinstance(f.inputs.get("reservedConcurrentExecutions"), int | float)
+    }
+
+
+def concurrency_problems(lambda_client: Any, reserved: Mapping[str, int]) -> list[str]:
+    """What the plan reserves, less what this stack already holds, must leave 100."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    if not reserved:
+        return []
+    limit = lambda_client.get_account_settings()["AccountLimit"]
+    unreserved = int(limit["UnreservedConcurrentExecutions"])
+    more = 0
+    for name, wanted in reserved.items():
+        try:
+            held = lambda_client.get_function_concurrency(FunctionName=name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            held = {}
+        more += max(wanted - int(held.get("ReservedConcurrentExecutions", 0)), 0)
+    if unreserved - more >= LAMBDA_MIN_UNRESERVED:
+        return []
+    return [
+        f"Lambda's unreserved concurrency in {REQUIRED_REGION} is {unreserved}, the stack "
+        f"reserves {more} more ({', '.join(sorted(reserved))}) and Lambda keeps "
+        f"{LAMBDA_MIN_UNRESERVED} unreserved: ask for a higher 'Concurrent executions' quota "
+        "in Service Quotas (new accounts start low), then run again"
+    ]
+
+
+@dataclass(frozen=True)
+class AccountControlClients:
+    """The four services whose one-per-account controls payments:accountControls creates."""
+
+    guardduty: Any
+    securityhub: Any
+    config: Any
+    cloudtrail: Any
+
+
+def account_control_problems(clients: AccountControlClients, suffix: str, stack: str) -> list[str]:
+    """payments:accountControls would create what the account may have already: say which.
+
+    The stack's own (a second ``make up``) are recognised by their names, or, for the
+    GuardDuty detector, by its Project and Stack tags. Security Hub has neither a name nor
+    tags to tell: an enabled hub counts as this stack's when another of its controls exists.
+    """
+    found: list[str] = []
+    ours = False
+    guardduty = clients.guardduty
+    for detector_id in guardduty.list_detectors()["DetectorIds"]:
+        tags = guardduty.get_detector(DetectorId=detector_id).get("Tags") or {}
+        if tags.get("Project") == PROJECT and tags.get("Stack") == stack:
+            ours = True
+        else:
+            found.append(f"a GuardDuty detector ({detector_id})")
+    config = clients.config
+    for kind, listed, key, own in (
+        (
+            "recorder",
+            config.describe_configuration_recorders()["ConfigurationRecorders"],
+            "name",
+            physical_name("config_recorder", suffix),
+        ),
+        (
+            "delivery channel",
+            config.describe_delivery_channels()["DeliveryChannels"],
+            "name",
+            physical_name("config_delivery_channel", suffix),
+        ),
+    ):
+        for item in listed:
+            if item[key] == own:
+                ours = True
+            else:
+                found.append(f"an AWS Config {kind} ({item[key]})")
+    own_trail = physical_name("cloudtrail_trail", suffix)
+    for trail in clients.cloudtrail.describe_trails(includeShadowTrails=True)["trailList"]:
+        if trail["Name"] == own_trail and trail.get("HomeRegion") == REQUIRED_REGION:
+            ours = True
+        else:
+            found.append(f"a CloudTrail trail ({trail['Name']})")
+    if _security_hub_enabled(clients.securityhub) and not ours:
+        found.append("Security Hub")
+    if not found:
+        return []
+    return [
+        f"payments:accountControls is true, but this account already has {', '.join(found)} "
+        f"in {REQUIRED_REGION}: these are one per account (often the organisation's), so set "
+        "payments:accountControls to false to rely on them, or remove them, then run again"
+    ]
+
+
+def _security_hub_enabled(securityhub: Any) -> bool:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    try:
+        securityhub.describe_hub()
+    except ClientError as error:
+        # What Security Hub answers an account that has not enabled it.
+        if error.response.get("Error", {}).get("Code") in (
+            "InvalidAccessException",
+            "ResourceNotFoundException",
+        ):
+            return False
+        raise
+    return True
 
 
 def bucket_problems(s3: Any, names: list[str], stack: str) -> list[str]:
@@ -246,18 +384,38 @@ def problems(stack: str, command: str, root: Path = REPO_ROOT) -> list[str]:
     aws_found = aws_problems(aws_client("sts"))
     found += aws_found
     if command == "up" and not aws_found:
-        found += _planned_bucket_problems(root, stack)
+        found += _planned_problems(root, stack)
     return found
 
 
-def _planned_bucket_problems(root: Path, stack: str) -> list[str]:
+def _planned_problems(root: Path, stack: str) -> list[str]:
+    """What the plan of the stack would run into in this account."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
     from payments_infra.config.errors import ConfigError  # noqa: PLC0415
 
     try:
-        names = planned_bucket_names(read_stack_config(stack_file_path(root, stack)), stack)
+        config = read_stack_config(stack_file_path(root, stack))
+        graph = planned_graph(config, stack)
     except ConfigError as error:
         return [f"Pulumi.{stack}.yaml: {error}"]
-    return bucket_problems(aws_client("s3"), names, stack)
+    found = bucket_problems(aws_client("s3"), bucket_names(graph), stack)
+    try:
+        found += concurrency_problems(aws_client("lambda"), reserved_concurrency(graph))
+        if graph.of_type("aws:guardduty/detector:Detector"):
+            clients = AccountControlClients(
+                *(aws_client(s) for s in ("guardduty", "securityhub", "config", "cloudtrail"))
+            )
+            suffix = str(config.get("payments:environmentSuffix", ""))
+            found += account_control_problems(clients, suffix, stack)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "unknown")
+        found.append(
+            f"AWS refused a look-up preflight needs ({error.operation_name}: {code}): allow "
+            "the deploying identity to read Lambda, GuardDuty, Security Hub, Config and "
+            "CloudTrail settings, then run again"
+        )
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:

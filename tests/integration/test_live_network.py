@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 
 def test_vpc_exists_with_dns_enabled(ec2: Any, stack_outputs: dict[str, Any]) -> None:
     vpc_id = stack_outputs["vpc_id"]
@@ -61,3 +63,53 @@ def test_flow_log_group_keeps_30_days_and_receives_events(
     assert group["retentionInDays"] == 30
     streams = logs.describe_log_streams(logGroupName=name, limit=1)["logStreams"]
     assert streams, f"{name} has no log streams yet: flow logs arrive within about 10 minutes"
+
+
+ENDPOINT_SERVICES = {
+    f"com.amazonaws.us-east-1.{service}"
+    for service in ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "sts")
+}
+
+
+def interface_endpoints(ec2: Any, vpc_id: str) -> list[dict[str, Any]]:
+    return list(
+        ec2.describe_vpc_endpoints(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc_id]},
+                {"Name": "vpc-endpoint-type", "Values": ["Interface"]},
+            ]
+        )["VpcEndpoints"]
+    )
+
+
+def test_interface_endpoints_are_available_with_private_dns_in_every_private_subnet(
+    ec2: Any, stack_outputs: dict[str, Any]
+) -> None:
+    endpoints = interface_endpoints(ec2, stack_outputs["vpc_id"])
+    if not endpoints:
+        pytest.skip("the stack has no interface endpoints (payments:vpcEndpoints: false)")
+    assert {e["ServiceName"] for e in endpoints} == ENDPOINT_SERVICES
+    for endpoint in endpoints:
+        assert endpoint["State"] == "available", endpoint["ServiceName"]
+        assert endpoint["PrivateDnsEnabled"] is True, endpoint["ServiceName"]
+        assert set(endpoint["SubnetIds"]) == set(stack_outputs["private_subnet_ids"])
+
+
+def test_with_endpoints_the_tasks_send_nothing_to_the_whole_internet(
+    ec2: Any, ecs: Any, stack_outputs: dict[str, Any]
+) -> None:
+    if not interface_endpoints(ec2, stack_outputs["vpc_id"]):
+        pytest.skip("the stack has no interface endpoints (payments:vpcEndpoints: false)")
+    (service,) = ecs.describe_services(
+        cluster=stack_outputs["ecs_cluster_name"], services=[stack_outputs["ecs_service_name"]]
+    )["services"]
+    groups = service["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": groups}])[
+        "SecurityGroupRules"
+    ]
+    egress = [r for r in rules if r["IsEgress"]]
+    assert egress, "the tasks' group has no egress rule at all"
+    everywhere = [
+        r for r in egress if r.get("CidrIpv4") == "0.0.0.0/0" or r.get("CidrIpv6") == "::/0"
+    ]
+    assert everywhere == [], f"egress to the whole Internet: {everywhere}"

@@ -25,6 +25,8 @@ EXPECTED_ITEMS = {
     "NAT gateway hours",
     "Elastic IP (public IPv4) hours",
     "NAT data processed (baseline)",
+    "VPC interface endpoint AZ-hours",
+    "VPC endpoint data processed (baseline)",
     "ALB hours",
     "ALB LCU-hours (baseline)",
     "ALB public IPv4 hours",
@@ -209,6 +211,37 @@ def test_the_small_graphs_hand_computed_fixed_lines_add_up_to_their_dollar_amoun
     )
 
 
+def test_interface_endpoints_bill_each_zone_hour_and_take_aws_traffic_off_the_nat() -> None:
+    without = by_item(cost.estimate(small_graph()))
+    assert without["VPC interface endpoint AZ-hours"].monthly == 0
+    assert without["VPC endpoint data processed (baseline)"].monthly == 0
+
+    graph = small_graph()
+    subnets = ["private-a", "private-b", "private-c"]
+    graph.resources += [
+        resource(cost.VPC_ENDPOINT, "logs", {"vpcEndpointType": "Interface", "subnetIds": subnets}),
+        resource(cost.VPC_ENDPOINT, "sts", {"vpcEndpointType": "Interface", "subnetIds": subnets}),
+        resource(cost.VPC_ENDPOINT, "s3", {"vpcEndpointType": "Gateway"}),  # free
+    ]
+    lines = by_item(cost.estimate(graph))
+
+    # 2 endpoints x 3 zones, every hour; the gateway endpoint costs nothing.
+    assert_line(lines["VPC interface endpoint AZ-hours"], 6 * HOURS, "interface_endpoint_az_hour")
+    assert lines["VPC interface endpoint AZ-hours"].monthly == pytest.approx(
+        4380 * PRICE["interface_endpoint_az_hour"]
+    )
+    assert_line(
+        lines["VPC endpoint data processed (baseline)"],
+        cost.AWS_API_GB_PER_MONTH,
+        "interface_endpoint_gb_processed",
+    )
+    assert_line(
+        lines["NAT data processed (baseline)"],
+        cost.NAT_GB_PROCESSED_PER_MONTH - cost.AWS_API_GB_PER_MONTH,
+        "nat_gateway_gb_processed",
+    )
+
+
 def test_an_x86_task_is_priced_at_x86_rates() -> None:
     lines = by_item(cost.estimate(small_graph(runtime_platform={"cpuArchitecture": "X86_64"})))
 
@@ -250,6 +283,9 @@ def test_the_real_graph_is_priced_from_its_own_counts_and_sizes(recorded_graph: 
     )
     assert lines["CloudWatch alarms"].quantity == len(recorded_graph.of_type(cost.ALARM))
     assert lines["KMS customer-managed keys"].quantity == len(recorded_graph.of_type(cost.KMS_KEY))
+    # ECR API, ECR Docker, Logs, Secrets Manager, KMS, STS, each in 3 zones: $131.40 a month.
+    assert lines["VPC interface endpoint AZ-hours"].quantity == 6 * 3 * HOURS
+    assert lines["VPC interface endpoint AZ-hours"].monthly == pytest.approx(131.40)
 
 
 def test_the_non_production_what_if_is_cheaper_with_one_nat_one_task_and_a_small_writer(

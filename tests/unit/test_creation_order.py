@@ -21,8 +21,36 @@ EXPECTED = {
         {f"network-private-default-route-us-east-1{z}" for z in "abc"}
         | {f"network-private-rta-us-east-1{z}" for z in "abc"},
     ),
+    "ECS service after the VPC endpoints and the rules to them": (
+        "api-service",
+        {
+            "endpoints-ecr-api",
+            "endpoints-ecr-dkr",
+            "endpoints-logs",
+            "endpoints-secretsmanager",
+            "endpoints-kms",
+            "endpoints-sts",
+            "network-s3-endpoint",
+            "api-tasks_out_endpoints",
+            "api-tasks_out_s3",
+            "endpoints-ingress-from-api-tasks",
+        },
+    ),
+    "ECS service after what forwards to its target group": ("api-service", {"api-rule-api-paths"}),
     "Aurora reader after the writer": ("database-reader", {"database-writer"}),
     "flow log after its role's policy": ("network-flow-log", {"network-flow-logs-policy"}),
+    "function in a VPC after its role's policy": (
+        "database-rotation-function",
+        {"database-rotation-policy"},
+    ),
+    "secret rotation after its value, its function's policy and invoke permission": (
+        "database-credentials-rotation",
+        {
+            "database-credentials-value",
+            "database-rotation-policy",
+            "database-rotation-invoked-by-secretsmanager",
+        },
+    ),
 }
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from payments_infra.components.aurora import SECRET_KEYS, secret_document
+from payments_infra.components.db_rotation import ROTATION_OFF_WARNING
 from payments_infra.config import StackConfig
 from payments_infra.config.errors import ConfigError
 from payments_infra.offline import checks
@@ -20,7 +21,7 @@ INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 
 
 def only(graph: Graph, type_token: str) -> Resource:
-    (resource,) = [r for r in graph.of_type(type_token) if not r.name.startswith("logs-key")]
+    (resource,) = [r for r in graph.of_type(type_token) if r.name.startswith("database-")]
     return resource
 
 
@@ -135,15 +136,18 @@ def test_destroy_settings(graph: Graph) -> None:
     assert only(graph, "aws:secretsmanager/secret:Secret").inputs["recoveryWindowInDays"] == 0
 
 
-def test_the_only_ingress_to_the_database_is_5432_from_the_api_tasks_group(graph: Graph) -> None:
+def test_the_only_ingress_to_the_database_is_5432_from_the_tasks_and_the_rotation(
+    graph: Graph,
+) -> None:
     groups = {g.inputs["name"]: g for g in graph.of_type("aws:ec2/securityGroup:SecurityGroup")}
     db_sg, tasks_sg = groups[f"db-sg-{SUFFIX}"], groups[f"api-tasks-sg-{SUFFIX}"]
+    rotation_sg = groups[f"db-rotation-sg-{SUFFIX}"]
     rules = [
         r
         for r in graph.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
         if r.inputs["securityGroupId"] == db_sg.id
     ]
-    assert [
+    assert sorted(
         (
             r.inputs["ipProtocol"],
             r.inputs["fromPort"],
@@ -151,8 +155,8 @@ def test_the_only_ingress_to_the_database_is_5432_from_the_api_tasks_group(graph
             r.inputs["referencedSecurityGroupId"],
         )
         for r in rules
-    ] == [("tcp", 5432, 5432, tasks_sg.id)]
-    assert "cidrIpv4" not in rules[0].inputs and "cidrIpv6" not in rules[0].inputs
+    ) == sorted([("tcp", 5432, 5432, tasks_sg.id), ("tcp", 5432, 5432, rotation_sg.id)])
+    assert not [r for r in rules if "cidrIpv4" in r.inputs or "cidrIpv6" in r.inputs]
     assert not db_sg.inputs.get("ingress") and not db_sg.inputs.get("egress")
     assert only(graph, CLUSTER).inputs["vpcSecurityGroupIds"] == [db_sg.id]
 
@@ -258,67 +262,46 @@ def test_database_settings_at_their_boundaries_are_accepted(overrides: dict[str,
 
 
 @pytest.fixture(scope="module")
-def rotating_graph() -> Graph:
-    return record_program({**VALID_CONFIG, "payments:dbRotationDays": "30"}, stack="test")
+def graph_without_rotation() -> Graph:
+    return record_program({**VALID_CONFIG, "payments:dbRotationDays": "0"}, stack="test")
 
 
-def test_rotation_is_off_by_default(graph: Graph) -> None:
-    assert graph.of_type("aws:secretsmanager/secretRotation:SecretRotation") == []
-    assert (
-        "secretString"
-        not in only(graph, "aws:secretsmanager/secretVersion:SecretVersion").ignore_changes
-    )
-
-
-def test_rotation_schedules_aws_rotation_function_for_the_secret(rotating_graph: Graph) -> None:
-    rotation = only(rotating_graph, "aws:secretsmanager/secretRotation:SecretRotation")
-    stack = only(rotating_graph, "aws:serverlessrepository/cloudFormationStack:CloudFormationStack")
-    secret = only(rotating_graph, "aws:secretsmanager/secret:Secret")
-    assert rotation.inputs["secretId"] == secret.id
+def test_rotation_is_on_by_default_every_30_days(graph: Graph) -> None:
+    rotation = only(graph, "aws:secretsmanager/secretRotation:SecretRotation")
+    assert rotation.inputs["secretId"] == only(graph, "aws:secretsmanager/secret:Secret").id
     assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": 30}
-    assert rotation.inputs["rotationLambdaArn"] == stack.outputs["outputs"]["RotationLambdaARN"]
-    assert stack.inputs["applicationId"].endswith("SecretsManagerRDSPostgreSQLRotationSingleUser")
-    parameters = stack.inputs["parameters"]
-    private = sorted(
-        r.subnet.id for r in subnet_routing(rotating_graph) if r.declared_tier == "private"
-    )
-    assert sorted(parameters["vpcSubnetIds"].split(",")) == private
-    assert parameters["kmsKeyArn"] == only(rotating_graph, "aws:kms/key:Key").outputs["arn"]
-    assert parameters["functionName"] == f"db-rotation-{SUFFIX}"
+    assert load().database.rotation_days == 30
+    # The stack's own function (db_rotation.py), not one from the Serverless Application
+    # Repository, whose function leaves `url` stale.
+    function = only(graph, "aws:lambda/function:Function")
+    assert rotation.inputs["rotationLambdaArn"] == function.outputs["arn"]
+    assert not [r for r in graph if r.type.startswith("aws:serverlessrepository")]
+    assert graph.warnings == []
 
 
-def test_rotation_function_reaches_the_database_and_nothing_else_gets_in(
-    rotating_graph: Graph,
-) -> None:
-    groups = {
-        g.inputs["name"]: g for g in rotating_graph.of_type("aws:ec2/securityGroup:SecurityGroup")
-    }
-    db_sg, rotation_sg = groups[f"db-sg-{SUFFIX}"], groups[f"db-rotation-sg-{SUFFIX}"]
-    tasks_sg = groups[f"api-tasks-sg-{SUFFIX}"]
-    sources = sorted(
-        r.inputs["referencedSecurityGroupId"]
-        for r in rotating_graph.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-        if r.inputs["securityGroupId"] == db_sg.id
-    )
-    assert sources == sorted([tasks_sg.id, rotation_sg.id])
-    egress = {
-        (r.inputs.get("referencedSecurityGroupId") or r.inputs.get("cidrIpv4"), r.inputs["toPort"])
-        for r in rotating_graph.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-        if r.inputs["securityGroupId"] == rotation_sg.id
-    }
-    assert egress == {(db_sg.id, 5432), ("0.0.0.0/0", 443)}
-
-
-def test_with_rotation_a_later_up_does_not_restore_the_first_password(
-    rotating_graph: Graph,
-) -> None:
-    version = only(rotating_graph, "aws:secretsmanager/secretVersion:SecretVersion")
+def test_with_rotation_a_later_up_does_not_restore_the_first_password(graph: Graph) -> None:
+    version = only(graph, "aws:secretsmanager/secretVersion:SecretVersion")
     assert "secretString" in version.ignore_changes
-    assert "masterPassword" in only(rotating_graph, CLUSTER).ignore_changes
+    assert "masterPassword" in only(graph, CLUSTER).ignore_changes
 
 
-def test_rotation_graph_passes_every_graph_wide_check(rotating_graph: Graph) -> None:
-    results = checks.run_checks(rotating_graph, SUFFIX, ["us-east-1a", "us-east-1b", "us-east-1c"])
+def test_rotation_off_is_allowed_and_warned_about(graph_without_rotation: Graph) -> None:
+    assert graph_without_rotation.of_type("aws:secretsmanager/secretRotation:SecretRotation") == []
+    assert not [r for r in graph_without_rotation if r.name.startswith("database-rotation")]
+    version = only(graph_without_rotation, "aws:secretsmanager/secretVersion:SecretVersion")
+    assert "secretString" not in version.ignore_changes
+    assert "masterPassword" not in only(graph_without_rotation, CLUSTER).ignore_changes
+    assert graph_without_rotation.warnings == [ROTATION_OFF_WARNING]
+    assert "payments:dbRotationDays is 0" in ROTATION_OFF_WARNING
+    assert "8.3.9" in ROTATION_OFF_WARNING
+
+
+def test_the_graph_without_rotation_passes_every_graph_wide_check(
+    graph_without_rotation: Graph,
+) -> None:
+    results = checks.run_checks(
+        graph_without_rotation, SUFFIX, ["us-east-1a", "us-east-1b", "us-east-1c"]
+    )
     assert {r.name: r.problems for r in results if not r.passed} == {}
 
 

@@ -403,20 +403,49 @@ def test_every_rule_between_groups_comes_with_its_mirror(overrides: dict[str, st
     assert len(halves) >= 4 and lonely == []
 
 
-@pytest.mark.parametrize("overrides", [{}, {"payments:logArchive": "s3"}])
-def test_every_role_is_a_service_role_with_one_inline_policy(overrides: dict[str, str]) -> None:
-    # service_roles.service_role: one service of this account may assume it (confused-deputy
-    # conditions), and it holds exactly one inline policy.
+# Roles whose permissions AWS publishes as a managed policy (service_roles.py), and the one
+# role whose service sends no confused-deputy keys (policies.trust_policy).
+MANAGED_POLICIES = {
+    "database-monitoring-role": "service-role/AmazonRDSEnhancedMonitoringRole",
+    "account-config-role": "service-role/AWS_ConfigRole",
+}
+INLINE_TOO = {"account-config-role"}
+UNCONDITIONED = {"account-trail-logs-role"}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"payments:logArchive": "s3"}, {"payments:accountControls": "true"}],
+)
+def test_every_role_is_a_service_role_with_one_inline_or_managed_policy(
+    overrides: dict[str, str],
+) -> None:
+    # service_roles.py: one service of this account may assume it (confused-deputy
+    # conditions), and it holds exactly one inline policy, or AWS's managed policy for it.
     graph = record_program({**VALID_CONFIG, **overrides}, stack="test")
     policies = graph.of_type("aws:iam/rolePolicy:RolePolicy")
+    attachments = graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     for role in graph.of_type("aws:iam/role:Role"):
         (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert statement["Action"] == "sts:AssumeRole", role.name
         assert list(statement["Principal"]) == ["Service"], role.name
-        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}, (
-            role.name
-        )
-        assert [p.name for p in policies if p.inputs["role"] == role.id] == [
-            role.name.removesuffix("-role") + "-policy"
+        if role.name in UNCONDITIONED:
+            assert "Condition" not in statement, role.name
+        else:
+            assert statement["Condition"]["StringEquals"] == {
+                "aws:SourceAccount": "123456789012"
+            }, role.name
+        inline = [p.name for p in policies if p.inputs["role"] == role.id]
+        managed = [
+            a.inputs["policyArn"]
+            for a in attachments
+            if a.inputs["role"] == role.outputs.get("name", role.inputs["name"])
         ]
-    assert len(graph.of_type("aws:iam/role:Role")) == (6 if overrides else 4)
+        if role.name in MANAGED_POLICIES:
+            assert managed == [f"arn:aws:iam::aws:policy/{MANAGED_POLICIES[role.name]}"]
+        else:
+            assert managed == [], role.name
+        if role.name not in MANAGED_POLICIES or role.name in INLINE_TOO:
+            assert inline == [role.name.removesuffix("-role") + "-policy"], role.name
+        else:
+            assert inline == [], role.name

@@ -161,7 +161,7 @@ def test_default_security_group_is_adopted_with_no_rules(graph: Graph) -> None:
 
 
 def test_s3_gateway_endpoint_serves_exactly_the_private_route_tables(graph: Graph) -> None:
-    endpoint = only(graph.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"))
+    endpoint = only(in_network(graph, "aws:ec2/vpcEndpoint:VpcEndpoint"))
     private_tables = sorted(
         t.id for t in graph.of_type("aws:ec2/routeTable:RouteTable") if t.tags["Tier"] == "private"
     )

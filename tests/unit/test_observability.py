@@ -20,6 +20,10 @@ from tests.stacks import SUFFIX, VALID_CONFIG, ZONES
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
+def forwarder(graph: Graph) -> Resource:
+    return named(graph, "aws:lambda/function:Function", f"alb-log-forwarder-{SUFFIX}")
+
+
 def logs_key(graph: Graph) -> Resource:
     return next(k for k in graph.of_type("aws:kms/key:Key") if k.name == "logs-key-key")
 
@@ -30,7 +34,7 @@ def alarms(graph: Graph) -> dict[str, dict[str, Any]]:
 
 def test_every_log_group_keeps_30_days_and_uses_the_logs_key(graph: Graph) -> None:
     groups = graph.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 8
+    assert len(groups) == 10
     key_arn = logs_key(graph).outputs["arn"]
     assert {
         g.inputs["name"]: (g.inputs["retentionInDays"], g.inputs["kmsKeyId"]) for g in groups
@@ -42,9 +46,11 @@ def test_every_log_group_keeps_30_days_and_uses_the_logs_key(graph: Graph) -> No
             f"/aws/ecs/containerinsights/ecs-cluster-{SUFFIX}/performance",
             f"/ecs/api-{SUFFIX}",
             f"aws-waf-logs-{SUFFIX}",
+            f"aws-waf-logs-alb-{SUFFIX}",
             f"/aws/cloudfront/frontend-{SUFFIX}",
             f"/aws/alb/access/alb-{SUFFIX}",
             f"/aws/lambda/alb-log-forwarder-{SUFFIX}",
+            f"/aws/lambda/db-password-rotation-{SUFFIX}",
         ]
     }
 
@@ -68,7 +74,7 @@ def test_logs_key_lets_cloudwatch_logs_use_it_only_for_this_accounts_groups(grap
 def test_implicit_log_groups_are_derived_from_the_graph_and_exist_first(graph: Graph) -> None:
     # The check enumerates RDS exports, Container Insights and Lambda functions itself.
     assert checks.check_implicit_log_groups(graph) == []
-    function = graph.of_type("aws:lambda/function:Function")[0]
+    function = forwarder(graph)
     group = named(
         graph, "aws:cloudwatch/logGroup:LogGroup", f"/aws/lambda/alb-log-forwarder-{SUFFIX}"
     )
@@ -78,7 +84,7 @@ def test_implicit_log_groups_are_derived_from_the_graph_and_exist_first(graph: G
 
 
 def test_forwarder_is_an_arm64_python_lambda_writing_to_the_access_log_group(graph: Graph) -> None:
-    (function,) = graph.of_type("aws:lambda/function:Function")
+    function = forwarder(graph)
     inputs = function.inputs
     assert inputs["runtime"] == "python3.12" and inputs["architectures"] == ["arm64"]
     assert inputs["handler"] == "handler.handler"
@@ -88,12 +94,16 @@ def test_forwarder_is_an_arm64_python_lambda_writing_to_the_access_log_group(gra
 
 def test_forwarder_is_triggered_by_new_log_files_and_fails_into_a_queue(graph: Graph) -> None:
     (notification,) = graph.of_type("aws:s3/bucketNotification:BucketNotification")
-    (function,) = graph.of_type("aws:lambda/function:Function")
+    function = forwarder(graph)
     assert notification.inputs["bucket"] == f"alb-logs-{SUFFIX}"
     (trigger,) = notification.inputs["lambdaFunctions"]
     assert trigger["lambdaFunctionArn"] == function.outputs["arn"]
     assert trigger["events"] == ["s3:ObjectCreated:*"] and trigger["filterSuffix"] == ".log.gz"
-    (permission,) = graph.of_type("aws:lambda/permission:Permission")
+    (permission,) = [
+        p
+        for p in graph.of_type("aws:lambda/permission:Permission")
+        if p.inputs["function"] == function.inputs["name"]
+    ]
     assert permission.inputs["principal"] == "s3.amazonaws.com"
     assert permission.urn in notification.dependencies
     (invoke,) = graph.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
@@ -130,6 +140,7 @@ def test_forwarder_role_is_least_privilege(graph: Graph) -> None:
         ("alarm-db-connections", "DatabaseConnections", 400),
         ("alarm-db-replica-lag", "AuroraReplicaLag", 1000),
         ("alarm-waf-blocked", "BlockedRequests", 1000),
+        ("alarm-alb-waf-blocked", "BlockedRequests", 1000),
         ("alarm-forwarder-errors", "Errors", 0),
         ("alarm-forwarder-dead-letters", "ApproximateNumberOfMessagesVisible", 0),
     ],
@@ -198,7 +209,9 @@ def test_native_delivery_replaces_the_forwarder() -> None:
     graph = record_program(
         {**VALID_CONFIG, "payments:albAccessLogDelivery": "native"}, stack="test"
     )
-    assert graph.of_type("aws:lambda/function:Function") == []
+    assert [f.physical_name for f in graph.of_type("aws:lambda/function:Function")] == [
+        f"db-password-rotation-{SUFFIX}"  # the database's: not a log forwarder
+    ]
     sources = graph.of_type("aws:cloudwatch/logDeliverySource:LogDeliverySource")
     (alb_source,) = [s for s in sources if s.inputs["logType"] == "ALB_ACCESS_LOGS"]
     assert (
@@ -282,7 +295,8 @@ def test_observability_knows_no_tier_only_the_topic_alarms_and_dashboard(graph: 
         "aws:cloudwatch/metricAlarm:MetricAlarm",
         "aws:cloudwatch/dashboard:Dashboard",
     }
-    assert len(graph.of_type(ALARM)) == 17  # every tier's: 7 API, 4 database, 1 WAF, 3 NAT, 2 logs
+    # every tier's: 8 API (one the ALB's WAF), 5 database, 1 CloudFront WAF, 3 NAT, 2 logs
+    assert len(graph.of_type(ALARM)) == 19
 
 
 def test_alb_access_logs_are_a_piece_of_their_own_that_reads_the_albs_bucket(

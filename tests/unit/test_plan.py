@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from payments_infra import REPO_ROOT
+from payments_infra.components.db_rotation import ROTATION_OFF_WARNING
 from tests.stacks import WEB_DIST
 
 
@@ -41,13 +42,17 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         (4, "aws:ec2/routeTable:RouteTable"),
         (6, "aws:ec2/routeTableAssociation:RouteTableAssociation"),
         (1, "aws:ec2/flowLog:FlowLog"),
-        (8, "aws:cloudwatch/logGroup:LogGroup"),
-        (1, "aws:lambda/function:Function"),
+        (7, "aws:ec2/vpcEndpoint:VpcEndpoint"),
+        (10, "aws:cloudwatch/logGroup:LogGroup"),
+        (2, "aws:lambda/function:Function"),
+        (1, "aws:secretsmanager/secretRotation:SecretRotation"),
         (1, "aws:sns/topic:Topic"),
         (1, "aws:cloudwatch/dashboard:Dashboard"),
-        (17, "aws:cloudwatch/metricAlarm:MetricAlarm"),
+        (19, "aws:cloudwatch/metricAlarm:MetricAlarm"),
         (1, "aws:cloudfront/distribution:Distribution"),
-        (1, "aws:wafv2/webAcl:WebAcl"),
+        (2, "aws:wafv2/webAcl:WebAcl"),
+        (1, "aws:wafv2/webAclAssociation:WebAclAssociation"),
+        (1, "aws:lb/listenerRule:ListenerRule"),
         (1, "aws:lb/loadBalancer:LoadBalancer"),
         (1, "aws:lb/listener:Listener"),
         (1, "aws:ecs/service:Service"),
@@ -55,14 +60,69 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         (1, "aws:rds/cluster:Cluster"),
         (2, "aws:rds/clusterInstance:ClusterInstance"),
         (1, "aws:secretsmanager/secret:Secret"),
-        (2, "aws:kms/key:Key"),
+        (3, "aws:kms/key:Key"),  # logs, database, ECR
+        (1, "aws:iam/rolePolicyAttachment:RolePolicyAttachment"),  # enhanced monitoring
     ]:
         assert f"{count:>3}  {type_}\n" in out, type_
     assert "placeholders" in out
     assert "certificate mode 3, self-signed (a demo)" in out
     assert "Monthly cost estimate, us-east-1, production" in out
     assert "NON-PRODUCTION WHAT-IF" in out
-    assert "FAIL" not in out and out.count("PASS") == 22
+    assert "payments:dbRotationDays is 0" not in out  # the example stack rotates it
+    assert "FAIL" not in out and out.count("PASS") == 30
+
+
+TLS_FLAG = "not fit for production: aws:cloudfront/distribution:Distribution frontend-cdn uses "
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+
+
+@pytest.mark.parametrize(
+    ("mode", "settings", "named"),
+    [
+        ("self-signed", {}, "(certificate mode 3, self-signed)"),
+        (
+            "existing",
+            {"payments:certificateArn": CERT, "payments:apiDomainName": "api.pay.example.com"},
+            "(certificate mode 2, existing, without payments:cloudfrontCertificateArn)",
+        ),
+        (
+            "dns",
+            {"payments:domainName": "pay.example.com", "payments:hostedZoneId": "Z0123456789ABC"},
+            None,
+        ),
+    ],
+)
+def test_plan_flags_cloudfronts_default_certificate_as_not_fit_for_production(
+    tmp_path: Path, mode: str, settings: dict[str, str], named: str | None
+) -> None:
+    stack_file = tmp_path / "Pulumi.tls.yaml"
+    example = (REPO_ROOT / "Pulumi.dev.yaml").read_text().replace("app/web/dist", WEB_DIST)
+    stack_file.write_text(example + "".join(f"  {k}: {v}\n" for k, v in settings.items()))
+    result = run_plan(tmp_path, "--stack", "tls", "--stack-file", str(stack_file))
+    assert result.returncode == 0, result.stdout + result.stderr  # a warning, not a failure
+    assert f"Certificate mode: {mode}." in result.stdout or mode == "self-signed"
+    flags = [line for line in result.stdout.splitlines() if TLS_FLAG in line]
+    document = json.loads((tmp_path / "plan.json").read_text())
+    if named is None:
+        assert flags == [] and not [w for w in document["warnings"] if TLS_FLAG in w]
+        return
+    (flag,) = flags
+    assert flag.startswith("    WARN  ") and named in flag
+    assert "forces the TLSv1 security policy" in flag and "Fix: " in flag
+    assert [w for w in document["warnings"] if TLS_FLAG in w] == [flag.removeprefix("    WARN  ")]
+
+
+def test_plan_warns_when_the_database_password_does_not_rotate(tmp_path: Path) -> None:
+    stack_file = tmp_path / "Pulumi.norotation.yaml"
+    example = (REPO_ROOT / "Pulumi.dev.yaml").read_text().replace("app/web/dist", WEB_DIST)
+    stack_file.write_text(example + '  payments:dbRotationDays: "0"\n')
+    result = run_plan(tmp_path, "--stack", "norotation", "--stack-file", str(stack_file))
+    assert result.returncode == 0, result.stdout + result.stderr  # allowed, but said
+    warnings = result.stdout.split("Warnings:\n", maxsplit=1)[1].split("\n\n", maxsplit=1)[0]
+    assert f"    WARN  {ROTATION_OFF_WARNING}" in warnings.splitlines()
+    document = json.loads((tmp_path / "plan.json").read_text())
+    assert ROTATION_OFF_WARNING in document["warnings"]
+    assert "aws:secretsmanager/secretRotation:SecretRotation" not in result.stdout
 
 
 def test_plan_writes_the_graph_as_json(tmp_path: Path) -> None:

@@ -231,3 +231,246 @@ def test_building_for_another_cpu_needs_its_binfmt_handler(
 def test_no_architecture_check_with_a_prebuilt_image(tmp_path: Path) -> None:
     document = {"config": {"payments:apiImage": "r/a:1", "payments:apiCpuArchitecture": "ARM64"}}
     assert preflight.architecture_problems(document, machine="x86_64", binfmt_dir=tmp_path) == []
+
+
+def stubbed(service: str) -> tuple[Any, Stubber]:
+    client = boto3.client(
+        service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    return client, Stubber(client)
+
+
+# Lambda: reserved concurrency must leave the 100 unreserved that Lambda keeps.
+
+FORWARDER = {"alb-log-forwarder-dev1": 5}
+
+
+def lambda_stub(unreserved: int, held: int | None) -> tuple[Any, Stubber]:
+    client, stub = stubbed("lambda")
+    stub.add_response(
+        "get_account_settings",
+        {
+            "AccountLimit": {
+                "ConcurrentExecutions": 1000,
+                "UnreservedConcurrentExecutions": unreserved,
+            }
+        },
+    )
+    if held is None:
+        stub.add_client_error(
+            "get_function_concurrency", "ResourceNotFoundException", http_status_code=404
+        )
+    else:
+        stub.add_response(
+            "get_function_concurrency",
+            {"ReservedConcurrentExecutions": held},
+            expected_params={"FunctionName": "alb-log-forwarder-dev1"},
+        )
+    return client, stub
+
+
+@pytest.mark.parametrize(
+    ("unreserved", "held", "fails"),
+    [
+        (1000, None, False),  # a new stack in a usual account
+        (105, None, False),  # exactly 100 left
+        (104, None, True),
+        (10, None, True),  # a new account's starting quota
+        (100, 5, False),  # a second `make up`: the stack already holds its 5
+    ],
+)
+def test_reserved_concurrency_must_leave_100_unreserved(
+    unreserved: int, held: int | None, fails: bool
+) -> None:
+    client, stub = lambda_stub(unreserved, held)
+    with stub:
+        found = preflight.concurrency_problems(client, FORWARDER)
+    assert bool(found) == fails
+    if fails:
+        assert found == [
+            f"Lambda's unreserved concurrency in us-east-1 is {unreserved}, the stack reserves 5 "
+            "more (alb-log-forwarder-dev1) and Lambda keeps 100 unreserved: ask for a higher "
+            "'Concurrent executions' quota in Service Quotas (new accounts start low), then "
+            "run again"
+        ]
+
+
+def test_the_plan_says_what_each_function_reserves() -> None:
+    config = read_stack_config(REPO_ROOT / "Pulumi.dev.yaml")
+    config["payments:webDistDir"] = WEB_DIST
+    reserved = preflight.reserved_concurrency(preflight.planned_graph(config, "dev"))
+    assert reserved["alb-log-forwarder-dev1"] == 5
+
+
+# payments:accountControls: one per account, and refused when the account has its own.
+
+
+def controls_stubs(
+    *,
+    detectors: list[tuple[str, dict[str, str]]] = (),  # type: ignore[assignment]
+    recorders: list[str] = (),  # type: ignore[assignment]
+    channels: list[str] = (),  # type: ignore[assignment]
+    trails: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    hub: bool = False,
+) -> tuple[preflight.AccountControlClients, list[Stubber]]:
+    guardduty, guardduty_stub = stubbed("guardduty")
+    guardduty_stub.add_response("list_detectors", {"DetectorIds": [d for d, _ in detectors]})
+    for detector_id, tags in detectors:
+        guardduty_stub.add_response(
+            "get_detector",
+            {"ServiceRole": "arn:aws:iam::123456789012:role/gd", "Status": "ENABLED", "Tags": tags},
+            expected_params={"DetectorId": detector_id},
+        )
+    config, config_stub = stubbed("config")
+    config_stub.add_response(
+        "describe_configuration_recorders",
+        {"ConfigurationRecorders": [{"name": n} for n in recorders]},
+    )
+    config_stub.add_response(
+        "describe_delivery_channels", {"DeliveryChannels": [{"name": n} for n in channels]}
+    )
+    cloudtrail, cloudtrail_stub = stubbed("cloudtrail")
+    cloudtrail_stub.add_response(
+        "describe_trails",
+        {"trailList": [{"Name": n, "HomeRegion": r} for n, r in trails]},
+        expected_params={"includeShadowTrails": True},
+    )
+    securityhub, securityhub_stub = stubbed("securityhub")
+    if hub:
+        securityhub_stub.add_response(
+            "describe_hub", {"HubArn": "arn:aws:securityhub:us-east-1:123456789012:hub/default"}
+        )
+    else:
+        securityhub_stub.add_client_error(
+            "describe_hub",
+            "InvalidAccessException",
+            "Account 123456789012 is not subscribed to AWS Security Hub",
+            http_status_code=401,
+        )
+    clients = preflight.AccountControlClients(guardduty, securityhub, config, cloudtrail)
+    return clients, [guardduty_stub, config_stub, cloudtrail_stub, securityhub_stub]
+
+
+def account_control_problems(**existing: Any) -> list[str]:
+    clients, stubs = controls_stubs(**existing)
+    for stub in stubs:
+        stub.activate()
+    try:
+        return preflight.account_control_problems(clients, "dev1", "dev")
+    finally:
+        for stub in stubs:
+            stub.assert_no_pending_responses()
+            stub.deactivate()
+
+
+OURS = {"Project": "payments", "Stack": "dev"}
+
+
+def test_an_account_without_any_of_them_passes() -> None:
+    assert account_control_problems() == []
+
+
+def test_this_stacks_own_controls_pass_a_second_up() -> None:
+    assert (
+        account_control_problems(
+            detectors=[("d-ours", OURS)],
+            recorders=["config-recorder-dev1"],
+            channels=["config-delivery-dev1"],
+            trails=[("trail-dev1", "us-east-1")],
+            hub=True,  # counted as ours: the stack's other controls are there
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("existing", "named"),
+    [
+        ({"detectors": [("d-1234", {})]}, "a GuardDuty detector (d-1234)"),
+        (
+            {"detectors": [("d-5678", {"Project": "payments", "Stack": "prod"})]},
+            "a GuardDuty detector (d-5678)",
+        ),
+        ({"recorders": ["default"]}, "an AWS Config recorder (default)"),
+        ({"channels": ["default"]}, "an AWS Config delivery channel (default)"),
+        ({"trails": [("org-trail", "eu-west-1")]}, "a CloudTrail trail (org-trail)"),
+        ({"trails": [("trail-dev1", "eu-west-1")]}, "a CloudTrail trail (trail-dev1)"),
+        ({"hub": True}, "Security Hub"),
+    ],
+)
+def test_an_existing_control_is_refused_in_one_sentence_naming_it_and_the_setting(
+    existing: dict[str, Any], named: str
+) -> None:
+    assert account_control_problems(**existing) == [
+        f"payments:accountControls is true, but this account already has {named} in "
+        "us-east-1: these are one per account (often the organisation's), so set "
+        "payments:accountControls to false to rely on them, or remove them, then run again"
+    ]
+
+
+def test_every_existing_control_is_named_at_once() -> None:
+    [problem] = account_control_problems(
+        detectors=[("d-1", {})], recorders=["default"], trails=[("org", "us-east-1")], hub=True
+    )
+    assert (
+        "already has a GuardDuty detector (d-1), an AWS Config recorder (default), "
+        "a CloudTrail trail (org), Security Hub in us-east-1" in problem
+    )
+
+
+def test_only_a_plan_with_account_controls_asks_about_them() -> None:
+    config = read_stack_config(REPO_ROOT / "Pulumi.dev.yaml")
+    config["payments:webDistDir"] = WEB_DIST
+    detectors = "aws:guardduty/detector:Detector"
+    assert preflight.planned_graph(config, "dev").of_type(detectors) == []
+    config["payments:accountControls"] = "true"
+    assert len(preflight.planned_graph(config, "dev").of_type(detectors)) == 1
+
+
+def test_up_asks_about_the_controls_and_concurrency_the_plan_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        "config:\n"
+        "  payments:environmentSuffix: dev1\n"
+        "  aws:region: us-east-1\n"
+        f"  payments:webDistDir: {WEB_DIST}\n"
+        '  payments:accountControls: "true"\n'
+    )
+    controls, stubs = controls_stubs(detectors=[("d-1234", {})])
+    s3, s3_stub = stubbed("s3")
+    for _ in range(4):  # alb-logs, cloudtrail-logs, config-history, frontend: all free
+        s3_stub.add_client_error("head_bucket", "404", http_status_code=404)
+    functions = PlentyOfConcurrency()
+    clients = {
+        "s3": s3,
+        "lambda": functions,
+        "guardduty": controls.guardduty,
+        "securityhub": controls.securityhub,
+        "config": controls.config,
+        "cloudtrail": controls.cloudtrail,
+    }
+    monkeypatch.setattr(preflight, "aws_client", clients.__getitem__)
+    for stub in [*stubs, s3_stub]:
+        stub.activate()
+    [problem] = preflight._planned_problems(tmp_path, "dev")
+    assert problem.startswith(
+        "payments:accountControls is true, but this account already has a GuardDuty "
+        "detector (d-1234) in us-east-1"
+    )
+    assert "alb-log-forwarder-dev1" in functions.asked
+
+
+class PlentyOfConcurrency:
+    """A Lambda client of an account with the usual quota, whatever functions it is asked
+    about (the plan may hold more than the forwarder)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def get_account_settings(self) -> dict[str, Any]:
+        return {"AccountLimit": {"UnreservedConcurrentExecutions": 1000}}
+
+    def get_function_concurrency(self, FunctionName: str) -> dict[str, Any]:  # noqa: N803
+        self.asked.append(FunctionName)
+        return {}

@@ -18,7 +18,7 @@ from payments_infra.offline import checks
 from payments_infra.offline.checks_access import policy_documents
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph, Resource
-from payments_infra.offline.mocks import record_program
+from payments_infra.offline.mocks import MOCK_S3_PREFIX_LIST_ID, record_program
 from tests.graph_queries import in_component, named, only
 from tests.stacks import DNS, SUFFIX, VALID_CONFIG, ZONES
 
@@ -116,7 +116,7 @@ def test_only_listener_is_https_443_with_the_tls13_policy(graph: Graph) -> None:
     assert listener["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
     assert listener["certificateArn"]
     (action,) = listener["defaultActions"]
-    assert action["type"] == "forward"
+    assert action["type"] == "fixed-response"  # what forwards: test_edge_guardrails.py
 
 
 def test_target_group_is_https_to_the_tasks_on_8443(graph: Graph) -> None:
@@ -145,13 +145,15 @@ def test_alb_is_public_hardened_and_logs_access(graph: Graph) -> None:
 def test_security_groups_admit_443_to_the_alb_and_8443_from_it_only(graph: Graph) -> None:
     groups = {g.inputs["name"]: g for g in graph.of_type("aws:ec2/securityGroup:SecurityGroup")}
     alb, tasks = groups[f"alb-sg-{SUFFIX}"], groups[f"api-tasks-sg-{SUFFIX}"]
-    db = groups[f"db-sg-{SUFFIX}"]
+    db, endpoints = groups[f"db-sg-{SUFFIX}"], groups[f"vpce-sg-{SUFFIX}"]
     assert rules(graph, INGRESS, alb) == {("tcp", 443, 443, "0.0.0.0/0"), ("tcp", 443, 443, "::/0")}
     assert rules(graph, EGRESS, alb) == {("tcp", 8443, 8443, tasks.id)}
     assert rules(graph, INGRESS, tasks) == {("tcp", 8443, 8443, alb.id)}
+    # With the VPC endpoints (the default): no way to the whole Internet (test_egress.py).
     assert rules(graph, EGRESS, tasks) == {
         ("tcp", 5432, 5432, db.id),
-        ("tcp", 443, 443, "0.0.0.0/0"),
+        ("tcp", 443, 443, endpoints.id),
+        ("tcp", 443, 443, MOCK_S3_PREFIX_LIST_ID),
     }
     described = [r for r in [*graph.of_type(INGRESS), *graph.of_type(EGRESS)]]
     assert all(r.inputs.get("description") for r in described)
@@ -273,7 +275,10 @@ def test_image_is_built_from_app_api_into_an_immutable_scanned_repository(graph:
     repository = only(graph, "aws:ecr/repository:Repository").inputs
     assert repository["imageTagMutability"] == "IMMUTABLE"
     assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
-    assert repository["encryptionConfigurations"] == [{"encryptionType": "KMS"}]
+    ecr_key = named(graph, "aws:kms/key:Key", f"ecr-key-{SUFFIX}")
+    assert repository["encryptionConfigurations"] == [
+        {"encryptionType": "KMS", "kmsKey": ecr_key.outputs["arn"]}
+    ]
     assert repository["forceDelete"] is True
     lifecycle = json.loads(only(graph, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])
     assert lifecycle["rules"][0]["selection"]["countNumber"] == 20

@@ -3,5 +3,7 @@
 - `payments_local_servers.postgres`: PostgreSQL over TLS in a temporary directory, with its
   own CA (`PostgresServer`, `DatabaseCredentials`, `generate_ca`);
 - `payments_local_servers.api`: the real API (`python -m payments_api.serve`) over HTTPS in a
-  subprocess (`ApiServer`).
+  subprocess (`ApiServer`);
+- `payments_local_servers.secrets_rotation`: Secrets Manager's side of a password rotation on
+  moto's Secrets Manager (`SecretsManagerRotation`), to run a rotation function's steps.
 """

@@ -1,0 +1,1 @@
+"""Rotation of the database secret's password; the Lambda handler is handler.handler."""
