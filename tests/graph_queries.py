@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from payments_infra.offline.graph import Graph, Resource
 
 
@@ -21,3 +23,21 @@ def in_component(graph: Graph, type_token: str, component: str) -> Resource:
     """The one resource of this type created by the named component."""
     (resource,) = [r for r in graph.of_type(type_token) if r.name.startswith(f"{component}-")]
     return resource
+
+
+def security_group_rules(graph: Graph, type_token: str, group: Resource) -> set[tuple[Any, ...]]:
+    """(protocol, from port, to port, peer) of each rule of this type on ``group``; the peer is
+    a CIDR, a prefix list or a security group id."""
+    return {
+        (
+            r.inputs["ipProtocol"],
+            r.inputs["fromPort"],
+            r.inputs["toPort"],
+            r.inputs.get("cidrIpv4")
+            or r.inputs.get("cidrIpv6")
+            or r.inputs.get("prefixListId")
+            or r.inputs.get("referencedSecurityGroupId"),
+        )
+        for r in graph.of_type(type_token)
+        if r.inputs["securityGroupId"] == group.id
+    }

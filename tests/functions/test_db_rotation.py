@@ -8,7 +8,7 @@ import logging
 import ssl
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -63,17 +63,8 @@ class Rig:
 
     def logs_in(self, password: str) -> bool:
         """Whether the server accepts the password, over TLS with verify-full (libpq)."""
-        database = self.database
         try:
-            with psycopg.connect(
-                host=database.host,
-                port=database.port,
-                dbname=database.dbname,
-                user=database.user,
-                password=password,
-                sslmode="verify-full",
-                sslrootcert=str(database.sslrootcert),
-            ) as conn:
+            with psycopg.connect(replace(self.database, password=password).conninfo()) as conn:
                 conn.execute("SELECT 1")
         except psycopg.OperationalError as error:
             assert "password authentication failed" in str(error), error

@@ -15,7 +15,7 @@ from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.creation_order import vpc_endpoints
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import MOCK_ACCOUNT_ID, MOCK_S3_PREFIX_LIST_ID, record_program
-from tests.graph_queries import named, only
+from tests.graph_queries import named, only, security_group_rules
 from tests.stacks import SUFFIX, VALID_CONFIG
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -42,23 +42,6 @@ def group(graph: Graph, name: str) -> Resource:
     return named(graph, GROUP, f"{name}-{SUFFIX}")
 
 
-def destinations(graph: Graph, type_token: str, of: Resource) -> set[tuple[Any, ...]]:
-    """(protocol, from, to, peer) of each rule on the group ``of``."""
-    return {
-        (
-            r.inputs["ipProtocol"],
-            r.inputs["fromPort"],
-            r.inputs["toPort"],
-            r.inputs.get("cidrIpv4")
-            or r.inputs.get("cidrIpv6")
-            or r.inputs.get("prefixListId")
-            or r.inputs.get("referencedSecurityGroupId"),
-        )
-        for r in graph.of_type(type_token)
-        if r.inputs["securityGroupId"] == of.id
-    }
-
-
 def interface_endpoints(graph: Graph) -> list[Resource]:
     return [e for e in graph.of_type(ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"]
 
@@ -79,7 +62,7 @@ def test_with_defaults_the_tasks_send_only_to_the_endpoints_s3_and_the_database(
         group(graph, "vpce-sg"),
         group(graph, "db-sg"),
     )
-    assert destinations(graph, EGRESS, tasks) == {
+    assert security_group_rules(graph, EGRESS, tasks) == {
         ("tcp", 443, 443, endpoints.id),
         ("tcp", 443, 443, MOCK_S3_PREFIX_LIST_ID),
         ("tcp", 5432, 5432, db.id),
@@ -139,10 +122,10 @@ def test_the_endpoints_group_admits_443_from_what_calls_aws_only_and_sends_nowhe
         for f in graph.of_type("aws:lambda/function:Function")
         for security_group in (f.inputs.get("vpcConfig") or {}).get("securityGroupIds", [])
     ]
-    assert destinations(graph, INGRESS, endpoints) == {
+    assert security_group_rules(graph, INGRESS, endpoints) == {
         ("tcp", 443, 443, client) for client in [tasks.id, *functions]
     }
-    assert destinations(graph, EGRESS, endpoints) == set()
+    assert security_group_rules(graph, EGRESS, endpoints) == set()
     assert not endpoints.inputs.get("ingress") and not endpoints.inputs.get("egress")
     assert endpoints.parent == only(graph, "payments:endpoints:VpcEndpoints").urn
     assert check_endpoint_clients(graph) == []
@@ -172,7 +155,7 @@ def test_allow_list_entries_are_egress_rules_with_their_ports(
 ) -> None:
     graph: Graph = request.getfixturevalue(fixture)
     tasks = group(graph, "api-tasks-sg")
-    found = destinations(graph, EGRESS, tasks)
+    found = security_group_rules(graph, EGRESS, tasks)
     assert {("tcp", 443, 443, "52.94.10.0/24"), ("tcp", 8443, 8443, "54.239.0.0/20")} <= found
     allowed = [r for r in graph.of_type(EGRESS) if r.name.startswith("api-tasks_out_allowed-")]
     assert len(allowed) == 2
@@ -183,7 +166,7 @@ def test_allow_list_entries_are_egress_rules_with_their_ports(
 
 def test_the_allow_list_with_endpoints_adds_only_its_destinations(allow_list_graph: Graph) -> None:
     tasks = group(allow_list_graph, "api-tasks-sg")
-    peers = {peer for *_, peer in destinations(allow_list_graph, EGRESS, tasks)}
+    peers = {peer for *_, peer in security_group_rules(allow_list_graph, EGRESS, tasks)}
     assert "0.0.0.0/0" not in peers and len(peers) == 5
     assert check_task_egress(allow_list_graph) == []
 
@@ -203,7 +186,7 @@ def test_without_endpoints_there_are_none_and_https_anywhere_is_back(open_graph:
     assert open_graph.of_type("payments:endpoints:VpcEndpoints") == []
     assert [g for g in open_graph.of_type(GROUP) if g.inputs["name"].startswith("vpce-")] == []
     tasks, db = group(open_graph, "api-tasks-sg"), group(open_graph, "db-sg")
-    assert destinations(open_graph, EGRESS, tasks) == {
+    assert security_group_rules(open_graph, EGRESS, tasks) == {
         ("tcp", 443, 443, "0.0.0.0/0"),
         ("tcp", 5432, 5432, db.id),
         ("tcp", 443, 443, "52.94.10.0/24"),

@@ -17,9 +17,9 @@ from payments_infra.config.errors import ConfigError
 from payments_infra.offline import checks
 from payments_infra.offline.checks_access import policy_documents
 from payments_infra.offline.checks_network import subnet_routing
-from payments_infra.offline.graph import Graph, Resource
+from payments_infra.offline.graph import Graph
 from payments_infra.offline.mocks import MOCK_S3_PREFIX_LIST_ID, record_program
-from tests.graph_queries import in_component, named, only
+from tests.graph_queries import in_component, named, only, security_group_rules
 from tests.stacks import DNS, SUFFIX, VALID_CONFIG, ZONES
 
 SERVICE = "aws:ecs/service:Service"
@@ -31,22 +31,6 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 def container(graph: Graph) -> dict[str, Any]:
     (definition,) = json.loads(only(graph, TASK).inputs["containerDefinitions"])
     return dict(definition)
-
-
-def rules(graph: Graph, type_token: str, group: Resource) -> set[tuple[Any, ...]]:
-    return {
-        (
-            r.inputs["ipProtocol"],
-            r.inputs["fromPort"],
-            r.inputs["toPort"],
-            r.inputs.get("cidrIpv4")
-            or r.inputs.get("cidrIpv6")
-            or r.inputs.get("prefixListId")
-            or r.inputs.get("referencedSecurityGroupId"),
-        )
-        for r in graph.of_type(type_token)
-        if r.inputs["securityGroupId"] == group.id
-    }
 
 
 def test_autoscaling_runs_3_to_10_tasks_tracking_cpu_70_and_memory_80(graph: Graph) -> None:
@@ -146,11 +130,14 @@ def test_security_groups_admit_443_to_the_alb_and_8443_from_it_only(graph: Graph
     groups = {g.inputs["name"]: g for g in graph.of_type("aws:ec2/securityGroup:SecurityGroup")}
     alb, tasks = groups[f"alb-sg-{SUFFIX}"], groups[f"api-tasks-sg-{SUFFIX}"]
     db, endpoints = groups[f"db-sg-{SUFFIX}"], groups[f"vpce-sg-{SUFFIX}"]
-    assert rules(graph, INGRESS, alb) == {("tcp", 443, 443, "0.0.0.0/0"), ("tcp", 443, 443, "::/0")}
-    assert rules(graph, EGRESS, alb) == {("tcp", 8443, 8443, tasks.id)}
-    assert rules(graph, INGRESS, tasks) == {("tcp", 8443, 8443, alb.id)}
+    assert security_group_rules(graph, INGRESS, alb) == {
+        ("tcp", 443, 443, "0.0.0.0/0"),
+        ("tcp", 443, 443, "::/0"),
+    }
+    assert security_group_rules(graph, EGRESS, alb) == {("tcp", 8443, 8443, tasks.id)}
+    assert security_group_rules(graph, INGRESS, tasks) == {("tcp", 8443, 8443, alb.id)}
     # With the VPC endpoints (the default): no way to the whole Internet (test_egress.py).
-    assert rules(graph, EGRESS, tasks) == {
+    assert security_group_rules(graph, EGRESS, tasks) == {
         ("tcp", 5432, 5432, db.id),
         ("tcp", 443, 443, endpoints.id),
         ("tcp", 443, 443, MOCK_S3_PREFIX_LIST_ID),
@@ -379,7 +366,9 @@ def test_cloudfront_only_ingress_uses_the_origin_facing_prefix_list() -> None:
         {**VALID_CONFIG, **DNS, "payments:albIngress": "cloudfront"}, stack="test"
     )
     groups = {g.inputs["name"]: g for g in graph.of_type("aws:ec2/securityGroup:SecurityGroup")}
-    assert rules(graph, INGRESS, groups[f"alb-sg-{SUFFIX}"]) == {("tcp", 443, 443, "pl-3b927c52")}
+    assert security_group_rules(graph, INGRESS, groups[f"alb-sg-{SUFFIX}"]) == {
+        ("tcp", 443, 443, "pl-3b927c52")
+    }
 
 
 def load(**overrides: str) -> StackConfig:

@@ -4,6 +4,7 @@ same PostgreSQL server (over TLS, verify-full) that the API uses."""
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -64,15 +65,7 @@ def current_secret(secretsmanager: Any, arn: str) -> dict[str, Any]:
 
 def logs_in(database: DatabaseCredentials, password: str) -> bool:
     try:
-        psycopg.connect(
-            host=database.host,
-            port=database.port,
-            dbname=database.dbname,
-            user=database.user,
-            password=password,
-            sslmode="verify-full",
-            sslrootcert=str(database.sslrootcert),
-        ).close()
+        psycopg.connect(replace(database, password=password).conninfo()).close()
     except psycopg.OperationalError:
         return False
     return True
