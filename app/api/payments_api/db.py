@@ -42,6 +42,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from payments_api import store
+from payments_api.metrics import request_timing
 from payments_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -284,9 +285,19 @@ class DatabasePool:
         by its idempotency key, so a repeat finds the first insert instead of a second one).
         Raises DatabaseUnavailableError when no connection can be had, the deadline passes,
         or the schema cannot be created.
+
+        The time spent waiting for a connection and working on it (both attempts) is added to
+        the running request's metrics, PoolWait and DatabaseLatency (`metrics.RequestTiming`).
         """
+        timing = request_timing()  # the request's PoolWait and DatabaseLatency (metrics.py)
         for attempt in (1, 2):
-            pool, conn = await self._acquire()
+            waiting_since = time.perf_counter()
+            try:
+                pool, conn = await self._acquire()
+            finally:
+                working_since = time.perf_counter()
+                if timing is not None:
+                    timing.add_pool_wait(working_since - waiting_since)
             try:
                 with _Deadline(conn, self._settings.db_statement_timeout):
                     await self._ensure_schema(conn)
@@ -302,6 +313,8 @@ class DatabasePool:
                 # sessions terminated): test them all now, so the repeat gets a live one.
                 await self._check_idle(pool)
             finally:
+                if timing is not None:
+                    timing.add_database(time.perf_counter() - working_since)
                 if pool is self._pool:
                     self._lent -= 1
                 await pool.putconn(conn)

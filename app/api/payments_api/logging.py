@@ -6,6 +6,11 @@ once a key authenticated the request, the client_id (who did it: PCI DSS 10.2) f
 request, and echoes the request id in the X-Request-Id response header. Bodies,
 headers, query strings and connection settings are never logged; a client's request id or a
 path that holds a card number is replaced (`cards.contains_card_number`).
+
+The same line carries the request's CloudWatch metrics in Embedded Metric Format
+(`payments_api.metrics`): `_aws`, the Route and StatusClass dimensions and the metric values.
+With the request logger above INFO the line keeps only those (metrics are not log records: a
+quieter log level must not blind the alarms).
 """
 
 from __future__ import annotations
@@ -23,6 +28,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from payments_api.cards import contains_card_number
+from payments_api.metrics import (
+    PAYMENT_OUTCOME_STATE,
+    emf_members,
+    end_request_timing,
+    route_of,
+    start_request_timing,
+)
 
 REQUEST_ID_HEADER = "X-Request-Id"
 # A caller's request id is kept only if it is short and plain, so it cannot forge log fields,
@@ -38,6 +50,7 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
 PATH_WITHHELD = "[withheld: holds a card number]"
 
 request_logger = logging.getLogger("payments_api.request")
+METRICS_LOGGER = "payments_api.metrics"
 
 
 def _time(created: float) -> str:
@@ -62,20 +75,37 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def write_request_line(fields: dict[str, Any]) -> None:
+def write_request_line(
+    fields: dict[str, Any], metrics: dict[str, Any] | None = None, now: float | None = None
+) -> None:
     """The request's log line, as `JsonFormatter` would write `request_logger.info("request",
     extra=fields)`, but straight to stdout: through the logging module it was a seventh of the
     API's work per request (measured with cProfile), for one fixed line. It honours the logger's
-    level, and it writes where configure_logging sends every other record."""
-    if not request_logger.isEnabledFor(logging.INFO):
+    level, and it writes where configure_logging sends every other record.
+
+    `metrics` (`metrics.emf_members`, whose Timestamp is `now`) are added to the line; above
+    INFO they are written alone, on a line without the request's fields."""
+    if now is None:
+        now = time.time()
+    if request_logger.isEnabledFor(logging.INFO):
+        entry = {
+            "time": _time(now),
+            "level": "INFO",
+            "logger": request_logger.name,
+            "message": "request",
+            **fields,
+        }
+    elif metrics is not None:
+        entry = {
+            "time": _time(now),
+            "level": "INFO",
+            "logger": METRICS_LOGGER,
+            "message": "metrics",
+        }
+    else:
         return
-    entry = {
-        "time": _time(time.time()),
-        "level": "INFO",
-        "logger": request_logger.name,
-        "message": "request",
-        **fields,
-    }
+    if metrics is not None:
+        entry.update(metrics)
     sys.stdout.write(orjson.dumps(entry, default=str).decode() + "\n")
     sys.stdout.flush()
 
@@ -119,9 +149,11 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         status = 500  # what the client sees if the app raises before responding
         started = time.perf_counter()
+        timing, timing_token = start_request_timing()
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status
@@ -133,14 +165,25 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
+            end_request_timing(timing_token)
+            latency_ms = round((time.perf_counter() - started) * 1000, 2)
             fields = {
                 "request_id": request_id,
                 "method": scope["method"],
                 "path": _loggable_path(scope["path"]),
                 "status": status,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                "latency_ms": latency_ms,
             }
-            client_id = scope["state"].get("client_id")
+            client_id = state.get("client_id")
             if client_id is not None:
                 fields["client_id"] = client_id
-            write_request_line(fields)
+            now = time.time()
+            metrics = emf_members(
+                now,
+                route_of(scope),
+                status,
+                latency_ms,
+                outcome=state.get(PAYMENT_OUTCOME_STATE),
+                timing=timing,
+            )
+            write_request_line(fields, metrics, now)

@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import tempfile
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any, cast
@@ -41,8 +42,9 @@ from payments_api.http import (
     MAX_HEADER_BYTES,
     SECURITY_HEADERS,
 )
-from payments_api.logging import configure_logging
+from payments_api.logging import configure_logging, write_request_line
 from payments_api.main import create_app
+from payments_api.metrics import OTHER_ROUTE, emf_members
 from payments_api.settings import Settings
 
 logger = logging.getLogger("payments_api.serve")  # not __main__ under python -m
@@ -144,11 +146,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     whole, so two counts: the parsed head (exact), and, while a head is being read, the raw
     bytes received, which may include the start of a body in the same read (hence the
     allowance of MAX_BODY_BYTES on top), so no head grows memory without bound.
+
+    Its refusals (400, 431) never reach the app: it writes their request lines itself, so
+    they count in the metrics (Requests, RequestsRefused) like the app's.
     """
 
     RAW_HEAD_LIMIT = MAX_HEADER_BYTES + MAX_BODY_BYTES
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._refused = False
         self._reading_head = True
         self._raw_head_bytes = 0
         self._parsed_head_bytes = 0
@@ -194,15 +200,27 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._parsed_head_bytes > MAX_HEADER_BYTES:
             self._refuse_head()
         else:
-            self.transport.write(_refusal(b"HTTP/1.1 400 Bad Request", BAD_REQUEST_DETAIL))
-            self.transport.close()
+            self._refuse(400, b"HTTP/1.1 400 Bad Request", BAD_REQUEST_DETAIL)
 
     def _refuse_head(self) -> None:
         logger.warning("request head too large: refused with 431")
-        self.transport.write(
-            _refusal(b"HTTP/1.1 431 Request Header Fields Too Large", HEADERS_TOO_LARGE_DETAIL)
-        )
+        self._refuse(431, b"HTTP/1.1 431 Request Header Fields Too Large", HEADERS_TOO_LARGE_DETAIL)
+
+    def _refuse(self, status: int, status_line: bytes, detail: str) -> None:
+        """Answer and close, once per connection. The request never reaches the app, so its
+        request line (with its metrics: Route `other`, no Latency) is written here; it has no
+        request id, method or path (the head was not valid, or too large to read)."""
+        if self._refused:
+            return
+        self._refused = True
+        self.transport.write(_refusal(status_line, detail))
         self.transport.close()
+        now = time.time()
+        write_request_line(
+            {"status": status, "refused_by": "http_parser"},
+            emf_members(now, OTHER_ROUTE, status, None),
+            now,
+        )
 
 
 class _HeadTooLargeError(Exception):

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     timeout_graceful_shutdown: int = Field(default=25, ge=0)
     """Seconds in-flight requests get after SIGTERM (below the ECS stop timeout). Default: 25."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    """Lowest level logged. Default: INFO."""
+    """Lowest level logged. Above INFO the request lines keep only their metrics. Default: INFO."""
 
     @field_validator("cors_allowed_origins", mode="before")
     @classmethod

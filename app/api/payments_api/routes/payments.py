@@ -23,6 +23,7 @@ from payments_api.cards import contains_card_number
 from payments_api.cursor import decode_cursor, encode_cursor
 from payments_api.deps import pool_of
 from payments_api.http import JsonResponse
+from payments_api.metrics import PAYMENT_OUTCOME_STATE
 from payments_api.models import Message, PaymentCreate, PaymentPublic, PaymentsPublic
 
 KEY_REUSED_DETAIL = "Idempotency-Key was already used with a different request body"
@@ -124,6 +125,8 @@ async def create_payment(
             merchant_reference=payment_in.merchant_reference,
         )
     )
+    # The request's metric (PaymentsCreated, PaymentsReplayed or PaymentsConflicted).
+    setattr(request.state, PAYMENT_OUTCOME_STATE, result.outcome.value)
     if result.outcome is store.Outcome.KEY_REUSED:
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=KEY_REUSED_DETAIL)
     headers = {"Location": f"{router.prefix}/{result.payment.id}"}
