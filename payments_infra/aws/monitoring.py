@@ -1,8 +1,11 @@
 """What a tier says about its own monitoring: its alarms and its dashboard widgets, as data.
 
-Each tier component exposes ``alarms`` (``AlarmSpec``) and ``dashboard_widgets``
-(``DashboardWidget``) built from its own resources; ``Observability`` turns them into
-CloudWatch alarms on the alerts topic and one dashboard, without knowing any tier.
+Each tier component exposes ``alarms`` (``AlarmSpec`` on one metric, ``MathAlarmSpec`` on a
+metric math expression) and ``dashboard_widgets`` (``DashboardWidget``) built from its own
+resources; ``Observability`` turns them into CloudWatch alarms on the alerts topic and one
+dashboard, without knowing any tier. An alarm's ``runbook`` (what to look at first) follows
+its reason in the alarm's description: the notification carries it, and so does the alarms
+table of docs/architecture.md, generated from the alarms.
 """
 
 from __future__ import annotations
@@ -34,6 +37,76 @@ class AlarmSpec:
     evaluation_periods: int = 5
     treat_missing_data: str = "notBreaching"
     extended_statistic: str | None = None
+    datapoints_to_alarm: int | None = None
+    """M of the N evaluation periods that must breach; None: all of them."""
+    runbook: str = ""
+    """What the on-call engineer looks at first; empty for the alarms that predate it."""
+
+    @property
+    def description(self) -> str:
+        return described(self.why, self.runbook)
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One metric a math alarm reads: ``id`` is its name in the expressions."""
+
+    id: str
+    namespace: str
+    metric: str
+    dimensions: Mapping[str, pulumi.Input[str]]
+    stat: str
+
+
+@dataclass(frozen=True)
+class Expression:
+    """One metric math expression over the queries' ids (and earlier expressions' ids)."""
+
+    id: str
+    expression: str
+    label: str
+
+
+@dataclass(frozen=True)
+class MathAlarmSpec:
+    """An alarm on a metric math expression: the last of ``expressions`` is what it watches.
+
+    Every query shares the alarm's period (CloudWatch requires it); an alarm reads at most 10
+    metrics, and is billed per metric it reads.
+    """
+
+    name: str
+    metrics: Sequence[MetricQuery]
+    expressions: Sequence[Expression]
+    comparison: str
+    threshold: float
+    why: str
+    runbook: str = ""
+    period: int = 60
+    evaluation_periods: int = 5
+    datapoints_to_alarm: int | None = None
+    treat_missing_data: str = "notBreaching"
+
+    @property
+    def description(self) -> str:
+        return described(self.why, self.runbook)
+
+
+Alarm = AlarmSpec | MathAlarmSpec
+
+# Between an alarm's reason and its runbook line in the description.
+RUNBOOK_LEAD = " Look first: "
+
+
+def described(why: str, runbook: str) -> str:
+    """An alarm's description: why it exists, then what to look at first."""
+    return f"{why}{RUNBOOK_LEAD}{runbook}" if runbook else why
+
+
+# A dashboard row: namespace, metric, dimension name/value pairs, and optionally CloudWatch's
+# rendering options last ({"stat": "p99", "id": "m1", "visible": false, ...}); or a row with
+# only options, {"expression": ..., "label": ..., "id": ...}, for metric math.
+MetricRow = Sequence[pulumi.Input[str] | Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -41,15 +114,17 @@ class DashboardWidget:
     """One metric graph: CloudWatch's ``metrics`` rows (namespace, metric, dimension pairs)."""
 
     title: str
-    metrics: Sequence[Sequence[pulumi.Input[str]]] = field(default_factory=list)
+    metrics: Sequence[MetricRow] = field(default_factory=list)
     stat: str = "Sum"
     region: str = REQUIRED_REGION
+    width: int = 12
+    """Of the dashboard's 24 columns: 6 puts four graphs in a row."""
 
     def definition(self) -> dict[str, Any]:
         """The widget as the dashboard body holds it (values may still be Outputs)."""
         return {
             "type": "metric",
-            "width": 12,
+            "width": self.width,
             "height": 6,
             "properties": {
                 "title": self.title,
@@ -72,7 +147,7 @@ class Watched(Protocol):
     """A tier as the watching pieces see it: what to alarm on, graph and archive."""
 
     @property
-    def alarms(self) -> Sequence[AlarmSpec]: ...
+    def alarms(self) -> Sequence[Alarm]: ...
 
     @property
     def dashboard_widgets(self) -> Sequence[DashboardWidget]: ...

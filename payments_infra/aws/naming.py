@@ -333,6 +333,12 @@ NAMES: dict[str, PhysicalName] = {
                     "alarm_running_tasks",
                     "alarm_ecs_cpu",
                     "alarm_ecs_memory",
+                    # the API's business metrics (business_metrics.py)
+                    "alarm_no_payments",
+                    "alarm_api_error_rate",
+                    "alarm_api_p99",
+                    "alarm_auth_failures",
+                    "alarm_api_metrics_missing",
                 ),
             ),
             (

@@ -3,8 +3,9 @@
 Creates:
 - the SNS topic ``alerts-{suffix}`` (the logs key) with e-mail subscriptions from
   ``alertEmails``;
-- one CloudWatch alarm per ``AlarmSpec`` the tiers expose (each with its reason), all
-  sending to the topic, on alarm and back to OK;
+- one CloudWatch alarm per ``AlarmSpec`` or ``MathAlarmSpec`` the tiers expose (each with its
+  reason and, where given, what to look at first), all sending to the topic, on alarm and
+  back to OK;
 - the CloudWatch dashboard ``payments-{suffix}``, the tiers' widgets in the order given.
 
 It knows no tier: ``platform.py`` hands it the tiers' ``alarms`` and ``dashboard_widgets``
@@ -16,11 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget, dashboard_body
+from payments_infra.aws.monitoring import (
+    Alarm,
+    AlarmSpec,
+    DashboardWidget,
+    MathAlarmSpec,
+    dashboard_body,
+)
 from payments_infra.aws.naming import physical_name
 from payments_infra.aws.tagging import name_tag
 
@@ -38,7 +46,7 @@ class ObservabilityArgs:
     """The key the alerts topic is encrypted with (keys.LogsKey). Required."""
     alert_emails: Sequence[str]
     """Addresses subscribed to the alerts topic; each confirms by mail. Required (may be empty)."""
-    alarms: Sequence[AlarmSpec]
+    alarms: Sequence[Alarm]
     """Every tier's alarms. Required."""
     dashboard_widgets: Sequence[DashboardWidget]
     """Every tier's widgets, in the order the dashboard shows them. Required."""
@@ -87,25 +95,63 @@ class Observability(pulumi.ComponentResource):
                 opts=self._child,
             )
 
-    def _create_alarm(self, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
+    def _create_alarm(self, spec: Alarm) -> aws.cloudwatch.MetricAlarm:
+        if isinstance(spec, MathAlarmSpec):
+            watched = _math_alarm_args(spec)
+        else:
+            watched = _metric_alarm_args(spec)
         return aws.cloudwatch.MetricAlarm(
             f"{self._name}-{spec.name}",
             aws.cloudwatch.MetricAlarmArgs(
                 name=spec.name,
-                alarm_description=spec.why,
-                namespace=spec.namespace,
-                metric_name=spec.metric,
-                dimensions=spec.dimensions,
-                statistic=None if spec.extended_statistic else spec.statistic,
-                extended_statistic=spec.extended_statistic,
-                period=spec.period,
+                alarm_description=spec.description,
                 evaluation_periods=spec.evaluation_periods,
+                datapoints_to_alarm=spec.datapoints_to_alarm,
                 comparison_operator=spec.comparison,
                 threshold=spec.threshold,
                 treat_missing_data=spec.treat_missing_data,
                 alarm_actions=[self.topic.arn],
                 ok_actions=[self.topic.arn],
                 tags=name_tag(spec.name),
+                **watched,
             ),
             opts=self._child,
         )
+
+
+def _metric_alarm_args(spec: AlarmSpec) -> dict[str, Any]:
+    return {
+        "namespace": spec.namespace,
+        "metric_name": spec.metric,
+        "dimensions": spec.dimensions or None,
+        "statistic": None if spec.extended_statistic else spec.statistic,
+        "extended_statistic": spec.extended_statistic,
+        "period": spec.period,
+    }
+
+
+def _math_alarm_args(spec: MathAlarmSpec) -> dict[str, Any]:
+    """The metrics (each at the alarm's period) and the expressions; only the last one is
+    returned, so the alarm watches it."""
+    metrics = [
+        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id=query.id,
+            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                namespace=query.namespace,
+                metric_name=query.metric,
+                dimensions=query.dimensions or None,
+                stat=query.stat,
+                period=spec.period,
+            ),
+            return_data=False,
+        )
+        for query in spec.metrics
+    ]
+    last = len(spec.expressions) - 1
+    expressions = [
+        aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id=step.id, expression=step.expression, label=step.label, return_data=index == last
+        )
+        for index, step in enumerate(spec.expressions)
+    ]
+    return {"metric_queries": [*metrics, *expressions]}

@@ -15,7 +15,9 @@ Creates:
   the private subnets, no public IP, circuit breaker with rollback, waits for steady state);
 - autoscaling from 3 to 10 tasks, tracking 70% CPU and 80% memory.
 
-It exposes the load balancer's alarms and widgets with its own (running tasks, CPU, memory).
+It exposes the load balancer's alarms and widgets with its own (running tasks, CPU, memory),
+and, first, the API's business alarms and the dashboard's business row (business_metrics.py:
+the metrics the API itself writes to its log group in Embedded Metric Format).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from payments_infra.aws.logs import log_group
-from payments_infra.aws.monitoring import DashboardWidget
+from payments_infra.aws.monitoring import Alarm, DashboardWidget
 from payments_infra.aws.naming import physical_name
 from payments_infra.aws.options import after, formerly_under_sibling
 from payments_infra.aws.policies import policy_document
@@ -42,6 +44,7 @@ from payments_infra.aws.security_groups import (
 from payments_infra.aws.service_roles import service_role
 from payments_infra.aws.tagging import name_tag
 from payments_infra.components.autoscaling import MIN_TASKS, capacity_alarms, scale_with_load
+from payments_infra.components.business_metrics import business_alarms, business_widgets
 from payments_infra.components.endpoints import PrivateApis
 from payments_infra.components.load_balancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from payments_infra.components.network import NETWORK_TYPE
@@ -435,9 +438,19 @@ class ApiService(pulumi.ComponentResource):
 
     def _describe_monitoring(self) -> None:
         cluster, service = self.cluster.name, self.service.name
-        self.alarms = [*self.load_balancer.alarms, *capacity_alarms(cluster, service, self._suffix)]
+        target = {
+            "LoadBalancer": self.load_balancer.alb.arn_suffix,
+            "TargetGroup": self.load_balancer.target_group.arn_suffix,
+        }
+        self.alarms: list[Alarm] = [
+            *self.load_balancer.alarms,
+            *capacity_alarms(cluster, service, self._suffix),
+            *business_alarms(self._suffix, target),
+        ]
         by_service: list[pulumi.Input[str]] = ["ClusterName", cluster, "ServiceName", service]
+        # The business row first: whether payments flow is the dashboard's first question.
         self.dashboard_widgets = [
+            *business_widgets(),
             *self.load_balancer.dashboard_widgets,
             DashboardWidget(
                 "ECS CPU and memory (%)",

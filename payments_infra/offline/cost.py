@@ -6,6 +6,9 @@ WAF rules), so a change to the program changes the estimate without anyone editi
 
 Prices come from ``prices_us_east_1.json`` (with its sources and date; re-check them before
 relying on them). What depends on traffic is priced at the baseline usage figures below.
+Alarms bill per metric they read (a metric math alarm over six metrics is six alarm metrics);
+the custom metrics the API writes in Embedded Metric Format (app/api/payments_api/metrics.json)
+bill per metric, one per name and combination of dimension values, counted from the file.
 A month is 730 hours. Not priced: free tiers (left out on purpose), Savings Plans, taxes,
 scaling above the minimum (more tasks, more ACUs, more LCUs), S3 and ECR storage, Container
 Insights metrics, CloudFront Functions, KMS and Secrets Manager API calls, data transfer other
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from payments_infra.aws import api_metrics
 from payments_infra.offline.graph import Graph, Resource
 
 HOURS_PER_MONTH = 730
@@ -43,6 +47,12 @@ SNS_MILLION_PUBLISHES_PER_MONTH = 0.0
 SQS_MILLION_REQUESTS_PER_MONTH = 0.0
 LAMBDA_MILLION_REQUESTS_PER_MONTH = 0.0
 LAMBDA_GB_SECONDS_PER_MONTH = 0.0
+# How many values each of the API's metric dimensions takes (metrics.json declares the
+# dimensions, not their values): the routes the API serves (3 payment routes, /healthz,
+# /readyz and their /api/ aliases, GET and HEAD /api/openapi.json) plus "other", and the
+# status classes 2xx to 5xx. Every combination is counted, an upper bound: a health route
+# never answers 409.
+API_DIMENSION_VALUES = {"Route": 10, "StatusClass": 4}
 
 # The non-production what-if (see ``estimate``).
 NON_PRODUCTION_NAT_GATEWAYS = 1
@@ -349,11 +359,42 @@ def _cloudwatch_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
         prices.line(
             "CloudWatch Logs storage (baseline)", stored_gb, "cloudwatch_logs_storage_gb_month"
         ),
-        prices.line("CloudWatch alarms", len(graph.of_type(ALARM)), "cloudwatch_alarm_month"),
+        prices.line(
+            "CloudWatch alarm metrics", _alarm_metrics(graph), "cloudwatch_alarm_metric_month"
+        ),
+        prices.line(
+            "CloudWatch custom metrics (API, EMF)",
+            len(graph.of_type(ECS_SERVICE)) * api_custom_metrics(),
+            "cloudwatch_custom_metric_month",
+        ),
         prices.line(
             "CloudWatch dashboards", len(graph.of_type(DASHBOARD)), "cloudwatch_dashboard_month"
         ),
     ]
+
+
+def _alarm_metrics(graph: Graph) -> int:
+    """An alarm on one metric is one alarm metric; a metric math alarm, one per metric read."""
+    return sum(
+        sum(1 for query in alarm.inputs["metricQueries"] if "metric" in query)
+        if "metricQueries" in alarm.inputs
+        else 1
+        for alarm in graph.of_type(ALARM)
+    )
+
+
+def api_custom_metrics(metrics: api_metrics.ApiMetrics | None = None) -> int:
+    """The custom metrics the API can create: for each declared metric and dimension set, the
+    product of its dimensions' value counts (API_DIMENSION_VALUES; 1 for no dimension)."""
+    declared = metrics or api_metrics.declared()
+    total = 0
+    for metric in declared.all_metrics:
+        for dimension_set in metric.dimension_sets:
+            combinations = 1
+            for dimension in dimension_set:
+                combinations *= API_DIMENSION_VALUES[dimension]
+            total += combinations
+    return total
 
 
 def _negligible_lines(prices: PriceTable) -> list[CostLine]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from payments_infra import REPO_ROOT
+from payments_infra.aws import api_metrics
 from payments_infra.components.outputs import OUTPUTS, RENAMED_OUTPUTS
 from payments_infra.config import SETTINGS
 from payments_infra.config.cross_rules import CROSS_RULES
@@ -151,6 +152,8 @@ _UNITS: dict[str, tuple[str, float]] = {
     "AuroraReplicaLag": (" ms", 1),
     "FreeableMemory": (" MiB", 1024 * 1024),
 }
+# The API's metrics (api_metrics.py): their declared unit -> how a threshold reads.
+_DECLARED_UNITS = {"Milliseconds": " ms", "Seconds": " s", "Percent": "%"}
 
 
 @functools.cache
@@ -162,31 +165,95 @@ def _docs_graph() -> Graph:
 
 def _generalised(text: str, zones: list[str]) -> str:
     """A recorded name or description with the stack's suffix and zones as placeholders."""
-    text = re.sub(rf"-{DOCS_SUFFIX}$", "-{suffix}", text)
+    text = re.sub(rf"-{DOCS_SUFFIX}\b", "-{suffix}", text)
     for zone in zones:
         text = text.replace(zone, "<zone>")
     return text
 
 
-def _alarm_row(inputs: dict[str, Any], zones: list[str]) -> list[str]:
-    name = inputs["name"]
-    if "metricName" not in inputs:
-        raise ValueError(f"{name}: no single metric; teach docs._alarm_row its metric queries")
-    metric = inputs["metricName"]
-    statistic = inputs.get("extendedStatistic") or _STATISTICS[inputs["statistic"]]
-    unit, divisor = _UNITS.get(metric, ("", 1))
-    threshold = f"{_COMPARISONS[inputs['comparisonOperator']]} {inputs['threshold'] / divisor:g}"
-    window = f"{inputs['period'] / 60:g} min x {inputs['evaluationPeriods']:g}"
+def _unit(namespace: str, metric: str) -> tuple[str, float]:
+    """How a threshold on the metric reads: the API's own metrics by their declared unit."""
+    declared = api_metrics.declared()
+    if namespace == declared.namespace:
+        units = {m.name: m.unit for m in declared.all_metrics}
+        return _DECLARED_UNITS.get(units.get(metric, ""), ""), 1
+    return _UNITS.get(metric, ("", 1))
+
+
+def _window(inputs: dict[str, Any], period: float) -> str:
+    evaluations = inputs["evaluationPeriods"]
+    window = f"{period / 60:g} min x {evaluations:g}"
+    if inputs.get("datapointsToAlarm", evaluations) != evaluations:
+        window += f" ({inputs['datapointsToAlarm']:g} to alarm)"
     if inputs.get("treatMissingData") == "breaching":
         window += " (missing = breaching)"
+    return window
+
+
+def _math_metric(queries: list[dict[str, Any]]) -> tuple[str, str, float]:
+    """A math alarm's metric cell: what it watches, each expression, then the metrics read
+    (the API's with their dimensions, which are values; AWS's name resources); and the first
+    metric's namespace and the period."""
+    metrics = [q for q in queries if "metric" in q]
+    steps = [q for q in queries if "expression" in q]
+    watched = next(q for q in steps if q.get("returnData"))
+    namespaces = list(dict.fromkeys(q["metric"]["namespace"] for q in metrics))
+    # Queries of one metric and stat that differ in one dimension's value read as one line:
+    # `post_2xx`, `post_4xx` = Requests Route=POST /x, StatusClass=2xx/4xx (Sum).
+    groups: dict[tuple[str, str, str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for query in metrics:
+        metric = query["metric"]
+        dimensions = metric.get("dimensions", {})
+        if metric["namespace"] != api_metrics.declared().namespace:
+            dimensions = {}
+        key = (metric["namespace"], metric["metricName"], metric["stat"], tuple(sorted(dimensions)))
+        groups.setdefault(key, []).append(query)
+    read = []
+    for (namespace, name, stat, keys), group in groups.items():
+        values = {k: list(dict.fromkeys(q["metric"]["dimensions"][k] for q in group)) for k in keys}
+        dimensions = ", ".join(f"{k}={'/'.join(values[k])}" for k in keys)
+        ids = ", ".join(f"`{q['id']}`" for q in group)
+        where = f"{namespace} " if len(namespaces) > 1 else ""
+        read.append(f"{ids} = {where}{name}{' ' + dimensions if dimensions else ''} ({stat})")
+    formulas = "; ".join(f"`{q['id']} = {q['expression']}`" for q in steps)
+    head = ", ".join(namespaces)
+    cell = f"{head}, metric math: {watched['label']}. {formulas}; " + "; ".join(read)
+    return cell, namespaces[0], float(metrics[0]["metric"]["period"])
+
+
+def _alarm_row(inputs: dict[str, Any], zones: list[str]) -> list[str]:
+    name = inputs["name"]
+    comparison = _COMPARISONS[inputs["comparisonOperator"]]
+    if "metricQueries" in inputs:
+        metric_cell, _, period = _math_metric(inputs["metricQueries"])
+        threshold = f"{comparison} {inputs['threshold']:g}"
+    elif "metricName" in inputs:
+        metric = inputs["metricName"]
+        statistic = inputs.get("extendedStatistic") or _STATISTICS[inputs["statistic"]]
+        namespace = inputs["namespace"]
+        unit, divisor = _unit(namespace, metric)
+        threshold = f"{comparison} {inputs['threshold'] / divisor:g}{unit}"
+        where = ""
+        if namespace == api_metrics.declared().namespace:  # values, not resource ids: shown
+            pairs = sorted(inputs.get("dimensions", {}).items())
+            where = "".join(f" {k}={v}" for k, v in pairs)
+        metric_cell, period = f"{namespace} {metric}{where} ({statistic})", inputs["period"]
+    else:
+        raise ValueError(f"{name}: neither a metric nor metric math")
     pattern = _generalised(name, zones)
     return [
         f"`{pattern}`" + (" (one per zone)" if "<zone>" in pattern else ""),
-        f"{inputs['namespace']} {metric} ({statistic})",
-        threshold + unit,
-        window,
+        _generalised(metric_cell, zones),
+        threshold,
+        _window(inputs, period),
         _generalised(inputs["alarmDescription"], zones),
     ]
+
+
+def _namespace(inputs: dict[str, Any]) -> str:
+    if "metricQueries" in inputs:
+        return _math_metric(inputs["metricQueries"])[1]
+    return str(inputs["namespace"])
 
 
 def alarm_rows(graph: Graph) -> list[list[str]]:
@@ -194,7 +261,7 @@ def alarm_rows(graph: Graph) -> list[list[str]]:
     (metric namespace), then name, so the order does not follow the program's wiring."""
     zones = list(graph.stack_outputs["availability_zones"])
     alarms = sorted(
-        graph.of_type(METRIC_ALARM), key=lambda a: (a.inputs["namespace"], a.inputs["name"])
+        graph.of_type(METRIC_ALARM), key=lambda a: (_namespace(a.inputs), a.inputs["name"])
     )
     rows: list[list[str]] = []
     for alarm in alarms:
@@ -206,7 +273,13 @@ def alarm_rows(graph: Graph) -> list[list[str]]:
 
 def alarms_table() -> str:
     return table(
-        ["alarm", "metric", "threshold", "period x evaluations", "what it means"],
+        [
+            "alarm",
+            "metric",
+            "threshold",
+            "period x evaluations",
+            "what it means (and what to look at first)",
+        ],
         alarm_rows(_docs_graph()),
     )
 

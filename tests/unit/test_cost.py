@@ -44,7 +44,8 @@ EXPECTED_ITEMS = {
     "Secrets Manager secrets",
     "CloudWatch Logs ingestion (baseline)",
     "CloudWatch Logs storage (baseline)",
-    "CloudWatch alarms",
+    "CloudWatch alarm metrics",
+    "CloudWatch custom metrics (API, EMF)",
     "CloudWatch dashboards",
     "SNS publishes",
     "SQS requests",
@@ -77,7 +78,8 @@ def resource(
 def small_graph(*, runtime_platform: dict[str, str] | None = None) -> Graph:
     """Two NAT gateways, an ALB in two subnets, 3 tasks of 1 vCPU / 2 GiB, Aurora with two
     instances at a 2 ACU minimum (and a stray instance of another cluster), a distribution,
-    a web ACL with 3 rules, a key, a secret, a 60-day log group, 4 alarms and a dashboard."""
+    a web ACL with 3 rules, a key, a secret, a 60-day log group, 4 alarms (one of them metric
+    math over 3 metrics) and a dashboard."""
     platform = {"cpuArchitecture": "ARM64"} if runtime_platform is None else runtime_platform
     task_inputs: dict[str, Any] = {"cpu": "1024", "memory": "2048"}
     if platform:
@@ -107,7 +109,17 @@ def small_graph(*, runtime_platform: dict[str, str] | None = None) -> Graph:
             resource(cost.KMS_KEY, "key", {}),
             resource(cost.SECRET, "secret", {}),
             resource(cost.LOG_GROUP, "logs", {"retentionInDays": 60.0}),
-            *[resource(cost.ALARM, f"alarm-{i}", {}) for i in range(4)],
+            *[resource(cost.ALARM, f"alarm-{i}", {"metricName": "m"}) for i in range(3)],
+            resource(
+                cost.ALARM,
+                "alarm-math",
+                {
+                    "metricQueries": [
+                        *[{"id": f"m{i}", "metric": {"metricName": "m"}} for i in range(3)],
+                        {"id": "e", "expression": "m0 + m1 + m2", "returnData": True},
+                    ]
+                },
+            ),
             resource(cost.DASHBOARD, "dashboard", {}),
         ],
         {},
@@ -187,7 +199,14 @@ def test_each_line_of_a_small_graph_is_its_count_times_its_size_times_its_price(
         2 * cost.LOG_GB_INGESTED_PER_MONTH,
         "cloudwatch_logs_storage_gb_month",
     )
-    assert_line(lines["CloudWatch alarms"], 4, "cloudwatch_alarm_month")
+    # 3 alarms on one metric, and one over three: 6 alarm metrics.
+    assert_line(lines["CloudWatch alarm metrics"], 6, "cloudwatch_alarm_metric_month")
+    # The one ECS service: the API's metrics, as many as metrics.json lets it write.
+    assert_line(
+        lines["CloudWatch custom metrics (API, EMF)"],
+        cost.api_custom_metrics(),
+        "cloudwatch_custom_metric_month",
+    )
     assert_line(lines["CloudWatch dashboards"], 1, "cloudwatch_dashboard_month")
     for negligible in ("SNS publishes", "SQS requests", "Lambda requests", "Lambda compute"):
         assert lines[negligible].quantity == 0
@@ -281,7 +300,12 @@ def test_the_real_graph_is_priced_from_its_own_counts_and_sizes(recorded_graph: 
     assert lines["Aurora ACU-hours at minimum capacity"].quantity == (
         2 * DEFAULT_DB_MIN_CAPACITY * HOURS
     )
-    assert lines["CloudWatch alarms"].quantity == len(recorded_graph.of_type(cost.ALARM))
+    alarms = recorded_graph.of_type(cost.ALARM)
+    math = [a for a in alarms if "metricQueries" in a.inputs]
+    assert math, "no metric math alarm to count"
+    assert lines["CloudWatch alarm metrics"].quantity == len(alarms) - len(math) + sum(
+        sum(1 for q in a.inputs["metricQueries"] if "metric" in q) for a in math
+    )
     assert lines["KMS customer-managed keys"].quantity == len(recorded_graph.of_type(cost.KMS_KEY))
     # ECR API, ECR Docker, Logs, Secrets Manager, KMS, STS, each in 3 zones: $131.40 a month.
     assert lines["VPC interface endpoint AZ-hours"].quantity == 6 * 3 * HOURS
@@ -300,7 +324,7 @@ def test_the_non_production_what_if_is_cheaper_with_one_nat_one_task_and_a_small
     assert what_if["Fargate vCPU (ARM64)"].quantity == DEFAULT_API_CPU / 1024 * HOURS
     assert what_if["Aurora ACU-hours at minimum capacity"].quantity == 0.5 * HOURS
     # Everything the what-if does not name is priced as recorded.
-    assert what_if["CloudWatch alarms"] == production["CloudWatch alarms"]
+    assert what_if["CloudWatch alarm metrics"] == production["CloudWatch alarm metrics"]
     assert what_if["ALB hours"] == production["ALB hours"]
 
 

@@ -48,7 +48,7 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         (1, "aws:secretsmanager/secretRotation:SecretRotation"),
         (1, "aws:sns/topic:Topic"),
         (1, "aws:cloudwatch/dashboard:Dashboard"),
-        (19, "aws:cloudwatch/metricAlarm:MetricAlarm"),
+        (24, "aws:cloudwatch/metricAlarm:MetricAlarm"),
         (1, "aws:cloudfront/distribution:Distribution"),
         (2, "aws:wafv2/webAcl:WebAcl"),
         (1, "aws:wafv2/webAclAssociation:WebAclAssociation"),
