@@ -24,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from payments_infra import REPO_ROOT
+from payments_infra.aws.lambda_function import hardened_function
 from payments_infra.aws.logs import deliver_to_log_group, log_group
 from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
 from payments_infra.aws.naming import physical_name
@@ -139,34 +140,23 @@ class AlbAccessLogs(pulumi.ComponentResource):
             suffix=self._suffix,
             opts=self._child,
         )
-        forwarder = aws.lambda_.Function(
+        forwarder = hardened_function(
             f"{self._name}-forwarder",
-            aws.lambda_.FunctionArgs(
-                name=function_name,
-                description="Ships ALB access logs from S3 into CloudWatch Logs as JSON",
-                runtime="python3.12",
-                architectures=["arm64"],
-                handler="handler.handler",
-                code=pulumi.AssetArchive(
-                    {"handler.py": pulumi.FileAsset(str(FORWARDER_SOURCE / "handler.py"))}
-                ),
-                role=role.role.arn,
-                memory_size=FORWARDER_MEMORY_MB,
-                timeout=FORWARDER_TIMEOUT_SECONDS,
-                environment=aws.lambda_.FunctionEnvironmentArgs(
-                    variables={"LOG_GROUP_NAME": self.log_group.name}
-                ),
-                kms_key_arn=args.log_kms_key_arn,
-                reserved_concurrent_executions=FORWARDER_RESERVED_CONCURRENCY,
-                tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-                logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                    log_format="Text", log_group=function_logs.name
-                ),
-                tags=name_tag(function_name),
+            function_name=function_name,
+            description="Ships ALB access logs from S3 into CloudWatch Logs as JSON",
+            code=pulumi.AssetArchive(
+                {"handler.py": pulumi.FileAsset(str(FORWARDER_SOURCE / "handler.py"))}
             ),
-            # The function's log group must exist before its first run creates one forever;
-            # Lambda checks the role's tracing permission when tracing is on.
-            opts=after(self._child, function_logs, role.policy),
+            role=role,
+            log_group=function_logs,
+            memory_size=FORWARDER_MEMORY_MB,
+            timeout=FORWARDER_TIMEOUT_SECONDS,
+            reserved_concurrency=FORWARDER_RESERVED_CONCURRENCY,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={"LOG_GROUP_NAME": self.log_group.name}
+            ),
+            kms_key_arn=args.log_kms_key_arn,
+            opts=self._child,
         )
         aws.lambda_.FunctionEventInvokeConfig(
             f"{self._name}-forwarder-failure-destination",

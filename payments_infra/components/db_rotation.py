@@ -39,6 +39,7 @@ import pulumi_aws as aws
 
 from payments_infra import REPO_ROOT
 from payments_infra.aws.function_code import python_archive
+from payments_infra.aws.lambda_function import hardened_function
 from payments_infra.aws.logs import log_group
 from payments_infra.aws.monitoring import AlarmSpec
 from payments_infra.aws.naming import physical_name
@@ -149,35 +150,23 @@ def create_rotation(
         opts=opts,
     )
     function_name = physical_name("db_rotation_function", suffix)
-    function = aws.lambda_.Function(
+    function = hardened_function(
         f"{name}-rotation-function",
-        aws.lambda_.FunctionArgs(
-            name=function_name,
-            description="Rotates the database password and keeps every key of its secret "
-            "consistent (functions/db_rotation)",
-            runtime="python3.12",
-            architectures=["arm64"],
-            handler="handler.handler",
-            code=rotation_code(),
-            role=role.role.arn,
-            memory_size=ROTATION_MEMORY_MB,
-            timeout=ROTATION_TIMEOUT_SECONDS,
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=list(private_subnet_ids), security_group_ids=[group.id]
-            ),
-            # No environment: the password rules are the handler's constants, so there is
-            # nothing to encrypt there.
-            reserved_concurrent_executions=ROTATION_RESERVED_CONCURRENCY,
-            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="Text", log_group=rotation_logs.name
-            ),
-            tags=name_tag(function_name),
+        function_name=function_name,
+        description="Rotates the database password and keeps every key of its secret "
+        "consistent (functions/db_rotation)",
+        code=rotation_code(),
+        role=role,
+        log_group=rotation_logs,
+        memory_size=ROTATION_MEMORY_MB,
+        timeout=ROTATION_TIMEOUT_SECONDS,
+        reserved_concurrency=ROTATION_RESERVED_CONCURRENCY,
+        # No environment: the password rules are the handler's constants, so there is
+        # nothing to encrypt there.
+        vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+            subnet_ids=list(private_subnet_ids), security_group_ids=[group.id]
         ),
-        # Its log group must exist before its first run creates one that never expires, and
-        # Lambda checks at creation that the role may create its network interfaces and send
-        # traces.
-        opts=after(opts, rotation_logs, role.policy),
+        opts=opts,
     )
     invoke = aws.lambda_.Permission(
         f"{name}-rotation-invoked-by-secretsmanager",
