@@ -92,10 +92,12 @@ AVAILABILITY_ZONES: Setting[tuple[str, ...] | None] = Setting(
     key="payments:availabilityZones",
     type=f"list of {AZ_COUNT} strings",
     default=None,  # look the zones up (provider.resolve_availability_zones)
-    shown_default=f"first {AZ_COUNT} available zones of the region (opt-in not required)",
+    shown_default=f"first {AZ_COUNT} available zones of the region by name (opt-in not "
+    "required), leaving out the zone IDs known to lack what the stack needs (use1-az3)",
     rule=f"exactly {AZ_COUNT} distinct zone names of {REQUIRED_REGION}, e.g. us-east-1a",
     description="Pin the zones, e.g. to avoid a zone that lacks capacity for the "
-    "instance types you need. Otherwise the stack looks them up.",
+    "instance types you need, or to keep the zones a stack was built in. Otherwise the stack "
+    "looks them up by zone ID (provider.LIMITED_ZONE_IDS says which it leaves out and why).",
     parse=_zones,
 )
 DB_ENGINE_VERSION: Setting[str] = Setting(

@@ -27,6 +27,10 @@ PROJECT = "payments"
 MOCK_ACCOUNT_ID = "123456789012"
 # us-east-1 has six zones; answering with all of them exercises the "first three" choice.
 MOCK_ZONES = [f"us-east-1{letter}" for letter in "abcdef"]
+# Their zone IDs, shuffled as an account's are (names map to physical zones per account): the
+# limited use1-az3 sits behind us-east-1e, so the default plan keeps us-east-1a, b and c.
+# tests/unit/test_config.py moves it behind other names.
+MOCK_ZONE_IDS = ["use1-az6", "use1-az1", "use1-az2", "use1-az4", "use1-az3", "use1-az5"]
 # The minor version the mocks answer for "the default of this major version".
 MOCK_DEFAULT_MINOR = 6
 # What the mocked RandomPassword returns, so tests can search the graph for it.
@@ -62,7 +66,7 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
             return {
                 "id": "us-east-1",
                 "names": list(MOCK_ZONES),
-                "zoneIds": [f"use1-az{i}" for i in range(1, len(MOCK_ZONES) + 1)],
+                "zoneIds": list(MOCK_ZONE_IDS),
             }, []
         if args.token == "aws:rds/getEngineVersion:getEngineVersion":
             requested = args.args["version"]

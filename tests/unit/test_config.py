@@ -9,12 +9,19 @@ from typing import Any
 import pytest
 
 from payments_infra.aws.naming import MAX_SUFFIX_LENGTH
+from payments_infra.aws.provider import choose_zones
 from payments_infra.config import SETTINGS, Ingress, StackConfig
 from payments_infra.config.cross_rules import CROSS_RULES
 from payments_infra.config.errors import ConfigError
 from payments_infra.config.setting import Setting, binding
 from payments_infra.config.stack_config import TIERS
-from payments_infra.offline.mocks import PlaceholderMocks, RecordingMonitor, record_program
+from payments_infra.offline.mocks import (
+    MOCK_ZONE_IDS,
+    MOCK_ZONES,
+    PlaceholderMocks,
+    RecordingMonitor,
+    record_program,
+)
 from tests.stacks import VALID_CONFIG
 
 
@@ -186,18 +193,86 @@ def test_pinned_zones_replace_the_lookup() -> None:
     assert zones == ["us-east-1b", "us-east-1d", "us-east-1f"]
 
 
-class TwoZoneMocks(PlaceholderMocks):
+class ZoneMocks(PlaceholderMocks):
+    """Answers the zone look-up with these names and zone IDs (in the same order)."""
+
+    def __init__(self, zones: dict[str, str]) -> None:
+        super().__init__()
+        self.zones = zones
+
     def call(self, args):  # type: ignore[no-untyped-def]
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"id": "us-east-1", "names": ["us-east-1b", "us-east-1a"]}, []
+            names, zone_ids = list(self.zones), list(self.zones.values())
+            return {"id": "us-east-1", "names": names, "zoneIds": zone_ids}, []
         return super().call(args)
 
 
 def test_a_region_with_fewer_than_three_zones_fails_clearly() -> None:
-    monitor = RecordingMonitor(TwoZoneMocks())
+    monitor = RecordingMonitor(ZoneMocks({"us-east-1b": "use1-az1", "us-east-1a": "use1-az6"}))
     with pytest.raises(ConfigError, match="must offer at least 3 available availability zones"):
         record_program(VALID_CONFIG, stack="test", monitor=monitor)
     assert [r.type for r in monitor.recorded] == ["pulumi:providers:aws"]
+
+
+# Zone names map to physical zones per account; zone IDs do not. use1-az3 is the one us-east-1
+# zone left out of the automatic choice (provider.LIMITED_ZONE_IDS, with its sources).
+US_EAST_1_IDS = ["use1-az1", "use1-az2", "use1-az4", "use1-az5", "use1-az6"]
+
+
+@pytest.mark.parametrize("behind", [f"us-east-1{letter}" for letter in "abcdef"])
+def test_the_limited_zone_id_is_left_out_whatever_name_it_has(behind: str) -> None:
+    names = [f"us-east-1{letter}" for letter in "abcdef"]
+    others = iter(US_EAST_1_IDS)
+    zone_ids = ["use1-az3" if name == behind else next(others) for name in names]
+    chosen = choose_zones(names, zone_ids)
+    assert [z.name for z in chosen] == [n for n in names if n != behind][:3]
+    assert "use1-az3" not in [z.zone_id for z in chosen]
+    # Each name keeps its own ID, whatever order the look-up answered in.
+    assert all(dict(zip(names, zone_ids, strict=True))[z.name] == z.zone_id for z in chosen)
+
+
+def test_the_default_plan_keeps_its_zones_and_leaves_out_use1_az3() -> None:
+    names, zone_ids = MOCK_ZONES, MOCK_ZONE_IDS
+    assert dict(zip(names, zone_ids, strict=True))["us-east-1e"] == "use1-az3"
+    assert [z.name for z in choose_zones(names, zone_ids)] == [
+        "us-east-1a",
+        "us-east-1b",
+        "us-east-1c",
+    ]
+
+
+def test_the_program_builds_in_the_zones_after_the_limited_one() -> None:
+    # An account where us-east-1a is use1-az3: the stack takes b, c and d.
+    zones = dict(zip(MOCK_ZONES, ["use1-az3", *US_EAST_1_IDS], strict=True))
+    graph = record_program(VALID_CONFIG, stack="test", monitor=RecordingMonitor(ZoneMocks(zones)))
+    assert graph.stack_outputs["availability_zones"] == ["us-east-1b", "us-east-1c", "us-east-1d"]
+    subnet_zones = {s.inputs["availabilityZone"] for s in graph.of_type("aws:ec2/subnet:Subnet")}
+    assert subnet_zones == {"us-east-1b", "us-east-1c", "us-east-1d"}
+
+
+def test_a_pinned_limited_zone_is_kept_on_purpose() -> None:
+    # us-east-1e is use1-az3 in the mocks' account: pinning it is how to choose it anyway.
+    pinned = '["us-east-1a", "us-east-1b", "us-east-1e"]'
+    graph = record_program({**VALID_CONFIG, "payments:availabilityZones": pinned}, stack="test")
+    assert graph.stack_outputs["availability_zones"] == ["us-east-1a", "us-east-1b", "us-east-1e"]
+
+
+def test_a_pinned_zone_the_account_lacks_stops_the_program_first() -> None:
+    monitor = RecordingMonitor(PlaceholderMocks())
+    pinned = '["us-east-1a", "us-east-1b", "us-east-1g"]'
+    with pytest.raises(
+        ConfigError, match=r"must name zones this account has in us-east-1 .*; got \['us-east-1g'\]"
+    ):
+        record_program(
+            {**VALID_CONFIG, "payments:availabilityZones": pinned}, stack="test", monitor=monitor
+        )
+    assert [r.type for r in monitor.recorded] == ["pulumi:providers:aws"]
+
+
+def test_too_few_zones_outside_the_limited_ones_say_how_to_use_it() -> None:
+    zones = {"us-east-1a": "use1-az3", "us-east-1b": "use1-az1", "us-east-1c": "use1-az2"}
+    with pytest.raises(ConfigError, match=r"of which \['us-east-1a'\] are limited ones left out"):
+        record_program(VALID_CONFIG, stack="test", monitor=RecordingMonitor(ZoneMocks(zones)))
 
 
 def test_every_setting_is_bound_to_exactly_one_field() -> None:

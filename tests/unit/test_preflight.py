@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -12,9 +18,11 @@ from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
 
 from payments_infra import REPO_ROOT
+from payments_infra.aws.provider import Zone
+from payments_infra.config import StackConfig
 from payments_infra.offline import preflight
 from payments_infra.offline.stack_file import read_stack_config
-from tests.stacks import WEB_DIST
+from tests.stacks import VALID_CONFIG, WEB_DIST
 
 
 def sts_stub() -> tuple[Any, Stubber]:
@@ -442,18 +450,35 @@ def test_up_asks_about_the_controls_and_concurrency_the_plan_holds(
     for _ in range(4):  # alb-logs, cloudtrail-logs, config-history, frontend: all free
         s3_stub.add_client_error("head_bucket", "404", http_status_code=404)
     functions = PlentyOfConcurrency()
+    # The zones: chosen in this account (us-east-1a is use1-az3 there), each offering the lot.
+    ec2, ec2_stub = ec2_zones()
+    planned = ["us-east-1b", "us-east-1c", "us-east-1d"]
+    services = [f"com.amazonaws.us-east-1.{s}" for s in ENDPOINT_SERVICES]
+    ec2_stub.add_response(
+        "describe_vpc_endpoint_services",
+        {"ServiceDetails": [{"ServiceName": s, "AvailabilityZones": planned} for s in services]},
+        expected_params={"ServiceNames": services},
+    )
+    rds, rds_stub = stubbed("rds")
+    rds_stub.add_response(
+        "describe_orderable_db_instance_options", orderable({"17.6": planned}), SERVERLESS
+    )
     clients = {
         "s3": s3,
         "lambda": functions,
+        "ec2": ec2,
+        "rds": rds,
         "guardduty": controls.guardduty,
         "securityhub": controls.securityhub,
         "config": controls.config,
         "cloudtrail": controls.cloudtrail,
     }
     monkeypatch.setattr(preflight, "aws_client", clients.__getitem__)
-    for stub in [*stubs, s3_stub]:
+    for stub in [*stubs, s3_stub, ec2_stub, rds_stub]:
         stub.activate()
     [problem] = preflight._planned_problems(tmp_path, "dev")
+    ec2_stub.assert_no_pending_responses()
+    rds_stub.assert_no_pending_responses()
     assert problem.startswith(
         "payments:accountControls is true, but this account already has a GuardDuty "
         "detector (d-1234) in us-east-1"
@@ -474,3 +499,442 @@ class PlentyOfConcurrency:
     def get_function_concurrency(self, FunctionName: str) -> dict[str, Any]:  # noqa: N803
         self.asked.append(FunctionName)
         return {}
+
+
+# The API image's base: the Dockerfile's pinned digest resolved on a registry that plays
+# Docker Hub (token endpoint and manifest endpoint) on 127.0.0.1.
+
+TOKEN = "anonymous-pull-token"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+BASE = preflight.dockerfile_base_image() or ""
+assert BASE, "app/api/Dockerfile lost its ARG BASE_IMAGE= line"
+DIGEST = BASE.partition("@")[2]
+MANIFEST_PATH = f"/v2/library/python/manifests/{DIGEST}"
+# The Official Image's index: one image per platform, and an attestation for each.
+BOTH = [("linux", "amd64"), ("unknown", "unknown"), ("linux", "arm64"), ("unknown", "unknown")]
+
+
+def index(platforms: list[tuple[str, str]]) -> bytes:
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": f"sha256:{n:064x}",
+                    "size": 1000,
+                    "platform": {"os": os_name, "architecture": architecture},
+                }
+                for n, (os_name, architecture) in enumerate(platforms)
+            ],
+        }
+    ).encode()
+
+
+class FakeRegistry:
+    """Docker Hub's token endpoint and registry, played by a local HTTP server."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        # path -> (status, body, content type); anything else is 404 MANIFEST_UNKNOWN.
+        self.answers: dict[str, tuple[int, bytes, str]] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        registry = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                registry.requests.append((self.path, dict(self.headers.items())))
+                path = urlsplit(self.path).path
+                if path in registry.answers:
+                    self.answer(*registry.answers[path])
+                elif path == "/token":
+                    self.answer(200, json.dumps({"token": TOKEN}).encode(), "application/json")
+                elif self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    self.answer(401, b'{"errors": [{"code": "UNAUTHORIZED"}]}', "application/json")
+                else:
+                    self.answer(
+                        404, b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}', "application/json"
+                    )
+
+            def answer(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def check(self, architecture: str = "ARM64", dockerfile: Path | None = None) -> list[str]:
+        document = {"config": {"payments:apiCpuArchitecture": architecture}}
+        return preflight.base_image_problems(
+            document,
+            dockerfile=dockerfile or preflight.DOCKERFILE,
+            registry=self.url,
+            auth=f"{self.url}/token",
+            timeout=5,
+        )
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRegistry]:
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(proxy, raising=False)  # 127.0.0.1 directly, never through a proxy
+    fake = FakeRegistry()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), fake.handler())  # listening once made
+    # A short poll interval: shutdown() waits for the loop to notice, up to one interval.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield fake
+    server.shutdown()  # returns once serve_forever has stopped
+    thread.join()
+    server.server_close()
+
+
+def test_the_base_image_is_read_from_the_dockerfile_as_build_image_sh_reads_it() -> None:
+    script = REPO_ROOT / "app" / "api" / "docker" / "build-image.sh"
+    assert "sed -n 's/^ARG BASE_IMAGE=//p'" in script.read_text()
+    assert BASE.startswith("python:3.12")
+    image = preflight.docker_hub_reference(BASE)
+    assert image is not None
+    assert (image.repository, image.digest) == ("library/python", DIGEST)
+    assert image.name_and_tag == BASE.partition("@")[0]
+
+
+@pytest.mark.parametrize(
+    ("reference", "repository"),
+    [
+        ("python:3.12-slim@sha256:" + "a" * 64, "library/python"),
+        ("docker.io/library/python:3.12@sha256:" + "a" * 64, "library/python"),
+        ("bitnami/python@sha256:" + "a" * 64, "bitnami/python"),
+        ("public.ecr.aws/docker/library/python:3.12@sha256:" + "a" * 64, None),
+        ("localhost:5000/python:3.12@sha256:" + "a" * 64, None),
+        ("python:3.12-slim", None),  # no digest: nothing pinned to check
+    ],
+)
+def test_only_docker_hub_references_pinned_by_digest_are_resolved(
+    reference: str, repository: str | None
+) -> None:
+    image = preflight.docker_hub_reference(reference)
+    assert (image.repository if image else None) == repository
+
+
+@pytest.mark.parametrize("architecture", ["ARM64", "X86_64"])
+def test_a_pinned_index_with_the_tasks_cpu_passes(
+    registry: FakeRegistry, architecture: str
+) -> None:
+    registry.answers[MANIFEST_PATH] = (200, index(BOTH), OCI_INDEX)
+    assert registry.check(architecture) == []
+    (token_path, _), (manifest_path, headers) = registry.requests
+    token_query = parse_qs(urlsplit(token_path).query)
+    assert token_query == {
+        "service": ["registry.docker.io"],
+        "scope": ["repository:library/python:pull"],
+    }
+    assert manifest_path == MANIFEST_PATH
+    assert headers["Authorization"] == f"Bearer {TOKEN}"
+    accepted = [t.strip() for t in headers["Accept"].split(",")]
+    assert {OCI_INDEX, "application/vnd.docker.distribution.manifest.list.v2+json"} <= set(accepted)
+
+
+def test_a_digest_docker_hub_does_not_have_is_one_sentence(registry: FakeRegistry) -> None:
+    tag = BASE.partition("@")[0]
+    assert registry.check() == [
+        f"app/api/Dockerfile pins the base image {BASE}, but Docker Hub has no manifest with "
+        "that digest (404), so every build of the API image would fail: take the index digest "
+        f"from the Digest: line of `docker buildx imagetools inspect {tag}`, set it with its "
+        "tag in the ARG BASE_IMAGE= line, run `make image` and the tests, then run again"
+    ]
+
+
+def test_an_unreachable_registry_says_it_cannot_verify_and_how_to_check_by_hand() -> None:
+    # A port bound but not listening: the connection is refused at once.
+    with socket.socket() as reserved:
+        reserved.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{reserved.getsockname()[1]}"
+        [problem] = preflight.base_image_problems(
+            {"config": {}}, registry=url, auth=f"{url}/token", timeout=5
+        )
+    assert problem.startswith(
+        f"cannot verify the base image {BASE} that app/api/Dockerfile pins, as Docker Hub did "
+        "not answer (127.0.0.1:"
+    )
+    assert problem.endswith(
+        f"check it by hand with `docker buildx imagetools inspect {BASE}` (it must show that "
+        "Digest: and a Platform: linux/arm64 line), then run again where Docker Hub answers, "
+        "or set payments:apiImage to a pushed image"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "why"),
+    [
+        ("/token", 503, "no pull token from"),
+        (MANIFEST_PATH, 429, "HTTP 429 for the manifest"),  # Docker Hub's pull rate limit
+    ],
+)
+def test_a_registry_that_refuses_to_answer_cannot_verify_either(
+    registry: FakeRegistry, path: str, status: int, why: str
+) -> None:
+    registry.answers[path] = (status, b'{"errors": []}', "application/json")
+    [problem] = registry.check()
+    assert problem.startswith("cannot verify the base image") and why in problem
+
+
+def test_an_index_without_the_tasks_cpu_names_what_it_has(registry: FakeRegistry) -> None:
+    registry.answers[MANIFEST_PATH] = (
+        200,
+        index([("linux", "amd64"), ("unknown", "unknown")]),
+        OCI_INDEX,
+    )
+    tag = BASE.partition("@")[0]
+    assert registry.check("ARM64") == [
+        f"app/api/Dockerfile pins the base image {BASE}, whose index has no linux/arm64 image "
+        "(only linux/amd64), so the build for payments:apiCpuArchitecture ARM64 would fail: "
+        "pin a tag and digest whose index has linux/arm64 (`docker buildx imagetools inspect "
+        f"{tag}` lists the platforms), or set payments:apiImage to a prebuilt image"
+    ]
+    assert registry.check("X86_64") == []
+
+
+def test_a_single_platform_digest_is_not_the_index_the_dockerfile_expects(
+    registry: FakeRegistry,
+) -> None:
+    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {}, "layers": []}
+    registry.answers[MANIFEST_PATH] = (200, json.dumps(manifest).encode(), OCI_MANIFEST)
+    [problem] = registry.check()
+    assert "a single-platform image rather than the multi-arch index" in problem
+
+
+def test_the_reference_comes_from_the_dockerfile_given(
+    registry: FakeRegistry, tmp_path: Path
+) -> None:
+    digest = "sha256:" + "b" * 64
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        f"# base\nARG BASE_IMAGE=python:3.13-slim@{digest}\nFROM ${{BASE_IMAGE}}\n"
+    )
+    registry.answers[f"/v2/library/python/manifests/{digest}"] = (200, index(BOTH), OCI_INDEX)
+    assert registry.check(dockerfile=dockerfile) == []
+    dockerfile.write_text("FROM python:3.13-slim\n")
+    [problem] = registry.check(dockerfile=dockerfile)
+    assert problem.startswith(f"{dockerfile} has no ARG BASE_IMAGE= line")
+
+
+def test_no_registry_look_up_with_a_prebuilt_image(registry: FakeRegistry) -> None:
+    document = {"config": {"payments:apiImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/a:1"}}
+    assert preflight.base_image_problems(document, registry=registry.url, auth=registry.url) == []
+    assert registry.requests == []
+
+
+# Zones: the ones `pulumi up` will choose in this account, and what each offers the stack.
+
+# An account where us-east-1a is the limited use1-az3.
+ACCOUNT_ZONES = {
+    "us-east-1a": "use1-az3",
+    "us-east-1b": "use1-az6",
+    "us-east-1c": "use1-az1",
+    "us-east-1d": "use1-az2",
+    "us-east-1e": "use1-az4",
+    "us-east-1f": "use1-az5",
+}
+OPT_IN = {"Name": "opt-in-status", "Values": ["opt-in-not-required"]}
+
+
+def ec2_zones(pinned: bool = False) -> tuple[Any, Stubber]:
+    client, stub = stubbed("ec2")
+    filters = [OPT_IN] if pinned else [OPT_IN, {"Name": "state", "Values": ["available"]}]
+    stub.add_response(
+        "describe_availability_zones",
+        {
+            "AvailabilityZones": [
+                {"ZoneName": name, "ZoneId": zone_id, "State": "available"}
+                for name, zone_id in ACCOUNT_ZONES.items()
+            ]
+        },
+        expected_params={"Filters": filters},
+    )
+    return client, stub
+
+
+def zone(name: str) -> Zone:
+    return Zone(name, ACCOUNT_ZONES[name])
+
+
+def test_preflight_chooses_the_zones_as_the_program_does() -> None:
+    client, stub = ec2_zones()
+    with stub:
+        zones, found = preflight.planned_zones(client, None)
+    assert found == []
+    assert zones == [zone("us-east-1b"), zone("us-east-1c"), zone("us-east-1d")]
+
+
+def test_a_pinned_zone_the_account_lacks_is_named() -> None:
+    client, stub = ec2_zones(pinned=True)
+    with stub:
+        zones, found = preflight.planned_zones(client, ("us-east-1a", "us-east-1b", "us-east-1g"))
+    assert zones == []
+    assert found == [
+        "payments:availabilityZones names us-east-1g, which this account does not have in "
+        "us-east-1 (it has us-east-1a, us-east-1b, us-east-1c, us-east-1d, us-east-1e, "
+        "us-east-1f): pin zones from that list, then run again"
+    ]
+
+
+def test_a_pinned_limited_zone_stops_only_the_arm64_tasks_it_cannot_run() -> None:
+    zones = [zone("us-east-1a"), zone("us-east-1b"), zone("us-east-1c")]
+    assert preflight.pinned_zone_problems(zones, "ARM64") == [
+        "payments:availabilityZones pins us-east-1a (use1-az3), and Fargate runs no ARM64 "
+        "tasks there (ECS developer guide, 64-bit ARM workloads), while "
+        "payments:apiCpuArchitecture is ARM64: pin another zone (aws ec2 "
+        "describe-availability-zones shows each zone's ID), remove the setting so the stack "
+        "chooses, or set payments:apiCpuArchitecture to X86_64"
+    ]
+    assert preflight.pinned_zone_problems(zones, "X86_64") == []
+
+
+def orderable(zones_by_version: dict[str, list[str]]) -> dict[str, Any]:
+    return {
+        "OrderableDBInstanceOptions": [
+            {
+                "Engine": "aurora-postgresql",
+                "EngineVersion": version,
+                "DBInstanceClass": "db.serverless",
+                "AvailabilityZones": [{"Name": z} for z in zones],
+            }
+            for version, zones in zones_by_version.items()
+        ]
+    }
+
+
+SERVERLESS = {"Engine": "aurora-postgresql", "DBInstanceClass": "db.serverless"}
+PLANNED = [zone("us-east-1b"), zone("us-east-1c"), zone("us-east-1d")]
+
+
+def test_serverless_v2_offered_in_every_planned_zone_passes() -> None:
+    client, stub = stubbed("rds")
+    stub.add_response(
+        "describe_orderable_db_instance_options",
+        orderable({"17.4": ["us-east-1b", "us-east-1c"], "17.6": ["us-east-1c", "us-east-1d"]}),
+        expected_params=SERVERLESS,
+    )
+    with stub:
+        assert preflight.serverless_problems(client, PLANNED, "17") == []
+
+
+def test_a_zone_without_serverless_v2_of_the_major_version_is_named() -> None:
+    client, stub = stubbed("rds")
+    stub.add_response(
+        "describe_orderable_db_instance_options",
+        # 16.x in us-east-1d does not count for 17.
+        orderable({"16.8": ["us-east-1d"], "17.6": ["us-east-1b", "us-east-1c"]}),
+        expected_params=SERVERLESS,
+    )
+    with stub:
+        assert preflight.serverless_problems(client, PLANNED, "17") == [
+            "Aurora PostgreSQL 17 Serverless v2 (db.serverless) is not offered in us-east-1d "
+            "(use1-az2) in this account (RDS DescribeOrderableDBInstanceOptions): pin "
+            "payments:availabilityZones to three zones that offer it, or choose another "
+            "payments:dbEngineVersion, then run again"
+        ]
+
+
+def test_an_exact_engine_version_is_asked_for_exactly() -> None:
+    client, stub = stubbed("rds")
+    stub.add_response(
+        "describe_orderable_db_instance_options",
+        orderable({"17.4": ["us-east-1b", "us-east-1c", "us-east-1d"]}),
+        expected_params={**SERVERLESS, "EngineVersion": "17.4"},
+    )
+    with stub:
+        assert preflight.serverless_problems(client, PLANNED, "17.4") == []
+
+
+def endpoint_services(offered: dict[str, list[str]]) -> tuple[Any, Stubber]:
+    client, stub = stubbed("ec2")
+    stub.add_response(
+        "describe_vpc_endpoint_services",
+        {
+            "ServiceDetails": [
+                {"ServiceName": name, "AvailabilityZones": zones} for name, zones in offered.items()
+            ]
+        },
+        expected_params={"ServiceNames": list(offered)},
+    )
+    return client, stub
+
+
+def test_interface_endpoints_offered_in_every_planned_zone_pass() -> None:
+    all_three = ["us-east-1b", "us-east-1c", "us-east-1d"]
+    services = {
+        "com.amazonaws.us-east-1.ecr.api": all_three,
+        "com.amazonaws.us-east-1.sts": all_three,
+    }
+    client, stub = endpoint_services(services)
+    with stub:
+        assert preflight.endpoint_problems(client, PLANNED, list(services)) == []
+
+
+def test_an_interface_endpoint_missing_from_a_zone_is_named_with_the_zone() -> None:
+    services = {
+        "com.amazonaws.us-east-1.ecr.api": ["us-east-1b", "us-east-1c", "us-east-1d"],
+        "com.amazonaws.us-east-1.ecr.dkr": ["us-east-1b", "us-east-1c"],
+    }
+    client, stub = endpoint_services(services)
+    with stub:
+        assert preflight.endpoint_problems(client, PLANNED, list(services)) == [
+            "these VPC interface endpoints are not offered in the stack's zones: "
+            "com.amazonaws.us-east-1.ecr.dkr in us-east-1d (use1-az2) (EC2 "
+            "DescribeVpcEndpointServices): pin payments:availabilityZones to three zones that "
+            "offer them, or set payments:vpcEndpoints to false, then run again"
+        ]
+
+
+ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "sts")
+
+
+def test_the_plan_names_its_interface_endpoint_services() -> None:
+    config = read_stack_config(REPO_ROOT / "Pulumi.dev.yaml")
+    config["payments:webDistDir"] = WEB_DIST
+    services = preflight.interface_endpoint_services(preflight.planned_graph(config, "dev"))
+    assert services == [f"com.amazonaws.us-east-1.{s}" for s in ENDPOINT_SERVICES]
+    config["payments:vpcEndpoints"] = "false"
+    assert preflight.interface_endpoint_services(preflight.planned_graph(config, "dev")) == []
+
+
+def test_pinned_zones_are_checked_as_given_and_a_limited_one_is_named() -> None:
+    pinned = ["us-east-1a", "us-east-1b", "us-east-1c"]  # us-east-1a is use1-az3 here
+    config = StackConfig.from_mapping(
+        {**VALID_CONFIG, "payments:availabilityZones": json.dumps(pinned)},
+        project="payments",
+        stack="test",
+    )
+    ec2, ec2_stub = ec2_zones(pinned=True)
+    ec2_stub.add_response(
+        "describe_vpc_endpoint_services",
+        {
+            "ServiceDetails": [
+                {"ServiceName": "com.amazonaws.us-east-1.sts", "AvailabilityZones": pinned}
+            ]
+        },
+        expected_params={"ServiceNames": ["com.amazonaws.us-east-1.sts"]},
+    )
+    rds, rds_stub = stubbed("rds")
+    rds_stub.add_response(
+        "describe_orderable_db_instance_options", orderable({"17.6": pinned}), SERVERLESS
+    )
+    with ec2_stub, rds_stub:
+        [problem] = preflight.zone_problems(ec2, rds, config, ["com.amazonaws.us-east-1.sts"])
+    assert problem.startswith("payments:availabilityZones pins us-east-1a (use1-az3), and Fargate")
+    ec2_stub.assert_no_pending_responses()
+    rds_stub.assert_no_pending_responses()
