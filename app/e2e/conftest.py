@@ -61,11 +61,25 @@ def api_key(database: Any, api: Any) -> str:
 
 @pytest.fixture(scope="session")
 def site_url(api: Any) -> Iterator[str]:
-    if not (WEB_DIST / "index.html").exists():
-        pytest.fail(f"{WEB_DIST} has no build: run `npm ci && npm run build` in app/web")
+    _require_build()
     edge: ThreadingHTTPServer = start_edge(WEB_DIST, api.base_url)
     yield f"http://127.0.0.1:{edge.server_address[1]}"
     edge.shutdown()
+
+
+@pytest.fixture(scope="session")
+def mode3_site_url() -> Iterator[str]:
+    """The app behind a certificate mode 3 distribution: no /api/* behaviour, so no API (and
+    no database) behind it; the CloudFront Function answers /api itself."""
+    _require_build()
+    edge: ThreadingHTTPServer = start_edge(WEB_DIST, None)
+    yield f"http://127.0.0.1:{edge.server_address[1]}"
+    edge.shutdown()
+
+
+def _require_build() -> None:
+    if not (WEB_DIST / "index.html").exists():
+        pytest.fail(f"{WEB_DIST} has no build: run `npm ci && npm run build` in app/web")
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,9 @@ Creates:
 - the site bucket and the built app's files in it (site.py), with a policy that lets only
   this distribution read (Origin Access Control) and denies plain HTTP;
 - a CloudFront distribution: OAC (sigv4, always), ``index.html`` as root object, SPA routing by
-  a CloudFront Function on the default behaviour only (so API errors stay API errors),
+  a CloudFront Function on the default behaviour only (so API errors stay API errors), which
+  answers ``/api`` and ``/api/...`` itself with a JSON 404 rather than the page (in mode 3, where
+  no ``/api/*`` behaviour exists, saying why the web app cannot reach the API),
   HTTPS only (redirect), TLS 1.2 (2021 policy) with a custom certificate, HTTP/2 and HTTP/3,
   compression, AWS's managed cache policies, security headers (payments_infra/aws/web_headers.py);
   ``/api/*`` to the ALB over verified HTTPS, uncached, only when a certificate name covers
@@ -20,6 +22,7 @@ It exposes the WAF's alarm (blocked requests) and the CloudFront and WAF dashboa
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -45,17 +48,56 @@ ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 # CloudFront is global and publishes its metrics in us-east-1, whatever the stack's region.
 CLOUDFRONT_METRICS_REGION = "us-east-1"
-# Rewrites app routes (no file extension) to the single page; files and /api are untouched.
-SPA_REWRITE_FUNCTION = """\
+# What the CloudFront Function answers for /api and /api/... on the default behaviour. With an
+# /api/* behaviour (certificate modes 1 and 2) only the bare /api gets here, and is not an API
+# path: FastAPI's own 404. Without one (mode 3) every API call of the web app gets here, and the
+# answer says why, with a code the web app recognises (app/web/src/api.ts, API_NOT_ROUTED_CODE).
+API_NOT_FOUND_BODY = {"detail": "Not Found"}
+API_NOT_ROUTED_CODE = "api_not_routed"
+API_NOT_ROUTED_BODY = {
+    "detail": (
+        "This deployment does not route /api through CloudFront (certificate mode 3, "
+        "self-signed: a demo), so the web app cannot reach the API; it answers only at the "
+        "ALB's own address (curl, or the live tests). For a working web app, deploy with "
+        "certificate mode 1 or 2."
+    ),
+    "code": API_NOT_ROUTED_CODE,
+}
+# Runs on the default behaviour (viewer request). Never turns /api or /api/... into the page:
+# answers them itself (404, JSON, no-store); rewrites app routes (no file extension) to the
+# single page, and leaves files alone. ES 5.1 only, which both CloudFront runtimes accept.
+_SPA_FUNCTION_TEMPLATE = """\
+var API_BODY = __API_BODY__;
 function handler(event) {
   var request = event.request;
-  var last = request.uri.split('/').pop();
+  var uri = request.uri;
+  if (uri === '/api' || uri.indexOf('/api/') === 0) {
+    return {
+      statusCode: 404,
+      statusDescription: 'Not Found',
+      headers: {
+        'content-type': { value: 'application/json' },
+        'cache-control': { value: 'no-store' },
+        'x-content-type-options': { value: 'nosniff' }
+      },
+      body: { encoding: 'text', data: API_BODY }
+    };
+  }
+  var last = uri.split('/').pop();
   if (last.indexOf('.') === -1) {
     request.uri = '/index.html';
   }
   return request;
 }
 """
+
+
+def spa_function_code(*, api_routed: bool) -> str:
+    """The default behaviour's viewer-request function. ``api_routed``: the distribution has an
+    /api/* behaviour (certificate modes 1 and 2)."""
+    body = json.dumps(API_NOT_FOUND_BODY if api_routed else API_NOT_ROUTED_BODY)
+    # A JSON string literal is a JavaScript string literal (the text has no U+2028 or U+2029).
+    return _SPA_FUNCTION_TEMPLATE.replace("__API_BODY__", json.dumps(body))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,7 +149,7 @@ class Frontend(pulumi.ComponentResource):
                 scope="CLOUDFRONT",
                 acl_key="web_acl",
                 log_group_key="waf_log_group",
-                description="Public web app and API through CloudFront (PCI DSS 6.4.2)",
+                description="Public web app and API through CloudFront, PCI DSS 6.4.2",
                 rate_limit=args.settings.waf_rate_limit,
             ),
             log_kms_key_arn=args.log_kms_key_arn,
@@ -149,13 +191,14 @@ class Frontend(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+        api_routed = bool(args.api_origin_domain and args.origin_header)
         self.spa_function = aws.cloudfront.Function(
             f"{self._name}-spa-rewrite",
             aws.cloudfront.FunctionArgs(
                 name=physical_name("spa_function", self._suffix),
                 runtime="cloudfront-js-2.0",
-                comment="App routes without a file extension get index.html",
-                code=SPA_REWRITE_FUNCTION,
+                comment="App routes get index.html; /api gets a JSON 404, never the page",
+                code=spa_function_code(api_routed=api_routed),
                 publish=True,
                 tags=name_tag(physical_name("spa_function", self._suffix)),
             ),

@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import {
+  API_NOT_ROUTED_MESSAGE,
   ApiError,
+  ApiNotRoutedError,
   apiKeyProblem,
   apiUrl,
   createPayment,
@@ -10,7 +12,7 @@ import {
   newIdempotencyKey,
   validationErrors,
 } from "./api";
-import { fakeApi, json, TEST_API_KEY, UNKNOWN_API_KEY } from "./test/fakeApi";
+import { edgeWithoutApi, fakeApi, json, TEST_API_KEY, UNKNOWN_API_KEY } from "./test/fakeApi";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -66,6 +68,55 @@ describe("requests", () => {
     });
     const result = await createPayment({ amount_minor: 1, currency: "USD", merchant_reference: "r" }, "k", TEST_API_KEY);
     expect(result).toEqual({ kind: "network-error", detail: "network error: Failed to fetch" });
+  });
+});
+
+describe("an /api that does not lead to the API (certificate mode 3)", () => {
+  const newPayment = { amount_minor: 1, currency: "USD", merchant_reference: "r" };
+
+  it("turns CloudFront's no-route answer into ApiNotRoutedError on health, readiness and the list", async () => {
+    edgeWithoutApi();
+    for (const call of [() => getHealth(), () => getReadiness(), () => listPayments(TEST_API_KEY)]) {
+      const error = await call().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ApiNotRoutedError);
+      expect(error).toMatchObject({ status: 404, message: API_NOT_ROUTED_MESSAGE });
+    }
+  });
+
+  it("turns it into a not-routed result on create", async () => {
+    edgeWithoutApi();
+    await expect(createPayment(newPayment, "k", TEST_API_KEY)).resolves.toEqual({
+      kind: "not-routed",
+      detail: API_NOT_ROUTED_MESSAGE,
+    });
+  });
+
+  it("says what to do: certificate mode 1 or 2", () => {
+    expect(API_NOT_ROUTED_MESSAGE).toMatch(/does not route the API through CloudFront \(certificate mode 3/);
+    expect(API_NOT_ROUTED_MESSAGE).toMatch(/certificate mode 1 .* or mode 2 /);
+  });
+
+  it("counts a page served with 200 where the API's JSON should be (the app's index.html)", async () => {
+    const page = () => new Response("<!doctype html><html></html>", { status: 200, headers: { "Content-Type": "text/html" } });
+    fakeApi({ "GET /api/healthz": page, "GET /api/readyz": page });
+    await expect(getHealth()).rejects.toBeInstanceOf(ApiNotRoutedError);
+    await expect(getReadiness()).rejects.toBeInstanceOf(ApiNotRoutedError);
+  });
+
+  it("does not count the API's own errors nor CloudFront's error pages for a routed /api", async () => {
+    fakeApi({
+      "GET /api/healthz": () => new Response("<html>Bad Gateway</html>", { status: 502 }),
+      "GET /api/readyz": () => new Response("<html>Request blocked</html>", { status: 403 }),
+      "GET /api/payments": () => json(404, { detail: "Not Found" }),
+    });
+    await expect(getHealth()).rejects.toThrow(new ApiError("HTTP 502", 502));
+    await expect(getHealth()).rejects.not.toBeInstanceOf(ApiNotRoutedError);
+    await expect(getReadiness()).resolves.toEqual({ ready: false, reason: "HTTP 403" });
+    await expect(listPayments(TEST_API_KEY)).rejects.not.toBeInstanceOf(ApiNotRoutedError);
+    await expect(listPayments(TEST_API_KEY)).rejects.toThrow("Not Found (HTTP 404)");
   });
 });
 

@@ -12,6 +12,9 @@
 //        headers: Idempotency-Key (UUID), Content-Type: application/json
 //   Every /api/payments call:           Authorization: Bearer <API key>; else 401 {"detail":"..."}
 //   (health and readiness need no key)
+// Where CloudFront has no /api/* route (certificate mode 3), its function on the default behaviour
+// answers every /api path itself: 404 {"detail":"...","code":"api_not_routed"}
+// (payments_infra/components/frontend.py). Each call turns that into ApiNotRoutedError.
 //
 // The API key is an argument of each payments call: the page holds it in React state only (see
 // components/ApiKeyField.tsx), and nothing here stores it, logs it or puts it into a URL.
@@ -48,7 +51,8 @@ export type CreatePaymentResult =
   | { kind: "conflict"; detail: string }
   | { kind: "invalid"; fieldErrors: FieldErrors; otherErrors: string[] }
   | { kind: "failed"; status: number; detail: string }
-  | { kind: "network-error"; detail: string };
+  | { kind: "network-error"; detail: string }
+  | { kind: "not-routed"; detail: string };
 
 /** A response the page cannot use: an unexpected status or body, or no response at all. */
 export class ApiError extends Error {
@@ -59,6 +63,26 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
     this.status = status;
+  }
+}
+
+/**
+ * The code in the answer CloudFront's function gives /api where the distribution has no /api/*
+ * route (certificate mode 3): API_NOT_ROUTED_CODE in payments_infra/components/frontend.py.
+ */
+export const API_NOT_ROUTED_CODE = "api_not_routed";
+
+/** What the page says when /api on its own origin does not lead to the API. */
+export const API_NOT_ROUTED_MESSAGE =
+  "This deployment does not route the API through CloudFront (certificate mode 3, self-signed: a demo), " +
+  "so this page cannot reach it. For a working web app, deploy with certificate mode 1 " +
+  "(payments:domainName and payments:hostedZoneId) or mode 2 (payments:certificateArn and payments:apiDomainName).";
+
+/** /api answered, but not the API: CloudFront's "no /api route" answer, or a page in its place. */
+export class ApiNotRoutedError extends ApiError {
+  constructor(status: number) {
+    super(API_NOT_ROUTED_MESSAGE, status);
+    this.name = "ApiNotRoutedError";
   }
 }
 
@@ -113,7 +137,8 @@ export function newIdempotencyKey(): string {
 
 export async function getHealth(signal?: AbortSignal): Promise<Health> {
   const response = await send("/api/healthz", { method: "GET" }, signal);
-  const body = await readJson(response);
+  const { body, isJson } = await readBody(response);
+  throwIfNotTheApi(response, body, isJson);
   if (!response.ok) {
     throw new ApiError(describeFailure(response.status, body), response.status);
   }
@@ -125,7 +150,8 @@ export async function getHealth(signal?: AbortSignal): Promise<Health> {
 
 export async function getReadiness(signal?: AbortSignal): Promise<Readiness> {
   const response = await send("/api/readyz", { method: "GET" }, signal);
-  const body = await readJson(response);
+  const { body, isJson } = await readBody(response);
+  throwIfNotTheApi(response, body, isJson);
   if (response.ok) {
     return { ready: true };
   }
@@ -143,7 +169,8 @@ export async function listPayments(apiKey: string, limit = 10, signal?: AbortSig
     { method: "GET", headers: authorization(apiKey) },
     signal,
   );
-  const body = await readJson(response);
+  const { body, isJson } = await readBody(response);
+  throwIfNotTheApi(response, body, isJson);
   if (response.status === 401) {
     throw new ApiError(`${UNAUTHORIZED_MESSAGE} (HTTP 401)`, 401);
   }
@@ -191,7 +218,10 @@ export async function createPayment(
     }
     throw error;
   }
-  const body = await readJson(response);
+  const { body, isJson } = await readBody(response);
+  if (notTheApi(response, body, isJson)) {
+    return { kind: "not-routed", detail: API_NOT_ROUTED_MESSAGE };
+  }
   if (response.ok && isPayment(body)) {
     return { kind: "created", payment: body };
   }
@@ -249,15 +279,36 @@ async function send(path: string, init: Omit<RequestInit, "signal">, signal?: Ab
   }
 }
 
-async function readJson(response: Response): Promise<unknown> {
+/** The body's JSON; `body` undefined and `isJson` false when it is empty or not JSON. */
+async function readBody(response: Response): Promise<{ body: unknown; isJson: boolean }> {
   const text = await response.text();
   if (!text) {
-    return undefined;
+    return { body: undefined, isJson: false };
   }
   try {
-    return JSON.parse(text) as unknown;
+    return { body: JSON.parse(text) as unknown, isJson: true };
   } catch {
-    return undefined; // e.g. an HTML error page from a proxy
+    return { body: undefined, isJson: false }; // e.g. an HTML page from a proxy or CloudFront
+  }
+}
+
+/**
+ * Whether /api answered with something other than the API: the CloudFront Function's answer for a
+ * distribution without an /api/* route, or a success that is not JSON (index.html where the
+ * API's JSON should be, as a distribution deployed before that function answered /api serves).
+ * An error page that is not JSON does not count: CloudFront's own 403 (WAF) or 502/504 (the ALB
+ * down) come from a distribution that does route /api.
+ */
+function notTheApi(response: Response, body: unknown, isJson: boolean): boolean {
+  if (isRecord(body) && body.code === API_NOT_ROUTED_CODE) {
+    return true;
+  }
+  return response.ok && !isJson;
+}
+
+function throwIfNotTheApi(response: Response, body: unknown, isJson: boolean): void {
+  if (notTheApi(response, body, isJson)) {
+    throw new ApiNotRoutedError(response.status);
   }
 }
 

@@ -1,7 +1,9 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent, { type UserEvent } from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
+import { API_NOT_ROUTED_MESSAGE } from "../api";
 import {
+  edgeWithoutApi,
   fakeApi,
   json,
   OTHER_API_KEY,
@@ -104,6 +106,17 @@ describe("PaymentForm", () => {
     await fill(user);
     await submit(user);
     expect(await screen.findByRole("alert")).toHaveTextContent("Could not reach the API");
+  });
+
+  it("says the deployment does not route the API when /api is not the API (certificate mode 3)", async () => {
+    edgeWithoutApi();
+    const { user, onCreated } = setup();
+    await fill(user);
+    await submit(user);
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent(API_NOT_ROUTED_MESSAGE);
+    expect(alert).not.toHaveTextContent("The API failed");
+    expect(onCreated).not.toHaveBeenCalled();
   });
 
   it("reuses the Idempotency-Key when the same submission is retried after a network error", async () => {

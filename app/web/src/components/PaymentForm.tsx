@@ -110,6 +110,9 @@ export function PaymentForm({ apiKey, onCreated }: Props) {
       case "network-error":
         setOutcome({ kind: "error", messages: [`Could not reach the API (${result.detail}).`], retryable: true });
         break;
+      case "not-routed":
+        setOutcome({ kind: "error", messages: [result.detail], retryable: false });
+        break;
     }
   }
 

@@ -1,6 +1,15 @@
 import { render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { fakeApi, json, OTHER_API_KEY, payment, TEST_API_KEY, UNKNOWN_API_KEY } from "../test/fakeApi";
+import { API_NOT_ROUTED_MESSAGE } from "../api";
+import {
+  edgeWithoutApi,
+  fakeApi,
+  json,
+  OTHER_API_KEY,
+  payment,
+  TEST_API_KEY,
+  UNKNOWN_API_KEY,
+} from "../test/fakeApi";
 import { PaymentList } from "./PaymentList";
 
 function listOf(...payments: ReturnType<typeof payment>[]) {
@@ -67,6 +76,12 @@ describe("PaymentList", () => {
     fakeApi({ "GET /api/payments": () => json(500, { detail: "boom" }) });
     render(<PaymentList apiKey={TEST_API_KEY} refreshKey={0} />);
     expect(await screen.findByRole("alert")).toHaveTextContent("Could not load payments: boom (HTTP 500)");
+  });
+
+  it("says the deployment does not route the API when /api is not the API (certificate mode 3)", async () => {
+    edgeWithoutApi();
+    render(<PaymentList apiKey={TEST_API_KEY} refreshKey={0} />);
+    expect(await screen.findByRole("alert")).toHaveTextContent(`Could not load payments: ${API_NOT_ROUTED_MESSAGE}`);
   });
 
   it("sends the API key as a Bearer token", async () => {

@@ -1,6 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { fakeApi, json } from "../test/fakeApi";
+import { API_NOT_ROUTED_MESSAGE } from "../api";
+import { edgeWithoutApi, fakeApi, json } from "../test/fakeApi";
 import { StatusPanel } from "./StatusPanel";
 
 describe("StatusPanel", () => {
@@ -44,5 +45,33 @@ describe("StatusPanel", () => {
     fakeApi();
     render(<StatusPanel />);
     expect(screen.getByRole("region", { name: "API status" })).toBeInTheDocument();
+  });
+
+  it("says plainly that the deployment does not route the API, and what to do, in certificate mode 3", async () => {
+    edgeWithoutApi();
+    render(<StatusPanel />);
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent(API_NOT_ROUTED_MESSAGE);
+    expect(alert).toHaveTextContent("does not route the API through CloudFront (certificate mode 3");
+    expect(alert).toHaveTextContent("deploy with certificate mode 1");
+    await waitFor(() => expect(screen.getByTestId("api-health")).toHaveTextContent("unreachable: not routed through CloudFront"));
+    await waitFor(() =>
+      expect(screen.getByTestId("api-readiness")).toHaveTextContent("unavailable: not routed through CloudFront"),
+    );
+  });
+
+  it("says the same when /api answers with the app's page instead of the API's JSON", async () => {
+    const page = () => new Response("<!doctype html><html></html>", { status: 200, headers: { "Content-Type": "text/html" } });
+    fakeApi({ "GET /api/healthz": page, "GET /api/readyz": page });
+    render(<StatusPanel />);
+    expect(await screen.findByTestId("api-not-routed")).toHaveTextContent(API_NOT_ROUTED_MESSAGE);
+  });
+
+  it("keeps a gateway error a plain failure, without the routing alert", async () => {
+    fakeApi({ "GET /api/healthz": () => new Response("<html>Bad Gateway</html>", { status: 502 }) });
+    render(<StatusPanel />);
+    expect(await screen.findByText("unreachable: HTTP 502")).toBeInTheDocument();
+    expect(await screen.findByText("ready")).toBeInTheDocument();
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
   });
 });

@@ -1,7 +1,14 @@
 import { useEffect, useState } from "react";
-import { getHealth, getReadiness, type Health, type Readiness } from "../api";
+import { API_NOT_ROUTED_MESSAGE, ApiNotRoutedError, getHealth, getReadiness, type Health, type Readiness } from "../api";
 
-type Loadable<T> = { state: "loading" } | { state: "done"; value: T } | { state: "error"; message: string };
+/** `notRouted`: /api answered, but not the API (certificate mode 3): see ApiNotRoutedError. */
+type Loadable<T> =
+  | { state: "loading" }
+  | { state: "done"; value: T }
+  | { state: "error"; message: string; notRouted: boolean };
+
+/** What health and readiness show when /api does not lead to the API; the alert says why. */
+export const NOT_ROUTED_TEXT = "not routed through CloudFront";
 
 /** API health (with version) and readiness, fetched on mount and on "Check again". */
 export function StatusPanel() {
@@ -16,14 +23,17 @@ export function StatusPanel() {
     setReadiness({ state: "loading" });
     getHealth(signal).then(
       (value) => setHealth({ state: "done", value }),
-      (error: unknown) => !signal.aborted && setHealth({ state: "error", message: messageOf(error) }),
+      (error: unknown) => !signal.aborted && setHealth(failed(error)),
     );
     getReadiness(signal).then(
       (value) => setReadiness({ state: "done", value }),
-      (error: unknown) => !signal.aborted && setReadiness({ state: "error", message: messageOf(error) }),
+      (error: unknown) => !signal.aborted && setReadiness(failed(error)),
     );
     return () => controller.abort();
   }, [attempt]);
+
+  const notRouted =
+    (health.state === "error" && health.notRouted) || (readiness.state === "error" && readiness.notRouted);
 
   return (
     <section className="card" aria-labelledby="status-heading">
@@ -51,6 +61,11 @@ export function StatusPanel() {
           </dd>
         </div>
       </dl>
+      {notRouted && (
+        <p role="alert" className="error" data-testid="api-not-routed">
+          {API_NOT_ROUTED_MESSAGE}
+        </p>
+      )}
     </section>
   );
 }
@@ -62,7 +77,7 @@ function healthText(health: Loadable<Health>): string {
     case "done":
       return health.value.status;
     case "error":
-      return `unreachable: ${health.message}`;
+      return `unreachable: ${health.notRouted ? NOT_ROUTED_TEXT : health.message}`;
   }
 }
 
@@ -73,7 +88,7 @@ function readinessText(readiness: Loadable<Readiness>): string {
     case "done":
       return readiness.value.ready ? "ready" : `unavailable: ${readiness.value.reason}`;
     case "error":
-      return `unavailable: ${readiness.message}`;
+      return `unavailable: ${readiness.notRouted ? NOT_ROUTED_TEXT : readiness.message}`;
   }
 }
 
@@ -87,6 +102,7 @@ function readinessClass(readiness: Loadable<Readiness>): string {
   return readiness.state === "done" && readiness.value.ready ? "good" : "bad";
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+function failed(error: unknown): { state: "error"; message: string; notRouted: boolean } {
+  const message = error instanceof Error ? error.message : String(error);
+  return { state: "error", message, notRouted: error instanceof ApiNotRoutedError };
 }

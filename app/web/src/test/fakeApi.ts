@@ -137,3 +137,37 @@ export function fakeApi(
     paymentCalls: () => requests.filter((r) => r.path === "/api/payments" || r.path.startsWith("/api/payments/")),
   };
 }
+
+/**
+ * The answer CloudFront's function gives every /api path where the distribution has no /api/*
+ * route (certificate mode 3): API_NOT_ROUTED_BODY in payments_infra/components/frontend.py.
+ */
+export function notRouted(): Response {
+  return json(
+    404,
+    {
+      detail:
+        "This deployment does not route /api through CloudFront (certificate mode 3, self-signed: a demo), " +
+        "so the web app cannot reach the API; it answers only at the ALB's own address (curl, or the live " +
+        "tests). For a working web app, deploy with certificate mode 1 or 2.",
+      code: "api_not_routed",
+    },
+    { "Cache-Control": "no-store" },
+  );
+}
+
+/**
+ * Stubs global fetch with a certificate mode 3 distribution: no API behind /api, every request
+ * answered by notRouted(), NETWORK_DELAY_MS after it is made. Returns the requests it saw.
+ */
+export function edgeWithoutApi() {
+  const requests: string[] = [];
+  const fetchMock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    requests.push(`${(init.method ?? "GET").toUpperCase()} ${new URL(url, "http://page.test").pathname}`);
+    await new Promise((resolve) => setTimeout(resolve, NETWORK_DELAY_MS));
+    return notRouted();
+  });
+  vi.stubGlobal("fetch", fetchMock);
+  return { requests };
+}
