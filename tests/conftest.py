@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.mocks import record_program
-from tests.stacks import DNS, EXISTING, VALID_CONFIG
+from tests.stacks import DNS, EXISTING, TEST_STACKS, VALID_CONFIG
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +29,20 @@ def dns_graph() -> Graph:
 def existing_graph() -> Graph:
     """The program in certificate mode 2 (existing certificates). Never mutate it."""
     return record_program({**VALID_CONFIG, **EXISTING}, stack="test")
+
+
+@pytest.fixture(scope="session")
+def stack_graphs() -> Callable[[str], Graph]:
+    """The graph of a stack of ``TEST_STACKS`` by name, recorded once per session. Never
+    mutate what it returns."""
+    recorded: dict[str, Graph] = {}
+
+    def graph_of(name: str) -> Graph:
+        if name not in recorded:
+            recorded[name] = record_program(TEST_STACKS[name], stack="test")
+        return recorded[name]
+
+    return graph_of
 
 
 @pytest.fixture

@@ -20,28 +20,14 @@ import pulumi
 from payments_infra import REPO_ROOT
 from payments_infra.offline.graph import Graph, SecretValue
 from payments_infra.offline.mocks import record_program
-from tests.stacks import VALID_CONFIG
+from tests.stacks import EVERYTHING, VALID_CONFIG
 
 SOURCE_TAG = re.compile(r"src-[0-9a-f]{16}")
 SNAPSHOTS = REPO_ROOT / "tests" / "fixtures" / "graph"
 # The configurations whose graphs are reviewed: the default test stack, and one with every
 # optional part (DNS certificates, the log archive, native ALB logs, CloudFront-only ingress,
 # alerts, an egress allow-list, the account-wide controls).
-CONFIGS: dict[str, dict[str, str]] = {
-    "default": dict(VALID_CONFIG),
-    "everything": {
-        **VALID_CONFIG,
-        "payments:domainName": "pay.example.com",
-        "payments:hostedZoneId": "Z0123456789ABC",
-        "payments:dbRotationDays": "30",
-        "payments:logArchive": "s3",
-        "payments:albAccessLogDelivery": "native",
-        "payments:albIngress": "cloudfront",
-        "payments:alertEmails": '["oncall@example.com"]',
-        "payments:egressAllowList": '["52.94.10.0/24:443"]',
-        "payments:accountControls": "true",
-    },
-}
+CONFIGS: dict[str, dict[str, str]] = {"default": dict(VALID_CONFIG), "everything": EVERYTHING}
 
 
 def _asset(value: Any) -> Any:

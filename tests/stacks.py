@@ -23,3 +23,43 @@ EXISTING = {
     "payments:siteDomainName": "pay.example.com",
     "payments:apiDomainName": "api.pay.example.com",
 }
+
+# Every optional part at once: DNS certificates, rotation, the log archive, native ALB logs,
+# CloudFront-only ingress, alerts, an egress allow-list, the account-wide controls.
+EVERYTHING = {
+    **VALID_CONFIG,
+    **DNS,
+    "payments:dbRotationDays": "30",
+    "payments:logArchive": "s3",
+    "payments:albAccessLogDelivery": "native",
+    "payments:albIngress": "cloudfront",
+    "payments:alertEmails": '["oncall@example.com"]',
+    "payments:egressAllowList": '["52.94.10.0/24:443"]',
+    "payments:accountControls": "true",
+}
+PREBUILT_IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/payments-api@sha256:{'ab' * 32}"
+
+# One stack per certificate mode and per optional setting: the checks that must hold on every
+# configuration (the AWS API model, the IAM lint) run on each.
+TEST_STACKS: dict[str, dict[str, str]] = {
+    "self-signed": VALID_CONFIG,
+    "dns": {**VALID_CONFIG, **DNS},
+    "existing": {**VALID_CONFIG, **EXISTING},
+    "existing-api-certificate-only": {
+        **VALID_CONFIG,
+        "payments:certificateArn": CERT_ARN,
+        "payments:apiDomainName": "api.pay.example.com",
+    },
+    "everything": EVERYTHING,
+    "no-endpoints": {
+        **VALID_CONFIG,
+        "payments:vpcEndpoints": "false",
+        "payments:egressAllowList": '["52.94.10.0/24:443", "54.239.0.0/20:8443"]',
+    },
+    "prebuilt-image-x86": {
+        **VALID_CONFIG,
+        "payments:apiImage": PREBUILT_IMAGE,
+        "payments:apiCpuArchitecture": "X86_64",
+    },
+    "rotation-off": {**VALID_CONFIG, "payments:dbRotationDays": "0"},
+}

@@ -357,8 +357,8 @@ class ApiLoadBalancer(pulumi.ComponentResource):
                 scope="REGIONAL",
                 acl_key="alb_web_acl",
                 log_group_key="alb_waf_log_group",
-                description="The API on its load balancer, whichever way a request comes "
-                "(PCI DSS 6.4.2)",
+                description="The API on its load balancer, whichever way a request comes, "
+                "PCI DSS 6.4.2",
                 rate_limit=args.waf_rate_limit,
                 trusted_origin=self.origin_header,
             ),

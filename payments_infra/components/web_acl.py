@@ -140,7 +140,7 @@ def _origin_rule_group(
         f"{name}-waf-origin",
         aws.wafv2.RuleGroupArgs(
             name=group_name,
-            description="Labels the requests that carry CloudFront's origin header",
+            description="Labels the requests that carry the CloudFront origin header",
             scope="REGIONAL",
             capacity=ORIGIN_RULE_GROUP_CAPACITY,
             rules=[

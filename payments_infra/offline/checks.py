@@ -1,11 +1,12 @@
 """Graph-wide checks: the conventions every resource must meet, proven over the whole graph.
 
-Each check takes the recorded ``Graph`` (recording.py) and returns the list of offenders,
+Each check takes the recorded ``Graph`` (graph.py) and returns the list of offenders,
 each as a sentence naming the resource and the rule; an empty list means it passes. The
 offline plan prints them as pass/fail lines and the tests assert them, so a resource a later
 tier adds is held to the same rules without a new test. The checks live by subject in
 checks_conventions.py, checks_network.py, checks_egress.py, checks_data.py, checks_access.py,
-checks_edge.py, checks_hardening.py and creation_order.py; ``run_checks`` runs them all.
+checks_edge.py, checks_hardening.py, creation_order.py, api_model.py (AWS's own request
+rules) and iam_lint.py (every policy document, by parliament); ``run_checks`` runs them all.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from payments_infra.config import LOG_RETENTION_DAYS
+from payments_infra.offline.api_model import check_api_rules
 from payments_infra.offline.checks_access import (
     check_autoscaling_owns_task_count,
     check_cloudfront,
@@ -52,6 +54,7 @@ from payments_infra.offline.checks_network import (
 )
 from payments_infra.offline.creation_order import check_creation_order
 from payments_infra.offline.graph import Graph
+from payments_infra.offline.iam_lint import check_iam_documents
 
 
 @dataclass(frozen=True)
@@ -100,4 +103,6 @@ def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list
         CheckResult("creation order AWS needs", check_creation_order(graph)),
         CheckResult("hardening an assessor asks for", check_hardening(graph)),
         CheckResult("hardening's keys, roles and lifecycles", check_hardening_links(graph)),
+        CheckResult("every input as the AWS API model allows", check_api_rules(graph)),
+        CheckResult("IAM documents clean in AWS's action catalogue", check_iam_documents(graph)),
     ]

@@ -24,9 +24,11 @@ from typing import Any
 from payments_infra import REPO_ROOT
 from payments_infra.config.errors import ConfigError
 from payments_infra.offline import cost
+from payments_infra.offline.api_model import Coverage, check_api_model
 from payments_infra.offline.checks import CheckResult, run_checks
 from payments_infra.offline.checks_access import cloudfront_default_certificate
 from payments_infra.offline.graph import Graph, Resource, SecretValue
+from payments_infra.offline.iam_lint import IamLintReport, lint_iam_documents
 from payments_infra.offline.mocks import record_program
 from payments_infra.offline.stack_file import StackFileError, read_stack_config, stack_file_path
 
@@ -153,7 +155,36 @@ def all_warnings(graph: Graph) -> list[str]:
     return [*graph.warnings, *production_warnings(graph)]
 
 
-def render(graph: Graph, results: list[CheckResult], stack: str) -> str:
+def render_api_coverage(coverage: Coverage) -> list[str]:
+    """How much of the graph the AWS API-model check reached, and what it could not map."""
+    lines = ["AWS API model (botocore's service models):", f"    {coverage.line()}"]
+    lines += [
+        f"    not an AWS API call: {type_}: {reason}"
+        for type_, reason in sorted(coverage.unmapped.items())
+    ]
+    return [*lines, ""]
+
+
+def render_iam_lint(report: IamLintReport) -> list[str]:
+    """What the IAM lint read, and the findings it accepts with their reasons."""
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(report.kinds.items()))
+    lines = [
+        "IAM documents (parliament, AWS's action catalogue):",
+        f"    {report.documents} documents linted ({kinds}); "
+        f"{len(report.findings)} findings, {len(report.justified)} accepted:",
+    ]
+    reasons = Counter(finding.reason for finding in report.justified)
+    lines += [f"    accepted x{count}: {reason}" for reason, count in reasons.items()]
+    return [*lines, ""]
+
+
+def render(
+    graph: Graph,
+    results: list[CheckResult],
+    stack: str,
+    api_coverage: Coverage | None = None,
+    iam_lint: IamLintReport | None = None,
+) -> str:
     lines = [
         f"Offline plan for stack {stack!r} (the real program under recording mocks).",
         "Values AWS computes (ids, ARNs, endpoints, the account) are placeholders such as",
@@ -180,8 +211,10 @@ def render(graph: Graph, results: list[CheckResult], stack: str) -> str:
         lines += [
             "Note: certificate mode 3, self-signed (a demo). Browsers warn, and CloudFront,",
             "which verifies origin certificates, cannot route /api to the ALB: the",
-            "distribution has no /api/* behaviour. Set payments:domainName +",
-            "payments:hostedZoneId, or payments:certificateArn + payments:apiDomainName.",
+            "distribution has no /api/* behaviour. The web app is deployed but cannot reach the",
+            "API, which answers only at the ALB (curl -k, or make verify). For a working web",
+            "app, set payments:domainName + payments:hostedZoneId (mode 1), or",
+            "payments:certificateArn + payments:apiDomainName (mode 2).",
             "",
         ]
     elif mode:
@@ -193,6 +226,10 @@ def render(graph: Graph, results: list[CheckResult], stack: str) -> str:
         lines.append("Warnings:")
         lines += [f"    WARN  {warning}" for warning in warnings]
         lines.append("")
+    if api_coverage is not None:
+        lines += render_api_coverage(api_coverage)
+    if iam_lint is not None:
+        lines += render_iam_lint(iam_lint)
     lines.append("Checks:")
     for result in results:
         lines.append(f"    {'PASS' if result.passed else 'FAIL'}  {result.name}")
@@ -257,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     results = run_checks(
         graph, config["payments:environmentSuffix"], list(graph.stack_outputs["availability_zones"])
     )
-    print(render(graph, results, args.stack))
+    coverage, iam_lint = check_api_model(graph).coverage, lint_iam_documents(graph)
+    print(render(graph, results, args.stack, coverage, iam_lint))
 
     out = Path(args.json or REPO_ROOT / "build" / f"plan-{args.stack}.json")
     out.parent.mkdir(parents=True, exist_ok=True)

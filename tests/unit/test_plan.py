@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +70,14 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
     assert "Monthly cost estimate, us-east-1, production" in out
     assert "NON-PRODUCTION WHAT-IF" in out
     assert "payments:dbRotationDays is 0" not in out  # the example stack rotates it
-    assert "FAIL" not in out and out.count("PASS") == 30
+    assert "FAIL" not in out and out.count("PASS") == 32
+    # AWS's own rules: the API-model coverage and the IAM lint, each with what it read.
+    assert re.search(r"\n    \d+/\d+ AWS resource types mapped to their API call", out)
+    assert "input values checked against the API model" in out
+    assert "not an AWS API call: docker-build:index:Image: built and pushed by Docker" in out
+    assert "PASS  every input as the AWS API model allows" in out
+    assert re.search(r"\n    \d+ documents linted \(.*trust policy\); 0 findings", out)
+    assert "PASS  IAM documents clean in AWS's action catalogue" in out
 
 
 TLS_FLAG = "not fit for production: aws:cloudfront/distribution:Distribution frontend-cdn uses "
