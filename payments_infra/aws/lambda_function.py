@@ -32,8 +32,16 @@ def hardened_function(
     environment: aws.lambda_.FunctionEnvironmentArgs | None = None,
     kms_key_arn: pulumi.Input[str] | None = None,
     vpc_config: aws.lambda_.FunctionVpcConfigArgs | None = None,
+    security_group_on_destroy: pulumi.Input[str] | None = None,
 ) -> aws.lambda_.Function:
-    """The function ``handler.handler`` of ``code``, running as ``role``."""
+    """The function ``handler.handler`` of ``code``, running as ``role``.
+
+    ``security_group_on_destroy`` (a function in a VPC): the group the function is moved to
+    before it is deleted. Lambda keeps a deleted function's network interfaces for many
+    minutes, and with them its security groups, which a destroy then waits on
+    (pulumi/pulumi-aws#2642); the provider moves the function and waits for that first, so
+    the interfaces left behind hold only this group (the VPC's rule-less default one).
+    """
     return aws.lambda_.Function(
         resource_name,
         aws.lambda_.FunctionArgs(
@@ -49,6 +57,10 @@ def hardened_function(
             environment=environment,
             kms_key_arn=kms_key_arn,
             vpc_config=vpc_config,
+            replace_security_groups_on_destroy=security_group_on_destroy is not None or None,
+            replacement_security_group_ids=(
+                [security_group_on_destroy] if security_group_on_destroy is not None else None
+            ),
             reserved_concurrent_executions=reserved_concurrency,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(

@@ -18,6 +18,13 @@ def regional_service(service: str) -> str:
     return f"{service}.{REQUIRED_REGION}.amazonaws.com"
 
 
+# Services whose documented trust policy names the account another way than aws:SourceAccount.
+# Firehose passes the account id as the external id when it assumes its delivery role
+# (CloudWatch Logs user guide, "Step 1: Create a Firehose delivery stream"; Firehose developer
+# guide, "Grant Firehose access to an Amazon S3 destination").
+ACCOUNT_CONDITION_KEYS = {"firehose.amazonaws.com": "sts:ExternalId"}
+
+
 def trust_policy(
     service: str, account_id: str, source_arn: str | None = None, *, conditions: bool = True
 ) -> str:
@@ -35,7 +42,8 @@ def trust_policy(
         "Action": "sts:AssumeRole",
     }
     if conditions:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
+        account_key = ACCOUNT_CONDITION_KEYS.get(service, "aws:SourceAccount")
+        statement["Condition"] = {"StringEquals": {account_key: account_id}}
         if source_arn is not None:
             statement["Condition"]["ArnLike"] = {"aws:SourceArn": source_arn}
     return policy_document(statement)

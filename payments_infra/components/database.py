@@ -81,6 +81,10 @@ class DatabaseArgs:
     """The VPC of the security group. Required."""
     private_subnet_ids: Sequence[pulumi.Input[str]]
     """The subnets of the DB subnet group: the private ones only. Required."""
+    locked_security_group_id: pulumi.Input[str]
+    """The VPC's default group, with no rules (Network.default_security_group): what the
+    rotation function is moved to before it is deleted, so a destroy does not wait for its
+    network interfaces to let its own group go. Required."""
     availability_zones: Sequence[str]
     """The zones of those subnets; the writer goes in the first, the reader in the second."""
     account_id: pulumi.Input[str]
@@ -121,6 +125,7 @@ class Database(pulumi.ComponentResource):
                     port=PORT,
                     vpc_id=args.vpc_id,
                     private_subnet_ids=args.private_subnet_ids,
+                    locked_security_group_id=args.locked_security_group_id,
                     account_id=args.account_id,
                     key_arn=self.key.arn,
                     log_kms_key_arn=args.log_kms_key_arn,

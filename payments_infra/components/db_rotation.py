@@ -83,6 +83,7 @@ def create_rotation(
     port: int,
     vpc_id: pulumi.Input[str],
     private_subnet_ids: Sequence[pulumi.Input[str]],
+    locked_security_group_id: pulumi.Input[str],
     account_id: pulumi.Input[str],
     key_arn: pulumi.Input[str],
     log_kms_key_arn: pulumi.Input[str],
@@ -166,6 +167,7 @@ def create_rotation(
         vpc_config=aws.lambda_.FunctionVpcConfigArgs(
             subnet_ids=list(private_subnet_ids), security_group_ids=[group.id]
         ),
+        security_group_on_destroy=locked_security_group_id,
         opts=opts,
     )
     invoke = aws.lambda_.Permission(

@@ -4,8 +4,11 @@ Creates the ECR repository ``api-{suffix}`` (scan on push, immutable tags, encry
 its own customer-managed key ``alias/ecr-{suffix}`` usable only through ECR, deleted with its
 images on destroy, a lifecycle rule keeping the newest N images) and
 builds ``app/api`` with pulumi-docker-build at ``pulumi up`` (Docker is a deploy
-prerequisite). The tag is a hash of the API's source, so an unchanged API is not pushed
-again and an immutable tag never has to move.
+prerequisite). The tag is a hash of everything that goes into the image (the Dockerfile,
+which pins the base image by digest, and the files the build context sends) and names the
+platform, so an unchanged API is not pushed again, and whatever rebuilds the image (a new
+base, another CPU architecture) pushes a new tag: the repository's tags are immutable, and
+ECR refuses a second push of one.
 
 Used only when ``payments:apiImage`` is not set; ``ecr_repository_arn_of`` finds the
 repository of one that is, for the pull permission.
@@ -32,8 +35,9 @@ API_SOURCE = REPO_ROOT / "app" / "api"
 IMAGE_INPUTS = ("Dockerfile", "requirements.txt", "payments_api", "certs")
 
 
-def source_tag(source: Path = API_SOURCE) -> str:
-    """A tag that changes exactly when what goes into the image changes."""
+def source_tag(cpu_architecture: str, source: Path = API_SOURCE) -> str:
+    """A tag that changes exactly when what goes into the image changes: its files, the base
+    image the Dockerfile pins, the platform (``ARM64`` or ``X86_64``)."""
     digest = hashlib.sha256()
     for entry in IMAGE_INPUTS:
         path = source / entry
@@ -43,7 +47,7 @@ def source_tag(source: Path = API_SOURCE) -> str:
                 continue
             digest.update(str(file.relative_to(source)).encode())
             digest.update(file.read_bytes())
-    return f"src-{digest.hexdigest()[:16]}"
+    return f"src-{digest.hexdigest()[:16]}-{cpu_architecture.lower().replace('_', '-')}"
 
 
 def ecr_repository_arn_of(image: str) -> str | None:
@@ -150,7 +154,11 @@ class ApiImage(pulumi.ComponentResource):
                 context=docker_build.BuildContextArgs(location=str(API_SOURCE)),
                 platforms=[platform],
                 push=True,
-                tags=[self.repository.repository_url.apply(lambda url: f"{url}:{source_tag()}")],
+                tags=[
+                    self.repository.repository_url.apply(
+                        lambda url: f"{url}:{source_tag(args.cpu_architecture)}"
+                    )
+                ],
                 registries=[
                     docker_build.RegistryArgs(
                         address=self.repository.repository_url,

@@ -100,6 +100,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 engine=args.db_engine,
                 vpc_id=self.network.vpc_id,
                 private_subnet_ids=self.network.private_subnet_ids,
+                locked_security_group_id=self.network.default_security_group.id,
                 availability_zones=self.network.availability_zones,
                 account_id=args.account_id,
                 log_kms_key_arn=log_key,

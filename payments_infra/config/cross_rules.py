@@ -6,11 +6,14 @@ once; ``docs.py`` adds each note to the settings table.
 
 from __future__ import annotations
 
+import re
+
 from payments_infra.config.choices import (
     Ingress,
 )
 from payments_infra.config.limits import (
     FARGATE_SIZES,
+    REQUIRED_REGION,
 )
 from payments_infra.config.setting import (
     CrossRule,
@@ -20,6 +23,7 @@ from payments_infra.config.settings import (
     ALB_INGRESS,
     API_CPU,
     API_DOMAIN_NAME,
+    API_IMAGE,
     API_MEMORY,
     CERTIFICATE_ARN,
     CLOUDFRONT_CERTIFICATE_ARN,
@@ -28,6 +32,7 @@ from payments_infra.config.settings import (
     DOMAIN_NAME,
     HOSTED_ZONE_ID,
     SITE_DOMAIN_NAME,
+    VPC_ENDPOINTS,
 )
 
 # -- the rules over several keys ---------------------------------------------------------------
@@ -103,6 +108,28 @@ def _ingress_needs_an_api_origin(values: Values) -> list[str]:
     ]
 
 
+# A private ECR registry of this region, any account: what the tasks reach through the ECR
+# endpoints and S3's gateway endpoint (the layers).
+REGIONAL_ECR = re.compile(rf"[0-9]{{12}}\.dkr\.ecr\.{REQUIRED_REGION}\.amazonaws\.com/.+")
+
+
+def _image_reachable(values: Values) -> list[str]:
+    """With the endpoints on, the tasks reach only the endpoints, S3 in this region, the
+    database and the allow-list: an image anywhere else is never pulled, and the service
+    never becomes steady. The allow-list takes addresses, and a public registry's (a CDN)
+    are neither known nor fixed, so this refuses rather than trusting an entry there."""
+    image = values[API_IMAGE]
+    if not image or not values[VPC_ENDPOINTS] or REGIONAL_ECR.fullmatch(image):
+        return []
+    return [
+        f"{API_IMAGE.key} must be in a private ECR registry of {REQUIRED_REGION} "
+        f"(<account>.dkr.ecr.{REQUIRED_REGION}.amazonaws.com/...) while {VPC_ENDPOINTS.key} "
+        "is true: the tasks may reach only the VPC endpoints, S3, the database and "
+        f'payments:egressAllowList, so they could never pull it; got "{image}". Push the '
+        f"image to ECR in {REQUIRED_REGION}, or set {VPC_ENDPOINTS.key} to false"
+    ]
+
+
 _DEFAULT_SIZES = FARGATE_SIZES[API_CPU.default]
 CROSS_RULES: tuple[CrossRule, ...] = (
     CrossRule(
@@ -154,5 +181,13 @@ CROSS_RULES: tuple[CrossRule, ...] = (
             f"({DOMAIN_NAME.key}, or {CERTIFICATE_ARN.key} with {API_DOMAIN_NAME.key})",
         },
         _ingress_needs_an_api_origin,
+    ),
+    CrossRule(
+        {
+            API_IMAGE.key: f"in a private ECR registry of {REQUIRED_REGION} while "
+            f"{VPC_ENDPOINTS.key} is true",
+            VPC_ENDPOINTS.key: f"false for a {API_IMAGE.key} outside ECR in {REQUIRED_REGION}",
+        },
+        _image_reachable,
     ),
 )

@@ -287,3 +287,15 @@ def test_an_installed_file_that_differs_from_its_wheel_is_refused(
 def _record_hash(path: Path) -> str:
     digest = hashlib.sha256(path.read_bytes()).digest()
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def test_a_destroy_moves_the_function_to_the_locked_default_group_first(graph: Graph) -> None:
+    """The interfaces Lambda keeps after the delete must not hold the rotation group."""
+    function = rotation_function(graph)
+    (default_group,) = graph.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert function.inputs["replaceSecurityGroupsOnDestroy"] is True
+    assert function.inputs["replacementSecurityGroupIds"] == [default_group.id]
+    assert default_group.inputs["ingress"] == []
+    assert default_group.inputs["egress"] == []
+    forwarder = next(f for f in graph.of_type(FUNCTION) if f is not function)
+    assert "replaceSecurityGroupsOnDestroy" not in forwarder.inputs  # not in a VPC

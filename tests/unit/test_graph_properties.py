@@ -411,6 +411,8 @@ MANAGED_POLICIES = {
 }
 INLINE_TOO = {"account-config-role"}
 UNCONDITIONED = {"account-trail-logs-role"}
+# Firehose names the account as the external id when it assumes its delivery role.
+BY_EXTERNAL_ID = {"observability-log-archive-firehose-role"}
 
 
 @pytest.mark.parametrize(
@@ -432,9 +434,10 @@ def test_every_role_is_a_service_role_with_one_inline_or_managed_policy(
         if role.name in UNCONDITIONED:
             assert "Condition" not in statement, role.name
         else:
-            assert statement["Condition"]["StringEquals"] == {
-                "aws:SourceAccount": "123456789012"
-            }, role.name
+            account_key = "sts:ExternalId" if role.name in BY_EXTERNAL_ID else "aws:SourceAccount"
+            assert statement["Condition"]["StringEquals"] == {account_key: "123456789012"}, (
+                role.name
+            )
         inline = [p.name for p in policies if p.inputs["role"] == role.id]
         managed = [
             a.inputs["policyArn"]
