@@ -30,7 +30,7 @@ import pulumi_aws as aws
 from payments_infra.aws.provider import (
     cloudfront_prefix_list_id,
     create_aws_provider,
-    resolve_availability_zones,
+    resolve_zones,
     resolve_engine_version,
 )
 from payments_infra.components.outputs import export_outputs
@@ -42,12 +42,14 @@ config = load_stack_config()
 site_files = load_site(config.frontend.dist_dir)  # before any resource: no empty site
 provider = create_aws_provider(config)
 account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+zones = resolve_zones(config, provider)  # by zone ID, leaving out limited ones
 
 platform = PaymentsPlatform(
     "payments",
     PaymentsPlatformArgs(
         config=config,
-        availability_zones=resolve_availability_zones(config, provider),
+        availability_zones=[zone.name for zone in zones],
+        availability_zone_ids=[zone.zone_id for zone in zones],
         account_id=account_id.account_id,
         db_engine=resolve_engine_version(config, provider),
         site_files=site_files,

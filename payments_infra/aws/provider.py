@@ -112,10 +112,6 @@ def resolve_zones(config: StackConfig, provider: aws.Provider) -> list[Zone]:
     return zones
 
 
-def resolve_availability_zones(config: StackConfig, provider: aws.Provider) -> list[str]:
-    """The names of the zones to build in (``resolve_zones``): what every tier is given."""
-    return [zone.name for zone in resolve_zones(config, provider)]
-
 
 @dataclass(frozen=True)
 class EngineVersion:

@@ -31,6 +31,12 @@ OUTPUTS: tuple[StackOutput, ...] = (
         "The three availability zones in use, in order.",
         lambda p: p.network.availability_zones,
     ),
+    StackOutput(
+        "availability_zone_ids",
+        "The zone IDs of availability_zones, in order: the same physical zones in every "
+        "account, as AWS Health and support name them.",
+        lambda p: p.availability_zone_ids,
+    ),
     StackOutput("vpc_id", "The VPC.", lambda p: p.network.vpc_id),
     StackOutput(
         "public_subnet_ids",

@@ -38,7 +38,10 @@ class PaymentsPlatformArgs:
     config: StackConfig
     """The validated stack settings. Required."""
     availability_zones: list[str]
-    """The three zones to build in (provider.resolve_availability_zones). Required."""
+    """The three zones to build in, by name (provider.resolve_zones). Required."""
+    availability_zone_ids: list[str]
+    """Their zone IDs, in the same order: the same physical zones in every account, which is
+    what AWS's health notices and capacity answers name. Required."""
     account_id: pulumi.Input[str]
     """The AWS account the stack deploys into. Required."""
     db_engine: EngineVersion
@@ -59,6 +62,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
         config = args.config
         suffix = config.environment_suffix
         child = pulumi.ResourceOptions(parent=self)
+        self.availability_zone_ids = args.availability_zone_ids
 
         # First: every tier encrypts its log groups with this key.
         self.logs_key = LogsKey(

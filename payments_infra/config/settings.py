@@ -91,7 +91,7 @@ VPC_CIDR: Setting[ipaddress.IPv4Network] = Setting(
 AVAILABILITY_ZONES: Setting[tuple[str, ...] | None] = Setting(
     key="payments:availabilityZones",
     type=f"list of {AZ_COUNT} strings",
-    default=None,  # look the zones up (provider.resolve_availability_zones)
+    default=None,  # look the zones up (provider.resolve_zones)
     shown_default=f"first {AZ_COUNT} available zones of the region by name (opt-in not "
     "required), leaving out the zone IDs known to lack what the stack needs (use1-az3)",
     rule=f"exactly {AZ_COUNT} distinct zone names of {REQUIRED_REGION}, e.g. us-east-1a",

@@ -115,7 +115,7 @@ class StackConfig:
     environment_suffix: str = bound(s.ENVIRONMENT_SUFFIX)
     region: str = bound(s.REGION)
     vpc_cidr: ipaddress.IPv4Network = bound(s.VPC_CIDR)
-    # None means "look the zones up" (provider.resolve_availability_zones).
+    # None means "look the zones up" (provider.resolve_zones).
     availability_zones: tuple[str, ...] | None = bound(s.AVAILABILITY_ZONES)
     vpc_endpoints: bool = bound(s.VPC_ENDPOINTS)
     egress_allow_list: tuple[tuple[ipaddress.IPv4Network, int], ...] = bound(s.EGRESS_ALLOW_LIST)

@@ -16,6 +16,17 @@ def test_vpc_exists_with_dns_enabled(ec2: Any, stack_outputs: dict[str, Any]) ->
         assert answer[attribute[0].upper() + attribute[1:]]["Value"] is True
 
 
+def test_the_zone_ids_output_names_the_zones_the_subnets_are_in(
+    ec2: Any, stack_outputs: dict[str, Any]
+) -> None:
+    """Zone IDs as this account maps its zone names."""
+    ids = stack_outputs["public_subnet_ids"] + stack_outputs["private_subnet_ids"]
+    subnets = ec2.describe_subnets(SubnetIds=ids)["Subnets"]
+    by_name = {s["AvailabilityZone"]: s["AvailabilityZoneId"] for s in subnets}
+    zone_ids = [by_name[name] for name in stack_outputs["availability_zones"]]
+    assert zone_ids == stack_outputs["availability_zone_ids"]
+
+
 def test_six_subnets_over_three_zones(ec2: Any, stack_outputs: dict[str, Any]) -> None:
     ids = stack_outputs["public_subnet_ids"] + stack_outputs["private_subnet_ids"]
     subnets = ec2.describe_subnets(SubnetIds=ids)["Subnets"]

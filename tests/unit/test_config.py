@@ -241,11 +241,16 @@ def test_the_default_plan_keeps_its_zones_and_leaves_out_use1_az3() -> None:
     ]
 
 
+ZONES_AFTER = ["us-east-1b", "us-east-1c", "us-east-1d"]
+
+
 def test_the_program_builds_in_the_zones_after_the_limited_one() -> None:
     # An account where us-east-1a is use1-az3: the stack takes b, c and d.
     zones = dict(zip(MOCK_ZONES, ["use1-az3", *US_EAST_1_IDS], strict=True))
     graph = record_program(VALID_CONFIG, stack="test", monitor=RecordingMonitor(ZoneMocks(zones)))
     assert graph.stack_outputs["availability_zones"] == ["us-east-1b", "us-east-1c", "us-east-1d"]
+    # The zone IDs on-call compares with AWS Health, in the same order.
+    assert graph.stack_outputs["availability_zone_ids"] == [zones[z] for z in ZONES_AFTER]
     subnet_zones = {s.inputs["availabilityZone"] for s in graph.of_type("aws:ec2/subnet:Subnet")}
     assert subnet_zones == {"us-east-1b", "us-east-1c", "us-east-1d"}
 
