@@ -7,9 +7,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
-# State stays on this machine, inside the repo (git-ignored), unless a team backend is set,
-# e.g. PULUMI_BACKEND_URL=s3://my-state-bucket.
-export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
+# The state backend is Pulumi.yaml's backend.url (or PULUMI_BACKEND_URL, which the Pulumi CLI
+# puts first): set in one place, so raw `pulumi` commands use the same state as make.
 OUTPUTS := build/outputs-$(STACK).json
 
 REQUIRE := scripts/require-tools
@@ -22,9 +21,12 @@ help:
 	@echo "make dev             local PostgreSQL + API + web app with /api proxied; Ctrl-C stops"
 	@echo "make image           the API image payments-api:local (local Debian base without Docker Hub)"
 	@echo "make bench           the benchmarks: offline plan, API vs pgbench, API app alone (docs/performance.md)"
-	@echo "make up STACK=dev    pulumi up (Pulumi CLI 3.x + AWS credentials)"
+	@echo "make up STACK=dev    preview, stop on a stateful replace/delete, then pulumi up (Pulumi CLI 3.x + AWS credentials)"
+	@echo "  CONFIRM_REPLACE=a,b  let up replace or delete these stateful resources (logical names or URNs)"
 	@echo "make verify STACK=dev  live tests against the deployed stack's outputs"
 	@echo "make down STACK=dev  pulumi destroy"
+	@echo "make operator-policies STACK=dev  IAM policies of the deployer, verifier, key operator (build/iam-<stack>/)"
+	@echo "make keep-data STACK=prod KEY_ARN=...  snapshot the database, copied under a KMS key the stack does not own"
 
 venv: $(VENV)/.installed
 
@@ -55,6 +57,12 @@ app/web/dist/index.html: app/web/node_modules/.installed $(WEB_SOURCES)
 
 plan: venv web
 	$(PY) -m payments_infra.offline.plan --stack "$(STACK)"
+
+# The IAM policies an account administrator attaches to the people who deploy, verify and
+# issue API keys for the stack, from its recorded graph (offline): docs/deploy.md, "Who may do what".
+.PHONY: operator-policies
+operator-policies: venv web
+	$(PY) -m payments_infra.offline.operator_policies --stack "$(STACK)"
 
 # Everything that runs without AWS: lint, the program under mocks, the API against a real
 # PostgreSQL, the API image run as Fargate runs it, the web app's unit tests, and the browser
@@ -130,10 +138,24 @@ PREFLIGHT = $(PY) -m payments_infra.offline.preflight --stack "$(STACK)"
 preflight: venv
 	@$(PREFLIGHT) --for up
 
+# `make up` previews against the deployed stack first; the gate (offline/preview_gate.py)
+# prints the changes and stops before `pulumi up` replaces or deletes a stateful resource that
+# CONFIRM_REPLACE does not name (logical names or URNs, comma-separated, for this run only;
+# taken as written, `$` in a URN included). docs/deploy.md, "Changing a deployed stack".
+PREVIEW := build/preview-$(STACK).json
+
+# The PCI policy pack runs with every `make up`; its production rules are mandatory on a stack
+# with payments:protectData (payments_infra/offline/production.py).
+POLICY_PACK = $$($(PY) -m payments_infra.offline.production --policy-args --stack "$(STACK)")
+
 up: venv web
 	@$(PREFLIGHT) --for up
 	pulumi stack select --create "$(STACK)"
-	pulumi up --stack "$(STACK)"
+	@mkdir -p build
+	pulumi preview --stack "$(STACK)" --json $(POLICY_PACK) > $(PREVIEW); \
+	  $(PY) -m payments_infra.offline.preview_gate --stack "$(STACK)" --preview-status $$? \
+	    --confirm '$(value CONFIRM_REPLACE)' $(PREVIEW)
+	pulumi up --stack "$(STACK)" $(POLICY_PACK)
 
 verify: venv
 	@$(PREFLIGHT) --for verify
@@ -144,3 +166,10 @@ verify: venv
 down: venv
 	@$(PREFLIGHT) --for down
 	pulumi destroy --stack "$(STACK)"
+
+# Before destroying a stack whose data matters: a cluster snapshot, copied under KEY_ARN (a KMS
+# key of this account the stack does not own), so it outlives the stack's key; prints the copy's
+# identifier. docs/deploy.md, "Protecting the data".
+.PHONY: keep-data
+keep-data: venv
+	@$(PY) -m payments_infra.offline.keep_data --stack "$(STACK)" --key-arn "$(KEY_ARN)"

@@ -19,7 +19,8 @@ Deploys, for the stack's ``payments:environmentSuffix``:
   logs shipped into CloudWatch, alarms to an SNS topic, one dashboard.
 
 Every resource is named ``{resource-type}-{environmentSuffix}``, tagged
-Environment=production and CostCenter=payments, and destroyable with ``pulumi destroy``.
+Environment=<payments:environment> (production by default) and CostCenter=payments, and
+destroyable with ``pulumi destroy``.
 Settings are declared in payments_infra/config/, outputs in payments_infra/components/outputs.py.
 The README is the handbook.
 """
@@ -30,8 +31,8 @@ import pulumi_aws as aws
 from payments_infra.aws.provider import (
     cloudfront_prefix_list_id,
     create_aws_provider,
-    resolve_zones,
     resolve_engine_version,
+    resolve_zones,
 )
 from payments_infra.components.outputs import export_outputs
 from payments_infra.components.platform import PaymentsPlatform, PaymentsPlatformArgs

@@ -22,7 +22,8 @@ from payments_infra.offline.graph import Graph, SecretValue
 from payments_infra.offline.mocks import record_program
 from tests.stacks import EVERYTHING, VALID_CONFIG
 
-SOURCE_TAG = re.compile(r"src-[0-9a-f]{16}")
+# The image tag: a hash of the API's source, then the commit it comes from (image.source_tag).
+SOURCE_TAG = re.compile(r"src-[0-9a-f]{16}-(?:[0-9a-f]{12}(?:-dirty)?|unknown)")
 SNAPSHOTS = REPO_ROOT / "tests" / "fixtures" / "graph"
 # The configurations whose graphs are reviewed: the default test stack, and one with every
 # optional part (DNS certificates, the log archive, native ALB logs, CloudFront-only ingress,
@@ -45,13 +46,18 @@ def _clean(value: Any) -> Any:
     if isinstance(value, SecretValue):
         return {"secret": _clean(value.value)}
     if isinstance(value, dict):
+        # The image's build argument: the commit of the API's source, whatever it is today.
+        if "GIT_COMMIT" in value:
+            value = {**value, "GIT_COMMIT": "<api source commit>"}
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_clean(v) for v in value]
     if isinstance(value, str):
-        # The image tag is a hash of the API's source (image.source_tag): the graph's shape
-        # does not change when the API's code does.
-        return SOURCE_TAG.sub("src-<api source hash>", value.replace(str(REPO_ROOT), "<repo>"))
+        # The image tag is a hash of the API's source and its commit (image.source_tag): the
+        # graph's shape does not change when the API's code does.
+        return SOURCE_TAG.sub(
+            "src-<api source hash>-<commit>", value.replace(str(REPO_ROOT), "<repo>")
+        )
     return value
 
 

@@ -3,9 +3,11 @@
 Each tier component exposes ``alarms`` (``AlarmSpec`` on one metric, ``MathAlarmSpec`` on a
 metric math expression) and ``dashboard_widgets`` (``DashboardWidget``) built from its own
 resources; ``Observability`` turns them into CloudWatch alarms on the alerts topic and one
-dashboard, without knowing any tier. An alarm's ``runbook`` (what to look at first) follows
-its reason in the alarm's description: the notification carries it, and so does the alarms
-table of docs/architecture.md, generated from the alarms.
+dashboard, without knowing any tier. An alarm's description is its reason (``why``), what to
+look at first (``runbook``) and what to do next (``action``, required: a command, a setting or
+a page section): the notification carries all three, and so does the alarms table of
+docs/architecture.md, generated from the alarms. CloudWatch takes at most
+``MAX_DESCRIPTION_CHARS`` of it (the API-model check of ``make plan`` holds every alarm to that).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class AlarmSpec:
     comparison: str
     threshold: float
     why: str
+    action: str
+    """What the on-call engineer does next: one or two concrete sentences (required)."""
     statistic: str = "Sum"
     period: int = 60
     evaluation_periods: int = 5
@@ -42,9 +46,12 @@ class AlarmSpec:
     runbook: str = ""
     """What the on-call engineer looks at first; empty for the alarms that predate it."""
 
+    def __post_init__(self) -> None:
+        _require_action(self.name, self.action)
+
     @property
     def description(self) -> str:
-        return described(self.why, self.runbook)
+        return described(self.why, self.runbook, self.action)
 
 
 @dataclass(frozen=True)
@@ -81,26 +88,48 @@ class MathAlarmSpec:
     comparison: str
     threshold: float
     why: str
+    action: str
+    """What the on-call engineer does next: one or two concrete sentences (required)."""
     runbook: str = ""
     period: int = 60
     evaluation_periods: int = 5
     datapoints_to_alarm: int | None = None
     treat_missing_data: str = "notBreaching"
 
+    def __post_init__(self) -> None:
+        _require_action(self.name, self.action)
+
     @property
     def description(self) -> str:
-        return described(self.why, self.runbook)
+        return described(self.why, self.runbook, self.action)
 
 
 Alarm = AlarmSpec | MathAlarmSpec
 
 # Between an alarm's reason and its runbook line in the description.
 RUNBOOK_LEAD = " Look first: "
+# Between the reason (and runbook) and the action.
+ACTION_LEAD = " Action: "
+# PutMetricAlarm's AlarmDescription: 0 to 1024 characters (botocore's model).
+MAX_DESCRIPTION_CHARS = 1024
 
 
-def described(why: str, runbook: str) -> str:
-    """An alarm's description: why it exists, then what to look at first."""
-    return f"{why}{RUNBOOK_LEAD}{runbook}" if runbook else why
+def _require_action(name: str, action: str) -> None:
+    if not action.strip():
+        raise ValueError(f"alarm {name}: action must say what the on-call engineer does next")
+
+
+def described(why: str, runbook: str, action: str) -> str:
+    """An alarm's description: why it exists, what to look at first, what to do next."""
+    reason = f"{why}{RUNBOOK_LEAD}{runbook}" if runbook else why
+    return f"{reason}{ACTION_LEAD}{action}"
+
+
+def split_description(description: str) -> tuple[str, str]:
+    """A description's reason (with its runbook line) and its action: ``("...", "")`` when it
+    has no action."""
+    reason, _, action = description.partition(ACTION_LEAD)
+    return reason, action
 
 
 # A dashboard row: namespace, metric, dimension name/value pairs, and optionally CloudWatch's

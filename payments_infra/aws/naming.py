@@ -188,6 +188,9 @@ NAMES: dict[str, PhysicalName] = {
     "flow_log_policy": PhysicalName("vpc-flow-logs-policy", IAM_POLICY, "network"),
     # data tier
     "db_cluster": PhysicalName("aurora-cluster", RDS_IDENTIFIER, "database"),
+    # The snapshot RDS takes when a protected cluster (payments:protectData) is deleted.
+    # DeleteDBCluster allows 255 characters, but every other snapshot call 63: held to those.
+    "db_final_snapshot": PhysicalName("aurora-cluster", RDS_IDENTIFIER, "database", tail="-final"),
     "db_instance_writer": PhysicalName("aurora-writer", RDS_IDENTIFIER, "database"),
     "db_instance_reader": PhysicalName("aurora-reader", RDS_IDENTIFIER, "database"),
     "db_subnet_group": PhysicalName("db-subnet-group", RDS_GROUP, "database"),

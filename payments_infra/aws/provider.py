@@ -25,6 +25,8 @@ def create_aws_provider(config: StackConfig) -> aws.Provider:
         PROVIDER_NAME,
         aws.ProviderArgs(
             region=config.region,
+            # The account guard: credentials of any other account fail before any change.
+            allowed_account_ids=[config.account_id] if config.account_id else None,
             default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(config)),
         ),
     )
@@ -110,7 +112,6 @@ def resolve_zones(config: StackConfig, provider: aws.Provider) -> list[Zone]:
             ]
         )
     return zones
-
 
 
 @dataclass(frozen=True)

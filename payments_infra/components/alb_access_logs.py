@@ -269,6 +269,10 @@ def forwarder_alarms(function_name: str, queue_name: str, suffix: str) -> list[A
             "GreaterThanThreshold",
             0,
             "The ALB log forwarder failed: access logs are missing from CloudWatch.",
+            action=f"Read {physical_name('alb_log_forwarder_log_group', suffix)} for the error "
+            "and fix its cause (permissions, the log group, a new log format); the files it "
+            f"gave up on wait in {queue_name}: replay them as docs/deploy.md, On-call: "
+            "forwarder failures, says.",
         ),
         AlarmSpec(
             physical_name("alarm_forwarder_dead_letters", suffix),
@@ -278,6 +282,10 @@ def forwarder_alarms(function_name: str, queue_name: str, suffix: str) -> list[A
             "GreaterThanThreshold",
             0,
             "Log files the forwarder gave up on: replay them from the dead-letter queue.",
+            action="Once alarm-forwarder-errors is fixed, send each message's requestPayload "
+            f"back to {function_name} and delete the message (the loop in docs/deploy.md, "
+            "On-call: forwarder failures); the queue keeps each "
+            f"{DEAD_LETTER_RETENTION_SECONDS // 86400} days.",
             statistic="Maximum",
             evaluation_periods=1,
         ),

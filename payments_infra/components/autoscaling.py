@@ -78,6 +78,10 @@ def capacity_alarms(
     """Fewer tasks than the minimum, or CPU or memory staying above what autoscaling aims
     for: the service is not keeping up."""
     dimensions = {"ClusterName": cluster, "ServiceName": service}
+    on_service = (
+        f"--cluster {physical_name('ecs_cluster', suffix)} "
+        f"--services {physical_name('ecs_service', suffix)}"
+    )
     return [
         AlarmSpec(
             physical_name("alarm_running_tasks", suffix),
@@ -87,6 +91,10 @@ def capacity_alarms(
             "LessThanThreshold",
             MIN_TASKS,
             f"Fewer than {MIN_TASKS} tasks: one zone's worth of capacity is gone.",
+            action=f"aws ecs describe-services {on_service}: its events say why tasks do not "
+            "start (image pull, the Fargate vCPU quota, failing health checks); fix that cause "
+            "(a bad image: docs/deploy.md, Rolling back); autoscaling restores the count "
+            "itself.",
             statistic="Minimum",
             evaluation_periods=3,
             treat_missing_data="breaching",
@@ -100,6 +108,10 @@ def capacity_alarms(
             85,
             f"CPU stays above the {CPU_TARGET_PERCENT:.0f}% scaling target: autoscaling is at "
             f"{MAX_TASKS} tasks or stuck.",
+            action=f"At {MAX_TASKS} running tasks (aws ecs describe-services {on_service}): raise "
+            "payments:apiCpu (1024 for a whole vCPU) and make up, or MAX_TASKS in "
+            "components/autoscaling.py; below that: aws application-autoscaling "
+            "describe-scaling-activities --service-namespace ecs says why it does not scale.",
             statistic="Average",
             period=300,
             evaluation_periods=3,
@@ -113,6 +125,10 @@ def capacity_alarms(
             90,
             f"Memory stays above the {MEMORY_TARGET_PERCENT:.0f}% scaling target: a leak or "
             "too small a task.",
+            action="Climbing in every task: a leak; aws ecs update-service --cluster "
+            f"{physical_name('ecs_cluster', suffix)} --service "
+            f"{physical_name('ecs_service', suffix)} --force-new-deployment buys time while it "
+            "is found. Flat and high: raise payments:apiMemory and make up.",
             statistic="Average",
             period=300,
             evaluation_periods=3,

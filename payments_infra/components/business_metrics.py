@@ -92,6 +92,9 @@ def business_alarms(
             "(the benchmark's is 5-6 ms): checkouts hang.",
             extended_statistic="p99",
             evaluation_periods=P99_PERIODS,
+            action="Add capacity where the time goes: payments:dbMaxCapacity for Aurora (make up, "
+            "applied in place), payments:apiCpu or more tasks for the API (docs/deploy.md, "
+            "On-call: capacity limits); a failover's spike passes by itself within minutes.",
             runbook=f"the business row's database time: {m.pool_wait.name} up means too few "
             f"connections or tasks (ECS CPU, running tasks), {m.database_latency.name} up "
             "means Aurora (CPU, capacity at dbMaxCapacity, locks, a failover).",
@@ -107,6 +110,10 @@ def business_alarms(
             "a valid API key: a client with a revoked key, or someone guessing keys.",
             period=300,
             evaluation_periods=1,
+            action="One address with a revoked or rotated key: tell that client to use its "
+            "current one (python -m payments_api.keys list). Many addresses guessing: lower "
+            "payments:wafRateLimit and make up (a rule added by hand is undone by the next up); "
+            "a key that may be leaked: docs/deploy.md, On-call: compromised API key.",
             runbook=f"Logs Insights on {logs}: status 401 by path; the clients' addresses in "
             f"{physical_name('alb_access_log_group', suffix)}. One address: a client whose "
             "key was revoked or rotated. Many: block them in the ALB's web ACL.",
@@ -160,6 +167,9 @@ def no_payments_alarm(m: ApiMetrics, suffix: str) -> MathAlarmSpec:
         "payments have stopped.",
         period=NO_PAYMENTS_PERIOD_SECONDS,
         evaluation_periods=NO_PAYMENTS_PERIODS,
+        action="After a deploy: roll back to the previous image (docs/deploy.md, Rolling back: "
+        "the previous task definition revision at once, then payments:apiImageTag). POSTs "
+        "failing 5xx: alarm-api-error-rate's action; one client's bad requests: contact it.",
         runbook="the business row: POSTs answered 5xx (the error-rate alarm, /readyz) or 4xx "
         f"({m.requests_refused.name}, {m.payments_conflicted.name}: bad bodies or reused "
         "keys from a client, or a deploy that broke validation); Logs Insights on "
@@ -194,6 +204,9 @@ def metrics_missing_alarm(
         "and the API's metrics counted none: the business alarms are blind.",
         period=NO_PAYMENTS_PERIOD_SECONDS,
         evaluation_periods=NO_PAYMENTS_PERIODS,
+        action="Deploy an image built from this repository's app/api (unset payments:apiImage, "
+        "or rebuild it) with the namespace the stack reads in metrics.json, then make up; "
+        "until then watch the ALB alarms, which do not depend on the API's metrics.",
         runbook=f"whether the lines in {logs} carry _aws (the image built from app/api); "
         "AWS/Logs EMFValidationErrors and EMFParsingErrors for that log group; that "
         "metrics.json's namespace is the one deployed.",
@@ -218,6 +231,9 @@ def error_rate_alarm(m: ApiMetrics, suffix: str) -> MathAlarmSpec:
         f"{ERROR_RATE_PERIODS} minutes: payments fail, at any traffic.",
         evaluation_periods=ERROR_RATE_PERIODS,
         datapoints_to_alarm=ERROR_RATE_TO_ALARM,
+        action="503s while /readyz fails: the database, follow the Aurora alarms' actions (after "
+        "a failover or rotation the API reconnects by itself within a minute). 500s after a "
+        "deploy: roll back (docs/deploy.md, Rolling back).",
         runbook="/readyz and the Aurora graphs (503 database unavailable: a failover, a "
         "rotation, connections); Logs Insights on "
         f"{physical_name('api_log_group', suffix)}: status >= 500; whether a deploy is "

@@ -12,12 +12,31 @@ Creates:
 - the log group RDS exports to, created first with 30-day retention so that RDS does not
   create one that never expires and outlives the stack;
 - the Aurora PostgreSQL cluster ``aurora-cluster-{suffix}`` (Serverless v2, storage encrypted
-  with the key, IAM database authentication, 7+ days of backups, no deletion protection, no
-  final snapshot) with a writer and a reader placed in two different zones, each with
-  enhanced monitoring every 60 s through the role ``aurora-monitoring-role-{suffix}``;
+  with the key, IAM database authentication, 7+ days of backups) with a writer and a reader
+  placed in two different zones, each with enhanced monitoring every 60 s through the role
+  ``aurora-monitoring-role-{suffix}``;
 - the master password (``pulumi_random``, a Pulumi secret end to end) and the Secrets
-  Manager secret ``db-credentials-{suffix}`` (the key above, no recovery window) holding the
-  JSON AWS's rotation functions use plus ``url``, a ``postgresql://`` connection string.
+  Manager secret ``db-credentials-{suffix}`` (the key above) holding the JSON AWS's rotation
+  functions use plus ``url``, a ``postgresql://`` connection string.
+
+Unprotected (``payments:protectData`` false, the default), nothing of it blocks a destroy: no
+deletion protection, no final snapshot, no recovery window for the secret, the key's shortest
+deletion window. Protected, the data outlives any destroy until someone lifts the protection
+on purpose:
+
+- the cluster has RDS deletion protection (a delete fails in AWS, whoever asks), a final
+  snapshot ``aurora-cluster-{suffix}-final`` if it is deleted all the same, and Pulumi's
+  ``protect`` (no ``pulumi destroy`` and no replacement touches it: the preview fails first);
+- its KMS key, with the key's alias (made with the same options), has ``protect``: storage,
+  the automated backups, every snapshot of the cluster and the secret are encrypted with it,
+  so a key scheduled for deletion would take them all;
+- the secret has ``protect`` and a recovery window as long as the key's deletion window
+  (``PROTECTED_SECRET_RECOVERY_DAYS``), not the 30 days AWS defaults to: it is encrypted with
+  the key, so it could not be restored once the key is gone, and a longer window would only
+  keep its name blocked.
+
+The way out (docs/deploy.md, "Protecting the data"): keep the data (offline/keep_data.py), turn
+the setting off, ``make up`` (which lifts every protection), ``make down``.
 
 With ``payments:dbRotationDays`` above 0 (30 by default) it also deploys the stack's own
 rotation function and its schedule (db_rotation.py); with 0 it warns that the password never
@@ -37,7 +56,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from payments_infra.aws.keys import customer_managed_key, database_key_policy
+from payments_infra.aws.keys import (
+    KEY_DELETION_WINDOW_DAYS,
+    customer_managed_key,
+    database_key_policy,
+)
 from payments_infra.aws.logs import log_group
 from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
 from payments_infra.aws.naming import physical_name
@@ -65,6 +88,11 @@ from payments_infra.components.db_rotation import (
 )
 from payments_infra.components.endpoints import PrivateApis
 from payments_infra.config import DatabaseSettings
+
+# The protected secret's recovery window (module docstring); unprotected, it goes at once, so
+# a destroy followed by an up can reuse the name.
+PROTECTED_SECRET_RECOVERY_DAYS = KEY_DELETION_WINDOW_DAYS
+UNPROTECTED_SECRET_RECOVERY_DAYS = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +137,12 @@ class Database(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         self.cluster_identifier = physical_name("db_cluster", self._suffix)
         self._rotating = args.settings.rotation_days > 0
+        self.protected = args.settings.protect_data
+        # Pulumi's `protect` for the data (the cluster, its key, its secret); nothing when off,
+        # so an unprotected stack registers exactly what it did before the setting existed.
+        self._protection = (
+            pulumi.ResourceOptions(protect=True) if self.protected else pulumi.ResourceOptions()
+        )
         self.reader_identifier = physical_name("db_instance_reader", self._suffix)
 
         self._create_key(args.account_id)
@@ -181,7 +215,7 @@ class Database(pulumi.ComponentResource):
             name_key="db_kms_key",
             alias_key="db_kms_alias",
             suffix=self._suffix,
-            opts=self._child,
+            opts=pulumi.ResourceOptions.merge(self._child, self._protection),
         )
 
     def _create_security_group(self, vpc_id: pulumi.Input[str]) -> None:
@@ -283,20 +317,27 @@ class Database(pulumi.ComponentResource):
                 preferred_maintenance_window=MAINTENANCE_WINDOW,
                 copy_tags_to_snapshot=True,
                 enabled_cloudwatch_logs_exports=["postgresql"],
-                # Destroyable with no manual step (docs/architecture.md, design decisions):
-                # backups go with the cluster.
-                skip_final_snapshot=True,
-                deletion_protection=False,
+                # Unprotected: destroyable with no manual step (docs/architecture.md, design
+                # decisions), the backups going with the cluster. Protected: module docstring.
+                skip_final_snapshot=not self.protected,
+                final_snapshot_identifier=(
+                    physical_name("db_final_snapshot", self._suffix) if self.protected else None
+                ),
+                deletion_protection=self.protected,
                 tags=name_tag(self.cluster_identifier),
             ),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                # RDS must find its log group already there, with its retention.
-                depends_on=[export_logs],
-                # Aurora applies minor versions itself in the maintenance window; without
-                # this, the next `pulumi up` would try to take the cluster back down a version.
-                # With rotation on, the password belongs to the rotation function.
-                ignore_changes=["engineVersion"] + (["masterPassword"] if self._rotating else []),
+            opts=pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(
+                    parent=self,
+                    # RDS must find its log group already there, with its retention.
+                    depends_on=[export_logs],
+                    # Aurora applies minor versions itself in the maintenance window; without
+                    # this, the next `pulumi up` would try to take the cluster back down a
+                    # version. With rotation on, the password belongs to the rotation function.
+                    ignore_changes=["engineVersion"]
+                    + (["masterPassword"] if self._rotating else []),
+                ),
+                self._protection,  # `protect` when payments:protectData is on
             ),
         )
         self.writer = self._create_instance(
@@ -357,11 +398,14 @@ class Database(pulumi.ComponentResource):
                 name=physical_name("db_secret", self._suffix),
                 description=f"Master credentials and connection URL of {self.cluster_identifier}",
                 kms_key_id=self.key.arn,
-                # Deleted at once, so a destroy followed by an up can reuse the name.
-                recovery_window_in_days=0,
+                recovery_window_in_days=(
+                    PROTECTED_SECRET_RECOVERY_DAYS
+                    if self.protected
+                    else UNPROTECTED_SECRET_RECOVERY_DAYS
+                ),
                 tags=name_tag(physical_name("db_secret", self._suffix)),
             ),
-            opts=self._child,
+            opts=pulumi.ResourceOptions.merge(self._child, self._protection),
         )
         self.secret_version = aws.secretsmanager.SecretVersion(
             f"{self._name}-credentials-value",
@@ -387,6 +431,7 @@ class Database(pulumi.ComponentResource):
 def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
     """Aurora running hot, short of memory or connections, or its reader falling behind."""
     dimensions = {"DBClusterIdentifier": cluster}
+    raise_max = "pulumi config set payments:dbMaxCapacity <ACU> and make up (in place)"
     return [
         AlarmSpec(
             physical_name("alarm_db_cpu", suffix),
@@ -396,6 +441,9 @@ def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             80,
             "Aurora CPU high for 15 minutes: raise dbMaxCapacity or fix a query.",
+            action=f"Performance Insights of {physical_name('db_instance_writer', suffix)}, "
+            "top SQL: a runaway query is fixed in the API; real load with "
+            f"ServerlessDatabaseCapacity at dbMaxCapacity: {raise_max}.",
             statistic="Average",
             period=300,
             evaluation_periods=3,
@@ -408,6 +456,8 @@ def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
             "LessThanThreshold",
             256 * 1024 * 1024,
             "Under 256 MiB free: the buffer cache is gone and latency will follow.",
+            action="Raise the floor, pulumi config set payments:dbMinCapacity <ACU> (about 2 GiB "
+            f"each) and make up; if ServerlessDatabaseCapacity is at dbMaxCapacity: {raise_max}.",
             statistic="Minimum",
             period=300,
             evaluation_periods=3,
@@ -420,6 +470,10 @@ def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             400,
             "Connections near the limit of small capacities: pools are leaking or too many tasks.",
+            action="The API holds at most its running tasks x DB_POOL_MAX (10 by default). "
+            "More than that: find who in the connection lines of "
+            f"{physical_name('db_log_group', suffix)} and stop it (docs/deploy.md, On-call: "
+            "capacity limits).",
             statistic="Maximum",
             period=300,
             evaluation_periods=2,
@@ -432,6 +486,9 @@ def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             1000,
             "Reader over 1 s behind: a failover would lose that much recent work.",
+            action="If the reader's ServerlessDatabaseCapacity is at dbMaxCapacity: "
+            f"{raise_max}; else aws rds reboot-db-instance --db-instance-identifier "
+            f"{reader} (the API uses the writer only).",
             statistic="Maximum",
             evaluation_periods=5,
         ),

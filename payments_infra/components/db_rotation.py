@@ -249,6 +249,10 @@ def rotation_alarms(suffix: str) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             0,
             "A password rotation step failed: read the function's log, fix, and rotate again.",
+            action=f"Read {physical_name('db_rotation_log_group', suffix)} for the failed step, "
+            "fix its cause (network path, the database down, a password the secret and the "
+            "database disagree on), then run aws secretsmanager rotate-secret --secret-id "
+            f"{physical_name('db_secret', suffix)} (docs/deploy.md, On-call: emergency rotation).",
             period=300,
             evaluation_periods=1,
         )

@@ -380,6 +380,7 @@ class Frontend(pulumi.ComponentResource):
             self.web_acl_name,
             "CLOUDFRONT",
             alarm_key="alarm_waf_blocked",
+            log_group_key="waf_log_group",
             where="at CloudFront",
             title="CloudFront WAF allowed and blocked",
             suffix=self._suffix,

@@ -43,6 +43,7 @@ from payments_infra.aws.options import after, formerly_under_parent
 from payments_infra.aws.policies import deny_insecure_transport, policy_document
 from payments_infra.aws.security_groups import HTTPS_PORT, Connectable, security_group_rule
 from payments_infra.aws.tagging import name_tag
+from payments_infra.components.autoscaling import MAX_TASKS
 from payments_infra.components.origin_header import OriginHeader, create_origin_header
 from payments_infra.components.task_definition import (
     CONTAINER_PORT,
@@ -397,6 +398,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             self.web_acl.name,
             "REGIONAL",
             alarm_key="alarm_alb_waf_blocked",
+            log_group_key="alb_waf_log_group",
             where="at the ALB",
             title="ALB WAF allowed and blocked",
             suffix=self._suffix,
@@ -432,6 +434,11 @@ def load_balancer_alarms(
     alb: Mapping[str, pulumi.Input[str]], target: Mapping[str, pulumi.Input[str]], suffix: str
 ) -> list[AlarmSpec]:
     """Errors from the ALB and from the API, slow answers, failing tasks."""
+    health = (
+        "aws elbv2 describe-target-health --target-group-arn <the ARN of "
+        f"{physical_name('target_group', suffix)}>"
+    )
+    logs = physical_name("api_log_group", suffix)
     return [
         AlarmSpec(
             physical_name("alarm_alb_5xx", suffix),
@@ -441,6 +448,8 @@ def load_balancer_alarms(
             "GreaterThanThreshold",
             10,
             "The ALB itself answers 5xx (no healthy target, overload): payments fail.",
+            action=f"{health}: no healthy target, follow alarm-unhealthy-hosts' action; all "
+            f"healthy at {MAX_TASKS} tasks: overload (docs/deploy.md, On-call: capacity limits).",
         ),
         AlarmSpec(
             physical_name("alarm_target_5xx", suffix),
@@ -450,6 +459,9 @@ def load_balancer_alarms(
             "GreaterThanThreshold",
             10,
             "The API answers 5xx: a bug or the database is failing requests.",
+            action=f"Logs Insights on {logs}: filter status >= 500 | stats count(*) by status, "
+            "path. 503s: the database (the Aurora alarms' actions); 500s: a bug, roll back "
+            "(docs/deploy.md, Rolling back).",
         ),
         AlarmSpec(
             physical_name("alarm_target_p99", suffix),
@@ -459,6 +471,9 @@ def load_balancer_alarms(
             "GreaterThanThreshold",
             1.0,
             "p99 latency over 1 s for 5 minutes: checkout feels broken long before errors.",
+            action="The API's PoolWait and DatabaseLatency (dashboard, business row) say where: "
+            "the database, raise payments:dbMaxCapacity and make up; the tasks, see "
+            "alarm-ecs-cpu's action (docs/deploy.md, On-call: capacity limits).",
             extended_statistic="p99",
         ),
         AlarmSpec(
@@ -469,6 +484,10 @@ def load_balancer_alarms(
             "GreaterThanThreshold",
             0,
             "A task fails its health checks: capacity is lower than it looks.",
+            action=f"{health}, then the stopped tasks' stoppedReason (aws ecs list-tasks "
+            f"--desired-status STOPPED, describe-tasks) and their last lines in {logs}; "
+            "failing again after each replacement means a bad "
+            "image or setting: roll back (docs/deploy.md, Rolling back) or undo the setting.",
             statistic="Maximum",
             evaluation_periods=3,
         ),

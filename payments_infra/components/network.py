@@ -341,6 +341,9 @@ def nat_alarms(nat_gateways: dict[str, aws.ec2.NatGateway], suffix: str) -> list
             "GreaterThanThreshold",
             0,
             f"The NAT gateway in {zone} ran out of ports: tasks there cannot reach AWS APIs.",
+            action=f"Flow logs {physical_name('flow_log_group', suffix)}: the destination the "
+            "zone's tasks hold most connections to; AWS APIs: turn payments:vpcEndpoints on and "
+            "make up; an allow-list destination: fewer, longer-lived connections to it.",
         )
         for zone, nat in nat_gateways.items()
     ]

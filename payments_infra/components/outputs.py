@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from payments_infra.config import SETTINGS, load_stack_config
+from payments_infra.config.setting import bound_values, creation_values
+from payments_infra.config.settings import AVAILABILITY_ZONES
+
 if TYPE_CHECKING:
     from payments_infra.components.platform import PaymentsPlatform
 
@@ -23,6 +27,14 @@ class StackOutput:
     description: str
     value: Callable[[PaymentsPlatform], pulumi.Input[Any] | None]
     """The value for this stack; None: not exported here (e.g. only in one certificate mode)."""
+
+
+def creation_settings(platform: PaymentsPlatform) -> dict[str, str]:
+    """The fixed part of each creation-only setting, from the stack's settings (read again:
+    the platform keeps only what its tiers need) and the zones it was built in."""
+    values = bound_values(load_stack_config())
+    values[AVAILABILITY_ZONES.key] = tuple(platform.network.availability_zones)
+    return creation_values(SETTINGS, values)
 
 
 OUTPUTS: tuple[StackOutput, ...] = (
@@ -125,6 +137,14 @@ OUTPUTS: tuple[StackOutput, ...] = (
         "alb_access_log_group_name",
         "Where the ALB's access logs land in CloudWatch.",
         lambda p: p.alb_access_logs.log_group_name,
+    ),
+    StackOutput(
+        "creation_settings",
+        "The creation-only settings (marked in the settings table) as this stack was built "
+        "with them, key -> value as a stack file writes it; `payments:availabilityZones` is "
+        "the zones in use, pinned or looked up. `make up` refuses a stack file that changes "
+        "one (docs/deploy.md, Changing a deployed stack). Nothing secret.",
+        creation_settings,
     ),
 )
 

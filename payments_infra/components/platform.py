@@ -120,6 +120,9 @@ class PaymentsPlatform(pulumi.ComponentResource):
             child,
         )
 
+        # payments:apiImage, an image from outside the stack, takes the place of the stack's own
+        # repository; payments:apiImageTag (a rollback) keeps the repository and runs an image
+        # already in it, building nothing.
         if config.service.image:
             image: pulumi.Input[str] = config.service.image
             repository_arn: pulumi.Input[str] | None = ecr_repository_arn_of(config.service.image)
@@ -131,6 +134,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                     cpu_architecture=config.service.cpu_architecture,
                     keep_images=config.service.ecr_keep_images,
                     account_id=args.account_id,
+                    image_tag=config.service.image_tag,
                 ),
                 child,
             )

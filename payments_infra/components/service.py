@@ -372,6 +372,10 @@ class ApiService(pulumi.ComponentResource):
                     )
                 ),
                 tags=name_tag(physical_name("task_family", self._suffix)),
+                # Each revision a change replaces stays ACTIVE: the emergency rollback points the
+                # service back at one (docs/deploy.md, Rolling back), and ECS refuses a
+                # deregistered (INACTIVE) revision. They cost nothing; destroy leaves them too.
+                skip_destroy=True,
             ),
             opts=self._child,
         )

@@ -301,11 +301,13 @@ def waf_monitoring(
     scope: str,
     *,
     alarm_key: str,
+    log_group_key: str,
     where: str,
     title: str,
     suffix: str,
 ) -> tuple[AlarmSpec, DashboardWidget]:
-    """A web ACL's alarm on a spike of blocked requests, and its allowed/blocked widget.
+    """A web ACL's alarm on a spike of blocked requests, and its allowed/blocked widget;
+    ``log_group_key`` names the web ACL's log group, where the alarm's action looks.
 
     A regional web ACL's metrics carry the region as a dimension; CloudFront's do not."""
     dimensions: dict[str, pulumi.Input[str]] = {"WebACL": web_acl_name, "Rule": "ALL"}
@@ -320,6 +322,10 @@ def waf_monitoring(
         "GreaterThanThreshold",
         1000,
         f"A spike of blocked requests {where}: an attack or a false positive locking users out.",
+        action=f"Logs Insights on {physical_name(log_group_key, suffix)}: filter action = "
+        '"BLOCK" | stats count(*) by terminatingRuleId, httpRequest.clientIp. Many addresses: '
+        "an attack, leave it blocked; one merchant's address on RateLimitPerIp: "
+        "payments:wafRateLimit (docs/deploy.md, On-call: capacity limits).",
         period=300,
         evaluation_periods=1,
     )

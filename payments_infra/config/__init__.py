@@ -6,6 +6,7 @@ Other modules import from here; the layout inside the package is its own busines
 from payments_infra.config.choices import (
     CertificateMode,
     CpuArchitecture,
+    Environment,
     Ingress,
     LogArchive,
     LogDelivery,
@@ -39,6 +40,7 @@ __all__ = [
     "CertificateSettings",
     "CpuArchitecture",
     "DatabaseSettings",
+    "Environment",
     "FrontendSettings",
     "Ingress",
     "LogArchive",

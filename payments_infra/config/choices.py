@@ -9,6 +9,14 @@ from __future__ import annotations
 from enum import StrEnum
 
 
+class Environment(StrEnum):
+    """What the stack is for: its ``Environment`` tag (``payments:environment``)."""
+
+    PRODUCTION = "production"
+    STAGING = "staging"
+    DEVELOPMENT = "development"
+
+
 class Ingress(StrEnum):
     """Who may reach the ALB on 443 (``payments:albIngress``)."""
 

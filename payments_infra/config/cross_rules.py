@@ -22,8 +22,10 @@ from payments_infra.config.setting import (
 from payments_infra.config.settings import (
     ALB_INGRESS,
     API_CPU,
+    API_CPU_ARCHITECTURE,
     API_DOMAIN_NAME,
     API_IMAGE,
+    API_IMAGE_TAG,
     API_MEMORY,
     CERTIFICATE_ARN,
     CLOUDFRONT_CERTIFICATE_ARN,
@@ -130,6 +132,35 @@ def _image_reachable(values: Values) -> list[str]:
     ]
 
 
+# The tags the stack's own build pushes (earlier ones had no commit) end in the platform
+# (components/image.py, platform_tag): arm64 or x86-64.
+_BUILT_TAG = re.compile(r"src-[0-9a-f]{16}-(?:.+-)?(arm64|x86-64)")
+
+
+def _one_image_source(values: Values) -> list[str]:
+    """apiImageTag runs an earlier image of the stack's own repository, which apiImage (from
+    outside the stack) removes: never both. A tag of the stack's own build names its platform,
+    and the tasks' must be it, or they never start."""
+    tag, image = values[API_IMAGE_TAG], values[API_IMAGE]
+    if not tag:
+        return []
+    if image:
+        return [
+            f"{API_IMAGE_TAG.key} must not be set with {API_IMAGE.key} ({API_IMAGE_TAG.key} runs "
+            f"an earlier image of the stack's own ECR repository, {API_IMAGE.key} an image from "
+            f'outside the stack, and removes that repository); got "{tag}" and "{image}"'
+        ]
+    built = _BUILT_TAG.fullmatch(tag)
+    architecture = values[API_CPU_ARCHITECTURE]
+    platform = architecture.lower().replace("_", "-")
+    if built and built.group(1) != platform:
+        return [
+            f"{API_IMAGE_TAG.key} must name an image built for {API_CPU_ARCHITECTURE.key} "
+            f'{architecture} (a tag ending in -{platform}); got "{tag}"'
+        ]
+    return []
+
+
 _DEFAULT_SIZES = FARGATE_SIZES[API_CPU.default]
 CROSS_RULES: tuple[CrossRule, ...] = (
     CrossRule(
@@ -189,5 +220,13 @@ CROSS_RULES: tuple[CrossRule, ...] = (
             VPC_ENDPOINTS.key: f"false for a {API_IMAGE.key} outside ECR in {REQUIRED_REGION}",
         },
         _image_reachable,
+    ),
+    CrossRule(
+        {
+            API_IMAGE.key: f"not with {API_IMAGE_TAG.key}",
+            API_IMAGE_TAG.key: f"not with {API_IMAGE.key}; a tag of the stack's build must name "
+            f"the platform of {API_CPU_ARCHITECTURE.key}",
+        },
+        _one_image_source,
     ),
 )

@@ -10,9 +10,10 @@ configuration is checked in one pass.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import Field, dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields, is_dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar, cast
 
@@ -22,6 +23,27 @@ E = TypeVar("E", bound=StrEnum)
 Parsed = tuple[T, list[str]]
 # (the setting, the text the user wrote) -> the value and every problem with it.
 Parse = Callable[["Setting[T]", str], Parsed[T]]
+
+
+def value_text(value: Any) -> str:
+    """A value as a stack file writes it: ``true``, ``10.0.0.0/16``, ``["us-east-1a", ...]``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return json.dumps([value_text(item) for item in value])
+    return str(value)
+
+
+@dataclass(frozen=True)
+class CreationOnly:
+    """A setting fixed once the stack exists: what a change would replace, and which part of
+    the value counts. Preflight refuses a deployed stack whose file changes it
+    (offline/creation_settings.py); the settings table says so."""
+
+    reason: str
+    """What the value goes into that cannot change in place, as the docs show it."""
+    part: Callable[[Any], str] = value_text
+    """The part of the value that is fixed, as text (e.g. the major of a version)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +66,8 @@ class Setting(Generic[T]):
     required: bool = False
     blank_is_unset: bool = False
     """An empty string means unset (optional names and ARNs)."""
+    creation_only: CreationOnly | None = None
+    """Set when a deployed stack cannot change it (why, and which part of the value)."""
 
     def read(self, raw: Mapping[str, str]) -> Parsed[T]:
         """This key's value in ``raw`` (``namespace:key`` -> text) and every problem with it."""
@@ -156,6 +180,26 @@ def bound(setting: Setting[T]) -> T:
 def binding(data_field: Field[Any]) -> Setting[Any] | None:
     """The setting a dataclass field holds (None: a field of another kind)."""
     return data_field.metadata.get(SETTING)
+
+
+def bound_values(instance: Any) -> dict[str, Any]:
+    """Setting key -> value of every bound field of a settings dataclass, nested ones too."""
+    found: dict[str, Any] = {}
+    for data_field in fields(instance):
+        value = getattr(instance, data_field.name)
+        if (setting := binding(data_field)) is not None:
+            found[setting.key] = value
+        elif is_dataclass(value) and not isinstance(value, type):
+            found.update(bound_values(value))
+    return found
+
+
+def creation_values(settings: Iterable[Setting[Any]], values: Mapping[str, Any]) -> dict[str, str]:
+    """Key -> the fixed part, as text, of each creation-only setting's value in ``values``
+    (setting key -> the value in use)."""
+    return {
+        s.key: s.creation_only.part(values[s.key]) for s in settings if s.creation_only is not None
+    }
 
 
 def build(kind: type[T], values: Values, **others: Any) -> T:

@@ -21,6 +21,7 @@ from typing import Any
 from payments_infra.aws.naming import MAX_SUFFIX_LENGTH, SUFFIX_KEY
 from payments_infra.config.choices import (
     CpuArchitecture,
+    Environment,
     Ingress,
     LogArchive,
     LogDelivery,
@@ -46,6 +47,7 @@ from payments_infra.config.limits import (
     _zones,
 )
 from payments_infra.config.setting import (
+    CreationOnly,
     Setting,
     any_text,
     choice_rule,
@@ -69,6 +71,21 @@ ENVIRONMENT_SUFFIX: Setting[str] = Setting(
     description="Ends every physical name, `{resource-type}-{environmentSuffix}`. "
     "Must make S3 bucket names globally unique.",
     parse=_suffix,
+    creation_only=CreationOnly(
+        "every physical name ends in it, and a new name is a new resource: the Aurora "
+        "cluster (`cluster_identifier`) and its instances, every bucket (`bucket`), log group "
+        "and secret (`name`) and the ECR repository (`name`) would be replaced by empty ones"
+    ),
+)
+ENVIRONMENT: Setting[Environment] = Setting(
+    key="payments:environment",
+    type="string",
+    default=Environment.PRODUCTION,
+    rule=choice_rule(Environment),
+    description="What the stack is for: the `Environment` tag on every resource (cost "
+    "reports, policies and people tell the stacks apart by it). One AWS account per "
+    "environment (docs/environments.md).",
+    parse=one_of(Environment),
 )
 REGION: Setting[str] = Setting(
     key="aws:region",
@@ -79,6 +96,19 @@ REGION: Setting[str] = Setting(
     description="AWS region. The platform is built and priced for us-east-1 only.",
     parse=_region,
 )
+ACCOUNT_ID: Setting[str | None] = Setting(
+    key="payments:accountId",
+    type="string",
+    default=None,
+    shown_default="(any account)",
+    blank_is_unset=True,
+    rule="the 12 digits of an AWS account id",
+    description="The only AWS account this stack may deploy into: the stack's AWS provider "
+    "refuses credentials of any other (allowed_account_ids), and the preflight of `make up` "
+    "says so before anything starts. Set it on every real stack (docs/deploy.md, production "
+    "checklist): credentials of the wrong account would otherwise build a second copy there.",
+    parse=text_matching(r"[0-9]{12}"),
+)
 VPC_CIDR: Setting[ipaddress.IPv4Network] = Setting(
     key="payments:vpcCidr",
     type="string",
@@ -87,6 +117,11 @@ VPC_CIDR: Setting[ipaddress.IPv4Network] = Setting(
     description="VPC address range. Private subnets get a quarter each, public subnets "
     "a sixteenth each.",
     parse=_vpc_cidr,
+    creation_only=CreationOnly(
+        "it is the `cidr_block` of the VPC and of every subnet, which cannot change in place: "
+        "a new VPC and subnets, while AWS will not move the running database's subnet group "
+        "and security group into them"
+    ),
 )
 AVAILABILITY_ZONES: Setting[tuple[str, ...] | None] = Setting(
     key="payments:availabilityZones",
@@ -99,6 +134,12 @@ AVAILABILITY_ZONES: Setting[tuple[str, ...] | None] = Setting(
     "instance types you need, or to keep the zones a stack was built in. Otherwise the stack "
     "looks them up by zone ID (provider.LIMITED_ZONE_IDS says which it leaves out and why).",
     parse=_zones,
+    creation_only=CreationOnly(
+        "it is the `availability_zone` of every subnet and of the Aurora writer and reader, "
+        "which cannot change in place: other zones replace both instances and the subnets the "
+        "database uses; unset, the zones the look-up chooses must stay those the stack was "
+        "built in (the `availability_zones` output)"
+    ),
 )
 DB_ENGINE_VERSION: Setting[str] = Setting(
     key="payments:dbEngineVersion",
@@ -108,6 +149,12 @@ DB_ENGINE_VERSION: Setting[str] = Setting(
     description="A major version takes the region's default minor version for it at "
     "creation; Aurora applies later minor versions itself in the maintenance window.",
     parse=text_where(_engine_version),
+    creation_only=CreationOnly(
+        "its major version (the minor may change) picks the cluster parameter group's "
+        "`family`, which cannot change in place, while the program leaves the cluster's "
+        "`engine_version` to Aurora: a major upgrade is an RDS operation, not a setting",
+        part=lambda version: str(version).split(".", 1)[0],
+    ),
 )
 DB_MIN_CAPACITY: Setting[float] = Setting(
     key="payments:dbMinCapacity",
@@ -144,6 +191,19 @@ DB_ROTATION_DAYS: Setting[int] = Setting(
     "function, which keeps every key of the secret (url included) consistent. 0 turns "
     "rotation off, with a warning in the plan (PCI DSS 8.3.9).",
     parse=whole_number_from(0, 365),
+)
+PROTECT_DATA: Setting[bool] = Setting(
+    key="payments:protectData",
+    type="boolean",
+    default=False,
+    rule="true or false",
+    description="Keep the database through any destroy: Aurora deletion protection and a "
+    "final snapshot on delete, Pulumi's `protect` on the cluster, its KMS key (and alias) "
+    "and the database secret, and a 7-day recovery window for the secret. `make down` then "
+    "refuses and names the steps (keep the data, turn this off and commit it, `make up`, "
+    "`make down`: docs/deploy.md, Protecting the data). Off, every stack destroys with no "
+    "manual step; a production stack turns it on.",
+    parse=true_or_false,
 )
 _DNS_NAME_RULE = "a lowercase DNS name such as pay.example.com"
 _ACM_ARN_RULE = (
@@ -198,9 +258,25 @@ API_IMAGE: Setting[str | None] = Setting(
     blank_is_unset=True,
     rule="an image reference with a tag or digest, e.g. "
     "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1.2",
-    description="A prebuilt API image. Without it `pulumi up` builds app/api with Docker "
-    "and pushes it to the stack's ECR repository.",
+    description="An image from outside the stack, prebuilt. Without it `pulumi up` builds "
+    "app/api with Docker and pushes it to the stack's ECR repository. Setting it on a deployed "
+    "stack deletes that repository and every image in it (nothing of the stack needs it "
+    "then): to run an earlier image of the stack's own, use payments:apiImageTag.",
     parse=text_matching(r"[a-z0-9][a-z0-9._/:-]*(:[\w.-]+|@sha256:[0-9a-f]{64})"),
+)
+API_IMAGE_TAG: Setting[str | None] = Setting(
+    key="payments:apiImageTag",
+    type="string",
+    default=None,
+    shown_default="(build app/api)",
+    blank_is_unset=True,
+    rule="an image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -) or a digest "
+    "sha256:<64 hex>",
+    description="Roll back: run this earlier image of the stack's own ECR repository "
+    "(api-<suffix>), by tag (src-<hash>-<commit>-<platform>) or digest. The repository and "
+    "its key stay, nothing is built; remove it to build app/api again (docs/deploy.md, "
+    "Rolling back).",
+    parse=text_matching(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[0-9a-f]{64}"),
 )
 API_CPU: Setting[int] = Setting(
     key="payments:apiCpu",
@@ -346,7 +422,9 @@ ACCOUNT_CONTROLS: Setting[bool] = Setting(
 
 SETTINGS: tuple[Setting[Any], ...] = (
     ENVIRONMENT_SUFFIX,
+    ENVIRONMENT,
     REGION,
+    ACCOUNT_ID,
     VPC_CIDR,
     AVAILABILITY_ZONES,
     DB_ENGINE_VERSION,
@@ -354,6 +432,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     DB_MAX_CAPACITY,
     DB_BACKUP_RETENTION_DAYS,
     DB_ROTATION_DAYS,
+    PROTECT_DATA,
     DOMAIN_NAME,
     HOSTED_ZONE_ID,
     CERTIFICATE_ARN,
@@ -361,6 +440,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     SITE_DOMAIN_NAME,
     API_DOMAIN_NAME,
     API_IMAGE,
+    API_IMAGE_TAG,
     API_CPU,
     API_MEMORY,
     API_CPU_ARCHITECTURE,

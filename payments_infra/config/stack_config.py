@@ -25,6 +25,7 @@ from payments_infra.config import settings as s
 from payments_infra.config.choices import (
     CertificateMode,
     CpuArchitecture,
+    Environment,
     Ingress,
     LogArchive,
     LogDelivery,
@@ -45,6 +46,7 @@ class DatabaseSettings:
     max_capacity: float = bound(s.DB_MAX_CAPACITY)
     backup_retention_days: int = bound(s.DB_BACKUP_RETENTION_DAYS)
     rotation_days: int = bound(s.DB_ROTATION_DAYS)  # 0: no automatic rotation
+    protect_data: bool = bound(s.PROTECT_DATA)  # deletion protection, `protect`, snapshot
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +75,7 @@ class ServiceSettings:
     """The API service's settings (defaults and reasons: settings.py, docs/architecture.md)."""
 
     image: str | None = bound(s.API_IMAGE)
+    image_tag: str | None = bound(s.API_IMAGE_TAG)  # an earlier image of the stack's own
     cpu: int = bound(s.API_CPU)
     memory: int = bound(s.API_MEMORY)
     cpu_architecture: CpuArchitecture = bound(s.API_CPU_ARCHITECTURE)
@@ -113,7 +116,9 @@ class StackConfig:
     """The validated settings of one stack. Build it with ``StackConfig.from_mapping``."""
 
     environment_suffix: str = bound(s.ENVIRONMENT_SUFFIX)
+    environment: Environment = bound(s.ENVIRONMENT)  # the Environment tag (tagging.py)
     region: str = bound(s.REGION)
+    account_id: str | None = bound(s.ACCOUNT_ID)
     vpc_cidr: ipaddress.IPv4Network = bound(s.VPC_CIDR)
     # None means "look the zones up" (provider.resolve_zones).
     availability_zones: tuple[str, ...] | None = bound(s.AVAILABILITY_ZONES)

@@ -114,6 +114,7 @@ API_CALLS: dict[str, ApiCall] = {
             "iamDatabaseAuthenticationEnabled": "EnableIAMDatabaseAuthentication",
             "masterPassword": "MasterUserPassword",
             "skipFinalSnapshot": "DeleteDBCluster:SkipFinalSnapshot",
+            "finalSnapshotIdentifier": "DeleteDBCluster:FinalDBSnapshotIdentifier",
         },
     ),
     "aws:rds/clusterInstance:ClusterInstance": ApiCall(
@@ -189,7 +190,9 @@ API_CALLS: dict[str, ApiCall] = {
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": ApiCall(
         "ecs", ("PutClusterCapacityProviders",), {"clusterName": "cluster"}
     ),
-    "aws:ecs/taskDefinition:TaskDefinition": ApiCall("ecs", ("RegisterTaskDefinition",)),
+    "aws:ecs/taskDefinition:TaskDefinition": ApiCall(
+        "ecs", ("RegisterTaskDefinition",), {"skipDestroy": None}
+    ),
     "aws:ecs/service:Service": ApiCall(
         "ecs",
         ("CreateService",),

@@ -1,5 +1,6 @@
 """Graph-wide checks of the platform's conventions: tags, provider, names, descriptions,
-log retention, destroyability, and log groups AWS would otherwise create itself.
+log retention, destroyability (or, with payments:protectData, the data's exact protection),
+and log groups AWS would otherwise create itself.
 
 Each check takes the recorded ``Graph`` (recording.py) and returns its offenders, each as a
 sentence naming the resource and the rule; an empty list means it passes (checks.py runs
@@ -21,7 +22,12 @@ from typing import Any
 from payments_infra.aws import naming
 from payments_infra.aws.keys import KEY_DELETION_WINDOW_DAYS
 from payments_infra.aws.provider import PROVIDER_NAME
-from payments_infra.aws.tagging import REQUIRED_TAG_KEYS, REQUIRED_TAGS
+from payments_infra.aws.tagging import (
+    ENVIRONMENT_TAG,
+    ENVIRONMENTS,
+    REQUIRED_TAG_KEYS,
+    REQUIRED_TAGS,
+)
 from payments_infra.config import LOG_RETENTION_DAYS
 from payments_infra.offline.graph import Graph, Resource
 
@@ -86,6 +92,11 @@ def check_tags(graph: Graph) -> list[str]:
         wrong = {k: tags[k] for k, v in REQUIRED_TAGS.items() if k in tags and tags[k] != v}
         if wrong:
             problems.append(f"{label(resource)} has {wrong}; required {REQUIRED_TAGS}")
+        if tags.get(ENVIRONMENT_TAG) and tags[ENVIRONMENT_TAG] not in ENVIRONMENTS:
+            problems.append(
+                f"{label(resource)} has {ENVIRONMENT_TAG}={tags[ENVIRONMENT_TAG]}; "
+                f"required one of {', '.join(ENVIRONMENTS)}"
+            )
     return problems
 
 
@@ -200,8 +211,9 @@ def check_log_retention(graph: Graph) -> list[str]:
     ]
 
 
+SettingRule = tuple[str, Callable[[Any], bool], str]
 # Per type: (input, the value `pulumi destroy` needs, why): nothing may block a destroy.
-DESTROY_SETTINGS: dict[str, list[tuple[str, Callable[[Any], bool], str]]] = {
+DESTROY_SETTINGS: dict[str, list[SettingRule]] = {
     "aws:cloudwatch/logGroup:LogGroup": [
         ("skipDestroy", lambda v: not v, "must not be set (the group would outlive the stack)"),
         ("deletionProtectionEnabled", lambda v: not v, "must be off"),
@@ -225,16 +237,92 @@ DESTROY_SETTINGS: dict[str, list[tuple[str, Callable[[Any], bool], str]]] = {
 }
 
 
+def _final_snapshot_identifier(value: Any) -> bool:
+    return isinstance(value, str) and not naming.RDS_IDENTIFIER.problems(value)
+
+
+# payments:protectData (components/database.py): a protected stack keeps its data through a
+# destroy. These resources, and no others, are then protected (Pulumi's `protect`), each found
+# by its type and the naming.py name it carries (input or Name tag), with these settings
+# instead of DESTROY_SETTINGS'; an unprotected stack protects nothing at all.
+PROTECTED_DATA: dict[str, tuple[str, str]] = {
+    # type -> (the input holding the name, the naming.py entry)
+    "aws:rds/cluster:Cluster": ("clusterIdentifier", "db_cluster"),
+    "aws:kms/key:Key": ("Name tag", "db_kms_key"),
+    "aws:kms/alias:Alias": ("name", "db_kms_alias"),
+    "aws:secretsmanager/secret:Secret": ("name", "db_secret"),
+}
+PROTECTED_SETTINGS: dict[str, list[SettingRule]] = {
+    "aws:rds/cluster:Cluster": [
+        ("deletionProtection", bool, "must be on"),
+        ("skipFinalSnapshot", lambda v: not v, "must be off (a final snapshot on delete)"),
+        (
+            "finalSnapshotIdentifier",
+            _final_snapshot_identifier,
+            "must name the final snapshot (an RDS identifier of up to 63 characters)",
+        ),
+    ],
+    "aws:kms/key:Key": DESTROY_SETTINGS["aws:kms/key:Key"],
+    "aws:secretsmanager/secret:Secret": [
+        (
+            "recoveryWindowInDays",
+            lambda v: v == KEY_DELETION_WINDOW_DAYS,
+            f"must be {KEY_DELETION_WINDOW_DAYS}, the key's deletion window",
+        ),
+    ],
+}
+
+
+def holds_the_data(resource: Resource) -> bool:
+    """The database's cluster, key, key alias or secret: what payments:protectData protects."""
+    found = PROTECTED_DATA.get(resource.type)
+    if found is None:
+        return False
+    source, entry = found
+    name = resource.tags.get("Name") if source == "Name tag" else resource.inputs.get(source)
+    return isinstance(name, str) and name.startswith(f"{naming.NAMES[entry].prefix}-")
+
+
+# Retained on delete on purpose, with why a destroy still leaves nothing of it behind.
+RETAINED_BY_DESIGN: dict[str, str] = {
+    # components/image.py: the provider's delete removes the pushed image from ECR, which a
+    # rollback (payments:apiImageTag) may still run; the repository's force_delete takes it.
+    "docker-build:index:Image": "its images go with the ECR repository (force_delete)",
+}
+
+
 def check_destroyable(graph: Graph) -> list[str]:
+    """Nothing blocks a destroy, but the data of a protected stack, protected exactly.
+
+    The graph says which it is: protected when any of the data carries Pulumi's ``protect``
+    (on a policy's one-resource graph, when that resource does). Then every piece of the data
+    in the graph must carry all of PROTECTED_SETTINGS, and nothing else any protection.
+    """
+    data = [r for r in graph if holds_the_data(r)]
+    protected = any(r.protect for r in data)
+    kept_urns = {r.urn for r in data} if protected else set()
     problems = []
     for resource in graph:
-        if resource.protect:
-            problems.append(f"{label(resource)} is protected")
-        if resource.retain_on_delete:
+        kept = resource.urn in kept_urns
+        if kept and not resource.protect:
+            problems.append(
+                f"{label(resource)} is not protected, while the rest of the database is "
+                "(payments:protectData protects the cluster, its key and the secret together)"
+            )
+        elif resource.protect and not kept:
+            problems.append(
+                f"{label(resource)} is protected (only the database's cluster, key and secret "
+                "may be, all together, with payments:protectData)"
+            )
+        if resource.retain_on_delete and resource.type not in RETAINED_BY_DESIGN:
             problems.append(f"{label(resource)} is retained on delete")
-        for key, is_ok, rule in DESTROY_SETTINGS.get(resource.type, []):
+        rules = (PROTECTED_SETTINGS if kept else DESTROY_SETTINGS).get(resource.type, [])
+        where = " in a protected stack" if kept else ""
+        for key, is_ok, rule in rules:
             if not is_ok(resource.inputs.get(key)):
-                problems.append(f"{label(resource)}: {key} {rule}; got {resource.inputs.get(key)}")
+                problems.append(
+                    f"{label(resource)}: {key} {rule}{where}; got {resource.inputs.get(key)}"
+                )
     return problems
 
 

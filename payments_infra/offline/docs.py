@@ -5,7 +5,8 @@ python -m payments_infra.offline.docs --check  # exit 1 naming each stale file a
 
 Each block sits between two marker lines and comes from one declaration:
 
-- docs/settings.md, settings table: ``config.SETTINGS`` and ``config.cross_rules.CROSS_RULES``;
+- docs/settings.md, settings table: ``config.SETTINGS`` (a creation-only setting's reason in its
+  description) and ``config.cross_rules.CROSS_RULES``;
 - docs/settings.md, outputs table and renamed outputs: ``outputs.OUTPUTS``, ``RENAMED_OUTPUTS``;
 - Pulumi.yaml, ``template.config`` (what ``pulumi new`` shows): ``config.SETTINGS``;
 - docs/architecture.md, alarms table: the alarms the program registers, recorded offline with
@@ -27,10 +28,11 @@ from typing import Any
 
 from payments_infra import REPO_ROOT
 from payments_infra.aws import api_metrics
+from payments_infra.aws.monitoring import split_description
 from payments_infra.components.outputs import OUTPUTS, RENAMED_OUTPUTS
 from payments_infra.config import SETTINGS
 from payments_infra.config.cross_rules import CROSS_RULES
-from payments_infra.config.setting import docs_rule
+from payments_infra.config.setting import Setting, docs_rule
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.mocks import record_program
 
@@ -103,11 +105,24 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 # -- settings ----------------------------------------------------------------------------------
 
 
+CHANGING_A_DEPLOYED_STACK = "deploy.md#changing-a-deployed-stack"
+
+
+def described(setting: Setting[Any]) -> str:
+    """The description, and for a creation-only setting why a deployed stack keeps it."""
+    if setting.creation_only is None:
+        return setting.description
+    return (
+        f"{setting.description} **Fixed once deployed**: {setting.creation_only.reason} "
+        f"([changing a deployed stack]({CHANGING_A_DEPLOYED_STACK}))."
+    )
+
+
 def settings_table() -> str:
     return table(
         ["key", "type", "default", "rule", "description"],
         [
-            [f"`{s.key}`", s.type, s.shown, docs_rule(s, CROSS_RULES), s.description]
+            [f"`{s.key}`", s.type, s.shown, docs_rule(s, CROSS_RULES), described(s)]
             for s in SETTINGS
         ],
     )
@@ -241,12 +256,14 @@ def _alarm_row(inputs: dict[str, Any], zones: list[str]) -> list[str]:
     else:
         raise ValueError(f"{name}: neither a metric nor metric math")
     pattern = _generalised(name, zones)
+    reason, action = split_description(inputs["alarmDescription"])
     return [
         f"`{pattern}`" + (" (one per zone)" if "<zone>" in pattern else ""),
         _generalised(metric_cell, zones),
         threshold,
         _window(inputs, period),
-        _generalised(inputs["alarmDescription"], zones),
+        _generalised(reason, zones),
+        _generalised(action, zones),
     ]
 
 
@@ -279,6 +296,7 @@ def alarms_table() -> str:
             "threshold",
             "period x evaluations",
             "what it means (and what to look at first)",
+            "action",
         ],
         alarm_rows(_docs_graph()),
     )

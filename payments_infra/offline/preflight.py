@@ -7,15 +7,23 @@ problems it finds, one sentence each saying what is wrong and what to do:
 
 - the stack name and its file ``Pulumi.<stack>.yaml`` (exists, valid YAML, no key set twice);
 - the Pulumi CLI 3.x on PATH;
-- a passphrase for the file backend's secrets (``PULUMI_CONFIG_PASSPHRASE``), unless the
-  stack uses another secrets provider;
-- for ``up`` only: Docker, with its daemon up, when ``payments:apiImage`` is not set
-  (``pulumi up`` then builds the API image), able to run binaries of the configured
-  ``payments:apiCpuArchitecture`` (QEMU's binfmt handler for a foreign one);
-- for ``up`` only, when ``payments:apiImage`` is not set: the base image that
+- the state backend (``state_backend.py``): one is set (Pulumi.yaml ``backend.url`` or
+  ``PULUMI_BACKEND_URL``); the stack's secrets provider usable: the passphrase for a local
+  backend, a KMS key (enabled, this identity may use it) for a shared one; an S3 state bucket
+  that answers and keeps versions; for ``up``, no second copy of a stack whose buckets exist
+  while the backend has no such stack (someone on the wrong backend);
+- for ``up`` only: the work tree is committed (``release.py``: every stack, unless
+  ``PAYMENTS_ALLOW_DIRTY_DEPLOY=1`` for a development one);
+- for ``up`` only: Docker, with its daemon up, when neither ``payments:apiImage`` nor
+  ``payments:apiImageTag`` is set (``pulumi up`` then builds the API image), able to run
+  binaries of the configured ``payments:apiCpuArchitecture`` (QEMU's binfmt handler for a
+  foreign one);
+- for ``up`` only, when ``pulumi up`` builds the image: the base image that
   ``app/api/Dockerfile`` pins by digest exists on Docker Hub, and is a multi-arch index with an
   image for ``payments:apiCpuArchitecture`` (a wrong digest would fail every build);
 - AWS: reachable at all, then credentials that STS accepts;
+- for ``up`` only, with ``payments:apiImageTag`` (a rollback): the stack's ECR repository
+  holds that image (``release.py``);
 - for ``up`` only: every S3 bucket name the plan holds is free, or already this stack's.
   Bucket names are global: someone else's ``frontend-dev1`` would otherwise fail the deploy
   twenty minutes in, half built;
@@ -50,11 +58,22 @@ from typing import TYPE_CHECKING, Any
 from payments_infra import REPO_ROOT
 from payments_infra.aws.naming import physical_name
 from payments_infra.config import AZ_COUNT, REQUIRED_REGION, StackConfig
+from payments_infra.offline import creation_settings
+from payments_infra.offline.production import production_problems
+from payments_infra.offline.protection import protected_data_problems
+from payments_infra.offline.release import builds_image, dirty_tree_problems, image_tag_problems
 from payments_infra.offline.stack_file import (
     StackFileError,
     load_stack_document,
     read_stack_config,
     stack_file_path,
+)
+from payments_infra.offline.state_backend import (
+    backend_problems,
+    effective_backend,
+    missing_state_problems,
+    s3_state_problems,
+    secrets_provider_problems,
 )
 
 # An offline machine should hear "cannot reach AWS" in seconds, not after minutes of retries.
@@ -98,22 +117,6 @@ def pulumi_cli_problems(
     if not re.match(r"v?3\.", version):
         return [f"the Pulumi CLI must be version 3.x; got {version or 'no version'}"]
     return []
-
-
-def passphrase_problems(document: Mapping[str, Any], environ: Mapping[str, str]) -> list[str]:
-    """The file backend keeps secrets encrypted with a passphrase that Pulumi asks for."""
-    backend = environ.get("PULUMI_BACKEND_URL", "")
-    provider = str(document.get("secretsprovider") or "passphrase")
-    if not backend.startswith("file://") or provider != "passphrase":
-        return []
-    if environ.get("PULUMI_CONFIG_PASSPHRASE") is not None or environ.get(
-        "PULUMI_CONFIG_PASSPHRASE_FILE"
-    ):
-        return []
-    return [
-        "PULUMI_CONFIG_PASSPHRASE is not set: the local file backend encrypts the stack's "
-        "secrets with it, so export it (or PULUMI_CONFIG_PASSPHRASE_FILE) and keep it safe"
-    ]
 
 
 def docker_problems(
@@ -659,6 +662,17 @@ def bucket_problems(s3: Any, names: list[str], stack: str) -> list[str]:
     ]
 
 
+def _exists(s3: Any, name: str) -> bool:
+    """The bucket is in this account (HeadBucket answers 200)."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    try:
+        s3.head_bucket(Bucket=name)
+    except ClientError:
+        return False
+    return True
+
+
 def _is_this_stacks(s3: Any, name: str, stack: str) -> bool:
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
@@ -669,8 +683,9 @@ def _is_this_stacks(s3: Any, name: str, stack: str) -> bool:
     return tags.get("Project") == PROJECT and tags.get("Stack") == stack
 
 
-def aws_problems(sts: Any) -> list[str]:
-    """Reach STS first, then ask who we are: two different failures, two different fixes."""
+def aws_problems(sts: Any, account_id: str | None = None) -> list[str]:
+    """Reach STS first, then ask who we are: two different failures, two different fixes.
+    ``account_id`` (payments:accountId): the only account the stack may deploy into."""
     from botocore.exceptions import (  # noqa: PLC0415 (only the deploy path needs botocore)
         ClientError,
         ConnectionError,
@@ -701,6 +716,12 @@ def aws_problems(sts: Any) -> list[str]:
         code = error.response.get("Error", {}).get("Code", "unknown")
         return [f"AWS refused the credentials ({code}): renew them or set others, then run again"]
     print(f"preflight: AWS account {identity['Account']} as {identity['Arn']}")
+    if account_id and identity["Account"] != account_id:
+        return [
+            f"these credentials are for AWS account {identity['Account']}, but the stack may "
+            f"deploy only into {account_id} (payments:accountId): use that account's "
+            "credentials (AWS_PROFILE), or fix the setting if the stack really moved"
+        ]
     return []
 
 
@@ -720,14 +741,28 @@ def problems(stack: str, command: str, root: Path = REPO_ROOT) -> list[str]:
     if found:
         return found  # without a usable stack file nothing else can be judged
     found += pulumi_cli_problems()
-    found += passphrase_problems(document, os.environ)
+    found += protected_data_problems(document, stack, command)
+    backend = effective_backend(root, os.environ)
+    if backend is not None:
+        print(f"preflight: state backend {backend}")
+    found += backend_problems(backend)
     if command == "up":
-        found += docker_problems(document) or architecture_problems(document)
-        found += base_image_problems(document)
-    aws_found = aws_problems(aws_client("sts"))
+        found += dirty_tree_problems(document, os.environ, root)
+        if builds_image(document):  # not with payments:apiImage or payments:apiImageTag
+            found += docker_problems(document) or architecture_problems(document)
+            found += base_image_problems(document)
+        found += production_problems(read_stack_config(stack_file_path(root, stack)), stack)
+    account_id = str((document.get("config") or {}).get("payments:accountId") or "") or None
+    aws_found = aws_problems(aws_client("sts"), account_id)
     found += aws_found
+    kms = None if aws_found else (lambda: aws_client("kms"))  # no look-up without AWS
+    found += secrets_provider_problems(document, backend, os.environ, stack, kms)
+    if not aws_found:
+        found += s3_state_problems(backend, aws_client("s3"))
     if command == "up" and not aws_found:
+        found += image_tag_problems(document, aws_client)
         found += _planned_problems(root, stack)
+        found += creation_settings.problems(root, stack)  # nothing replaced by a setting
     return found
 
 
@@ -743,7 +778,14 @@ def _planned_problems(root: Path, stack: str) -> list[str]:
         settings = StackConfig.from_mapping(config, project=PROJECT, stack=stack)
     except ConfigError as error:
         return [f"Pulumi.{stack}.yaml: {error}"]
-    found = bucket_problems(aws_client("s3"), bucket_names(graph), stack)
+    s3, names = aws_client("s3"), bucket_names(graph)
+    found = bucket_problems(s3, names, stack)
+    found += missing_state_problems(
+        stack,
+        effective_backend(root, os.environ),
+        _run,
+        lambda: [n for n in names if _exists(s3, n) and _is_this_stacks(s3, n, stack)],
+    )
     try:
         found += concurrency_problems(aws_client("lambda"), reserved_concurrency(graph))
         found += zone_problems(

@@ -50,6 +50,40 @@ def db_cluster_identifier(db_cluster_endpoint: str) -> str:
     return identifier
 
 
+def missing_api_key(protected: bool | None) -> tuple[str, str]:
+    """What the live tests do without PAYMENTS_API_KEY: ("fail" or "skip", the reason). A
+    protected (production) stack must have its payments path verified; a demo may skip it."""
+    reason = (
+        "no API key: set PAYMENTS_API_KEY to a key of the deployed API, made with "
+        "python -m payments_api.keys create (docs/deploy.md#api-keys)"
+    )
+    if protected:
+        return "fail", f"{reason}; the stack protects its data, so verify needs the key"
+    return "skip", reason
+
+
+def stack_protects_data(root: Path, suffix: str) -> bool | None:
+    """``payments:protectData`` of the stack under test: the stack file of ``root`` whose
+    ``environmentSuffix`` is the deployed one. None when no stack file has that suffix, when
+    those that have it disagree, or when its value is not a boolean."""
+    from payments_infra.config.settings import PROTECT_DATA  # noqa: PLC0415
+    from payments_infra.offline.stack_file import StackFileError, read_stack_config  # noqa: PLC0415
+
+    found: set[bool] = set()
+    for path in sorted(root.glob("Pulumi.*.yaml")):
+        try:
+            config = read_stack_config(path)
+        except StackFileError:
+            continue
+        if config.get("payments:environmentSuffix") != suffix:
+            continue
+        value, problems = PROTECT_DATA.read(config)
+        if problems:
+            return None
+        found.add(value)
+    return found.pop() if len(found) == 1 else None
+
+
 def expected_log_groups(outputs: Mapping[str, Any]) -> dict[str, str]:
     """The log groups the live tests check, by a short key (used as the test id)."""
     suffix = environment_suffix(outputs["ecs_cluster_name"])
@@ -338,3 +372,17 @@ def wait_until(
         if remaining <= 0:
             return False, time.monotonic() - started
         time.sleep(min(poll_seconds, remaining))
+
+
+# -- Secrets Manager --------------------------------------------------------------------------
+
+
+def unfinished_rotations(version_ids_to_stages: Mapping[str, Iterable[str]]) -> list[str]:
+    """The versions of a secret labelled AWSPENDING but not AWSCURRENT (DescribeSecret's
+    ``VersionIdsToStages``): a rotation that started and has not finished. Once one finishes,
+    AWSPENDING is on the current version or on none, so Secrets Manager starts the next."""
+    return sorted(
+        version
+        for version, stages in version_ids_to_stages.items()
+        if "AWSPENDING" in stages and "AWSCURRENT" not in stages
+    )

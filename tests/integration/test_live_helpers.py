@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +20,11 @@ from tests.integration.live_helpers import (
     expected_log_groups,
     has_event_since,
     live_payment_reference,
+    missing_api_key,
     stack_alarms,
+    stack_protects_data,
     task_attachment_detail,
+    unfinished_rotations,
     web_acl_name_and_id,
 )
 
@@ -161,3 +165,47 @@ def test_stack_alarms_are_those_ending_with_the_suffix_over_every_page() -> None
         )
         names = [a["AlarmName"] for a in stack_alarms(cloudwatch, "prod1")]
     assert names == ["alarm-db-cpu-prod1", "alarm-nat-ports-us-east-1a-prod1"]
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"prod": 'payments:environmentSuffix: prod1\n  payments:protectData: "true"'}, True),
+        ({"prod": "payments:environmentSuffix: prod1\n  payments:protectData: true"}, True),
+        ({"prod": "payments:environmentSuffix: prod1"}, False),  # the default
+        ({"dev": 'payments:environmentSuffix: dev1\n  payments:protectData: "true"'}, None),
+        ({"prod": "payments:environmentSuffix: prod1\n  payments:protectData: maybe"}, None),
+        (
+            {
+                "prod": 'payments:environmentSuffix: prod1\n  payments:protectData: "true"',
+                "copy": "payments:environmentSuffix: prod1",
+            },
+            None,  # two files claim the suffix and disagree
+        ),
+    ],
+)
+def test_whether_the_stack_protects_its_data_comes_from_its_stack_file(
+    tmp_path: Path, files: dict[str, str], expected: bool | None
+) -> None:
+    for stack, config in files.items():
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text(f"config:\n  {config}\n")
+    (tmp_path / "Pulumi.broken.yaml").write_text("config: [\n")  # skipped, not fatal
+    assert stack_protects_data(tmp_path, "prod1") is expected
+
+
+def test_a_rotation_is_unfinished_while_a_version_is_pending_and_not_current() -> None:
+    finished = {"v2": ["AWSCURRENT", "AWSPENDING"], "v1": ["AWSPREVIOUS"]}
+    assert unfinished_rotations(finished) == []
+    assert unfinished_rotations({"v2": ["AWSCURRENT"], "v1": ["AWSPREVIOUS"]}) == []
+    started = {"v3": ["AWSPENDING"], "v2": ["AWSCURRENT"], "v1": ["AWSPREVIOUS"]}
+    assert unfinished_rotations(started) == ["v3"]
+
+
+def test_verify_without_an_api_key_fails_on_a_protected_stack_and_skips_on_a_demo() -> None:
+    outcome, reason = missing_api_key(True)
+    assert outcome == "fail"
+    assert reason.endswith("the stack protects its data, so verify needs the key")
+    for demo in (False, None):  # None: the stack file could not be found
+        outcome, reason = missing_api_key(demo)
+        assert outcome == "skip"
+        assert reason.startswith("no API key: set PAYMENTS_API_KEY")

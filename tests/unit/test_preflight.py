@@ -93,25 +93,6 @@ def test_empty_stack_name_is_one_sentence(tmp_path: Path) -> None:
     assert problem.startswith("STACK must be a stack name such as dev")
 
 
-@pytest.mark.parametrize(
-    ("environ", "document", "wanted"),
-    [
-        ({"PULUMI_BACKEND_URL": "file:///repo/.pulumi-state"}, {}, 1),
-        ({"PULUMI_BACKEND_URL": "file:///s", "PULUMI_CONFIG_PASSPHRASE": ""}, {}, 0),
-        ({"PULUMI_BACKEND_URL": "file:///s", "PULUMI_CONFIG_PASSPHRASE_FILE": "/p"}, {}, 0),
-        ({"PULUMI_BACKEND_URL": "s3://state-bucket"}, {}, 0),
-        ({"PULUMI_BACKEND_URL": "file:///s"}, {"secretsprovider": "awskms://alias/pulumi"}, 0),
-    ],
-)
-def test_file_backend_needs_a_passphrase(
-    environ: dict[str, str], document: dict[str, Any], wanted: int
-) -> None:
-    found = preflight.passphrase_problems(document, environ)
-    assert len(found) == wanted
-    if found:
-        assert found[0].startswith("PULUMI_CONFIG_PASSPHRASE is not set")
-
-
 def test_docker_is_not_needed_with_a_prebuilt_image() -> None:
     document = {"config": {"payments:apiImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/a:1"}}
     assert preflight.docker_problems(document, which=lambda _: None) == []

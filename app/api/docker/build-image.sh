@@ -9,6 +9,10 @@
 # pulled; else (or with --local-base) the local Debian base that local-base-image.sh makes once
 # and keeps by tag (needs root and an apt mirror).
 #
+# The commit: GIT_COMMIT when set, else the last commit that changed the image's inputs, with
+# -dirty when they have uncommitted changes, as `make up` works it out
+# (payments_infra/components/image.py); empty without git. /healthz reports it.
+#
 # pip's CA bundle: PIP_CA_BUNDLE (default /etc/ssl/certs/ca-certificates.crt when readable;
 # empty for none) goes in as the BuildKit secret pip-ca, mounted for the pip step only and
 # never stored in a layer. It lets pip through a TLS-intercepting proxy.
@@ -69,6 +73,18 @@ else
   base="$LOCAL_BASE"
 fi
 
+# The image's inputs, as payments_infra/components/image.py's IMAGE_INPUTS lists them (a test
+# holds the two lists equal).
+IMAGE_INPUTS=(Dockerfile requirements.txt payments_api certs)
+source_commit() {
+  local commit changes
+  commit=$(git -C "$API_DIR" log -1 --format=%H -- "${IMAGE_INPUTS[@]}" 2>/dev/null) || return 0
+  [ -n "$commit" ] || return 0
+  changes=$(git -C "$API_DIR" status --porcelain -- "${IMAGE_INPUTS[@]}" 2>/dev/null) || return 0
+  if [ -n "$changes" ]; then echo "$commit-dirty"; else echo "$commit"; fi
+}
+git_commit="${GIT_COMMIT-$(source_commit)}"
+
 secret_args=()
 ca_bundle="${PIP_CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}"
 if [ -n "$ca_bundle" ]; then
@@ -79,10 +95,11 @@ if [ -n "$ca_bundle" ]; then
   fi
 fi
 
-say "building $IMAGE FROM $base with $docker_cli"
+say "building $IMAGE FROM $base with $docker_cli (commit ${git_commit:-unknown})"
 DOCKER_BUILDKIT=1 "$docker_cli" build \
   --network host \
   --build-arg "BASE_IMAGE=$base" \
+  --build-arg "GIT_COMMIT=$git_commit" \
   --label "org.opencontainers.image.base.name=$base" \
   "${secret_args[@]}" \
   --tag "$IMAGE" \

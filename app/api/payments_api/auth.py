@@ -114,29 +114,33 @@ def _unauthorized() -> HTTPException:
     )
 
 
-async def _verified_client(request: Request) -> str:
-    """The client of the request's bearer key, or 401."""
+async def _verified_client(request: Request) -> tuple[str, str]:
+    """The client of the request's bearer key and the key's prefix, or 401."""
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         raise _unauthorized()
+    presented = presented.strip()
     verifier: ApiKeyVerifier = request.app.state.key_verifier
-    client_id = await verifier.client_for(request.state.pool, presented.strip())
-    if client_id is None:
+    client_id = await verifier.client_for(request.state.pool, presented)
+    prefix = key_prefix(presented)
+    if client_id is None or prefix is None:
         raise _unauthorized()
-    return client_id
+    return client_id, prefix
 
 
 class AuthenticatedRoute(StrictJsonRoute):
     """A route that authenticates its caller first: before FastAPI reads or parses the body
     (which it does before any dependency runs), so a caller without a valid key gets the 401
-    and learns nothing about the body rules, malformed JSON included. The client id goes into
-    `request.state` (the request's log line names it); the handler reads it with `caller_of`."""
+    and learns nothing about the body rules, malformed JSON included. The client id and the
+    key's prefix (not secret: it names the key, as `keys list` and `keys revoke` do) go into
+    `request.state`, and the request's log line names both, so what one key did can be found
+    after it leaked; the handler reads the client with `caller_of`."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def authenticated_handler(request: Request) -> Response:
-            request.state.client_id = await _verified_client(request)
+            request.state.client_id, request.state.key_prefix = await _verified_client(request)
             return await handler(request)
 
         return authenticated_handler

@@ -2,10 +2,11 @@
 
 `configure_logging` points the root logger (and so uvicorn's and psycopg's loggers) at a
 `JsonFormatter`. `RequestLogMiddleware` logs request_id, method, path, status, latency_ms and,
-once a key authenticated the request, the client_id (who did it: PCI DSS 10.2) for every
-request, and echoes the request id in the X-Request-Id response header. Bodies,
-headers, query strings and connection settings are never logged; a client's request id or a
-path that holds a card number is replaced (`cards.contains_card_number`).
+once a key authenticated the request, the client_id (who did it: PCI DSS 10.2) and the key's
+key_prefix (with which key: its 12 hex digits, never the secret part) for every request, and
+echoes the request id in the X-Request-Id response header. Bodies, headers, query strings and
+connection settings are never logged; a client's request id or a path that holds a card number
+is replaced (`cards.contains_card_number`).
 
 The same line carries the request's CloudWatch metrics in Embedded Metric Format
 (`payments_api.metrics`): `_aws`, the Route and StatusClass dimensions and the metric values.
@@ -177,6 +178,7 @@ class RequestLogMiddleware:
             client_id = state.get("client_id")
             if client_id is not None:
                 fields["client_id"] = client_id
+                fields["key_prefix"] = state.get("key_prefix")
             now = time.time()
             metrics = emf_members(
                 now,

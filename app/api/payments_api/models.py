@@ -110,6 +110,10 @@ class PaymentsPublic(BaseModel):
 class Liveness(BaseModel):
     status: Literal["ok"]
     version: str
+    commit: str | None = Field(
+        description="The git commit the image was built from (the last one that changed its "
+        "inputs; -dirty: they had uncommitted changes), or null when the build did not say."
+    )
 
 
 class Readiness(BaseModel):

@@ -19,6 +19,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
+# A commit hash (SHA-1 or SHA-256, abbreviated or not), "-dirty" when the build's inputs had
+# uncommitted changes. /healthz shows it to anyone: nothing else may pass for one.
+GIT_COMMIT_PATTERN = r"^[0-9a-f]{7,64}(-dirty)?$"
 
 
 class Settings(BaseSettings):
@@ -35,6 +38,10 @@ class Settings(BaseSettings):
 
     app_version: str = "0.1.0"
     """Version reported by /healthz. Default: 0.1.0."""
+    git_commit: str | None = Field(default=None, pattern=GIT_COMMIT_PATTERN)
+    """Git commit reported by /healthz: the last commit that changed the image's inputs, with
+    -dirty when they differed from it. The image build sets it (build argument GIT_COMMIT); empty
+    is unset. Default: unset (null)."""
 
     database_url: SecretStr | None = None
     """postgresql:// URL with credentials; wins over the `DB_*` keys. Default: unset."""
@@ -93,6 +100,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("git_commit", mode="before")
+    @classmethod
+    def _empty_commit_is_unset(cls, value: object) -> object:
+        # The Dockerfile's ENV GIT_COMMIT is empty when the build could not tell.
+        return None if value == "" else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -39,6 +39,39 @@ def test_an_unauthenticated_request_is_logged_without_a_client(api_server: ApiSe
     [record] = api_server.wait_for_log_records(request_id)
     assert record["status"] == 401
     assert "client_id" not in record
+    assert "key_prefix" not in record
+
+
+def test_the_line_names_the_key_by_its_prefix_never_its_secret(
+    api_server: ApiServer, api_key: str
+) -> None:
+    # What one leaked key did is found by its prefix (docs/deploy.md, compromised API key).
+    _, prefix, secret = api_key.split("_", 2)
+    request_ids = [f"test-{uuid.uuid4()}" for _ in range(2)]
+    with api_server.client(api_key) as http:
+        created = http.post(
+            "/api/payments",
+            json=payment_body(),
+            headers={**idempotency_headers(), "X-Request-Id": request_ids[0]},
+        )
+        http.get(f"/api/payments/{created.json()['id']}", headers={"X-Request-Id": request_ids[1]})
+    for request_id in request_ids:
+        [record] = api_server.wait_for_log_records(request_id)
+        assert (record["client_id"], record["key_prefix"]) == ("test-client", prefix), record
+    assert secret not in api_server.output()
+
+
+def test_a_wrong_secret_behind_a_known_prefix_logs_no_prefix(
+    api_server: ApiServer, api_key: str
+) -> None:
+    # Only a key that authenticated is named: a refused one names nobody.
+    request_id = f"test-{uuid.uuid4()}"
+    forged = api_key[: len("pay_") + 12] + "_" + "A" * 43
+    with api_server.client(forged) as http:
+        http.get("/api/payments", headers={"X-Request-Id": request_id})
+    [record] = api_server.wait_for_log_records(request_id)
+    assert record["status"] == 401
+    assert "key_prefix" not in record and "client_id" not in record
 
 
 def test_client_request_id_is_echoed_in_the_response(api_server: ApiServer) -> None:

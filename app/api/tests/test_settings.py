@@ -79,6 +79,39 @@ def test_cors_origins_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) 
     assert settings.cors_allowed_origins == ["https://a.example", "https://b.example"]
 
 
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.mark.parametrize(
+    ("environment", "commit"),
+    [
+        ({}, None),
+        ({"GIT_COMMIT": ""}, None),  # the image's ENV when its build could not tell
+        ({"GIT_COMMIT": COMMIT}, COMMIT),
+        ({"GIT_COMMIT": f"{COMMIT}-dirty"}, f"{COMMIT}-dirty"),
+    ],
+)
+def test_git_commit_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], commit: str | None
+) -> None:
+    monkeypatch.delenv("GIT_COMMIT", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert Settings.model_validate(DB_KEYS).git_commit == commit
+
+
+@pytest.mark.parametrize(
+    "value", ["main", f"{COMMIT}-modified", COMMIT.upper(), "<script>", f"{COMMIT}\n"]
+)
+def test_anything_but_a_commit_is_refused_as_git_commit(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # /healthz shows it to anyone: a value that is not a commit never gets that far.
+    monkeypatch.setenv("GIT_COMMIT", value)
+    with pytest.raises(ValidationError, match="git_commit"):
+        Settings.model_validate(DB_KEYS)
+
+
 def test_importing_the_api_needs_no_environment() -> None:
     result = subprocess.run(
         [sys.executable, "-c", "import payments_api.main, payments_api.serve"],

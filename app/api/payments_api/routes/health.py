@@ -7,6 +7,10 @@ every task at once: tasks that cannot reach the database answer 503 on the payme
 and recover by themselves when it returns. /readyz is for people and dashboards: one round
 trip (SELECT 1) through the pool, 503 "database unavailable" when the database cannot be used;
 why (host, port, driver error) goes to the log only, never to the caller.
+
+Liveness also says what is deployed: the version and the git commit the image was built from
+(GIT_COMMIT, baked in by the image build), so a rollback or a release can be checked from
+outside with one request.
 """
 
 import logging
@@ -26,8 +30,9 @@ UNAVAILABLE_REASON = "database unavailable"
 @router.get("/healthz")
 @router.get("/api/healthz", include_in_schema=False)
 async def liveness(settings: SettingsDep) -> Liveness:
-    """200 while the process serves requests; never looks at the database."""
-    return Liveness(status="ok", version=settings.app_version)
+    """200 while the process serves requests, with the version and the commit it runs; never
+    looks at the database."""
+    return Liveness(status="ok", version=settings.app_version, commit=settings.git_commit)
 
 
 @router.get(

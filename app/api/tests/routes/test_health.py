@@ -6,21 +6,53 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from payments_local_servers.api import ApiServer
 from payments_local_servers.postgres import DatabaseCredentials, generate_ca
 
 from payments_api.main import create_app
 from tests.utils.keys import bearer
-from tests.utils.settings import settings_for
+from tests.utils.settings import server_env, settings_for
 
 
-def test_liveness_reports_ok_and_the_version(client: TestClient) -> None:
+def test_liveness_reports_ok_the_version_and_no_commit_when_unset(client: TestClient) -> None:
     response = client.get("/healthz")
-    assert (response.status_code, response.json()) == (200, {"status": "ok", "version": "0.1.0"})
+    assert (response.status_code, response.json()) == (
+        200,
+        {"status": "ok", "version": "0.1.0", "commit": None},
+    )
 
 
 def test_liveness_version_comes_from_app_version(app_database: DatabaseCredentials) -> None:
     with TestClient(create_app(settings_for(app_database, app_version="1.2.3"))) as client:
         assert client.get("/healthz").json()["version"] == "1.2.3"
+
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.mark.parametrize("commit", [COMMIT, f"{COMMIT}-dirty"])
+def test_liveness_reports_the_commit_the_image_was_built_from(
+    app_database: DatabaseCredentials, commit: str
+) -> None:
+    with TestClient(create_app(settings_for(app_database, git_commit=commit))) as client:
+        assert client.get("/api/healthz").json() == {
+            "status": "ok",
+            "version": "0.1.0",
+            "commit": commit,
+        }
+
+
+def test_the_server_reads_git_commit_from_its_environment_and_logs_it_at_start(
+    app_database: DatabaseCredentials, api_server: ApiServer, tmp_path: Path
+) -> None:
+    # What the image's ENV GIT_COMMIT does in a task: the real server, its real environment.
+    with ApiServer(server_env(app_database, GIT_COMMIT=COMMIT), tmp_path) as server:
+        with server.client() as http:
+            assert http.get("/healthz").json()["commit"] == COMMIT
+        [start] = [r for r in server.log_records() if r["message"] == "starting HTTPS server"]
+    assert (start["version"], start["commit"]) == ("0.1.0", COMMIT)
+    with api_server.client() as http:  # the session's server has no GIT_COMMIT: null
+        assert http.get("/healthz").json()["commit"] is None
 
 
 def test_readiness_is_ready_when_the_database_answers(client: TestClient) -> None:

@@ -21,6 +21,7 @@ def settings_for(database: DatabaseCredentials, **overrides: Any) -> Settings:
     the environment."""
     values: dict[str, Any] = {
         "app_version": "0.1.0",
+        "git_commit": None,
         "database_url": None,
         "db_host": database.host,
         "db_port": database.port,

@@ -61,7 +61,8 @@ export interface paths {
         };
         /**
          * Liveness
-         * @description 200 while the process serves requests; never looks at the database.
+         * @description 200 while the process serves requests, with the version and the commit it runs; never
+         *     looks at the database.
          */
         get: operations["health-liveness"];
         put?: never;
@@ -110,6 +111,11 @@ export interface components {
             status: "ok";
             /** Version */
             version: string;
+            /**
+             * Commit
+             * @description The git commit the image was built from (the last one that changed its inputs; -dirty: they had uncommitted changes), or null when the build did not say.
+             */
+            commit: string | null;
         };
         /**
          * Message
