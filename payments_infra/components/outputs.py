@@ -124,6 +124,12 @@ OUTPUTS: tuple[StackOutput, ...] = (
         "distribution_id", "The CloudFront distribution.", lambda p: p.frontend.distribution_id
     ),
     StackOutput(
+        "distribution_domain_name",
+        "CloudFront's own name for the distribution (`d111111abcdef8.cloudfront.net`): what "
+        "mode 2's payments:siteDomainName must point at (docs/deploy.md, DNS per mode).",
+        lambda p: p.frontend.distribution.domain_name,
+    ),
+    StackOutput(
         "frontend_bucket_name",
         "The bucket behind CloudFront that holds the web app.",
         lambda p: p.frontend.bucket_name,

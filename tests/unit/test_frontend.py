@@ -269,3 +269,10 @@ def test_every_mode_passes_the_cloudfront_checks(mode_config: dict[str, str]) ->
     graph = record_program({**VALID_CONFIG, **mode_config}, stack="test")
     results = checks.run_checks(graph, SUFFIX, ZONES)
     assert {r.name: r.problems for r in results if not r.passed} == {}
+
+
+def test_the_name_mode_2s_site_domain_must_point_at_is_an_output(existing_graph: Graph) -> None:
+    """docs/deploy.md, DNS per mode: the CNAME target of payments:siteDomainName."""
+    assert existing_graph.stack_outputs["distribution_domain_name"] == (
+        "d111111abcdef8.cloudfront.net"  # the mocks' CloudFront domain name
+    )
