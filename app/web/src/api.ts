@@ -145,7 +145,9 @@ export async function getHealth(signal?: AbortSignal): Promise<Health> {
   if (!isRecord(body) || body.status !== "ok" || typeof body.version !== "string") {
     throw new ApiError("unexpected /api/healthz response", response.status);
   }
-  return { status: body.status, version: body.version };
+  // The commit the image was built from (null when the image does not say): what is deployed.
+  const commit = typeof body.commit === "string" ? body.commit : null;
+  return { status: body.status, version: body.version, commit };
 }
 
 export async function getReadiness(signal?: AbortSignal): Promise<Readiness> {

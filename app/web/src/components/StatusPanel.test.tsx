@@ -11,6 +11,13 @@ describe("StatusPanel", () => {
     expect(await screen.findByText("0.1.0")).toBeInTheDocument();
   });
 
+  it("shows the commit the deployed image was built from, when /api/healthz says it", async () => {
+    const commit = "3f2a1b9c4d5e6f708192a3b4c5d6e7f8091a2b3c";
+    fakeApi({ "GET /api/healthz": () => json(200, { status: "ok", version: "0.1.0", commit }) });
+    render(<StatusPanel />);
+    await waitFor(() => expect(screen.getByTestId("api-version")).toHaveTextContent("0.1.0 (3f2a1b9c4d5e)"));
+  });
+
   it("shows the health status from /api/healthz", async () => {
     fakeApi();
     render(<StatusPanel />);

@@ -52,7 +52,7 @@ export function StatusPanel() {
         </div>
         <div>
           <dt>Version</dt>
-          <dd data-testid="api-version">{health.state === "done" ? health.value.version : "—"}</dd>
+          <dd data-testid="api-version">{health.state === "done" ? versionText(health.value) : "—"}</dd>
         </div>
         <div>
           <dt>Readiness</dt>
@@ -68,6 +68,11 @@ export function StatusPanel() {
       )}
     </section>
   );
+}
+
+/** "0.1.0 (3f2a1b9c4d5e)": the version and, when the image says, the commit it was built from. */
+function versionText(health: Health): string {
+  return health.commit ? `${health.version} (${health.commit.slice(0, 12)})` : health.version;
 }
 
 function healthText(health: Loadable<Health>): string {
