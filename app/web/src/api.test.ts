@@ -47,7 +47,15 @@ describe("requests", () => {
 
   it("reads the version from /api/healthz", async () => {
     fakeApi({ "GET /api/healthz": () => json(200, { status: "ok", version: "9.8.7" }) });
-    await expect(getHealth()).resolves.toEqual({ status: "ok", version: "9.8.7" });
+    await expect(getHealth()).resolves.toEqual({ status: "ok", version: "9.8.7", commit: null });
+  });
+
+  it("reads the commit the image was built from, and only a string", async () => {
+    const commit = "0123456789abcdef0123456789abcdef01234567";
+    fakeApi({ "GET /api/healthz": () => json(200, { status: "ok", version: "1.0.0", commit }) });
+    await expect(getHealth()).resolves.toEqual({ status: "ok", version: "1.0.0", commit });
+    fakeApi({ "GET /api/healthz": () => json(200, { status: "ok", version: "1.0.0", commit: 7 }) });
+    await expect(getHealth()).resolves.toEqual({ status: "ok", version: "1.0.0", commit: null });
   });
 
   it("reports the reason a 503 from /api/readyz gives", async () => {
