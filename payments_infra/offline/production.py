@@ -20,6 +20,7 @@ from payments_infra import REPO_ROOT
 from payments_infra.config.choices import LogArchive
 from payments_infra.config.errors import ConfigError
 from payments_infra.config.stack_config import StackConfig
+from payments_infra.offline.protection import protects_data
 from payments_infra.offline.stack_file import read_stack_config, stack_file_path
 
 PROJECT = "payments"
@@ -103,7 +104,7 @@ def policy_pack_args(raw_config: Mapping[str, Any], root: Path) -> list[str]:
     """The policy pack's arguments for ``pulumi preview``/``up``: the pack on every stack, its
     production rules mandatory (``policy/production.json``) on a protected one."""
     args = ["--policy-pack", str(root / "policy")]
-    if str(raw_config.get("payments:protectData", "")).lower() == "true":
+    if protects_data(raw_config):
         args += ["--policy-pack-config", str(root / "policy" / "production.json")]
     return args
 

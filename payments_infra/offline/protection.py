@@ -43,15 +43,27 @@ def refusal(stack: str) -> str:
     )
 
 
+def read_protect_data(config: Mapping[str, Any]) -> tuple[bool, list[str]]:
+    """``payments:protectData`` of a stack file's config section, read by the setting's own
+    parser: (the value, the problems). Unset is the default, false."""
+    raw = config.get(PROTECT_DATA.key) if isinstance(config, Mapping) else None
+    if raw is None:
+        return False, []
+    return PROTECT_DATA.read({PROTECT_DATA.key: config_text(raw)})
+
+
+def protects_data(config: Mapping[str, Any]) -> bool:
+    """Whether a guard treats the stack as protected: a value the setting cannot read counts
+    as protected, the safe side (the program refuses such a value anyway)."""
+    protected, found = read_protect_data(config)
+    return protected or bool(found)
+
+
 def protected_data_problems(document: Mapping[str, Any], stack: str, command: str) -> list[str]:
     """For `make down` only: the refusal when the stack file protects the data."""
     if command != "down":
         return []
-    config = document.get("config") or {}
-    raw = config.get(PROTECT_DATA.key) if isinstance(config, dict) else None
-    if raw is None:
-        return []  # the default: unprotected
-    protected, found = PROTECT_DATA.read({PROTECT_DATA.key: config_text(raw)})
+    protected, found = read_protect_data(document.get("config") or {})
     if found:
         return [
             f"Pulumi.{stack}.yaml: {found[0]}, so `make down` cannot tell whether the "

@@ -28,6 +28,7 @@ from typing import Any
 from payments_infra import REPO_ROOT
 from payments_infra.aws.naming import physical_name
 from payments_infra.components.image import IMAGE_DIGEST
+from payments_infra.offline.protection import protects_data
 
 ALLOW_DIRTY = "PAYMENTS_ALLOW_DIRTY_DEPLOY"
 SHOWN_CHANGES = 5
@@ -50,10 +51,6 @@ def builds_image(document: Mapping[str, Any]) -> bool:
     return not (config.get("payments:apiImage") or config.get("payments:apiImageTag"))
 
 
-def _protects_data(document: Mapping[str, Any]) -> bool:
-    return str(_config(document).get("payments:protectData", "")).lower() == "true"
-
-
 def dirty_tree_problems(
     document: Mapping[str, Any],
     environ: Mapping[str, str],
@@ -62,7 +59,7 @@ def dirty_tree_problems(
 ) -> list[str]:
     """A deploy comes from a commit: the work tree has no uncommitted change."""
     allowed = environ.get(ALLOW_DIRTY) == "1"
-    if allowed and not _protects_data(document):
+    if allowed and not protects_data(_config(document)):
         print(
             f"preflight: {ALLOW_DIRTY}=1: deploying the work tree as it is, committed or not "
             "(the image reports its commit with -dirty when app/api has changes)"

@@ -24,7 +24,8 @@ from payments_infra.config.errors import ConfigError
 from payments_infra.offline import checks, preflight
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import record_program
-from payments_infra.offline.protection import protected_data_problems, refusal
+from payments_infra.offline.production import policy_pack_args
+from payments_infra.offline.protection import protected_data_problems, protects_data, refusal
 from policy.rules import RULES, args_for, violations
 from tests.graph_snapshot import snapshot
 from tests.stacks import SUFFIX, VALID_CONFIG, ZONES
@@ -361,3 +362,23 @@ def test_the_refusal_and_the_make_target_point_at_what_exists() -> None:
         r'--stack "\$\(STACK\)" --key-arn "\$\(KEY_ARN\)"\n',
         makefile,
     )
+
+
+@pytest.mark.parametrize(
+    ("config", "protected"),
+    [
+        ({}, False),
+        ({"payments:protectData": "false"}, False),
+        ({"payments:protectData": False}, False),  # a YAML boolean in the stack file
+        ({"payments:protectData": "true"}, True),
+        ({"payments:protectData": True}, True),
+        ({"payments:protectData": "maybe"}, True),  # unreadable: the safe side
+    ],
+)
+def test_every_guard_reads_protect_data_with_the_settings_own_parser(
+    config: dict[str, Any], protected: bool
+) -> None:
+    """release.py (dirty tree) and production.py (policy pack) share one reading of it."""
+    assert protects_data(config) is protected
+    production_rules = "--policy-pack-config" in policy_pack_args(config, REPO_ROOT)
+    assert production_rules is protected
