@@ -636,24 +636,33 @@ def _security_hub_enabled(securityhub: Any) -> bool:
     return True
 
 
-def bucket_problems(s3: Any, names: list[str], stack: str) -> list[str]:
-    """HeadBucket: 404 free, 403 someone else's, 200 ours (then the tags say whose)."""
+FREE, THIS_STACKS = "free", "this stack's"
+
+
+def bucket_owners(s3: Any, names: list[str], stack: str) -> dict[str, str]:
+    """Whose each bucket name is. HeadBucket: 404 free, 403 someone else's, 200 this
+    account's (then the tags say whether it is this stack's)."""
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
-    taken = []
+    owners = {}
     for name in names:
         try:
             s3.head_bucket(Bucket=name)
         except ClientError as error:
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status == 404:
-                continue
-            taken.append(
-                f"{name} (another AWS account's)" if status == 403 else f"{name} ({status})"
+            owners[name] = (
+                FREE if status == 404 else "another AWS account's" if status == 403 else str(status)
             )
             continue
-        if not _is_this_stacks(s3, name, stack):
-            taken.append(f"{name} (in this account, but not this stack's)")
+        stacks = _is_this_stacks(s3, name, stack)
+        owners[name] = THIS_STACKS if stacks else "in this account, but not this stack's"
+    return owners
+
+
+def taken_bucket_problems(owners: Mapping[str, str]) -> list[str]:
+    taken = [
+        f"{name} ({owner})" for name, owner in owners.items() if owner not in (FREE, THIS_STACKS)
+    ]
     if not taken:
         return []
     return [
@@ -662,15 +671,8 @@ def bucket_problems(s3: Any, names: list[str], stack: str) -> list[str]:
     ]
 
 
-def _exists(s3: Any, name: str) -> bool:
-    """The bucket is in this account (HeadBucket answers 200)."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415
-
-    try:
-        s3.head_bucket(Bucket=name)
-    except ClientError:
-        return False
-    return True
+def bucket_problems(s3: Any, names: list[str], stack: str) -> list[str]:
+    return taken_bucket_problems(bucket_owners(s3, names, stack))
 
 
 def _is_this_stacks(s3: Any, name: str, stack: str) -> bool:
@@ -778,14 +780,10 @@ def _planned_problems(root: Path, stack: str) -> list[str]:
         settings = StackConfig.from_mapping(config, project=PROJECT, stack=stack)
     except ConfigError as error:
         return [f"Pulumi.{stack}.yaml: {error}"]
-    s3, names = aws_client("s3"), bucket_names(graph)
-    found = bucket_problems(s3, names, stack)
-    found += missing_state_problems(
-        stack,
-        effective_backend(root, os.environ),
-        _run,
-        lambda: [n for n in names if _exists(s3, n) and _is_this_stacks(s3, n, stack)],
-    )
+    owners = bucket_owners(aws_client("s3"), bucket_names(graph), stack)
+    found = taken_bucket_problems(owners)
+    ours = [name for name, owner in owners.items() if owner == THIS_STACKS]
+    found += missing_state_problems(stack, ours, effective_backend(root, os.environ), _run)
     try:
         found += concurrency_problems(aws_client("lambda"), reserved_concurrency(graph))
         found += zone_problems(

@@ -184,17 +184,16 @@ def stack_names(run: Runner, pulumi: str = "pulumi") -> list[str] | None:
 
 
 def missing_state_problems(
-    stack: str, backend: Backend | None, run: Runner, stacks_buckets: Callable[[], Sequence[str]]
+    stack: str, ours: Sequence[str], backend: Backend | None, run: Runner
 ) -> list[str]:
-    """Refuse an ``up`` that would build a second copy beside the stack's resources.
-    ``stacks_buckets`` finds the planned buckets the account holds tagged as this stack's;
-    it is asked only when the backend has no such stack."""
+    """Refuse an ``up`` that would build a second copy beside the stack's resources. ``ours``:
+    the planned buckets the account holds tagged as this stack's (none on a first deploy,
+    and then the Pulumi CLI is not asked)."""
+    if not ours:
+        return []
     names = stack_names(run)
     if names is None or stack in names:
         return []
-    ours = stacks_buckets()
-    if not ours:
-        return []  # a first deploy
     return [
         f"the account already holds stack {stack}'s buckets ({', '.join(ours)}), but the "
         f"state backend {backend} has no stack {stack}: you are most likely on another "

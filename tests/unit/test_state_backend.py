@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import Stubber
 
 from payments_infra import REPO_ROOT
-from payments_infra.offline import state_backend
+from payments_infra.offline import preflight, state_backend
 from payments_infra.offline.state_backend import Backend, effective_backend
 
 LOCAL = Backend("file://./.pulumi-state", state_backend.PROJECT_KEY)
@@ -125,25 +125,24 @@ def stack_ls(*names: str, returncode: int = 0) -> state_backend.Runner:
 
 def test_an_up_on_a_backend_without_the_stack_whose_buckets_exist_is_refused() -> None:
     """Someone logged in to another backend: `pulumi up` would build a second stack."""
-    asked: list[bool] = []
-
-    def buckets() -> list[str]:
-        asked.append(True)
-        return ["frontend-prod1", "alb-logs-prod1"]
-
-    [problem] = state_backend.missing_state_problems("prod", LOCAL, stack_ls("dev"), buckets)
+    ours = ["frontend-prod1", "alb-logs-prod1"]
+    [problem] = state_backend.missing_state_problems("prod", ours, LOCAL, stack_ls("dev"))
     assert problem.startswith(
         "the account already holds stack prod's buckets (frontend-prod1, alb-logs-prod1), but "
         "the state backend file://./.pulumi-state (from Pulumi.yaml backend.url) has no stack prod"
     )
-    # The stack is there (any name form the CLI prints), or the CLI cannot tell: no refusal,
-    # and the buckets are not even looked up.
-    asked.clear()
+    # The stack is there (any name form the CLI prints), or the CLI cannot tell: no refusal.
     for run in (stack_ls("org/payments/prod"), stack_ls(returncode=255)):
-        assert state_backend.missing_state_problems("prod", LOCAL, run, buckets) == []
-    assert asked == []
-    # A first deploy: no stack, no buckets.
-    assert state_backend.missing_state_problems("prod", LOCAL, stack_ls(), list) == []
+        assert state_backend.missing_state_problems("prod", ours, LOCAL, run) == []
+
+
+def test_a_first_deploy_does_not_even_ask_the_cli() -> None:
+    """No bucket of the stack in the account: nothing to compare the backend with."""
+
+    def never(command: list[str]) -> subprocess.CompletedProcess[str]:
+        raise AssertionError(f"the CLI was asked: {command}")
+
+    assert state_backend.missing_state_problems("prod", [], LOCAL, never) == []
 
 
 def test_no_pulumi_cli_means_the_stack_list_is_unknown() -> None:
@@ -151,3 +150,19 @@ def test_no_pulumi_cli_means_the_stack_list_is_unknown() -> None:
         raise FileNotFoundError(command[0])
 
     assert state_backend.stack_names(missing) is None
+
+
+def test_each_bucket_is_looked_up_once_for_both_bucket_checks() -> None:
+    """preflight's taken-names check and the wrong-backend guard read one HeadBucket each."""
+    s3, stub = stubbed("s3")
+    stub.add_response("head_bucket", {}, expected_params={"Bucket": "frontend-prod1"})
+    stub.add_response(
+        "get_bucket_tagging",
+        {"TagSet": [{"Key": "Project", "Value": "payments"}, {"Key": "Stack", "Value": "prod"}]},
+    )
+    stub.add_client_error("head_bucket", "404", http_status_code=404)
+    stub.activate()
+    owners = preflight.bucket_owners(s3, ["frontend-prod1", "alb-logs-prod1"], "prod")
+    stub.assert_no_pending_responses()
+    assert owners == {"frontend-prod1": preflight.THIS_STACKS, "alb-logs-prod1": preflight.FREE}
+    assert preflight.taken_bucket_problems(owners) == []
