@@ -410,9 +410,10 @@ def check_api_model(graph: Graph) -> ApiModelReport:
     return ApiModelReport(violations, coverage)
 
 
-def check_api_rules(graph: Graph) -> list[str]:
-    """The graph-wide check: one sentence per value AWS would refuse, and per unreviewed type."""
-    report = check_api_model(graph)
+def check_api_rules(graph: Graph, report: ApiModelReport | None = None) -> list[str]:
+    """The graph-wide check: one sentence per value AWS would refuse, and per unreviewed type.
+    ``report``: the graph's ``check_api_model``, when the caller has it already."""
+    report = report or check_api_model(graph)
     unreviewed = [
         f"{type_} is not mapped to an AWS API call and has no reviewed reason (api_calls.py)"
         for type_, reason in sorted(report.coverage.unmapped.items())

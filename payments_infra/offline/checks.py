@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from payments_infra.config import LOG_RETENTION_DAYS
-from payments_infra.offline.api_model import check_api_rules
+from payments_infra.offline.api_model import ApiModelReport, check_api_rules
 from payments_infra.offline.checks_access import (
     check_autoscaling_owns_task_count,
     check_cloudfront,
@@ -54,7 +54,7 @@ from payments_infra.offline.checks_network import (
 )
 from payments_infra.offline.creation_order import check_creation_order
 from payments_infra.offline.graph import Graph
-from payments_infra.offline.iam_lint import check_iam_documents
+from payments_infra.offline.iam_lint import IamLintReport, check_iam_documents
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,16 @@ class CheckResult:
         return not self.problems
 
 
-def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list[CheckResult]:
-    """Every graph-wide check, in the order the plan prints them."""
+def run_checks(
+    graph: Graph,
+    suffix: str,
+    availability_zones: list[str],
+    *,
+    api_model: ApiModelReport | None = None,
+    iam_lint: IamLintReport | None = None,
+) -> list[CheckResult]:
+    """Every graph-wide check, in the order the plan prints them. ``api_model`` and
+    ``iam_lint``: those reports of the graph, when the caller prints them too (the plan)."""
     return [
         CheckResult("tags on every taggable resource", check_tags(graph)),
         CheckResult("explicit provider", check_explicit_provider(graph)),
@@ -103,6 +111,8 @@ def run_checks(graph: Graph, suffix: str, availability_zones: list[str]) -> list
         CheckResult("creation order AWS needs", check_creation_order(graph)),
         CheckResult("hardening an assessor asks for", check_hardening(graph)),
         CheckResult("hardening's keys, roles and lifecycles", check_hardening_links(graph)),
-        CheckResult("every input as the AWS API model allows", check_api_rules(graph)),
-        CheckResult("IAM documents clean in AWS's action catalogue", check_iam_documents(graph)),
+        CheckResult("every input as the AWS API model allows", check_api_rules(graph, api_model)),
+        CheckResult(
+            "IAM documents clean in AWS's action catalogue", check_iam_documents(graph, iam_lint)
+        ),
     ]

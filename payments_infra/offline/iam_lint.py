@@ -321,6 +321,7 @@ def lint_iam_documents(
     return report
 
 
-def check_iam_documents(graph: Graph) -> list[str]:
-    """One sentence per finding parliament (or the glue) raised that no row of JUSTIFIED accepts."""
-    return [finding.sentence for finding in lint_iam_documents(graph).findings]
+def check_iam_documents(graph: Graph, report: IamLintReport | None = None) -> list[str]:
+    """One sentence per finding parliament (or the glue) raised that no row of JUSTIFIED accepts.
+    ``report``: the graph's ``lint_iam_documents``, when the caller has it already."""
+    return [finding.sentence for finding in (report or lint_iam_documents(graph)).findings]

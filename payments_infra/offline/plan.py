@@ -291,11 +291,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"plan: {stack_file.name}: {error}", file=sys.stderr)
         return 2
+    # Read once: the checks judge them, and the plan prints what they covered.
+    api_model, iam_lint = check_api_model(graph), lint_iam_documents(graph)
     results = run_checks(
-        graph, config["payments:environmentSuffix"], list(graph.stack_outputs["availability_zones"])
+        graph,
+        config["payments:environmentSuffix"],
+        list(graph.stack_outputs["availability_zones"]),
+        api_model=api_model,
+        iam_lint=iam_lint,
     )
-    coverage, iam_lint = check_api_model(graph).coverage, lint_iam_documents(graph)
-    print(render(graph, results, args.stack, coverage, iam_lint))
+    print(render(graph, results, args.stack, api_model.coverage, iam_lint))
 
     out = Path(args.json or REPO_ROOT / "build" / f"plan-{args.stack}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
