@@ -11,3 +11,6 @@ from pathlib import Path
 
 # The project root: Pulumi.yaml, __main__.py and the web app's build live under it.
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The Pulumi project's name (Pulumi.yaml): the Project tag the stack puts on every resource,
+# which the offline tooling and preflight recognise the stack's resources by.
+PROJECT = "payments"

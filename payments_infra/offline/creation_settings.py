@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from payments_infra import PROJECT
 from payments_infra.config import SETTINGS, StackConfig
 from payments_infra.config.errors import ConfigError
 from payments_infra.config.setting import bound_values, creation_values
@@ -29,7 +30,6 @@ from payments_infra.config.settings import AVAILABILITY_ZONES
 from payments_infra.offline.stack_file import StackFileError, read_stack_config, stack_file_path
 
 OUTPUT = "creation_settings"  # components/outputs.py exports it
-PROJECT = "payments"
 DOCS = "docs/deploy.md, Changing a deployed stack"
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 Zones = Callable[[], list[str] | None]
@@ -45,9 +45,10 @@ def _zones_now() -> list[str] | None:
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
     from payments_infra.offline import preflight  # noqa: PLC0415 (it imports this module)
+    from payments_infra.offline.zone_offers import planned_zones  # noqa: PLC0415
 
     try:
-        zones, found = preflight.planned_zones(preflight.aws_client("ec2"), None)
+        zones, found = planned_zones(preflight.aws_client("ec2"), None)
     except (BotoCoreError, ClientError):
         return None
     return None if found else [zone.name for zone in zones]

@@ -46,12 +46,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from payments_infra import REPO_ROOT
+from payments_infra import PROJECT, REPO_ROOT
 from payments_infra.aws.naming import RDS_IDENTIFIER, physical_name, suffix_problems
 from payments_infra.config import REQUIRED_REGION
 from payments_infra.offline.stack_file import StackFileError, read_stack_config, stack_file_path
 
-PROJECT = "payments"  # Pulumi.yaml's name: the Project tag on every resource
 POLL_SECONDS = 30.0
 TIMEOUT_MINUTES = 240.0
 AVAILABLE = "available"

@@ -19,11 +19,10 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc, settings
 
-from payments_infra import REPO_ROOT
+from payments_infra import PROJECT, REPO_ROOT
 from payments_infra.offline.graph import Graph, Resource, SecretValue
 
 PROGRAM = REPO_ROOT / "__main__.py"
-PROJECT = "payments"
 MOCK_ACCOUNT_ID = "123456789012"
 # us-east-1 has six zones; answering with all of them exercises the "first three" choice.
 MOCK_ZONES = [f"us-east-1{letter}" for letter in "abcdef"]

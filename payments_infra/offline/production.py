@@ -16,14 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from payments_infra import REPO_ROOT
+from payments_infra import PROJECT, REPO_ROOT
 from payments_infra.config.choices import LogArchive
 from payments_infra.config.errors import ConfigError
 from payments_infra.config.stack_config import StackConfig
 from payments_infra.offline.protection import protects_data
 from payments_infra.offline.stack_file import read_stack_config, stack_file_path
-
-PROJECT = "payments"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from botocore.stub import Stubber
 from payments_infra import REPO_ROOT
 from payments_infra.aws.provider import Zone
 from payments_infra.config import StackConfig
-from payments_infra.offline import preflight
+from payments_infra.offline import account_controls_check, base_image, preflight, zone_offers
 from payments_infra.offline.stack_file import read_stack_config
 from tests.stacks import VALID_CONFIG, WEB_DIST
 
@@ -301,7 +301,7 @@ def controls_stubs(
     channels: list[str] = (),  # type: ignore[assignment]
     trails: list[tuple[str, str]] = (),  # type: ignore[assignment]
     hub: bool = False,
-) -> tuple[preflight.AccountControlClients, list[Stubber]]:
+) -> tuple[account_controls_check.AccountControlClients, list[Stubber]]:
     guardduty, guardduty_stub = stubbed("guardduty")
     guardduty_stub.add_response("list_detectors", {"DetectorIds": [d for d, _ in detectors]})
     for detector_id, tags in detectors:
@@ -336,7 +336,9 @@ def controls_stubs(
             "Account 123456789012 is not subscribed to AWS Security Hub",
             http_status_code=401,
         )
-    clients = preflight.AccountControlClients(guardduty, securityhub, config, cloudtrail)
+    clients = account_controls_check.AccountControlClients(
+        guardduty, securityhub, config, cloudtrail
+    )
     return clients, [guardduty_stub, config_stub, cloudtrail_stub, securityhub_stub]
 
 
@@ -345,7 +347,7 @@ def account_control_problems(**existing: Any) -> list[str]:
     for stub in stubs:
         stub.activate()
     try:
-        return preflight.account_control_problems(clients, "dev1", "dev")
+        return account_controls_check.account_control_problems(clients, "dev1", "dev")
     finally:
         for stub in stubs:
             stub.assert_no_pending_responses()
@@ -488,7 +490,7 @@ class PlentyOfConcurrency:
 TOKEN = "anonymous-pull-token"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-BASE = preflight.dockerfile_base_image() or ""
+BASE = base_image.dockerfile_base_image() or ""
 assert BASE, "app/api/Dockerfile lost its ARG BASE_IMAGE= line"
 DIGEST = BASE.partition("@")[2]
 MANIFEST_PATH = f"/v2/library/python/manifests/{DIGEST}"
@@ -555,9 +557,9 @@ class FakeRegistry:
 
     def check(self, architecture: str = "ARM64", dockerfile: Path | None = None) -> list[str]:
         document = {"config": {"payments:apiCpuArchitecture": architecture}}
-        return preflight.base_image_problems(
+        return base_image.base_image_problems(
             document,
-            dockerfile=dockerfile or preflight.DOCKERFILE,
+            dockerfile=dockerfile or base_image.DOCKERFILE,
             registry=self.url,
             auth=f"{self.url}/token",
             timeout=5,
@@ -586,7 +588,7 @@ def test_the_base_image_is_read_from_the_dockerfile_as_build_image_sh_reads_it()
     script = REPO_ROOT / "app" / "api" / "docker" / "build-image.sh"
     assert "sed -n 's/^ARG BASE_IMAGE=//p'" in script.read_text()
     assert BASE.startswith("python:3.12")
-    image = preflight.docker_hub_reference(BASE)
+    image = base_image.docker_hub_reference(BASE)
     assert image is not None
     assert (image.repository, image.digest) == ("library/python", DIGEST)
     assert image.name_and_tag == BASE.partition("@")[0]
@@ -606,7 +608,7 @@ def test_the_base_image_is_read_from_the_dockerfile_as_build_image_sh_reads_it()
 def test_only_docker_hub_references_pinned_by_digest_are_resolved(
     reference: str, repository: str | None
 ) -> None:
-    image = preflight.docker_hub_reference(reference)
+    image = base_image.docker_hub_reference(reference)
     assert (image.repository if image else None) == repository
 
 
@@ -643,7 +645,7 @@ def test_an_unreachable_registry_says_it_cannot_verify_and_how_to_check_by_hand(
     with socket.socket() as reserved:
         reserved.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{reserved.getsockname()[1]}"
-        [problem] = preflight.base_image_problems(
+        [problem] = base_image.base_image_problems(
             {"config": {}}, registry=url, auth=f"{url}/token", timeout=5
         )
     assert problem.startswith(
@@ -714,7 +716,7 @@ def test_the_reference_comes_from_the_dockerfile_given(
 
 def test_no_registry_look_up_with_a_prebuilt_image(registry: FakeRegistry) -> None:
     document = {"config": {"payments:apiImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/a:1"}}
-    assert preflight.base_image_problems(document, registry=registry.url, auth=registry.url) == []
+    assert base_image.base_image_problems(document, registry=registry.url, auth=registry.url) == []
     assert registry.requests == []
 
 
@@ -755,7 +757,7 @@ def zone(name: str) -> Zone:
 def test_preflight_chooses_the_zones_as_the_program_does() -> None:
     client, stub = ec2_zones()
     with stub:
-        zones, found = preflight.planned_zones(client, None)
+        zones, found = zone_offers.planned_zones(client, None)
     assert found == []
     assert zones == [zone("us-east-1b"), zone("us-east-1c"), zone("us-east-1d")]
 
@@ -763,7 +765,7 @@ def test_preflight_chooses_the_zones_as_the_program_does() -> None:
 def test_a_pinned_zone_the_account_lacks_is_named() -> None:
     client, stub = ec2_zones(pinned=True)
     with stub:
-        zones, found = preflight.planned_zones(client, ("us-east-1a", "us-east-1b", "us-east-1g"))
+        zones, found = zone_offers.planned_zones(client, ("us-east-1a", "us-east-1b", "us-east-1g"))
     assert zones == []
     assert found == [
         "payments:availabilityZones names us-east-1g, which this account does not have in "
@@ -774,14 +776,14 @@ def test_a_pinned_zone_the_account_lacks_is_named() -> None:
 
 def test_a_pinned_limited_zone_stops_only_the_arm64_tasks_it_cannot_run() -> None:
     zones = [zone("us-east-1a"), zone("us-east-1b"), zone("us-east-1c")]
-    assert preflight.pinned_zone_problems(zones, "ARM64") == [
+    assert zone_offers.pinned_zone_problems(zones, "ARM64") == [
         "payments:availabilityZones pins us-east-1a (use1-az3), and Fargate runs no ARM64 "
         "tasks there (ECS developer guide, 64-bit ARM workloads), while "
         "payments:apiCpuArchitecture is ARM64: pin another zone (aws ec2 "
         "describe-availability-zones shows each zone's ID), remove the setting so the stack "
         "chooses, or set payments:apiCpuArchitecture to X86_64"
     ]
-    assert preflight.pinned_zone_problems(zones, "X86_64") == []
+    assert zone_offers.pinned_zone_problems(zones, "X86_64") == []
 
 
 def orderable(zones_by_version: dict[str, list[str]]) -> dict[str, Any]:
@@ -810,7 +812,7 @@ def test_serverless_v2_offered_in_every_planned_zone_passes() -> None:
         expected_params=SERVERLESS,
     )
     with stub:
-        assert preflight.serverless_problems(client, PLANNED, "17") == []
+        assert zone_offers.serverless_problems(client, PLANNED, "17") == []
 
 
 def test_a_zone_without_serverless_v2_of_the_major_version_is_named() -> None:
@@ -822,7 +824,7 @@ def test_a_zone_without_serverless_v2_of_the_major_version_is_named() -> None:
         expected_params=SERVERLESS,
     )
     with stub:
-        assert preflight.serverless_problems(client, PLANNED, "17") == [
+        assert zone_offers.serverless_problems(client, PLANNED, "17") == [
             "Aurora PostgreSQL 17 Serverless v2 (db.serverless) is not offered in us-east-1d "
             "(use1-az2) in this account (RDS DescribeOrderableDBInstanceOptions): pin "
             "payments:availabilityZones to three zones that offer it, or choose another "
@@ -838,7 +840,7 @@ def test_an_exact_engine_version_is_asked_for_exactly() -> None:
         expected_params={**SERVERLESS, "EngineVersion": "17.4"},
     )
     with stub:
-        assert preflight.serverless_problems(client, PLANNED, "17.4") == []
+        assert zone_offers.serverless_problems(client, PLANNED, "17.4") == []
 
 
 def endpoint_services(offered: dict[str, list[str]]) -> tuple[Any, Stubber]:
@@ -863,7 +865,7 @@ def test_interface_endpoints_offered_in_every_planned_zone_pass() -> None:
     }
     client, stub = endpoint_services(services)
     with stub:
-        assert preflight.endpoint_problems(client, PLANNED, list(services)) == []
+        assert zone_offers.endpoint_problems(client, PLANNED, list(services)) == []
 
 
 def test_an_interface_endpoint_missing_from_a_zone_is_named_with_the_zone() -> None:
@@ -873,7 +875,7 @@ def test_an_interface_endpoint_missing_from_a_zone_is_named_with_the_zone() -> N
     }
     client, stub = endpoint_services(services)
     with stub:
-        assert preflight.endpoint_problems(client, PLANNED, list(services)) == [
+        assert zone_offers.endpoint_problems(client, PLANNED, list(services)) == [
             "these VPC interface endpoints are not offered in the stack's zones: "
             "com.amazonaws.us-east-1.ecr.dkr in us-east-1d (use1-az2) (EC2 "
             "DescribeVpcEndpointServices): pin payments:availabilityZones to three zones that "
@@ -887,10 +889,10 @@ ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "sts
 def test_the_plan_names_its_interface_endpoint_services() -> None:
     config = read_stack_config(REPO_ROOT / "Pulumi.dev.yaml")
     config["payments:webDistDir"] = WEB_DIST
-    services = preflight.interface_endpoint_services(preflight.planned_graph(config, "dev"))
+    services = zone_offers.interface_endpoint_services(preflight.planned_graph(config, "dev"))
     assert services == [f"com.amazonaws.us-east-1.{s}" for s in ENDPOINT_SERVICES]
     config["payments:vpcEndpoints"] = "false"
-    assert preflight.interface_endpoint_services(preflight.planned_graph(config, "dev")) == []
+    assert zone_offers.interface_endpoint_services(preflight.planned_graph(config, "dev")) == []
 
 
 def test_pinned_zones_are_checked_as_given_and_a_limited_one_is_named() -> None:
@@ -915,7 +917,7 @@ def test_pinned_zones_are_checked_as_given_and_a_limited_one_is_named() -> None:
         "describe_orderable_db_instance_options", orderable({"17.6": pinned}), SERVERLESS
     )
     with ec2_stub, rds_stub:
-        [problem] = preflight.zone_problems(ec2, rds, config, ["com.amazonaws.us-east-1.sts"])
+        [problem] = zone_offers.zone_problems(ec2, rds, config, ["com.amazonaws.us-east-1.sts"])
     assert problem.startswith("payments:availabilityZones pins us-east-1a (use1-az3), and Fargate")
     ec2_stub.assert_no_pending_responses()
     rds_stub.assert_no_pending_responses()
