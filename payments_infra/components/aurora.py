@@ -1,8 +1,9 @@
 """Aurora PostgreSQL's fixed choices, and the documents made from them.
 
 The database name, admin user and port; the password alphabet; the backup and maintenance
-windows; the cluster parameter group's values (TLS only, what an assessor wants logged); and
-the secret's JSON, which the rotation function (functions/db_rotation) and the API both read.
+windows; the cluster parameter group's values (TLS only, what an assessor wants logged); the
+secret's JSON, which the rotation function (functions/db_rotation) and the API both read; and
+the cluster's alarms, with their thresholds and what on-call does about each.
 Plain values and functions: database.py builds the resources from them, tests read them
 directly.
 """
@@ -10,6 +11,9 @@ directly.
 from __future__ import annotations
 
 import json
+
+from payments_infra.aws.monitoring import AlarmSpec
+from payments_infra.aws.naming import physical_name
 
 DATABASE_NAME = "payments"
 MASTER_USERNAME = "payments_admin"
@@ -65,3 +69,70 @@ def secret_document(host: str, password: str, cluster_identifier: str) -> str:
             "?sslmode=verify-full",
         }
     )
+
+
+def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
+    """Aurora running hot, short of memory or connections, or its reader falling behind."""
+    dimensions = {"DBClusterIdentifier": cluster}
+    raise_max = "pulumi config set payments:dbMaxCapacity <ACU> and make up (in place)"
+    return [
+        AlarmSpec(
+            physical_name("alarm_db_cpu", suffix),
+            "AWS/RDS",
+            "CPUUtilization",
+            dimensions,
+            "GreaterThanThreshold",
+            80,
+            "Aurora CPU high for 15 minutes: raise dbMaxCapacity or fix a query.",
+            action=f"Performance Insights of {physical_name('db_instance_writer', suffix)}, "
+            "top SQL: a runaway query is fixed in the API; real load with "
+            f"ServerlessDatabaseCapacity at dbMaxCapacity: {raise_max}.",
+            statistic="Average",
+            period=300,
+            evaluation_periods=3,
+        ),
+        AlarmSpec(
+            physical_name("alarm_db_memory", suffix),
+            "AWS/RDS",
+            "FreeableMemory",
+            dimensions,
+            "LessThanThreshold",
+            256 * 1024 * 1024,
+            "Under 256 MiB free: the buffer cache is gone and latency will follow.",
+            action="Raise the floor, pulumi config set payments:dbMinCapacity <ACU> (about 2 GiB "
+            f"each) and make up; if ServerlessDatabaseCapacity is at dbMaxCapacity: {raise_max}.",
+            statistic="Minimum",
+            period=300,
+            evaluation_periods=3,
+        ),
+        AlarmSpec(
+            physical_name("alarm_db_connections", suffix),
+            "AWS/RDS",
+            "DatabaseConnections",
+            dimensions,
+            "GreaterThanThreshold",
+            400,
+            "Connections near the limit of small capacities: pools are leaking or too many tasks.",
+            action="The API holds at most its running tasks x DB_POOL_MAX (10 by default). "
+            "More than that: find who in the connection lines of "
+            f"{physical_name('db_log_group', suffix)} and stop it (docs/deploy.md, On-call: "
+            "capacity limits).",
+            statistic="Maximum",
+            period=300,
+            evaluation_periods=2,
+        ),
+        AlarmSpec(
+            physical_name("alarm_db_replica_lag", suffix),
+            "AWS/RDS",
+            "AuroraReplicaLag",
+            {"DBInstanceIdentifier": reader},
+            "GreaterThanThreshold",
+            1000,
+            "Reader over 1 s behind: a failover would lose that much recent work.",
+            action="If the reader's ServerlessDatabaseCapacity is at dbMaxCapacity: "
+            f"{raise_max}; else aws rds reboot-db-instance --db-instance-identifier "
+            f"{reader} (the API uses the writer only).",
+            statistic="Maximum",
+            evaluation_periods=5,
+        ),
+    ]

@@ -62,7 +62,7 @@ from payments_infra.aws.keys import (
     database_key_policy,
 )
 from payments_infra.aws.logs import log_group
-from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
+from payments_infra.aws.monitoring import DashboardWidget
 from payments_infra.aws.naming import physical_name
 from payments_infra.aws.provider import EngineVersion
 from payments_infra.aws.security_groups import Connectable
@@ -79,6 +79,7 @@ from payments_infra.components.aurora import (
     PORT,
     SECRET_KEYS,
     cluster_parameters,
+    database_alarms,
     secret_document,
 )
 from payments_infra.components.db_rotation import (
@@ -426,70 +427,3 @@ class Database(pulumi.ComponentResource):
                 parent=self, ignore_changes=["secretString"] if self._rotating else []
             ),
         )
-
-
-def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
-    """Aurora running hot, short of memory or connections, or its reader falling behind."""
-    dimensions = {"DBClusterIdentifier": cluster}
-    raise_max = "pulumi config set payments:dbMaxCapacity <ACU> and make up (in place)"
-    return [
-        AlarmSpec(
-            physical_name("alarm_db_cpu", suffix),
-            "AWS/RDS",
-            "CPUUtilization",
-            dimensions,
-            "GreaterThanThreshold",
-            80,
-            "Aurora CPU high for 15 minutes: raise dbMaxCapacity or fix a query.",
-            action=f"Performance Insights of {physical_name('db_instance_writer', suffix)}, "
-            "top SQL: a runaway query is fixed in the API; real load with "
-            f"ServerlessDatabaseCapacity at dbMaxCapacity: {raise_max}.",
-            statistic="Average",
-            period=300,
-            evaluation_periods=3,
-        ),
-        AlarmSpec(
-            physical_name("alarm_db_memory", suffix),
-            "AWS/RDS",
-            "FreeableMemory",
-            dimensions,
-            "LessThanThreshold",
-            256 * 1024 * 1024,
-            "Under 256 MiB free: the buffer cache is gone and latency will follow.",
-            action="Raise the floor, pulumi config set payments:dbMinCapacity <ACU> (about 2 GiB "
-            f"each) and make up; if ServerlessDatabaseCapacity is at dbMaxCapacity: {raise_max}.",
-            statistic="Minimum",
-            period=300,
-            evaluation_periods=3,
-        ),
-        AlarmSpec(
-            physical_name("alarm_db_connections", suffix),
-            "AWS/RDS",
-            "DatabaseConnections",
-            dimensions,
-            "GreaterThanThreshold",
-            400,
-            "Connections near the limit of small capacities: pools are leaking or too many tasks.",
-            action="The API holds at most its running tasks x DB_POOL_MAX (10 by default). "
-            "More than that: find who in the connection lines of "
-            f"{physical_name('db_log_group', suffix)} and stop it (docs/deploy.md, On-call: "
-            "capacity limits).",
-            statistic="Maximum",
-            period=300,
-            evaluation_periods=2,
-        ),
-        AlarmSpec(
-            physical_name("alarm_db_replica_lag", suffix),
-            "AWS/RDS",
-            "AuroraReplicaLag",
-            {"DBInstanceIdentifier": reader},
-            "GreaterThanThreshold",
-            1000,
-            "Reader over 1 s behind: a failover would lose that much recent work.",
-            action="If the reader's ServerlessDatabaseCapacity is at dbMaxCapacity: "
-            f"{raise_max}; else aws rds reboot-db-instance --db-instance-identifier "
-            f"{reader} (the API uses the writer only).",
-            statistic="Maximum",
-            evaluation_periods=5,
-        ),
-    ]
