@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pulumi_policy import EnforcementLevel
+
 from payments_infra.offline.graph import Graph, Resource
+from policy.rules import RULES, args_for, violations
 
 
 def only(graph: Graph, type_token: str) -> Resource:
@@ -40,4 +43,16 @@ def security_group_rules(graph: Graph, type_token: str, group: Resource) -> set[
         )
         for r in graph.of_type(type_token)
         if r.inputs["securityGroupId"] == group.id
+    }
+
+
+def mandatory_rule_violations(graph: Graph) -> dict[tuple[str, str], list[str]]:
+    """(rule, resource) -> what each mandatory per-resource policy rule finds in the graph."""
+    return {
+        (rule.name, resource.name): problems
+        for resource in graph
+        if resource.custom
+        for rule in RULES
+        if rule.enforcement == EnforcementLevel.MANDATORY
+        if (problems := violations(rule, args_for(resource, graph)))
     }

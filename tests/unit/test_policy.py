@@ -23,6 +23,7 @@ from policy.rules import (
     stack_violations,
     violations,
 )
+from tests.graph_queries import mandatory_rule_violations
 from tests.stacks import VALID_CONFIG
 
 RULE = {rule.name: rule for rule in RULES}
@@ -37,15 +38,7 @@ def test_every_rule_names_its_pci_requirement() -> None:
 
 def test_every_rule_passes_on_every_resource_of_the_real_program(graph: Graph) -> None:
     # Advisory rules flag the demo on purpose (certificate mode 3): test_edge_guardrails.py.
-    found = {
-        (rule.name, resource.name): problems
-        for resource in graph
-        if resource.custom
-        for rule in RULES
-        if rule.enforcement == EnforcementLevel.MANDATORY
-        if (problems := violations(rule, args_for(resource, graph)))
-    }
-    assert found == {}
+    assert mandatory_rule_violations(graph) == {}
 
 
 def first(graph: Graph, type_token: str) -> Resource:

@@ -15,7 +15,6 @@ import botocore.session
 import pytest
 from botocore import xform_name
 from botocore.stub import Stubber
-from pulumi_policy import EnforcementLevel
 
 from payments_infra import REPO_ROOT
 from payments_infra.aws.naming import MAX_SUFFIX_LENGTH, RDS_IDENTIFIER, physical_name
@@ -27,6 +26,7 @@ from payments_infra.offline.mocks import record_program
 from payments_infra.offline.production import policy_pack_args
 from payments_infra.offline.protection import protected_data_problems, protects_data, refusal
 from policy.rules import RULES, args_for, violations
+from tests.graph_queries import mandatory_rule_violations
 from tests.graph_snapshot import snapshot
 from tests.stacks import SUFFIX, VALID_CONFIG, ZONES
 
@@ -199,15 +199,7 @@ def test_unprotected_a_protected_cluster_alone_makes_the_rest_missing(graph: Gra
 
 
 def test_every_mandatory_rule_passes_on_the_protected_program(protected_graph: Graph) -> None:
-    found = {
-        (rule.name, resource.name): problems
-        for resource in protected_graph
-        if resource.custom
-        for rule in RULES
-        if rule.enforcement == EnforcementLevel.MANDATORY
-        if (problems := violations(rule, args_for(resource, protected_graph)))
-    }
-    assert found == {}
+    assert mandatory_rule_violations(protected_graph) == {}
 
 
 @pytest.mark.parametrize(
