@@ -138,12 +138,10 @@ def _member_for(key: str, shape: Any) -> tuple[str, Any] | None:
     wanted = _norm(key)
     by_norm = {_norm(name): name for name in members}
     singular = f"{wanted[:-3]}y" if wanted.endswith("ies") else wanted.removesuffix("s")
-    for candidate in (wanted, f"{wanted}s", f"{wanted}es", singular):
+    plural_of_y = f"{wanted[:-1]}ies" if wanted.endswith("y") else wanted
+    for candidate in (wanted, f"{wanted}s", f"{wanted}es", singular, plural_of_y):
         if candidate in by_norm:
             return by_norm[candidate], members[by_norm[candidate]]
-    if wanted.endswith("y") and f"{wanted[:-1]}ies" in by_norm:
-        name = by_norm[f"{wanted[:-1]}ies"]
-        return name, members[name]
     # "name" ~ "RoleName", "identifier" ~ "DBInstanceIdentifier": when only one member ends so.
     ending = [name for norm, name in by_norm.items() if norm.endswith(wanted)]
     if len(ending) == 1:
@@ -166,7 +164,7 @@ class _Walk:
     def __init__(self, resource: Resource, call: ApiCall, computed: regex.Pattern[str]) -> None:
         self.resource = resource
         self.call = call
-        self.computed_ids = computed
+        self.computed_pattern = computed
         self.violations: list[Violation] = []
         self.inputs = self.checked = self.computed = self.no_rule = 0
         self.unchecked: set[str] = set()
@@ -232,7 +230,7 @@ class _Walk:
                 self.unchecked.add(_generic(leaf_path))
 
     def _is_computed(self, value: Any) -> bool:
-        return isinstance(value, str) and self.computed_ids.search(value) is not None
+        return isinstance(value, str) and self.computed_pattern.search(value) is not None
 
     def _count(self, counted: bool, value: Any) -> None:
         if counted:
