@@ -27,16 +27,19 @@ from payments_infra.config import SETTINGS, StackConfig
 from payments_infra.config.errors import ConfigError
 from payments_infra.config.setting import bound_values, creation_values
 from payments_infra.config.settings import AVAILABILITY_ZONES
+from payments_infra.offline.commands import Runner
+from payments_infra.offline.commands import run as _command
 from payments_infra.offline.stack_file import StackFileError, read_stack_config, stack_file_path
+
+
+def _run_slow(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """``pulumi stack output`` reads the whole state, from S3 for a team: more time."""
+    return _command(command, timeout=120)
+
 
 OUTPUT = "creation_settings"  # components/outputs.py exports it
 DOCS = "docs/deploy.md, Changing a deployed stack"
-Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 Zones = Callable[[], list[str] | None]
-
-
-def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
 def _zones_now() -> list[str] | None:
@@ -55,7 +58,7 @@ def _zones_now() -> list[str] | None:
 
 
 def stack_outputs(
-    stack: str, run: Runner = _run, which: Callable[[str], str | None] = shutil.which
+    stack: str, run: Runner = _run_slow, which: Callable[[str], str | None] = shutil.which
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """(the deployed stack's outputs, or None when there is no stack or no CLI to ask; the
     problem that stops the check)."""
@@ -81,7 +84,7 @@ def stack_outputs(
 
 
 def deployed_settings(
-    stack: str, run: Runner = _run, which: Callable[[str], str | None] = shutil.which
+    stack: str, run: Runner = _run_slow, which: Callable[[str], str | None] = shutil.which
 ) -> tuple[dict[str, str] | None, list[str]]:
     """(the creation settings the deployed stack recorded, or None when there are none to
     compare; the problem that stops the check)."""
@@ -159,7 +162,7 @@ def difference_problems(
 def problems(
     root: Path,
     stack: str,
-    run: Runner = _run,
+    run: Runner = _run_slow,
     which: Callable[[str], str | None] = shutil.which,
     zones_now: Zones = _zones_now,
 ) -> list[str]:

@@ -44,7 +44,6 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -58,6 +57,8 @@ from payments_infra.offline.account_controls_check import (
     account_control_problems,
 )
 from payments_infra.offline.base_image import base_image_problems
+from payments_infra.offline.commands import Runner
+from payments_infra.offline.commands import run as _run
 from payments_infra.offline.production import production_problems
 from payments_infra.offline.protection import protected_data_problems
 from payments_infra.offline.release import builds_image, dirty_tree_problems, image_tag_problems
@@ -83,15 +84,10 @@ STS_ATTEMPTS = 2
 if TYPE_CHECKING:
     from payments_infra.offline.graph import Graph
 
-Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 # payments:apiCpuArchitecture -> what `uname -m` says on such a machine, and QEMU's handler.
 ARCHITECTURES = {"ARM64": ("aarch64", "qemu-aarch64"), "X86_64": ("x86_64", "qemu-x86_64")}
 MACHINE_ALIASES = {"arm64": "aarch64", "amd64": "x86_64"}
-
-
-def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
 
 
 def stack_problems(root: Path, stack: str) -> tuple[dict[str, Any], list[str]]:

@@ -28,16 +28,12 @@ from typing import Any
 from payments_infra import REPO_ROOT
 from payments_infra.aws.naming import physical_name
 from payments_infra.components.image import IMAGE_DIGEST
+from payments_infra.offline.commands import Runner
+from payments_infra.offline.commands import run as _run
 from payments_infra.offline.protection import protects_data
 
 ALLOW_DIRTY = "PAYMENTS_ALLOW_DIRTY_DEPLOY"
 SHOWN_CHANGES = 5
-
-Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
-
-
-def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
 
 
 def _config(document: Mapping[str, Any]) -> Mapping[str, Any]:

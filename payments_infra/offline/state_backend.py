@@ -28,7 +28,8 @@ from typing import Any
 
 import yaml
 
-Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
+from payments_infra.offline.commands import Runner
+
 ENV_KEY = "PULUMI_BACKEND_URL"
 PROJECT_KEY = "Pulumi.yaml backend.url"
 SELF_MANAGED = ("file", "s3", "gs", "azblob")
