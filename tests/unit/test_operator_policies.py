@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from payments_infra import REPO_ROOT
+from payments_infra.offline import operator_grants as grants
 from payments_infra.offline import operator_policies as op
 from payments_infra.offline.api_calls import API_CALLS
 from payments_infra.offline.graph import Graph, Resource
@@ -29,7 +30,7 @@ FILES = ("deployer.json", "verifier.json", "key-operator.json")
 # parliament's findings we accept, by (file, statement, issue), and why.
 ACCEPTED = {
     ("deployer.json", "GraphServices", "RESOURCE_STAR"): (
-        "the wildcard statement (operator_policies.WILDCARDS says why): its create calls take "
+        "the wildcard statement (operator_grants.WILDCARDS says why): its create calls take "
         "no resource, and the ids of what it makes are not known before"
     ),
     ("deployer.json", "StackBuckets", "RESOURCE_MISMATCH"): (
@@ -159,9 +160,9 @@ def test_a_wildcard_action_only_where_wildcards_says_why(
     policies: dict[str, op.Policy], name: str
 ) -> None:
     wild = {(s["Sid"], a) for s in _statements(policies[name]) for a in s["Action"] if "*" in a}
-    allowed = set(op.WILDCARDS) if name == "deployer.json" else set()
+    allowed = set(grants.WILDCARDS) if name == "deployer.json" else set()
     assert {sid for sid, _ in wild} <= allowed, sorted(wild)
-    assert all(op.WILDCARDS[sid].strip() for sid, _ in wild)
+    assert all(grants.WILDCARDS[sid].strip() for sid, _ in wild)
     assert not [s for s in _statements(policies[name]) if s["Effect"] != "Allow"]
 
 
@@ -398,7 +399,9 @@ def _live_test_calls() -> set[str]:
 def test_the_verifier_may_make_exactly_the_live_tests_calls(policies: dict[str, op.Policy]) -> None:
     calls = _live_test_calls()
     assert "ec2:DescribeVpcs" in calls and "wafv2:GetWebACLForResource" in calls  # the scan works
-    assert set(op.VERIFIER_WITHHELD) <= calls, "withheld from the verifier, but no test calls it"
+    assert set(grants.VERIFIER_WITHHELD) <= calls, (
+        "withheld from the verifier, but no test calls it"
+    )
     state = {"StateBucket", "StateObjects", "StateKey"}
     granted = {
         a
@@ -406,7 +409,7 @@ def test_the_verifier_may_make_exactly_the_live_tests_calls(policies: dict[str, 
         if s["Sid"] not in state
         for a in s["Action"]
     }
-    assert granted == calls - set(op.VERIFIER_WITHHELD)
+    assert granted == calls - set(grants.VERIFIER_WITHHELD)
 
 
 def test_the_verifier_holds_no_write_action_and_no_secret_value(
