@@ -28,39 +28,9 @@ import botocore.session
 import regex
 
 from payments_infra.offline.api_calls import API_CALLS, NOT_API_CALLS, ApiCall
+from payments_infra.offline.aws_patterns import aws_pattern
 from payments_infra.offline.checks_conventions import effective_tags, is_taggable
 from payments_infra.offline.graph import Graph, Resource, SecretValue
-
-# AWS's patterns are Java/ECMAScript regexes: \w, \d and \s are ASCII there, \p{...} classes
-# and UTF-16 surrogate ranges appear, and they are searched, not implicitly anchored (Smithy's
-# @pattern). The surrogate pair range means "every character beyond the BMP".
-_JAVA_SUPPLEMENTARY = r"\uD800\uDC00-\uDBFF\uDFFF"
-_ASCII_CLASSES = {"w": "A-Za-z0-9_", "d": "0-9", "s": " \\t\\n\\x0B\\f\\r"}
-
-
-@cache
-def _pattern(source: str) -> regex.Pattern[str]:
-    """An AWS pattern as Python's regex package reads it the same way."""
-    source = source.replace(_JAVA_SUPPLEMENTARY, r"\U00010000-\U0010FFFF")
-    out, in_class, index = [], False, 0
-    while index < len(source):
-        char = source[index]
-        if char == "\\" and index + 1 < len(source):
-            escaped = source[index + 1]
-            index += 2
-            if escaped in _ASCII_CLASSES:  # ASCII, as in Java; \p{L} stays Unicode
-                ascii_class = _ASCII_CLASSES[escaped]
-                out.append(ascii_class if in_class else f"[{ascii_class}]")
-                if in_class and source[index : index + 1] == "-":  # "\w-_": "-" is literal
-                    out.append("\\-")
-                    index += 1
-            else:
-                out.append(char + escaped)
-            continue
-        in_class = (in_class or char == "[") and not (in_class and char == "]")
-        out.append(char)
-        index += 1
-    return regex.compile("".join(out), regex.V0)
 
 
 @cache
@@ -332,7 +302,7 @@ def _scalar_rules(value: Any, shape: Any) -> Iterator[str]:
             yield f"one of {sorted(shape.enum)}"
         if _outside(len(value), meta):
             yield f"length {meta.get('min', 0)} to {meta.get('max', 'any')} (is {len(value)})"
-        if "pattern" in meta and not _pattern(meta["pattern"]).search(value):
+        if "pattern" in meta and not aws_pattern(meta["pattern"]).search(value):
             yield f"pattern {meta['pattern']}"
     elif kind in ("integer", "long", "double", "float") and isinstance(value, int | float):
         if not isinstance(value, bool) and _outside(value, meta):

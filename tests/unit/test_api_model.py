@@ -14,12 +14,12 @@ import pytest
 
 from payments_infra.offline.api_calls import API_CALLS
 from payments_infra.offline.api_model import (
-    _pattern,
     _resolve,
     check_api_model,
     check_api_rules,
     input_shape,
 )
+from payments_infra.offline.aws_patterns import aws_pattern
 from payments_infra.offline.graph import Graph, Resource, SecretValue
 from tests.stacks import TEST_STACKS
 
@@ -217,5 +217,5 @@ def test_every_override_names_a_member_the_model_has() -> None:
 def test_aws_patterns_read_as_aws_reads_them(
     java_pattern: str, accepted: str, refused: str
 ) -> None:
-    assert _pattern(java_pattern).search(accepted)
-    assert not _pattern(java_pattern).search(refused)
+    assert aws_pattern(java_pattern).search(accepted)
+    assert not aws_pattern(java_pattern).search(refused)
