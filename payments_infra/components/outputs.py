@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from payments_infra.config import SETTINGS, load_stack_config
+from payments_infra.config import SETTINGS
 from payments_infra.config.setting import bound_values, creation_values
 from payments_infra.config.settings import AVAILABILITY_ZONES
 
@@ -30,9 +30,9 @@ class StackOutput:
 
 
 def creation_settings(platform: PaymentsPlatform) -> dict[str, str]:
-    """The fixed part of each creation-only setting, from the stack's settings (read again:
-    the platform keeps only what its tiers need) and the zones it was built in."""
-    values = bound_values(load_stack_config())
+    """The fixed part of each creation-only setting, from the settings the platform was built
+    with and the zones it was built in."""
+    values = bound_values(platform.config)
     values[AVAILABILITY_ZONES.key] = tuple(platform.network.availability_zones)
     return creation_values(SETTINGS, values)
 

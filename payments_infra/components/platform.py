@@ -63,6 +63,8 @@ class PaymentsPlatform(pulumi.ComponentResource):
         suffix = config.environment_suffix
         child = pulumi.ResourceOptions(parent=self)
         self.availability_zone_ids = args.availability_zone_ids
+        # The settings it was built with: the creation_settings output records some of them.
+        self.config = config
 
         # First: every tier encrypts its log groups with this key.
         self.logs_key = LogsKey(
