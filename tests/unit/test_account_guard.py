@@ -6,23 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from payments_infra.config.errors import ConfigError
 from payments_infra.offline import preflight
 from payments_infra.offline.mocks import PlaceholderMocks, RecordingMonitor, record_program
+from tests.aws_stubs import stubbed
 from tests.stacks import VALID_CONFIG
 
 IDENTITY = {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/ci", "UserId": "A"}
-
-
-def sts() -> tuple[Any, Stubber]:
-    client = boto3.client(
-        "sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
-    )
-    return client, Stubber(client)
 
 
 def provider_inputs(config: dict[str, str]) -> dict[str, Any]:
@@ -48,7 +40,7 @@ def test_an_account_id_that_is_not_12_digits_is_refused_before_any_resource(valu
 
 
 def test_preflight_refuses_credentials_of_another_account() -> None:
-    client, stub = sts()
+    client, stub = stubbed("sts")
     stub.add_response("get_caller_identity", IDENTITY)
     stub.add_response("get_caller_identity", IDENTITY)
     with stub:

@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from payments_infra.aws.naming import MAX_SUFFIX_LENGTH, RDS_IDENTIFIER, physical_name
 from payments_infra.offline import keep_data
 from payments_infra.offline.keep_data import KeepDataError, Waiting
+from tests.aws_stubs import stubbed
 
 STACK = "prod"
 SUFFIX = "prod1"
@@ -50,23 +50,16 @@ class FakeClock:
         return Waiting(POLL, timeout, self.sleep, self.monotonic)
 
 
-def client(service: str) -> tuple[Any, Stubber]:
-    made = boto3.client(
-        service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
-    )
-    return made, Stubber(made)
-
-
 @pytest.fixture
 def rds() -> Iterator[tuple[Any, Stubber]]:
-    made, stub = client("rds")
+    made, stub = stubbed("rds")
     with stub:
         yield made, stub
 
 
 @pytest.fixture
 def kms() -> Iterator[tuple[Any, Stubber]]:
-    made, stub = client("kms")
+    made, stub = stubbed("kms")
     with stub:
         yield made, stub
 
@@ -415,13 +408,13 @@ def test_main_prints_only_the_copy_on_stdout(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "Pulumi.prod.yaml").write_text(f"config:\n  payments:environmentSuffix: {SUFFIX}\n")
-    sts, sts_stub = client("sts")
+    sts, sts_stub = stubbed("sts")
     sts_stub.add_response(
         "get_caller_identity",
         {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/ops", "UserId": "AID"},
     )
-    rds_client, rds_stub = client("rds")
-    kms_client, kms_stub = client("kms")
+    rds_client, rds_stub = stubbed("rds")
+    kms_client, kms_stub = stubbed("kms")
     expect_cluster(rds_stub)
     expect_key(kms_stub)
     expect_snapshot(rds_stub, "available")

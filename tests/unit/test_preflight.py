@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
@@ -22,14 +21,8 @@ from payments_infra.aws.provider import Zone
 from payments_infra.config import StackConfig
 from payments_infra.offline import account_controls_check, base_image, preflight, zone_offers
 from payments_infra.offline.stack_file import read_stack_config
+from tests.aws_stubs import stubbed
 from tests.stacks import VALID_CONFIG, WEB_DIST
-
-
-def sts_stub() -> tuple[Any, Stubber]:
-    client = boto3.client(
-        "sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
-    )
-    return client, Stubber(client)
 
 
 class Raising:
@@ -47,7 +40,7 @@ def completed(code: int, out: str = "") -> subprocess.CompletedProcess[str]:
 
 
 def test_accepted_credentials_pass_and_name_the_account(capsys: pytest.CaptureFixture[str]) -> None:
-    client, stub = sts_stub()
+    client, stub = stubbed("sts")
     stub.add_response(
         "get_caller_identity",
         {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/ci", "UserId": "AID"},
@@ -60,7 +53,7 @@ def test_accepted_credentials_pass_and_name_the_account(capsys: pytest.CaptureFi
 
 
 def test_rejected_credentials_say_aws_refused_them() -> None:
-    client, stub = sts_stub()
+    client, stub = stubbed("sts")
     stub.add_client_error("get_caller_identity", "InvalidClientTokenId", http_status_code=403)
     with stub:
         assert preflight.aws_problems(client) == [
@@ -134,15 +127,8 @@ def test_pulumi_cli(path: str | None, version: str, wanted: str | None) -> None:
         assert len(found) == 1 and found[0].startswith(wanted)
 
 
-def s3_stub() -> tuple[Any, Stubber]:
-    client = boto3.client(
-        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
-    )
-    return client, Stubber(client)
-
-
 def test_free_bucket_names_pass() -> None:
-    client, stub = s3_stub()
+    client, stub = stubbed("s3")
     for name in ("alb-logs-dev1", "frontend-dev1"):
         stub.add_client_error(
             "head_bucket", "404", http_status_code=404, expected_params={"Bucket": name}
@@ -153,7 +139,7 @@ def test_free_bucket_names_pass() -> None:
 
 
 def test_taken_bucket_names_are_named_with_what_to_do() -> None:
-    client, stub = s3_stub()
+    client, stub = stubbed("s3")
     stub.add_client_error("head_bucket", "403", http_status_code=403)  # alb-logs: elsewhere
     stub.add_response("head_bucket", {})  # frontend: ours, tagged for another stack
     stub.add_response(
@@ -174,7 +160,7 @@ def test_taken_bucket_names_are_named_with_what_to_do() -> None:
 
 
 def test_a_bucket_this_stack_already_made_is_fine() -> None:
-    client, stub = s3_stub()
+    client, stub = stubbed("s3")
     stub.add_response("head_bucket", {}, expected_params={"Bucket": "frontend-dev1"})
     stub.add_response(
         "get_bucket_tagging",
@@ -220,13 +206,6 @@ def test_building_for_another_cpu_needs_its_binfmt_handler(
 def test_no_architecture_check_with_a_prebuilt_image(tmp_path: Path) -> None:
     document = {"config": {"payments:apiImage": "r/a:1", "payments:apiCpuArchitecture": "ARM64"}}
     assert preflight.architecture_problems(document, machine="x86_64", binfmt_dir=tmp_path) == []
-
-
-def stubbed(service: str) -> tuple[Any, Stubber]:
-    client = boto3.client(
-        service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
-    )
-    return client, Stubber(client)
 
 
 # Lambda: reserved concurrency must leave the 100 unreserved that Lambda keeps.

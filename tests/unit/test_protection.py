@@ -10,11 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.session
 import pytest
 from botocore import xform_name
-from botocore.stub import Stubber
 
 from payments_infra import REPO_ROOT
 from payments_infra.aws.naming import MAX_SUFFIX_LENGTH, RDS_IDENTIFIER, physical_name
@@ -26,6 +24,7 @@ from payments_infra.offline.mocks import record_program
 from payments_infra.offline.production import policy_pack_args
 from payments_infra.offline.protection import protected_data_problems, protects_data, refusal
 from policy.rules import RULES, args_for, violations
+from tests.aws_stubs import stubbed
 from tests.graph_queries import mandatory_rule_violations
 from tests.graph_snapshot import snapshot
 from tests.stacks import SUFFIX, VALID_CONFIG, ZONES
@@ -274,10 +273,7 @@ def test_preflight_for_down_says_it(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     (tmp_path / "Pulumi.prod.yaml").write_text(
         'config:\n  payments:environmentSuffix: prod1\n  payments:protectData: "true"\n'
     )
-    sts = boto3.client(
-        "sts", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
-    )
-    stub = Stubber(sts)
+    sts, stub = stubbed("sts")
     for _ in range(2):  # AWS says no: nothing else is looked up
         stub.add_client_error("get_caller_identity", "InvalidClientTokenId", http_status_code=403)
     monkeypatch.setattr(preflight, "aws_client", lambda service: sts)

@@ -11,9 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from payments_infra import REPO_ROOT
 from payments_infra.components import image
@@ -26,6 +24,7 @@ from payments_infra.components.image import (
 )
 from payments_infra.offline import preflight, release
 from payments_infra.offline.graph import Graph
+from tests.aws_stubs import stubbed
 from tests.graph_queries import only
 
 API = REPO_ROOT / "app" / "api"
@@ -286,13 +285,6 @@ def test_only_a_stack_without_an_image_setting_builds(config: dict[str, str], bu
 # -- preflight: an image to roll back to -------------------------------------------------------
 
 
-def ecr_stub() -> tuple[Any, Stubber]:
-    client = boto3.client(
-        "ecr", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
-    )
-    return client, Stubber(client)
-
-
 def rollback_to(tag: str) -> dict[str, Any]:
     return {"config": {"payments:environmentSuffix": "prod1", "payments:apiImageTag": tag}}
 
@@ -303,7 +295,7 @@ DIGEST = f"sha256:{'ab' * 32}"
 
 @pytest.mark.parametrize(("wanted", "image_id"), [(TAG, "imageTag"), (DIGEST, "imageDigest")])
 def test_an_image_the_repository_holds_passes(wanted: str, image_id: str) -> None:
-    client, stub = ecr_stub()
+    client, stub = stubbed("ecr")
     stub.add_response(
         "describe_images",
         {"imageDetails": [{"repositoryName": "api-prod1"}]},
@@ -339,7 +331,7 @@ def test_an_image_the_repository_holds_passes(wanted: str, image_id: str) -> Non
     ],
 )
 def test_an_image_the_repository_lacks_is_one_sentence(code: str, expected: str) -> None:
-    client, stub = ecr_stub()
+    client, stub = stubbed("ecr")
     stub.add_client_error("describe_images", code)
     with stub:
         assert release.image_tag_problems(rollback_to(TAG), {"ecr": client}.__getitem__) == [

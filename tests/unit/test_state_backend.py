@@ -9,24 +9,16 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from payments_infra import REPO_ROOT
 from payments_infra.offline import preflight, state_backend
 from payments_infra.offline.state_backend import Backend, effective_backend
+from tests.aws_stubs import stubbed
 
 LOCAL = Backend("file://./.pulumi-state", state_backend.PROJECT_KEY)
 SHARED = Backend("s3://team-state/payments?region=us-east-1", state_backend.ENV_KEY)
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-
-
-def stubbed(service: str) -> tuple[Any, Stubber]:
-    client = boto3.client(
-        service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
-    )
-    return client, Stubber(client)
 
 
 def test_one_backend_setting_serves_make_and_raw_commands_alike() -> None:
