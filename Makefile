@@ -20,6 +20,7 @@ help:
 	@echo "make test            lint + every test that runs without AWS"
 	@echo "make dev             local PostgreSQL + API + web app with /api proxied; Ctrl-C stops"
 	@echo "make image           the API image payments-api:local (local Debian base without Docker Hub)"
+	@echo "make migration NAME=add_x  a new SQL migration of the API's schema (app/api/README.md)"
 	@echo "make bench           the benchmarks: offline plan, API vs pgbench, API app alone (docs/performance.md)"
 	@echo "make up STACK=dev    preview, stop on a stateful replace/delete, then pulumi up (Pulumi CLI 3.x + AWS credentials)"
 	@echo "  CONFIRM_REPLACE=a,b  let up replace or delete these stateful resources (logical names or URNs)"
@@ -93,6 +94,13 @@ api-test: venv
 lock:
 	@PYTHON=$(PYTHON) $(REQUIRE) python
 	PYTHON=$(PYTHON) app/api/scripts/lock-requirements.sh $(LOCK_ARGS)
+
+# A new, empty SQL migration of the API's schema: app/api/payments_api/migrations/versions/
+# NNNN_$(NAME).py, revising the current head (app/api/README.md, "Migrations").
+.PHONY: migration
+migration: venv
+	@test -n "$(NAME)" || { echo "make migration: name it, e.g. make migration NAME=add_refunds" >&2; exit 2; }
+	cd app/api && ../../$(PY) -m scripts.new_migration "$(NAME)"
 
 # The API image the container test runs: FROM python:3.12-slim when it can be pulled, else
 # FROM a local Debian base made once with debootstrap (root, an apt mirror), kept by tag.

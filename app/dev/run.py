@@ -3,7 +3,9 @@
 Starts, all on 127.0.0.1:
 
 1. PostgreSQL over TLS in a temporary directory, with its own CA, and a `payments` database
-   (payments_local_servers.postgres, in app/local_servers);
+   migrated as a deploy migrates it (`python -m payments_api.migrate` as its owner, the master
+   user), with the API's login payments_api and the key CLI's payments_keys_cli
+   (payments_local_servers, in app/local_servers);
 2. the payments API over HTTPS on a free port (payments_local_servers.api), which writes its
    self-signed certificate into a temporary directory;
 3. the web app's Vite dev server (`npm run dev` in app/web) on --port (default 5173), with
@@ -12,9 +14,10 @@ Starts, all on 127.0.0.1:
    switched off.
 
 It also makes an API key for the client `dev` (as an operator would, with
-`python -m payments_api.keys create dev`) and prints it once, just before the URL: the page's
-payment form and list need one, pasted into its API key field. It is a throwaway key on a
-throwaway database (gone at Ctrl-C), so showing it on the terminal is fine here, and only here.
+`python -m payments_api.keys create dev` as payments_keys_cli) and prints it once, just before
+the URL: the page's payment form and list need one, pasted into its API key field. It is a
+throwaway key on a throwaway database (gone at Ctrl-C), so showing it on the terminal is fine
+here, and only here.
 
 Each step is waited for by probing it until a deadline; the page's own path through the proxy
 (`GET /api/readyz` on the Vite port) must answer 200 before the URL is printed. Ctrl-C or
@@ -359,20 +362,24 @@ def _run(stack: contextlib.ExitStack, port: int) -> None:
     from payments_local_servers.api import (  # noqa: PLC0415  (checked by _check_tools)
         ApiServer,
         create_api_key,
+        create_app_database,
     )
 
     postgres = _start_postgres(stack, pg_bin)
-    with _Stop.deferred():
-        database = postgres.create_database(DATABASE)
+    try:
+        with _Stop.deferred():
+            database = create_app_database(postgres, DATABASE)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:  # the migrations failed
+        raise StackError(str(error)) from error
     _say(
         f"PostgreSQL over TLS: {HOST}:{postgres.port}, database {DATABASE} "
         f"(files in {postgres.base_dir})"
     )
-    _say(f"  psql '{database.url}'")
+    _say(f"  psql '{database.master.url}'  (the master user; the API logs in as payments_api)")
 
     work_dir = Path(tempfile.mkdtemp(prefix="payments-dev-"))
     stack.callback(shutil.rmtree, work_dir, ignore_errors=True)
-    api = ApiServer(database.env(), work_dir / "api")
+    api = ApiServer(database.api.env(), work_dir / "api")
     stack.callback(api.stop)  # before start: an interrupted start is cleaned up too
     try:
         api.start()
@@ -383,8 +390,7 @@ def _run(stack: contextlib.ExitStack, port: int) -> None:
     _say(f"API over HTTPS: {api.base_url} (log {api.log_path})")
     _say(f"  /api proxied to it, trusting only its certificate {ca_file}")
     try:
-        # The key CLI creates the schema itself if the API has not yet (under a lock).
-        api_key = create_api_key(database.env(), DEV_CLIENT)
+        api_key = create_api_key(database.keys.env(), DEV_CLIENT)
     except (RuntimeError, subprocess.TimeoutExpired) as error:
         raise StackError(f"could not create an API key for the page: {error}") from error
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from edge_proxy import start_edge
-from payments_local_servers.api import ApiServer, create_api_key
+from payments_local_servers.api import ApiServer, create_api_key, create_app_database
 from payments_local_servers.postgres import PostgresServer
 from playwright.sync_api import Browser, expect, sync_playwright
 from support import E2E_CLIENT, REPO_ROOT
@@ -38,13 +38,16 @@ expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 @pytest.fixture(scope="session")
 def database() -> Iterator[Any]:
+    """The database migrated as a deploy migrates it (`python -m payments_api.migrate` as its
+    owner), with the API's and the key CLI's logins (payments_local_servers.api.AppDatabase)."""
     with PostgresServer() as server:
-        yield server.create_database("payments_e2e")
+        yield create_app_database(server, "payments_e2e")
 
 
 @pytest.fixture(scope="session")
 def api(database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with ApiServer(database.env(), tmp_path_factory.mktemp("api")) as server:
+    """The API, logged in as payments_api."""
+    with ApiServer(database.api.env(), tmp_path_factory.mktemp("api")) as server:
         # Live is not ready: the pool connects in the background, and the page asks /api/readyz
         # once, on load. Ready first, so the page cannot show a start-up "unavailable".
         server.wait_until_ready()
@@ -54,8 +57,8 @@ def api(database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any
 @pytest.fixture(scope="session")
 def api_key(database: Any, api: Any) -> str:
     """A key for E2E_CLIENT, made as an operator makes one (`python -m payments_api.keys
-    create`), once the API is ready (its schema exists). The test pastes it into the page."""
-    key: str = create_api_key(database.env(), E2E_CLIENT)
+    create`, logged in as payments_keys_cli). The test pastes it into the page."""
+    key: str = create_api_key(database.keys.env(), E2E_CLIENT)
     return key
 
 

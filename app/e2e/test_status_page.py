@@ -76,7 +76,7 @@ def test_a_payment_created_in_the_form_with_an_api_key_is_listed_and_stored(
     expect(row).to_contain_text("$12.34")
     page.screenshot(path=str(artifacts / "status-page.png"), full_page=True)
 
-    with psycopg.connect(database.conninfo()) as connection:
+    with psycopg.connect(database.master.conninfo()) as connection:
         stored = connection.execute(
             "SELECT amount_minor, currency, client_id FROM payments WHERE merchant_reference = %s",
             (reference,),

@@ -1,10 +1,16 @@
-"""Database access: a psycopg connection pool over TLS, the schema migration, readiness,
-and re-reading rotated credentials from Secrets Manager.
+"""Database access: a psycopg connection pool over TLS, readiness, and re-reading rotated
+credentials from Secrets Manager.
 
 `DatabasePool` owns one `psycopg_pool.ConnectionPool` (sslmode verify-full by default, every
 connection checked before it is handed out). It never blocks start-up on the database: the
-pool connects in the background, the migration runs on the first connection the API gets,
-and until then requests and /readyz get `DatabaseUnavailableError` with the reason.
+pool connects in the background, and until it has a connection requests and /readyz get
+`DatabaseUnavailableError` with the reason.
+
+The API runs no DDL: it logs in as a role that may only read and insert (payments_api.roles),
+and the schema is made beforehand, once per deploy, by `python -m payments_api.migrate`.
+Readiness checks that the API's tables are there and readable; a table that is missing or
+may not be read (the migrations have not run, or the API logs in as another role) is a
+`DatabaseUnavailableError` that says so, not a server error.
 
 Recovery: when the pool has no connection within DB_POOL_TIMEOUT, one direct connection
 attempt tells why. If the password was rejected (SQLSTATE 28P01/28000), the credentials
@@ -41,8 +47,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
-from payments_api import store
 from payments_api.metrics import request_timing
+from payments_api.roles import APP_GROUP
 from payments_api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -50,6 +56,15 @@ logger = logging.getLogger(__name__)
 AUTH_FAILED_SQLSTATES = frozenset({"28P01", "28000"})
 # Retry-After of every 503 that says the database cannot be used (payment routes, /readyz).
 RETRY_AFTER_SECONDS = "1"
+# Added to the reason when a table is missing or may not be read: the deploy did not migrate
+# the database, or the API logs in as a role outside payments_app (payments_api.roles).
+RUN_THE_MIGRATIONS = (
+    "run the migrations (python -m payments_api.migrate), and log the API in as a login of "
+    f"{APP_GROUP}"
+)
+# Readiness, in one round trip: the tables the API uses exist and its role may read them.
+# LIMIT 0: planned (names and rights checked), never executed against a row.
+READY_STATEMENT = "SELECT 1 FROM payments, api_keys LIMIT 0"
 
 Conn = psycopg.AsyncConnection[TupleRow]
 T = TypeVar("T")
@@ -213,12 +228,10 @@ class DatabasePool:
         self._credentials = credentials
         self._rebuild_lock = asyncio.Lock()
         self._diagnose_lock = asyncio.Lock()
-        self._schema_lock = asyncio.Lock()
         self._generation = 0
         self._lent = 0  # connections of the current pool that are checked out
         self._last_rebuild = float("-inf")
         self._diagnosis: _Diagnosis | None = None
-        self._schema_ready = False
         self._background: set[asyncio.Task[None]] = set()
         self._pool = self._new_pool()
 
@@ -239,10 +252,6 @@ class DatabasePool:
             open=False,
         )
 
-    @property
-    def schema_ready(self) -> bool:
-        return self._schema_ready
-
     async def open(self) -> None:
         """Start the pool without waiting for the database."""
         await self._pool.open(wait=False)
@@ -253,7 +262,7 @@ class DatabasePool:
         await self._pool.close()
 
     async def start(self) -> None:
-        """Open the pool and try the migration in the background: start-up (and so liveness)
+        """Open the pool and check readiness in the background: start-up (and so liveness)
         never waits for the database, however long a connection attempt hangs."""
         await self.open()
         self._in_background(self._first_check())
@@ -273,8 +282,8 @@ class DatabasePool:
             )
 
     async def check_ready(self) -> None:
-        """One round trip (SELECT 1), raising DatabaseUnavailableError with the reason."""
-        await self.run(_select_one)
+        """One round trip (READY_STATEMENT), raising DatabaseUnavailableError with the reason."""
+        await self.run(_check_tables)
 
     async def run(self, work: Callable[[Conn], Awaitable[T]]) -> T:
         """`work` on a pooled connection in autocommit mode (each statement commits), within
@@ -284,7 +293,7 @@ class DatabasePool:
         fresh connection: every operation of the API is safe to repeat (a payment is keyed
         by its idempotency key, so a repeat finds the first insert instead of a second one).
         Raises DatabaseUnavailableError when no connection can be had, the deadline passes,
-        or the schema cannot be created.
+        or a table is missing or may not be read (the migrations have not run).
 
         The time spent waiting for a connection and working on it (both attempts) is added to
         the running request's metrics, PoolWait and DatabaseLatency (`metrics.RequestTiming`).
@@ -300,8 +309,11 @@ class DatabasePool:
                     timing.add_pool_wait(working_since - waiting_since)
             try:
                 with _Deadline(conn, self._settings.db_statement_timeout):
-                    await self._ensure_schema(conn)
                     return await work(conn)
+            except (psycopg.errors.UndefinedTable, psycopg.errors.InsufficientPrivilege) as error:
+                raise DatabaseUnavailableError(
+                    f"{describe_error(error)}: {RUN_THE_MIGRATIONS}"
+                ) from error
             except psycopg.OperationalError as error:
                 if attempt == 2 or not conn.broken:
                     raise
@@ -438,21 +450,6 @@ class DatabasePool:
         # Connections lent from the old pool are closed when they come back.
         self._in_background(old_pool.close())
 
-    async def _ensure_schema(self, conn: Conn) -> None:
-        if self._schema_ready:
-            return
-        async with self._schema_lock:
-            if self._schema_ready:
-                return
-            try:
-                await store.migrate(conn)
-            except psycopg.Error as error:
-                raise DatabaseUnavailableError(
-                    f"schema migration failed: {describe_error(error)}"
-                ) from error
-            self._schema_ready = True
-            logger.info("database schema is up to date")
 
-
-async def _select_one(conn: Conn) -> None:
-    await conn.execute("SELECT 1")
+async def _check_tables(conn: Conn) -> None:
+    await conn.execute(READY_STATEMENT)

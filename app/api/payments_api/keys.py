@@ -1,7 +1,10 @@
 """Manage API keys: `python -m payments_api.keys create CLIENT | list | revoke PREFIX`.
 
 Reads the database settings as the API does (DATABASE_URL or the DB_* keys, TLS verify-full),
-creates the schema if needed, then:
+as a login of the payments_keys group (payments_keys_cli or payments_keys_cli_clone, from the
+keys role's secret: payments_api.roles), which may read and insert keys and set revoked_at,
+and nothing else. It runs no DDL: the tables come from `python -m payments_api.migrate`.
+Then:
 
 - `create CLIENT [--encrypt-to PEM]`: makes a key for the client (1-63 of a-z 0-9 -) and
   prints it on stdout, alone on one line, once: only its prefix and SHA-256 are kept, so it
@@ -17,7 +20,7 @@ creates the schema if needed, then:
 - `revoke PREFIX`: the key stops working within API_KEY_CACHE_SECONDS on every task; the row
   stays, for the audit trail. Exit status 1 if there is no such key.
 
-In AWS, run it as a one-off ECS task from the service's task definition (it has the secret):
+In AWS, run it as a one-off ECS task with the keys role's secret in DB_USER and DB_PASSWORD:
 see docs/deploy.md.
 """
 
@@ -40,6 +43,7 @@ from psycopg.conninfo import make_conninfo
 from payments_api import store
 from payments_api.auth import key_hash, key_prefix, new_key
 from payments_api.db import connection_params, describe_error
+from payments_api.roles import KEYS_GROUP
 from payments_api.settings import Settings
 
 CLIENT_ID = re.compile(store.CLIENT_ID_PATTERN)
@@ -47,6 +51,10 @@ CLIENT_ID = re.compile(store.CLIENT_ID_PATTERN)
 ECS_MARKER = "ECS_CONTAINER_METADATA_URI_V4"
 MIN_RSA_BITS = 2048
 PREFIX = re.compile(r"^[0-9a-f]{12}$")
+# Added to the reason when a table is missing or may not be used.
+SCHEMA_HINT = (
+    f"run the migrations (python -m payments_api.migrate), and run this as a login of {KEYS_GROUP}"
+)
 
 
 def _client_id(value: str) -> str:
@@ -136,7 +144,6 @@ def _parser() -> argparse.ArgumentParser:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     conninfo = make_conninfo("", **connection_params(settings))
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        await store.migrate(conn)
         if args.command == "create":
             key = await create_key(conn, args.client_id)
             prefix = key_prefix(key)
@@ -179,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     try:
         return asyncio.run(_run(args, settings))
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InsufficientPrivilege) as error:
+        print(f"database error: {describe_error(error)}: {SCHEMA_HINT}", file=sys.stderr)
+        return 2
     except psycopg.Error as error:
         print(f"database error: {describe_error(error)}", file=sys.stderr)
         return 2

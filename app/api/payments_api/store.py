@@ -1,17 +1,13 @@
-"""SQL for payments and API keys: the schema migration and the queries. Every function takes
-an open psycopg async connection (autocommit) and knows nothing of HTTP.
+"""SQL for payments and API keys: the queries. Every function takes an open psycopg async
+connection (autocommit) and knows nothing of HTTP.
 
 Each API operation is one statement, so one round trip (a retried POST, two): with autocommit
 the statement is its own transaction, and psycopg sends Bind/Execute/Sync in one write (it
 prepares a statement once a connection has run it five times).
 
-Schema (created idempotently):
-- `api_keys`: one row per key. The key itself is never stored: only its SHA-256 and its
-  non-secret prefix, which finds the row. A client (client_id) may hold several keys, so a
-  key can be replaced before the old one is revoked.
-- `payments`: money as bigint minor units with CHECK > 0, owned by a client_id; an
-  idempotency key is unique per client, with the SHA-256 of the request body beside it, and
-  an index on (client_id, created_at, id) for each client's keyset pages, newest first.
+The tables (api_keys, payments) are made by the versioned migrations, payments_api/migrations
+(`python -m payments_api.migrate`, once per deploy), never here: the API and the key CLI log
+in as roles that may read and insert, and not change the schema (payments_api.roles).
 """
 
 from __future__ import annotations
@@ -26,53 +22,9 @@ from typing import Any, NamedTuple
 
 from psycopg import AsyncConnection
 
-# Any fixed number: serialises the migration between tasks that start at the same time
-# (concurrent CREATE TABLE IF NOT EXISTS can otherwise fail on the catalog's unique index).
-_MIGRATION_LOCK_ID = 4_725_301_001
-
 CLIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
-"""A client id: 1-63 of a-z 0-9 -, starting with a letter or digit (a name, never a secret)."""
-
-_MIGRATION = (
-    f"""
-    CREATE TABLE IF NOT EXISTS api_keys (
-        prefix text PRIMARY KEY,
-        client_id text NOT NULL,
-        key_hash bytea NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-        revoked_at timestamptz,
-        CONSTRAINT api_keys_client_id_format CHECK (client_id ~ '{CLIENT_ID_PATTERN}'),
-        CONSTRAINT api_keys_key_hash_sha256 CHECK (octet_length(key_hash) = 32)
-    )
-    """,
-    f"""
-    CREATE TABLE IF NOT EXISTS payments (
-        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-        client_id text NOT NULL,
-        idempotency_key text NOT NULL,
-        request_hash bytea NOT NULL,
-        amount_minor bigint NOT NULL,
-        currency char(3) NOT NULL,
-        merchant_reference text NOT NULL,
-        status text NOT NULL DEFAULT 'created',
-        created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-        CONSTRAINT payments_client_idempotency_key_key UNIQUE (client_id, idempotency_key),
-        CONSTRAINT payments_client_id_format CHECK (client_id ~ '{CLIENT_ID_PATTERN}'),
-        CONSTRAINT payments_idempotency_key_length
-            CHECK (char_length(idempotency_key) BETWEEN 1 AND 255),
-        CONSTRAINT payments_amount_minor_positive CHECK (amount_minor > 0),
-        CONSTRAINT payments_amount_minor_max CHECK (amount_minor <= 10000000000),
-        CONSTRAINT payments_currency_format CHECK (currency ~ '^[A-Z]{{3}}$'),
-        CONSTRAINT payments_merchant_reference_length
-            CHECK (char_length(merchant_reference) BETWEEN 1 AND 64),
-        CONSTRAINT payments_status_known CHECK (status IN ('created'))
-    )
-    """,
-    """
-    CREATE INDEX IF NOT EXISTS payments_client_created_at_id_idx
-        ON payments (client_id, created_at DESC, id DESC)
-    """,
-)
+"""A client id: 1-63 of a-z 0-9 -, starting with a letter or digit (a name, never a secret).
+The tables' CHECK constraints say the same (migrations/versions/0001_schema.py)."""
 
 _COLUMNS = "id, amount_minor, currency, merchant_reference, status, created_at"
 
@@ -132,14 +84,6 @@ class StoredKey:
 
 
 Conn = AsyncConnection[Any]
-
-
-async def migrate(conn: Conn) -> None:
-    """Create the schema if it does not exist; safe to run from many tasks at once."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_ID,))
-        for statement in _MIGRATION:
-            await conn.execute(statement)
 
 
 def request_hash(amount_minor: int, currency: str, merchant_reference: str) -> bytes:

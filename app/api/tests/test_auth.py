@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from payments_local_servers.api import AppDatabase
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
 from payments_api.auth import CHALLENGE, UNAUTHORIZED_DETAIL
@@ -21,7 +22,7 @@ UNAUTHORIZED = {"detail": UNAUTHORIZED_DETAIL}
 
 
 @pytest.fixture
-def anonymous(isolated_database: DatabaseCredentials) -> Iterator[TestClient]:
+def anonymous(isolated_database: AppDatabase) -> Iterator[TestClient]:
     """A client that sends no key by default; keys are read from the database every time."""
     with TestClient(create_app(settings_for(isolated_database, api_key_cache_seconds=0))) as client:
         yield wait_until_ready(client)
@@ -31,7 +32,8 @@ def payment_requests() -> list[tuple[str, str]]:
     """(method, path) of every operation under /api/payments in the app's OpenAPI document,
     with a made-up payment id."""
     credentials = DatabaseCredentials("h", 1, "d", "u", "p", Path("/nonexistent"))
-    paths = create_app(settings_for(credentials)).openapi()["paths"]
+    database = AppDatabase(credentials, credentials, credentials)
+    paths = create_app(settings_for(database)).openapi()["paths"]
     return [
         (method.upper(), path.replace("{payment_id}", "4b1e5f1c-0d6f-4c55-9a3e-0a1b2c3d4e5f"))
         for path, operations in sorted(paths.items())
@@ -40,8 +42,9 @@ def payment_requests() -> list[tuple[str, str]]:
     ]
 
 
-def revoke(database: DatabaseCredentials, key: str) -> None:
-    with psycopg.connect(database.conninfo(), autocommit=True) as conn:
+def revoke(database: AppDatabase, key: str) -> None:
+    """As the key CLI revokes: logged in as payments_keys_cli."""
+    with psycopg.connect(database.keys.conninfo(), autocommit=True) as conn:
         conn.execute("UPDATE api_keys SET revoked_at = now() WHERE prefix = %s", (key[4:16],))
 
 
@@ -57,7 +60,7 @@ def test_every_payment_route_needs_a_key(anonymous: TestClient, method: str, pat
 
 
 def test_every_kind_of_bad_key_gets_the_same_answer(
-    anonymous: TestClient, isolated_database: DatabaseCredentials
+    anonymous: TestClient, isolated_database: AppDatabase
 ) -> None:
     valid = new_api_key(isolated_database)
     revoked = new_api_key(isolated_database)
@@ -106,9 +109,7 @@ def test_health_needs_no_key(anonymous: TestClient, path: str) -> None:
     assert anonymous.get(path).status_code == 200
 
 
-def test_a_revoked_key_stops_working(
-    anonymous: TestClient, isolated_database: DatabaseCredentials
-) -> None:
+def test_a_revoked_key_stops_working(anonymous: TestClient, isolated_database: AppDatabase) -> None:
     key = new_api_key(isolated_database)
     assert anonymous.get("/api/payments", headers=bearer(key)).status_code == 200
     revoke(isolated_database, key)
@@ -116,7 +117,7 @@ def test_a_revoked_key_stops_working(
 
 
 def test_a_verified_key_is_trusted_for_the_cache_period(
-    isolated_database: DatabaseCredentials,
+    isolated_database: AppDatabase,
 ) -> None:
     key = new_api_key(isolated_database)
     settings = settings_for(isolated_database, api_key_cache_seconds=3600)
@@ -129,10 +130,10 @@ def test_a_verified_key_is_trusted_for_the_cache_period(
 
 
 def test_the_database_keeps_only_the_prefix_and_a_sha256_of_the_key(
-    postgres: PostgresServer, isolated_database: DatabaseCredentials
+    postgres: PostgresServer, isolated_database: AppDatabase
 ) -> None:
     key = new_api_key(isolated_database, "acme")
-    with postgres.connect(isolated_database.dbname) as conn:
+    with postgres.connect(isolated_database.master.dbname) as conn:
         rows = conn.execute("SELECT * FROM api_keys").fetchall()
     assert len(rows) == 1
     prefix, client_id, key_hash, *_ = rows[0]
@@ -144,7 +145,7 @@ def test_the_database_keeps_only_the_prefix_and_a_sha256_of_the_key(
 
 @pytest.fixture
 def two_clients(
-    anonymous: TestClient, isolated_database: DatabaseCredentials
+    anonymous: TestClient, isolated_database: AppDatabase
 ) -> tuple[dict[str, str], dict[str, str]]:
     return bearer(new_api_key(isolated_database, "acme")), bearer(
         new_api_key(isolated_database, "globex")

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from payments_local_servers.api import ApiServer
-from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
+from payments_local_servers.api import ApiServer, AppDatabase
+from payments_local_servers.postgres import PostgresServer
 
+from tests.utils.databases import create_app_database
 from tests.utils.keys import new_api_key
 from tests.utils.settings import server_env
 
@@ -35,13 +36,13 @@ def own_postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def own_database(own_postgres: PostgresServer) -> DatabaseCredentials:
-    return own_postgres.create_database("payments_outage")
+def own_database(own_postgres: PostgresServer) -> AppDatabase:
+    return create_app_database(own_postgres, "payments_outage")
 
 
 @contextmanager
 def running_server(
-    database: DatabaseCredentials, work_dir: Path, **env: str
+    database: AppDatabase, work_dir: Path, **env: str
 ) -> Iterator[tuple[ApiServer, str]]:
     """The real HTTPS server, ready, and an API key it has already verified (and so cached):
     the requests below wait in the payment path, not in the key check."""
@@ -57,7 +58,7 @@ def running_server(
 
 
 def test_liveness_answers_at_once_while_posts_wait_for_a_stopped_database(
-    own_postgres: PostgresServer, own_database: DatabaseCredentials, tmp_path: Path
+    own_postgres: PostgresServer, own_database: AppDatabase, tmp_path: Path
 ) -> None:
     with running_server(own_database, tmp_path, DB_POOL_TIMEOUT="2") as (server, key):
         own_postgres.stop()
@@ -130,7 +131,7 @@ def timed(call: Callable[[], httpx2.Response]) -> tuple[httpx2.Response, float]:
 
 
 def test_requests_end_with_503_and_retry_after_while_the_database_is_frozen(
-    own_postgres: PostgresServer, own_database: DatabaseCredentials, tmp_path: Path
+    own_postgres: PostgresServer, own_database: AppDatabase, tmp_path: Path
 ) -> None:
     with (
         running_server(own_database, tmp_path, **FROZEN_ENV) as (server, key),

@@ -11,7 +11,8 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
-from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
+from payments_local_servers.api import AppDatabase
+from payments_local_servers.postgres import PostgresServer
 
 from payments_api.db import Conn, DatabasePool, DatabaseUnavailableError, credentials_from_secret
 from payments_api.main import create_app
@@ -21,8 +22,9 @@ from tests.utils.ready import wait_until_ready
 from tests.utils.settings import settings_for
 
 
-def rds_secret(database: DatabaseCredentials, password: str) -> str:
-    """The JSON that RDS keeps in a managed secret."""
+def rds_secret(app_database: AppDatabase, password: str) -> str:
+    """The JSON that RDS keeps in a managed secret, of the API's login."""
+    database = app_database.api
     return json.dumps(
         {
             "engine": "postgres",
@@ -51,28 +53,27 @@ def secretsmanager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def test_api_recovers_from_a_rotated_password_without_restart(
-    postgres: PostgresServer, isolated_database: DatabaseCredentials, secretsmanager: Any
+    postgres: PostgresServer, own_login_database: AppDatabase, secretsmanager: Any
 ) -> None:
+    database = own_login_database
     arn = secretsmanager.create_secret(
-        Name="payments-db", SecretString=rds_secret(isolated_database, isolated_database.password)
+        Name="payments-db", SecretString=rds_secret(database, database.api.password)
     )["ARN"]
     # No minimum interval between rebuilds here (that guard has its own test below): on a loaded
     # machine the pool's first connection can take longer than DB_POOL_TIMEOUT, the start-up
     # check then rebuilds the pool once, and a 5 s guard would refuse the rebuild this test needs.
-    settings = settings_for(isolated_database, db_secret_arn=arn, db_rebuild_min_interval=0)
-    key = new_api_key(isolated_database)
+    settings = settings_for(database, db_secret_arn=arn, db_rebuild_min_interval=0)
+    key = new_api_key(database)
     with TestClient(create_app(settings), headers=bearer(key)) as client:
         wait_until_ready(client)
         first = client.post("/api/payments", json=payment_body(), headers=idempotency_headers())
         assert first.status_code == 201
 
         rotated = secrets.token_urlsafe(16)
-        postgres.set_password(isolated_database.user, rotated)
-        secretsmanager.put_secret_value(
-            SecretId=arn, SecretString=rds_secret(isolated_database, rotated)
-        )
+        postgres.set_password(database.api.user, rotated)
+        secretsmanager.put_secret_value(SecretId=arn, SecretString=rds_secret(database, rotated))
         # Sessions survive ALTER ROLE; close them, as recycling or a failover would.
-        postgres.terminate_sessions(isolated_database.user)
+        postgres.terminate_sessions(database.api.user)
 
         response = client.post("/api/payments", json=payment_body(), headers=idempotency_headers())
     assert response.status_code == 201, response.text
@@ -92,7 +93,7 @@ class CountingCredentials:
 
 @pytest.mark.anyio
 async def test_credentials_are_reread_at_most_once_per_interval(
-    isolated_database: DatabaseCredentials,
+    isolated_database: AppDatabase,
 ) -> None:
     settings = settings_for(
         isolated_database, db_password="wrong", db_pool_timeout=0.3, db_rebuild_min_interval=60
@@ -111,7 +112,7 @@ async def test_credentials_are_reread_at_most_once_per_interval(
 
 @pytest.mark.anyio
 async def test_unreachable_host_does_not_reread_the_credentials(
-    isolated_database: DatabaseCredentials,
+    isolated_database: AppDatabase,
 ) -> None:
     settings = settings_for(isolated_database, db_host="127.0.0.2", db_pool_timeout=0.3)
     source = CountingCredentials("irrelevant")
@@ -125,20 +126,22 @@ async def test_unreachable_host_does_not_reread_the_credentials(
     assert source.reads == 0
 
 
-def test_migration_runs_once_the_database_accepts_the_login(
-    postgres: PostgresServer, isolated_database: DatabaseCredentials
+def test_the_api_is_ready_as_soon_as_the_database_accepts_the_login(
+    postgres: PostgresServer, own_login_database: AppDatabase
 ) -> None:
-    role = isolated_database.user
+    role = own_login_database.api.user
     with postgres.connect() as admin:
         admin.execute(f'ALTER ROLE "{role}" NOLOGIN')
-    with TestClient(create_app(settings_for(isolated_database, db_pool_timeout=0.5))) as client:
+    settings = settings_for(own_login_database, db_pool_timeout=0.5)
+    key = new_api_key(own_login_database)
+    with TestClient(create_app(settings), headers=bearer(key)) as client:
         assert client.get("/readyz").status_code == 503
         with postgres.connect() as admin:
             admin.execute(f'ALTER ROLE "{role}" LOGIN')
         # The pool is in its reconnect backoff by now; the API must not wait it out.
         assert client.get("/readyz").json() == {"status": "ready"}
-    with postgres.connect(isolated_database.dbname) as conn:
-        assert conn.execute("SELECT to_regclass('payments') IS NOT NULL").fetchone() == (True,)
+        created = client.post("/api/payments", json=payment_body(), headers=idempotency_headers())
+        assert created.status_code == 201, created.text
 
 
 def test_credentials_come_from_the_secret_username_and_password() -> None:
@@ -152,7 +155,7 @@ def test_secret_without_a_password_is_rejected() -> None:
 
 
 @pytest.fixture
-async def pool(app_database: DatabaseCredentials) -> AsyncIterator[DatabasePool]:
+async def pool(app_database: AppDatabase) -> AsyncIterator[DatabasePool]:
     database_pool = DatabasePool(settings_for(app_database, db_statement_timeout=1.0))
     await database_pool.open()
     try:
@@ -196,15 +199,15 @@ async def test_the_client_ends_a_statement_the_server_does_not_end(pool: Databas
 
 @pytest.mark.anyio
 async def test_work_is_repeated_once_on_a_new_connection_when_the_server_closed_the_first(
-    postgres: PostgresServer, isolated_database: DatabaseCredentials
+    postgres: PostgresServer, own_login_database: AppDatabase
 ) -> None:
     # No check on checkout (it would cost a round trip per request): a connection the server
     # closed while it sat in the pool fails its first statement, and `run` repeats the work.
-    pool = DatabasePool(settings_for(isolated_database, db_pool_min=1, db_pool_max=1))
+    pool = DatabasePool(settings_for(own_login_database, db_pool_min=1, db_pool_max=1))
     await pool.open()
     try:
         assert await pool.run(lambda conn: fetch_one(conn, "SELECT 1")) == (1,)
-        postgres.terminate_sessions(isolated_database.user)
+        postgres.terminate_sessions(own_login_database.api.user)
         calls = 0
 
         async def counted(conn: Conn) -> tuple[object, ...] | None:

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from payments_local_servers.api import ApiServer
-from payments_local_servers.postgres import DatabaseCredentials
+from payments_local_servers.api import ApiServer, AppDatabase
 from pydantic import ValidationError
 
 from payments_api.http import MAX_BODY_BYTES, SECURITY_HEADERS
@@ -155,8 +154,8 @@ def test_weaker_sslmode_in_database_url_is_refused(mode: str) -> None:
     assert "u:p@h" not in str(raised.value)
 
 
-def test_verify_full_in_database_url_connects(app_database: DatabaseCredentials) -> None:
-    d = app_database
+def test_verify_full_in_database_url_connects(app_database: AppDatabase) -> None:
+    d = app_database.api
     url = (
         f"postgresql://{d.user}:{d.password}@{d.host}:{d.port}/{d.dbname}"
         f"?sslmode=verify-full&sslrootcert={d.sslrootcert}"
@@ -243,7 +242,7 @@ def test_disguised_card_number_in_merchant_reference_is_refused(
 
 @pytest.mark.parametrize("key", ["4111111111111111", "key-4111.1111.1111.1111"])
 def test_card_number_as_idempotency_key_is_refused_and_not_stored(
-    isolated_client: TestClient, isolated_database: DatabaseCredentials, postgres: Any, key: str
+    isolated_client: TestClient, isolated_database: AppDatabase, postgres: Any, key: str
 ) -> None:
     response = isolated_client.post(
         "/api/payments", json=payment_body(), headers={"Idempotency-Key": key}
@@ -255,7 +254,7 @@ def test_card_number_as_idempotency_key_is_refused_and_not_stored(
         "must not contain a card number",
     )
     assert "4111" not in response.text
-    with postgres.connect(isolated_database.dbname) as conn:
+    with postgres.connect(isolated_database.master.dbname) as conn:
         assert conn.execute("SELECT count(*) FROM payments").fetchone() == (0,)
 
 

@@ -11,24 +11,27 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
-from payments_local_servers.api import API_DIR
+from payments_local_servers.api import API_DIR, AppDatabase
 from payments_local_servers.postgres import DatabaseCredentials
 
 from payments_api.auth import KEY_PATTERN
-from payments_api.keys import ECS_MARKER
+from payments_api.keys import ECS_MARKER, SCHEMA_HINT
 from payments_api.main import create_app
 from tests.utils.keys import bearer
 from tests.utils.settings import settings_for
 
 
 def keys_cli(
-    database: DatabaseCredentials, *args: str, env: dict[str, str] | None = None
+    database: AppDatabase | DatabaseCredentials, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """The key CLI with `database`'s settings: the key CLI's login (payments_keys_cli) of an
+    AppDatabase, or the credentials given."""
+    credentials = database.keys if isinstance(database, AppDatabase) else database
     return subprocess.run(
         [sys.executable, "-m", "payments_api.keys", *args],
         cwd=API_DIR,
         # Only these settings: a DATABASE_URL in the caller's environment would win over them.
-        env={"PATH": os.environ["PATH"], **database.env(), **(env or {})},
+        env={"PATH": os.environ["PATH"], **credentials.env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=60,
@@ -37,7 +40,7 @@ def keys_cli(
 
 
 def test_create_prints_only_the_key_and_list_never_shows_it(
-    isolated_database: DatabaseCredentials,
+    isolated_database: AppDatabase,
 ) -> None:
     created = keys_cli(isolated_database, "create", "acme")
     assert created.returncode == 0, created.stderr
@@ -55,7 +58,7 @@ def test_create_prints_only_the_key_and_list_never_shows_it(
 
 
 def test_a_created_key_works_and_a_revoked_one_does_not(
-    isolated_database: DatabaseCredentials,
+    isolated_database: AppDatabase,
 ) -> None:
     key = keys_cli(isolated_database, "create", "acme").stdout.strip()
     settings = settings_for(isolated_database, api_key_cache_seconds=0)
@@ -68,7 +71,7 @@ def test_a_created_key_works_and_a_revoked_one_does_not(
     assert re.search(rf"^{key[4:16]}\s+acme\s+\S+ \S+\s+\d{{4}}-", listed, re.M), listed
 
 
-def test_revoking_an_unknown_prefix_fails_clearly(isolated_database: DatabaseCredentials) -> None:
+def test_revoking_an_unknown_prefix_fails_clearly(isolated_database: AppDatabase) -> None:
     result = keys_cli(isolated_database, "revoke", "0123456789ab")
     assert (result.returncode, result.stderr.strip()) == (1, "no key with prefix 0123456789ab")
 
@@ -87,6 +90,18 @@ def test_bad_arguments_are_refused_before_touching_the_database(
     result = keys_cli(nowhere, *args)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_run_as_the_apis_login_it_may_not_create_a_key_and_says_whose_it_must_be(
+    isolated_database: AppDatabase,
+) -> None:
+    result = keys_cli(isolated_database.api, "create", "acme")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("database error: permission denied for table api_keys")
+    assert result.stderr.strip().endswith(SCHEMA_HINT)
+    assert "a login of payments_keys" in SCHEMA_HINT
+    assert keys_cli(isolated_database, "list").stdout.count("acme") == 0
 
 
 def test_an_unreachable_database_is_one_line_without_the_password() -> None:
@@ -117,7 +132,7 @@ def operator_key(tmp_path: Path) -> tuple[Path, str]:
 
 
 def test_an_encrypted_key_is_read_with_the_documented_openssl_command(
-    isolated_database: DatabaseCredentials, operator_key: tuple[Path, str]
+    isolated_database: AppDatabase, operator_key: tuple[Path, str]
 ) -> None:
     private_path, public_pem = operator_key
     # As an ECS one-off task runs it: the public key inline in the command, ECS's marker set.
@@ -148,7 +163,7 @@ def test_an_encrypted_key_is_read_with_the_documented_openssl_command(
         assert client.get("/api/payments").status_code == 200
 
 
-def test_in_an_ecs_task_a_plain_key_is_refused(isolated_database: DatabaseCredentials) -> None:
+def test_in_an_ecs_task_a_plain_key_is_refused(isolated_database: AppDatabase) -> None:
     result = keys_cli(
         isolated_database, "create", "acme", env={ECS_MARKER: "http://169.254.170.2/v4/task"}
     )

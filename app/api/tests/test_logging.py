@@ -4,8 +4,7 @@ import json
 import logging
 import uuid
 
-from payments_local_servers.api import ApiServer
-from payments_local_servers.postgres import DatabaseCredentials
+from payments_local_servers.api import ApiServer, AppDatabase
 
 from payments_api.logging import JsonFormatter
 from tests.utils.payments import idempotency_headers, payment_body
@@ -109,13 +108,13 @@ def test_request_body_and_api_key_are_not_logged(api_server: ApiServer, api_key:
 
 
 def test_server_output_never_contains_the_database_password(
-    api_server: ApiServer, app_database: DatabaseCredentials
+    api_server: ApiServer, app_database: AppDatabase
 ) -> None:
     request_id = f"test-{uuid.uuid4()}"
     with api_server.client() as http:
         http.get("/readyz", headers={"X-Request-Id": request_id})
     assert api_server.wait_for_log_records(request_id), "the request was not logged at all"
-    assert app_database.password not in api_server.output()
+    assert app_database.api.password not in api_server.output()
 
 
 def test_formatter_writes_extra_fields_as_json_keys() -> None:

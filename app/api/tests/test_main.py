@@ -1,7 +1,7 @@
 """The application factory: CORS and OpenAPI names."""
 
 from fastapi.testclient import TestClient
-from payments_local_servers.postgres import DatabaseCredentials
+from payments_local_servers.api import AppDatabase
 
 from payments_api.main import create_app
 from tests.utils.settings import settings_for
@@ -16,7 +16,7 @@ def test_no_cors_headers_without_allowed_origins(client: TestClient) -> None:
 
 
 def test_allowed_origin_may_post_with_an_idempotency_key(
-    app_database: DatabaseCredentials,
+    app_database: AppDatabase,
 ) -> None:
     settings = settings_for(app_database, cors_allowed_origins=[ORIGIN])
     with TestClient(create_app(settings)) as client:
@@ -28,7 +28,7 @@ def test_allowed_origin_may_post_with_an_idempotency_key(
     assert response.headers["access-control-allow-origin"] == ORIGIN
 
 
-def test_other_origin_gets_no_cors_grant(app_database: DatabaseCredentials) -> None:
+def test_other_origin_gets_no_cors_grant(app_database: AppDatabase) -> None:
     settings = settings_for(app_database, cors_allowed_origins=[ORIGIN])
     with TestClient(create_app(settings)) as client:
         response = client.get("/healthz", headers={"Origin": "https://evil.example"})

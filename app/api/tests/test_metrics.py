@@ -25,8 +25,7 @@ from typing import Any
 import httpx2
 import pytest
 from fastapi.routing import iter_route_contexts
-from payments_local_servers.api import ApiServer
-from payments_local_servers.postgres import DatabaseCredentials
+from payments_local_servers.api import ApiServer, AppDatabase
 
 from payments_api import metrics
 from payments_api.db import DatabasePool, DatabaseUnavailableError
@@ -306,7 +305,7 @@ LIST = "GET /api/payments"
 
 
 def test_a_load_run_aggregates_to_exactly_the_requests_sent(
-    isolated_database: DatabaseCredentials, tmp_path: Path
+    isolated_database: AppDatabase, tmp_path: Path
 ) -> None:
     creates, replays, conflicts = 24, 10, 6
     with ApiServer(server_env(isolated_database), tmp_path) as server:
@@ -561,7 +560,7 @@ def test_every_dimension_value_the_server_ever_wrote_is_from_the_closed_sets(
 
 
 def test_above_info_the_lines_keep_the_metrics_without_the_request(
-    app_database: DatabaseCredentials, api_key: str, tmp_path: Path
+    app_database: AppDatabase, api_key: str, tmp_path: Path
 ) -> None:
     with ApiServer(server_env(app_database, LOG_LEVEL="WARNING"), tmp_path) as server:
         server.wait_until_ready()
@@ -584,7 +583,7 @@ def test_above_info_the_lines_keep_the_metrics_without_the_request(
 
 
 def test_a_database_outage_counts_server_errors_and_the_pool_wait(
-    app_database: DatabaseCredentials, tmp_path: Path
+    app_database: AppDatabase, tmp_path: Path
 ) -> None:
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
@@ -659,7 +658,7 @@ def test_the_package_copied_as_a_directory_finds_its_contract(tmp_path: Path) ->
 
 @pytest.mark.anyio
 async def test_the_pool_adds_each_runs_times_to_the_requests_timing(
-    app_database: DatabaseCredentials,
+    app_database: AppDatabase,
 ) -> None:
     pool = DatabasePool(settings_for(app_database))
     await pool.open()
@@ -682,7 +681,7 @@ async def test_the_pool_adds_each_runs_times_to_the_requests_timing(
 
 @pytest.mark.anyio
 async def test_a_pool_timeout_is_pool_wait_without_database_time(
-    app_database: DatabaseCredentials,
+    app_database: AppDatabase,
 ) -> None:
     settings = settings_for(app_database, db_host="127.0.0.2", db_pool_timeout=0.3)
     pool = DatabasePool(settings)

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
+from payments_local_servers.api import AppDatabase
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 from payments_local_servers.secrets_rotation import STEPS, SecretsManagerRotation
 
@@ -28,7 +29,7 @@ rotation = rotation_function()
 
 @pytest.fixture
 def secretsmanager(
-    monkeypatch: pytest.MonkeyPatch, isolated_database: DatabaseCredentials
+    monkeypatch: pytest.MonkeyPatch, own_login_database: AppDatabase
 ) -> Iterator[Any]:
     """moto's Secrets Manager in process, fake credentials for this test only, and the
     rotation function verifying the database against the test server's CA."""
@@ -37,7 +38,7 @@ def secretsmanager(
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("DB_SSLROOTCERT", str(isolated_database.sslrootcert))
+    monkeypatch.setenv("DB_SSLROOTCERT", str(own_login_database.api.sslrootcert))
     monkeypatch.setattr(rotation, "_CLIENTS", {})
     with mock_aws():
         yield boto3.client("secretsmanager", region_name="us-east-1")
@@ -77,15 +78,16 @@ def pay(client: TestClient) -> None:
 
 
 def test_the_api_keeps_serving_across_rotations_by_the_stacks_function(
-    postgres: PostgresServer, isolated_database: DatabaseCredentials, secretsmanager: Any
+    postgres: PostgresServer, own_login_database: AppDatabase, secretsmanager: Any
 ) -> None:
+    login = own_login_database.api  # a role of its own: the rotations change its password
     arn = secretsmanager.create_secret(
-        Name="db-credentials-test", SecretString=stack_secret(isolated_database)
+        Name="db-credentials-test", SecretString=stack_secret(login)
     )["ARN"]
     rotations = SecretsManagerRotation(arn, rotation.handler)
-    settings = settings_for(isolated_database, db_secret_arn=arn, db_rebuild_min_interval=0)
-    key = new_api_key(isolated_database)
-    old_password = isolated_database.password
+    settings = settings_for(own_login_database, db_secret_arn=arn, db_rebuild_min_interval=0)
+    key = new_api_key(own_login_database)
+    old_password = login.password
     with TestClient(create_app(settings), headers=bearer(key)) as client:
         wait_until_ready(client)
         pay(client)
@@ -96,15 +98,15 @@ def test_the_api_keeps_serving_across_rotations_by_the_stacks_function(
                 pay(client)  # pooled sessions outlive ALTER ROLE: no pause at any step
             # Sessions end (recycling, a failover): new ones need the new password, which the
             # API re-reads from the secret on the authentication failure.
-            postgres.terminate_sessions(isolated_database.user)
+            postgres.terminate_sessions(login.user)
             pay(client)
             rotated = current_secret(secretsmanager, arn)
             assert rotated["password"] != old_password
-            assert logs_in(isolated_database, rotated["password"])
-            assert not logs_in(isolated_database, old_password)
+            assert logs_in(login, rotated["password"])
+            assert not logs_in(login, old_password)
             # A consumer that reads only `url` gets the new password too.
             assert credentials_from_secret({"url": rotated["url"]}) == {
-                "user": isolated_database.user,
+                "user": login.user,
                 "password": rotated["password"],
             }
             old_password = rotated["password"]

@@ -40,8 +40,13 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
-from payments_local_servers.api import API_DIR, REQUEST_TIMEOUT_SECONDS, ApiServer, create_api_key
-from payments_local_servers.postgres import DatabaseCredentials
+from payments_local_servers.api import (
+    API_DIR,
+    REQUEST_TIMEOUT_SECONDS,
+    ApiServer,
+    AppDatabase,
+    create_api_key,
+)
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Ok
@@ -89,12 +94,13 @@ class FuzzClient:
         return {k.removeprefix(prefix): v for k, v in self.statuses.items() if k.startswith(prefix)}
 
 
-def _revoke(database: DatabaseCredentials, key: str) -> None:
-    """Revoke `key` as an operator does: `python -m payments_api.keys revoke PREFIX`."""
+def _revoke(database: AppDatabase, key: str) -> None:
+    """Revoke `key` as an operator does: `python -m payments_api.keys revoke PREFIX`, logged
+    in as payments_keys_cli."""
     subprocess.run(
         [sys.executable, "-m", "payments_api.keys", "revoke", key.split("_")[1]],
         cwd=API_DIR,
-        env={**os.environ, **database.env()},
+        env={**os.environ, **database.keys.env()},
         capture_output=True,
         timeout=REQUEST_TIMEOUT_SECONDS,
         check=True,
@@ -103,11 +109,11 @@ def _revoke(database: DatabaseCredentials, key: str) -> None:
 
 @pytest.fixture(scope="module")
 def fuzz_client(
-    api_server: ApiServer, app_database: DatabaseCredentials, request: pytest.FixtureRequest
+    api_server: ApiServer, app_database: AppDatabase, request: pytest.FixtureRequest
 ) -> Iterator[FuzzClient]:
-    revoked_key = create_api_key(app_database.env(), CLIENT_ID)
+    revoked_key = create_api_key(app_database.keys.env(), CLIENT_ID)
     _revoke(app_database, revoked_key)
-    client = FuzzClient(api_server, create_api_key(app_database.env(), CLIENT_ID), revoked_key)
+    client = FuzzClient(api_server, create_api_key(app_database.keys.env(), CLIENT_ID), revoked_key)
     yield client
     # One line on the terminal: how many requests the run sent.
     by_run = Counter(dict.fromkeys(RUNS, 0))

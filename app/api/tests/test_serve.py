@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import httpx2
-from payments_local_servers.api import ApiServer
-from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
+from payments_local_servers.api import ApiServer, AppDatabase
+from payments_local_servers.postgres import PostgresServer
 
 from payments_api.serve import write_self_signed_certificate
 from tests.utils.payments import idempotency_headers, payment_body
@@ -27,7 +27,7 @@ def test_private_key_is_readable_by_its_owner_only(tmp_path: Path) -> None:
 
 
 def test_sigterm_keeps_every_acknowledged_payment_and_exits_zero(
-    postgres: PostgresServer, app_database: DatabaseCredentials, api_key: str, tmp_path: Path
+    postgres: PostgresServer, app_database: AppDatabase, api_key: str, tmp_path: Path
 ) -> None:
     env = server_env(app_database, TIMEOUT_GRACEFUL_SHUTDOWN=str(GRACE_SECONDS))
     server = ApiServer(env, tmp_path)
@@ -71,7 +71,7 @@ def test_sigterm_keeps_every_acknowledged_payment_and_exits_zero(
     assert exit_code == 0, server.output()[-2000:]
     assert shutdown_seconds < GRACE_SECONDS
     assert len(acknowledged) >= 40
-    with postgres.connect(app_database.dbname) as conn:
+    with postgres.connect(app_database.master.dbname) as conn:
         stored = conn.execute(
             "SELECT count(*) FROM payments WHERE id = ANY(%s::uuid[])", (acknowledged,)
         ).fetchone()

@@ -1,12 +1,13 @@
-"""SQL functions against a real database: migration, the tables' own rules, and every query
-scoped to its client."""
+"""SQL functions against a real, migrated database, each as the role that runs it in
+production (the API's payments_api, the key CLI's payments_keys_cli): the tables' own rules,
+and every query scoped to its client."""
 
 import uuid
 from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
-from payments_local_servers.postgres import DatabaseCredentials
+from payments_local_servers.api import AppDatabase
 
 from payments_api import store
 
@@ -16,11 +17,20 @@ Conn = psycopg.AsyncConnection[tuple[object, ...]]
 
 
 @pytest.fixture
-async def conn(isolated_database: DatabaseCredentials) -> AsyncIterator[Conn]:
+async def conn(isolated_database: AppDatabase) -> AsyncIterator[Conn]:
+    """The API's login."""
     async with await psycopg.AsyncConnection.connect(
-        isolated_database.conninfo(), autocommit=True
+        isolated_database.api.conninfo(), autocommit=True
     ) as connection:
-        await store.migrate(connection)
+        yield connection
+
+
+@pytest.fixture
+async def keys_conn(isolated_database: AppDatabase) -> AsyncIterator[Conn]:
+    """The key CLI's login."""
+    async with await psycopg.AsyncConnection.connect(
+        isolated_database.keys.conninfo(), autocommit=True
+    ) as connection:
         yield connection
 
 
@@ -30,12 +40,6 @@ async def create(
     values: dict[str, object] = {"amount_minor": 5, "currency": "EUR", "merchant_reference": "r"}
     values.update(fields)
     return await store.create_payment(conn, client_id=client_id, idempotency_key=key, **values)  # type: ignore[arg-type]
-
-
-async def test_migration_can_run_again(conn: Conn) -> None:
-    await store.migrate(conn)
-    cursor = await conn.execute("SELECT to_regclass('payments') IS NOT NULL")
-    assert await cursor.fetchone() == (True,)
 
 
 @pytest.mark.parametrize("amount", [0, -1, 10_000_000_001])
@@ -92,20 +96,22 @@ def test_request_hash_depends_on_every_field() -> None:
     assert len(hashes) == 4
 
 
-async def test_api_keys_are_found_listed_and_revoked_by_prefix(conn: Conn) -> None:
+async def test_api_keys_are_found_listed_and_revoked_by_prefix(keys_conn: Conn, conn: Conn) -> None:
     stored = await store.insert_api_key(
-        conn, prefix="0123456789ab", client_id="acme", key_hash=bytes(32)
+        keys_conn, prefix="0123456789ab", client_id="acme", key_hash=bytes(32)
     )
-    assert await store.find_api_key(conn, "0123456789ab") == stored
+    assert await store.find_api_key(conn, "0123456789ab") == stored  # as the API finds it
     assert await store.find_api_key(conn, "ba9876543210") is None
-    revoked = await store.revoke_api_key(conn, "0123456789ab")
+    revoked = await store.revoke_api_key(keys_conn, "0123456789ab")
     assert revoked is not None and revoked.revoked_at is not None
-    again = await store.revoke_api_key(conn, "0123456789ab")
+    again = await store.revoke_api_key(keys_conn, "0123456789ab")
     assert again is not None and again.revoked_at == revoked.revoked_at  # the first time stays
-    assert await store.revoke_api_key(conn, "ba9876543210") is None
-    assert await store.list_api_keys(conn) == [revoked]
+    assert await store.revoke_api_key(keys_conn, "ba9876543210") is None
+    assert await store.list_api_keys(keys_conn) == [revoked]
 
 
-async def test_api_keys_table_keeps_only_a_sha256(conn: Conn) -> None:
+async def test_api_keys_table_keeps_only_a_sha256(keys_conn: Conn) -> None:
     with pytest.raises(psycopg.errors.CheckViolation):
-        await store.insert_api_key(conn, prefix="0123456789ab", client_id="acme", key_hash=b"key")
+        await store.insert_api_key(
+            keys_conn, prefix="0123456789ab", client_id="acme", key_hash=b"key"
+        )

@@ -8,6 +8,10 @@ that directory next to its own).
 The server writes its self-signed certificate under TMPDIR; pointing TMPDIR into the work
 directory lets clients verify it (`ssl_context`) instead of switching verification off.
 
+The API runs no DDL and logs in as `payments_api`, a role its migrations make:
+`create_app_database` makes a database as a deploy does (`python -m payments_api.migrate` as
+the database's owner, with the logins' passwords) and returns how each user reaches it.
+
 `start()` returns once the server is live (/healthz answers); liveness never waits for the
 database, so a caller about to use it calls `wait_until_ready()` (/readyz answers 200) first.
 Every wait here polls for the state it needs; its timeout only bounds a failure, so it is
@@ -25,12 +29,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2
 
 from payments_local_servers.lifecycle import StartStop
+from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
 # app/local_servers/payments_local_servers/api.py -> app/api
 API_DIR = Path(__file__).resolve().parents[2] / "api"
@@ -39,6 +45,75 @@ START_TIMEOUT_SECONDS = 60.0
 READY_TIMEOUT_SECONDS = 60.0
 LOG_TIMEOUT_SECONDS = 30.0
 REQUEST_TIMEOUT_SECONDS = 30.0
+# The migrations: a few statements, after Python's start.
+MIGRATE_TIMEOUT_SECONDS = 120.0
+# The logins of the API and of the key CLI: the first of payments_api.roles.APP_LOGIN_USERS and
+# KEYS_LOGIN_USERS (the API's tests check that they are).
+API_LOGIN = "payments_api"
+KEYS_LOGIN = "payments_keys_cli"
+
+
+@dataclass(frozen=True)
+class AppDatabase:
+    """A database migrated by the API's migrations, and how each of its users reaches it."""
+
+    master: DatabaseCredentials
+    """The database's owner, a superuser (the master user): ran the migrations, owns the
+    tables. Never what the API or the key CLI connect as."""
+    api: DatabaseCredentials
+    """The API's login (payments_api): reads and inserts payments, reads keys."""
+    keys: DatabaseCredentials
+    """The key CLI's login (payments_keys_cli): reads, inserts and revokes keys."""
+
+
+def _api_command(
+    module: str, *args: str, env: Mapping[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """`python -m module args` from app/api with `env` and nothing else of this process's
+    environment (a DATABASE_URL there would win over the settings given)."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=API_DIR,
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_migrations(
+    master: DatabaseCredentials,
+    api: DatabaseCredentials | None = None,
+    keys: DatabaseCredentials | None = None,
+) -> str:
+    """`python -m payments_api.migrate` as a deploy runs it: connected as `master`, with the
+    API's and the key CLI's logins (APP_DB_* and KEYS_DB_*) when given. Its output."""
+    env = dict(master.env())
+    if api is not None:
+        env.update(APP_DB_USER=api.user, APP_DB_PASSWORD=api.password)
+    if keys is not None:
+        env.update(KEYS_DB_USER=keys.user, KEYS_DB_PASSWORD=keys.password)
+    completed = _api_command("payments_api.migrate", env=env, timeout=MIGRATE_TIMEOUT_SECONDS)
+    if completed.returncode != 0:
+        raise RuntimeError(f"payments_api.migrate failed: {completed.stderr.strip()}")
+    return completed.stdout
+
+
+def create_app_database(server: PostgresServer, name: str) -> AppDatabase:
+    """A database `name` with the API's schema, as a deploy leaves it: owned by a superuser
+    `name` (PostgresServer.create_database), migrated as that master user, and the API's and
+    the key CLI's logins working with this server's passwords for them (`role_password`:
+    roles belong to the server, so every database of it shares them)."""
+    master = server.create_database(name, superuser=True)
+    api = master.as_user(API_LOGIN, server.role_password(API_LOGIN))
+    keys = master.as_user(KEYS_LOGIN, server.role_password(KEYS_LOGIN))
+    run_migrations(master, api, keys)
+    return AppDatabase(master, api, keys)
 
 
 def _free_port() -> int:
@@ -50,20 +125,10 @@ def _free_port() -> int:
 
 def create_api_key(env: Mapping[str, str], client_id: str) -> str:
     """A new API key for `client_id`, made as an operator makes one: the key CLI
-    (`python -m payments_api.keys create`) with the API's database settings `env` and nothing
-    else of this process's environment (a DATABASE_URL there would win over them)."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "payments_api.keys", "create", client_id],
-        cwd=API_DIR,
-        env={
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=REQUEST_TIMEOUT_SECONDS,
-        check=False,
+    (`python -m payments_api.keys create`) with the database settings `env` (the key CLI's
+    login: `AppDatabase.keys.env()`) and nothing else of this process's environment."""
+    completed = _api_command(
+        "payments_api.keys", "create", client_id, env=env, timeout=REQUEST_TIMEOUT_SECONDS
     )
     if completed.returncode != 0:
         raise RuntimeError(f"payments_api.keys create failed: {completed.stderr.strip()}")

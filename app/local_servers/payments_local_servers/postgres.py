@@ -5,6 +5,8 @@
 postgres on a free loopback port with ssl=on and only `hostssl ... scram-sha-256` lines in
 pg_hba.conf (unix sockets stay inside the temporary directory). `create_database` makes a
 role and a database owned by it; `stop` (or leaving the `with` block) removes everything.
+Roles belong to the whole server: `role_password` keeps one password per role name for every
+database of the server (the API's login roles, made by its migrations, are such roles).
 
 Free of pytest, so other code can import it. It can also run on its own, printing the
 settings to connect with, until Ctrl-C:
@@ -18,6 +20,7 @@ postgresql). initdb and postgres refuse to run as root, so as root they run as t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import ipaddress
 import os
@@ -166,6 +169,10 @@ class DatabaseCredentials:
             f"?sslmode=verify-full&sslrootcert={self.sslrootcert}"
         )
 
+    def as_user(self, user: str, password: str) -> DatabaseCredentials:
+        """The same database, reached as another role."""
+        return dataclasses.replace(self, user=user, password=password)
+
     def conninfo(self) -> str:
         return psycopg.conninfo.make_conninfo(
             host=self.host,
@@ -200,6 +207,7 @@ class PostgresServer(StartStop):
         self.superuser_password = secrets.token_urlsafe(16)
         self.base_dir: Path | None = None
         self.ca: CertificateAuthority | None = None
+        self._role_passwords: dict[str, str] = {}
         self._run_as_postgres = os.geteuid() == 0
 
     # Paths inside the temporary directory.
@@ -251,13 +259,19 @@ class PostgresServer(StartStop):
         """A superuser connection (autocommit), over TLS like every other."""
         return psycopg.connect(self.admin_credentials(dbname).conninfo(), autocommit=True)
 
-    def create_database(self, name: str, password: str | None = None) -> DatabaseCredentials:
-        """A login role `name` and a database `name` that it owns."""
+    def create_database(
+        self, name: str, password: str | None = None, *, superuser: bool = False
+    ) -> DatabaseCredentials:
+        """A login role `name` and a database `name` that it owns. With `superuser`, the role
+        is a superuser too: a master user that may create and grant roles, as the API's
+        migrations do (on PostgreSQL 16 and later, granting membership in a role that another
+        database's owner created takes a superuser)."""
         password = password or secrets.token_urlsafe(16)
+        attributes = sql.SQL("LOGIN SUPERUSER" if superuser else "LOGIN")
         with self.connect() as conn:
             conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(name), sql.Literal(password)
+                sql.SQL("CREATE ROLE {} {} PASSWORD {}").format(
+                    sql.Identifier(name), attributes, sql.Literal(password)
                 )
             )
             conn.execute(
@@ -266,6 +280,11 @@ class PostgresServer(StartStop):
                 )
             )
         return DatabaseCredentials(self.host, self.port, name, name, password, self.ca_path)
+
+    def role_password(self, role: str) -> str:
+        """The password of the server-wide role `role` for every database of this server: made
+        up at the first call, the same afterwards. It does not create or alter the role."""
+        return self._role_passwords.setdefault(role, secrets.token_urlsafe(16))
 
     def set_password(self, role: str, password: str) -> None:
         with self.connect() as conn:
@@ -371,8 +390,11 @@ class PostgresServer(StartStop):
 
 
 def _serve_until_stopped() -> None:
-    """Run a server with a `payments` database until Ctrl-C or SIGTERM, then clean up."""
+    """Run a server with a migrated `payments` database until Ctrl-C or SIGTERM, then clean
+    up."""
     import signal  # noqa: PLC0415
+
+    from payments_local_servers.api import create_app_database  # noqa: PLC0415  (imports this)
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -380,9 +402,9 @@ def _serve_until_stopped() -> None:
     signal.signal(signal.SIGTERM, stop)
     try:
         with PostgresServer() as server:
-            app = server.create_database("payments")
-            print("PostgreSQL is running; the API's settings:")
-            for key, value in app.env().items():
+            app = create_app_database(server, "payments")
+            print("PostgreSQL is running, migrated; the API's settings (its login, payments_api):")
+            for key, value in app.api.env().items():
                 print(f"export {key}={value}")
             print("Ctrl-C stops the server and deletes its files.", flush=True)
             signal.pause()

@@ -5,8 +5,10 @@ nothing but the process, and runs on the event loop (async, like every route), s
 even while requests wait for the database. A database blip therefore does not make ECS replace
 every task at once: tasks that cannot reach the database answer 503 on the payment routes
 and recover by themselves when it returns. /readyz is for people and dashboards: one round
-trip (SELECT 1) through the pool, 503 "database unavailable" when the database cannot be used;
-why (host, port, driver error) goes to the log only, never to the caller.
+trip through the pool (db.READY_STATEMENT: SELECT 1 from the API's tables, so a database the
+migrations have not made, or a login outside payments_app, is not ready), 503 "database
+unavailable" when the database cannot be used; why (host, port, driver error) goes to the log
+only, never to the caller.
 
 Liveness also says what is deployed: the version and the git commit the image was built from
 (GIT_COMMIT, baked in by the image build), so a rollback or a release can be checked from

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from payments_local_servers.api import ApiServer
-from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
+from payments_local_servers.api import ApiServer, AppDatabase
+from payments_local_servers.postgres import PostgresServer
 
 from payments_api.models import MAX_AMOUNT_MINOR
 from tests.utils.payments import idempotency_headers, new_idempotency_key, payment_body
@@ -79,7 +79,7 @@ def test_twenty_concurrent_requests_with_one_key_create_one_payment(
     api_server: ApiServer,
     api_key: str,
     postgres: PostgresServer,
-    app_database: DatabaseCredentials,
+    app_database: AppDatabase,
 ) -> None:
     key = new_idempotency_key()
     body = payment_body(merchant_reference="concurrent")
@@ -107,7 +107,7 @@ def test_twenty_concurrent_requests_with_one_key_create_one_payment(
         thread.join(timeout=60)  # bounds a failure only
     assert not [thread for thread in threads if thread.is_alive()], "requests still running"
 
-    with postgres.connect(app_database.dbname) as conn:
+    with postgres.connect(app_database.master.dbname) as conn:
         rows = conn.execute(
             "SELECT count(*) FROM payments WHERE idempotency_key = %s", (key,)
         ).fetchone()

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from payments_local_servers.postgres import DatabaseCredentials
+from payments_local_servers.api import AppDatabase
 
 from payments_api.settings import Settings
 
@@ -16,9 +16,11 @@ FAST_DATABASE_SETTINGS: dict[str, Any] = {
 }
 
 
-def settings_for(database: DatabaseCredentials, **overrides: Any) -> Settings:
-    """Settings for `database`; every field a test relies on is given, so none comes from
-    the environment."""
+def settings_for(app_database: AppDatabase, **overrides: Any) -> Settings:
+    """Settings for the API's login to `app_database` (payments_api, or the login of its own
+    of `own_login_database`); every field a test relies on is given, so none comes from the
+    environment."""
+    database = app_database.api
     values: dict[str, Any] = {
         "app_version": "0.1.0",
         "git_commit": None,
@@ -39,10 +41,10 @@ def settings_for(database: DatabaseCredentials, **overrides: Any) -> Settings:
     return Settings.model_validate(values)
 
 
-def server_env(database: DatabaseCredentials, **overrides: str) -> dict[str, str]:
-    """Environment for `python -m payments_api.serve` against `database`."""
+def server_env(database: AppDatabase, **overrides: str) -> dict[str, str]:
+    """Environment for `python -m payments_api.serve` against `database`, as its API login."""
     env = {
-        **database.env(),
+        **database.api.env(),
         "DB_POOL_MIN": "2",
         "DB_POOL_MAX": "10",
         "DB_POOL_TIMEOUT": "5",
