@@ -11,6 +11,8 @@ directly.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from urllib.parse import quote
 
 from payments_infra.aws.monitoring import AlarmSpec
 from payments_infra.aws.naming import physical_name
@@ -18,6 +20,40 @@ from payments_infra.aws.naming import physical_name
 DATABASE_NAME = "payments"
 MASTER_USERNAME = "payments_admin"
 PORT = 5432
+
+
+@dataclass(frozen=True)
+class DatabaseLogin:
+    """A least-privilege login of the database and its own secret.
+
+    The migrations (app/api/payments_api/migrations) create ``username`` and
+    ``username``_clone with no password, both members of ``group``, which holds the grants;
+    the migration step sets the password of whichever the secret names when it cannot log
+    in, and the rotation function alternates between the two (AWS's alternating-users
+    strategy), so the login in use keeps working while the other one gets the new password.
+    """
+
+    role: str
+    """What it is for, in names: ``db-{role}-credentials-{suffix}``."""
+    username: str
+    group: str
+    description: str
+
+
+# Who logs in to the database besides the master user (payments_api.roles holds the same
+# names; tests/unit/test_database.py compares them).
+APP_LOGIN = DatabaseLogin(
+    "app",
+    "payments_api",
+    "payments_app",
+    "the API: insert and read payments, read API keys; no UPDATE, DELETE or DDL",
+)
+KEYS_LOGIN = DatabaseLogin(
+    "keys",
+    "payments_keys_cli",
+    "payments_keys",
+    "the key CLI: create, list and revoke API keys; nothing on payments",
+)
 # Environment variable -> key of the secret's JSON, as the API reads them (app/api README).
 SECRET_KEYS = {
     "DB_HOST": "host",
@@ -54,21 +90,33 @@ def cluster_parameters() -> dict[str, str]:
     }
 
 
-def secret_document(host: str, password: str, cluster_identifier: str) -> str:
-    """The secret's JSON: the shape AWS's PostgreSQL rotation functions use, plus ``url``."""
-    return json.dumps(
-        {
-            "engine": "postgres",
-            "host": host,
-            "port": PORT,
-            "username": MASTER_USERNAME,
-            "password": password,
-            "dbname": DATABASE_NAME,
-            "dbClusterIdentifier": cluster_identifier,
-            "url": f"postgresql://{MASTER_USERNAME}:{password}@{host}:{PORT}/{DATABASE_NAME}"
-            "?sslmode=verify-full",
-        }
-    )
+def secret_document(
+    host: str,
+    password: str,
+    cluster_identifier: str,
+    *,
+    username: str = MASTER_USERNAME,
+    master_secret_arn: str | None = None,
+) -> str:
+    """A secret's JSON: the shape AWS's PostgreSQL rotation functions use, plus ``url``.
+
+    The master's secret (the default) rotates single-user; a login's secret names the
+    master's in ``masterarn``, which is what makes the rotation function alternate users.
+    """
+    document: dict[str, object] = {
+        "engine": "postgres",
+        "host": host,
+        "port": PORT,
+        "username": username,
+        "password": password,
+        "dbname": DATABASE_NAME,
+        "dbClusterIdentifier": cluster_identifier,
+        "url": f"postgresql://{quote(username, safe='')}:{quote(password, safe='')}@{host}:"
+        f"{PORT}/{DATABASE_NAME}?sslmode=verify-full",
+    }
+    if master_secret_arn is not None:
+        document["masterarn"] = master_secret_arn
+    return json.dumps(document)
 
 
 def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
