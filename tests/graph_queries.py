@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pulumi_policy import EnforcementLevel
@@ -20,6 +21,22 @@ def named(graph: Graph, type_token: str, name: str) -> Resource:
     """The one resource of this type with this physical name."""
     (resource,) = [r for r in graph.of_type(type_token) if r.physical_name == name]
     return resource
+
+
+def task_definition(graph: Graph, family: str) -> Resource:
+    """The one ECS task definition of this family (the API's, the migrations', the key CLI's)."""
+    (resource,) = [
+        r
+        for r in graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
+        if r.inputs.get("family") == family
+    ]
+    return resource
+
+
+def task_container(graph: Graph, family: str) -> dict[str, Any]:
+    """The one container of the task definition of this family."""
+    (container,) = json.loads(task_definition(graph, family).inputs["containerDefinitions"])
+    return dict(container)
 
 
 def in_component(graph: Graph, type_token: str, component: str) -> Resource:

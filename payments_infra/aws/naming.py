@@ -199,7 +199,10 @@ NAMES: dict[str, PhysicalName] = {
     "db_ingress_from_tasks": PhysicalName("db-sg-from-api-tasks", TAG_VALUE, "database"),
     "db_kms_key": PhysicalName("aurora-key", TAG_VALUE, "database"),
     "db_kms_alias": PhysicalName("alias/aurora", KMS_ALIAS, "database"),
-    "db_secret": PhysicalName("db-credentials", SECRET, "database"),
+    # The master user's secret (migrations and rotation only), and one per login (aurora.py).
+    "db_master_secret": PhysicalName("db-master-credentials", SECRET, "database"),
+    "db_app_secret": PhysicalName("db-app-credentials", SECRET, "database"),
+    "db_keys_secret": PhysicalName("db-keys-credentials", SECRET, "database"),
     # Not "db-rotation": AWS's function, which stacks that had rotation on ran under that
     # name, is deleted only after ours is created.
     "db_rotation_function": PhysicalName("db-password-rotation", LAMBDA_FUNCTION, "database"),
@@ -236,6 +239,22 @@ NAMES: dict[str, PhysicalName] = {
     "task_role": PhysicalName("ecs-task-role", IAM_ROLE, "service"),
     "task_execution_policy": PhysicalName("ecs-task-execution-policy", IAM_POLICY, "service"),
     "task_policy": PhysicalName("ecs-task-policy", IAM_POLICY, "service"),
+    # The one-off tasks (one_off_tasks.py): the migrations, run at each deploy, and the key
+    # CLI, run by the key operator.
+    "migrations_task_family": PhysicalName("migrations", ECS_NAME, "service"),
+    "migrations_log_group": PhysicalName("/ecs/migrations", LOG_GROUP, "service"),
+    "migrations_execution_role": PhysicalName("ecs-migrations-execution-role", IAM_ROLE, "service"),
+    "migrations_execution_policy": PhysicalName(
+        "ecs-migrations-execution-policy", IAM_POLICY, "service"
+    ),
+    "migration_runner_function": PhysicalName("db-migrate", LAMBDA_FUNCTION, "service"),
+    "migration_runner_log_group": PhysicalName("/aws/lambda/db-migrate", LOG_GROUP, "service"),
+    "migration_runner_role": PhysicalName("db-migrate-role", IAM_ROLE, "service"),
+    "migration_runner_policy": PhysicalName("db-migrate-policy", IAM_POLICY, "service"),
+    "keys_task_family": PhysicalName("api-keys", ECS_NAME, "service"),
+    "keys_log_group": PhysicalName("/ecs/api-keys", LOG_GROUP, "service"),
+    "keys_execution_role": PhysicalName("ecs-keys-execution-role", IAM_ROLE, "service"),
+    "keys_execution_policy": PhysicalName("ecs-keys-execution-policy", IAM_POLICY, "service"),
     "alb_listener": PhysicalName("alb-https-listener", TAG_VALUE, "service"),
     "alb_rule_from_cloudfront": PhysicalName("alb-rule-from-cloudfront", TAG_VALUE, "service"),
     "alb_rule_api_paths": PhysicalName("alb-rule-api-paths", TAG_VALUE, "service"),

@@ -16,8 +16,14 @@ Creates:
   placed in two different zones, each with enhanced monitoring every 60 s through the role
   ``aurora-monitoring-role-{suffix}``;
 - the master password (``pulumi_random``, a Pulumi secret end to end) and the Secrets
-  Manager secret ``db-credentials-{suffix}`` (the key above) holding the JSON AWS's rotation
-  functions use plus ``url``, a ``postgresql://`` connection string.
+  Manager secret ``db-master-credentials-{suffix}`` (the key above) holding the JSON AWS's
+  rotation functions use plus ``url``, a ``postgresql://`` connection string: only the
+  migrations and the rotation function read it;
+- one secret per least-privilege login (aurora.py ``APP_LOGIN``, ``KEYS_LOGIN``):
+  ``db-app-credentials-{suffix}``, which the API's tasks get, and ``db-keys-credentials-{suffix}``,
+  which the key CLI's task gets, each with a first random password and ``masterarn`` naming
+  the master's secret. The roles themselves are the migrations' (app/api), which run before
+  the service (one_off_tasks.py) and set a login's password when it cannot log in yet.
 
 Unprotected (``payments:protectData`` false, the default), nothing of it blocks a destroy: no
 deletion protection, no final snapshot, no recovery window for the secret, the key's shortest
@@ -28,22 +34,23 @@ on purpose:
   snapshot ``aurora-cluster-{suffix}-final`` if it is deleted all the same, and Pulumi's
   ``protect`` (no ``pulumi destroy`` and no replacement touches it: the preview fails first);
 - its KMS key, with the key's alias (made with the same options), has ``protect``: storage,
-  the automated backups, every snapshot of the cluster and the secret are encrypted with it,
+  the automated backups, every snapshot of the cluster and the secrets are encrypted with it,
   so a key scheduled for deletion would take them all;
-- the secret has ``protect`` and a recovery window as long as the key's deletion window
+- the master's secret has ``protect`` and a recovery window as long as the key's deletion window
   (``PROTECTED_SECRET_RECOVERY_DAYS``), not the 30 days AWS defaults to: it is encrypted with
   the key, so it could not be restored once the key is gone, and a longer window would only
-  keep its name blocked.
+  keep its name blocked. The logins' secrets are not protected: a new one gets its password
+  set by the next migration step.
 
 The way out (docs/deploy.md, "Protecting the data"): keep the data (offline/keep_data.py), turn
 the setting off, ``make up`` (which lifts every protection), ``make down``.
 
-With ``payments:dbRotationDays`` above 0 (30 by default) it also deploys the stack's own
-rotation function and its schedule (db_rotation.py); with 0 it warns that the password never
-rotates.
+The passwords rotate by the stack's own function (db_rotation.py, ``PasswordRotation``),
+made by platform.py after the migration step, whose users the logins' rotations change.
 
-The component exposes the secret's ARN and the JSON keys a task injects, never a value; its
-alarms (CPU, memory, connections, replica lag, failed rotations) and dashboard widget for
+The component exposes the secrets (``DatabaseSecret``: ARN and value) and the JSON keys a
+task injects, never a value; its
+alarms (CPU, memory, connections, replica lag) and dashboard widget for
 Observability.
 """
 
@@ -69,8 +76,10 @@ from payments_infra.aws.security_groups import Connectable
 from payments_infra.aws.service_roles import managed_service_role
 from payments_infra.aws.tagging import name_tag
 from payments_infra.components.aurora import (
+    APP_LOGIN,
     BACKUP_WINDOW,
     DATABASE_NAME,
+    KEYS_LOGIN,
     MAINTENANCE_WINDOW,
     MASTER_USERNAME,
     MONITORING_INTERVAL_SECONDS,
@@ -78,22 +87,30 @@ from payments_infra.components.aurora import (
     PASSWORD_SPECIALS,
     PORT,
     SECRET_KEYS,
+    DatabaseLogin,
     cluster_parameters,
     database_alarms,
     secret_document,
 )
-from payments_infra.components.db_rotation import (
-    ROTATION_OFF_WARNING,
-    create_rotation,
-    rotation_alarms,
-)
-from payments_infra.components.endpoints import PrivateApis
 from payments_infra.config import DatabaseSettings
 
 # The protected secret's recovery window (module docstring); unprotected, it goes at once, so
 # a destroy followed by an up can reuse the name.
 PROTECTED_SECRET_RECOVERY_DAYS = KEY_DELETION_WINDOW_DAYS
 UNPROTECTED_SECRET_RECOVERY_DAYS = 0
+
+
+@dataclass(frozen=True)
+class DatabaseSecret:
+    """One of the database's secrets, as others use it: ARN for policies and task
+    definitions, and its first value (a task that starts before it exists fails to start)."""
+
+    secret: aws.secretsmanager.Secret
+    value: aws.secretsmanager.SecretVersion
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.secret.arn
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,19 +127,12 @@ class DatabaseArgs:
     """The VPC of the security group. Required."""
     private_subnet_ids: Sequence[pulumi.Input[str]]
     """The subnets of the DB subnet group: the private ones only. Required."""
-    locked_security_group_id: pulumi.Input[str]
-    """The VPC's default group, with no rules (Network.default_security_group): what the
-    rotation function is moved to before it is deleted, so a destroy does not wait for its
-    network interfaces to let its own group go. Required."""
     availability_zones: Sequence[str]
     """The zones of those subnets; the writer goes in the first, the reader in the second."""
     account_id: pulumi.Input[str]
     """The AWS account, for the key policy. Required."""
     log_kms_key_arn: pulumi.Input[str]
     """The key every log group of the tier is encrypted with (keys.LogsKey). Required."""
-    private_apis: PrivateApis | None = None
-    """The AWS APIs inside the VPC (endpoints.py), which the rotation function then calls
-    Secrets Manager through. None: through the NAT gateways. Default: None."""
 
 
 class Database(pulumi.ComponentResource):
@@ -149,40 +159,17 @@ class Database(pulumi.ComponentResource):
         self._create_key(args.account_id)
         self._create_security_group(args.vpc_id)
         self._create_cluster(args)
-        self._create_secret()
+        self.master_secret = self._create_master_secret()
+        self.app_secret = self._create_login_secret(APP_LOGIN)
+        self.keys_secret = self._create_login_secret(KEYS_LOGIN)
         self.log_groups = [self._export_logs]
-        if self._rotating:
-            self.log_groups.append(
-                create_rotation(
-                    name,
-                    rotation_days=args.settings.rotation_days,
-                    database=self.connections,
-                    port=PORT,
-                    vpc_id=args.vpc_id,
-                    private_subnet_ids=args.private_subnet_ids,
-                    locked_security_group_id=args.locked_security_group_id,
-                    account_id=args.account_id,
-                    key_arn=self.key.arn,
-                    log_kms_key_arn=args.log_kms_key_arn,
-                    secret=self.secret,
-                    # Rotating before the first value exists would rotate nothing.
-                    wait_for=[self.secret_version, self.writer],
-                    private_apis=args.private_apis,
-                )
-            )
-        else:
-            pulumi.log.warn(ROTATION_OFF_WARNING, resource=self)
-
         self.cluster_endpoint = self.cluster.endpoint
         self.cluster_reader_endpoint = self.cluster.reader_endpoint
         self.security_group_id = self.security_group.id
         self.kms_key_arn = self.key.arn
-        self.secret_arn = self.secret.arn
         self.secret_keys = dict(SECRET_KEYS)
         self.port = PORT
         self.alarms = database_alarms(self.cluster_identifier, self.reader_identifier, suffix)
-        if self._rotating:
-            self.alarms += rotation_alarms(suffix)
         self.dashboard_widgets = [
             DashboardWidget(
                 "Aurora CPU, connections, capacity",
@@ -203,7 +190,9 @@ class Database(pulumi.ComponentResource):
                 "cluster_reader_endpoint": self.cluster_reader_endpoint,
                 "security_group_id": self.security_group_id,
                 "kms_key_arn": self.kms_key_arn,
-                "secret_arn": self.secret_arn,
+                "master_secret_arn": self.master_secret.arn,
+                "app_secret_arn": self.app_secret.arn,
+                "keys_secret_arn": self.keys_secret.arn,
             }
         )
 
@@ -392,32 +381,80 @@ class Database(pulumi.ComponentResource):
             ),
         )
 
-    def _create_secret(self) -> None:
-        self.secret = aws.secretsmanager.Secret(
-            f"{self._name}-credentials",
+    def _create_master_secret(self) -> DatabaseSecret:
+        return self._create_secret(
+            "master",
+            description=f"Master credentials of {self.cluster_identifier}: the migrations and "
+            "the rotation function only",
+            password=self.master_password,
+            protected=self.protected,
+        )
+
+    def _create_login_secret(self, login: DatabaseLogin) -> DatabaseSecret:
+        """A login's secret: its first random password, and ``masterarn`` for the rotation.
+        Unprotected even on a protected stack (module docstring)."""
+        password = random.RandomPassword(
+            f"{self._name}-{login.role}-password",
+            random.RandomPasswordArgs(
+                length=32, special=True, override_special=PASSWORD_SPECIALS, min_special=2
+            ),
+            opts=self._child,
+        )
+        return self._create_secret(
+            login.role,
+            description=f"Login {login.username} of {self.cluster_identifier}: {login.description}",
+            password=password,
+            protected=False,
+            username=login.username,
+            master_secret_arn=self.master_secret.arn,
+        )
+
+    def _create_secret(
+        self,
+        role: str,
+        *,
+        description: str,
+        password: random.RandomPassword,
+        protected: bool,
+        username: str = MASTER_USERNAME,
+        master_secret_arn: pulumi.Input[str] | None = None,
+    ) -> DatabaseSecret:
+        """``db-{role}-credentials-{suffix}`` and its first value (aurora.secret_document)."""
+        name = physical_name(f"db_{role}_secret", self._suffix)
+        secret = aws.secretsmanager.Secret(
+            f"{self._name}-{role}-credentials",
             aws.secretsmanager.SecretArgs(
-                name=physical_name("db_secret", self._suffix),
-                description=f"Master credentials and connection URL of {self.cluster_identifier}",
+                name=name,
+                description=description,
                 kms_key_id=self.key.arn,
                 recovery_window_in_days=(
                     PROTECTED_SECRET_RECOVERY_DAYS
-                    if self.protected
+                    if protected
                     else UNPROTECTED_SECRET_RECOVERY_DAYS
                 ),
-                tags=name_tag(physical_name("db_secret", self._suffix)),
+                tags=name_tag(name),
             ),
-            opts=pulumi.ResourceOptions.merge(self._child, self._protection),
+            opts=pulumi.ResourceOptions.merge(
+                self._child, self._protection if protected else pulumi.ResourceOptions()
+            ),
         )
-        self.secret_version = aws.secretsmanager.SecretVersion(
-            f"{self._name}-credentials-value",
+        value = aws.secretsmanager.SecretVersion(
+            f"{self._name}-{role}-credentials-value",
             aws.secretsmanager.SecretVersionArgs(
-                secret_id=self.secret.id,
+                secret_id=secret.id,
                 secret_string=pulumi.Output.secret(
                     pulumi.Output.all(
                         host=self.cluster.endpoint,
-                        password=self.master_password.result,
+                        password=password.result,
+                        master=master_secret_arn,
                     ).apply(
-                        lambda v: secret_document(v["host"], v["password"], self.cluster_identifier)
+                        lambda v: secret_document(
+                            v["host"],
+                            v["password"],
+                            self.cluster_identifier,
+                            username=username,
+                            master_secret_arn=v["master"],
+                        )
                     )
                 ),
             ),
@@ -427,3 +464,4 @@ class Database(pulumi.ComponentResource):
                 parent=self, ignore_changes=["secretString"] if self._rotating else []
             ),
         )
+        return DatabaseSecret(secret, value)

@@ -1,8 +1,15 @@
-"""Password rotation of the database secret, part of the Database component.
+"""PasswordRotation component: the database's passwords change on a schedule, by the
+stack's own function.
 
-With ``payments:dbRotationDays`` above 0 (30 by default), ``create_rotation`` deploys the
-stack's own rotation function, ``functions/db_rotation`` (Python, arm64), and the schedule
-that runs it:
+With ``payments:dbRotationDays`` above 0 (30 by default), platform.py makes it after the
+migration step (the logins' users must exist before their first rotation). It deploys
+``functions/db_rotation`` (Python, arm64) and a schedule per secret:
+- the master's secret ``db-master-credentials-{suffix}`` rotates single-user (only the
+  migrations and the function itself use it, at moments of their own);
+- each login's secret (``db-app-credentials-{suffix}``, ``db-keys-credentials-{suffix}``)
+  rotates with alternating users: the function, logged in as the master, gives the new
+  password to the login's other user (``payments_api`` / ``payments_api_clone``), so the user
+  running tasks hold keeps working and no connection is ever refused by a rotation;
 - the function ``db-password-rotation-{suffix}`` in the private subnets, with its own security
   group (out to the database, let into the database, and HTTPS out to the Secrets Manager
   API: to the VPC endpoints, let in there, when the platform has them (``private_apis``),
@@ -10,13 +17,13 @@ that runs it:
   the RDS CA bundle it verifies the database's certificate with, X-Ray active tracing, a
   reserved concurrency of 2 and no environment variables (nothing to encrypt there);
 - its role (service_roles.py), allowed exactly what the four rotation steps do: read, write
-  and relabel versions of this one secret, ask Secrets Manager for a random password, use the
-  database key only through Secrets Manager, write its log group, and manage its network
-  interfaces in the private subnets;
-- the permission for Secrets Manager to invoke it for this secret only, and the rotation
-  schedule, made once the secret has its first value, the database its writer, and the
-  function its permissions and its way to the database;
-- an alarm on the function's errors (``rotation_alarms``, which the Database exposes).
+  and relabel versions of these three secrets, ask Secrets Manager for a random password,
+  use the database key only through Secrets Manager, write its log group, and manage its
+  network interfaces in the private subnets;
+- for each secret, the permission for Secrets Manager to invoke it for that secret only, and
+  the rotation schedule, made once the secrets have their first values, the database its
+  writer, the migrations have run, and the function its permissions and its way in;
+- an alarm on the function's errors (``rotation_alarms``).
 
 Packaging: the function's dependencies (pg8000, a pure-Python PostgreSQL driver, and its own)
 are pinned and hash-locked in ``functions/db_rotation/requirements.txt``; ``make venv``
@@ -27,12 +34,14 @@ payments_infra/aws/function_code.py.
 
 Unlike AWS's single-user function, which rewrites ``password`` and leaves ``url`` stale, ours
 keeps every key of the secret consistent (functions/db_rotation/README.md). With 0 the stack
-rotates nothing and says so: ``ROTATION_OFF_WARNING``, in ``pulumi up`` and ``make plan``.
+rotates nothing and says so: ``ROTATION_OFF_WARNING`` (platform.py), in ``pulumi up`` and
+``make plan``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -41,7 +50,7 @@ from payments_infra import REPO_ROOT
 from payments_infra.aws.function_code import python_archive
 from payments_infra.aws.lambda_function import hardened_function
 from payments_infra.aws.logs import log_group
-from payments_infra.aws.monitoring import AlarmSpec
+from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
 from payments_infra.aws.naming import physical_name
 from payments_infra.aws.options import after
 from payments_infra.aws.policies import policy_document, regional_service
@@ -69,132 +78,172 @@ ROTATION_TIMEOUT_SECONDS = 60
 # step. What a deploy takes from the account's unreserved pool.
 ROTATION_RESERVED_CONCURRENCY = 2
 ROTATION_OFF_WARNING = (
-    "payments:dbRotationDays is 0: the database password never rotates. PCI DSS 8.3.9 and "
+    "payments:dbRotationDays is 0: the database passwords never rotate. PCI DSS 8.3.9 and "
     "8.6.3 expect the passwords of application and system accounts to change periodically; "
     "set payments:dbRotationDays to 1-365 (default 30) unless something else rotates it."
 )
 
 
-def create_rotation(
-    name: str,
-    *,
-    rotation_days: int,
-    database: Connectable,
-    port: int,
-    vpc_id: pulumi.Input[str],
-    private_subnet_ids: Sequence[pulumi.Input[str]],
-    locked_security_group_id: pulumi.Input[str],
-    account_id: pulumi.Input[str],
-    key_arn: pulumi.Input[str],
-    log_kms_key_arn: pulumi.Input[str],
-    secret: aws.secretsmanager.Secret,
-    wait_for: Sequence[pulumi.Resource],
-    private_apis: PrivateApis | None,
-) -> aws.cloudwatch.LogGroup:
+@dataclass(frozen=True, kw_only=True)
+class PasswordRotationArgs:
+    """Inputs of the PasswordRotation component."""
+
+    environment_suffix: str
+    """Ends every physical name. Required."""
+    rotation_days: int
+    """Days between two rotations of each secret (payments:dbRotationDays, 1-365). Required."""
+    database: Connectable
+    """The database's security group, which the function is let into. Required."""
+    port: int
+    """The database's port. Required."""
+    vpc_id: pulumi.Input[str]
+    """The VPC of the function's security group. Required."""
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    """Where the function runs. Required."""
+    locked_security_group_id: pulumi.Input[str]
+    """The VPC's default group, with no rules: what the function is moved to before it is
+    deleted, so a destroy does not wait for its network interfaces. Required."""
+    account_id: pulumi.Input[str]
+    """The AWS account. Required."""
+    key_arn: pulumi.Input[str]
+    """The database key, which encrypts every secret. Required."""
+    log_kms_key_arn: pulumi.Input[str]
+    """The key of the function's log group. Required."""
+    master_secret: aws.secretsmanager.Secret
+    """Rotated single-user; the function also reads it to change the logins' passwords."""
+    login_secrets: Sequence[aws.secretsmanager.Secret]
+    """Rotated with alternating users (each names the master's in ``masterarn``)."""
+    wait_for: Sequence[pulumi.Resource]
+    """What the first rotations need: each secret's first value, the writer, and the
+    migration step, which creates the logins' users. Required."""
+    private_apis: PrivateApis | None = None
+    """The Secrets Manager endpoint in the VPC; None: through the NAT gateways."""
+
+
+class PasswordRotation(pulumi.ComponentResource):
     """The rotation function reaching the database and the Secrets Manager API (through
-    ``private_apis`` when given), and the schedule that runs it once ``wait_for`` exist. Its
-    resources are children of the database (``database.opts``). Returns the function's log
-    group."""
-    suffix, opts = database.suffix, database.opts
-    group = aws.ec2.SecurityGroup(
-        f"{name}-rotation-sg",
-        aws.ec2.SecurityGroupArgs(
-            name=physical_name("db_rotation_security_group", suffix),
-            description="Password rotation function: out to the database and AWS APIs only",
-            vpc_id=vpc_id,
-            tags=name_tag(physical_name("db_rotation_security_group", suffix)),
-        ),
-        opts=opts,
-    )
-    function_connections = Connectable(group.id, name, suffix, opts)
-    way_in = allow(
-        function_connections,
-        database,
-        port,
-        egress=Rule(
-            "rotation-to-db", "db_rotation_egress_to_db", "PostgreSQL, to change the password"
-        ),
-        ingress=Rule(
-            "ingress-from-rotation",
-            "db_ingress_from_rotation",
-            "PostgreSQL over TLS from the password rotation function",
-        ),
-    )
-    way_out = _way_to_secrets_manager(name, function_connections, private_apis)
-    rotation_logs = log_group(
-        f"{name}-rotation-logs",
-        "db_rotation_log_group",
-        suffix,
-        kms_key_arn=log_kms_key_arn,
-        opts=opts,
-    )
-    role = service_role(
-        f"{name}-rotation",
-        "db_rotation",
-        service="lambda.amazonaws.com",
-        description="Database password rotation: this secret's versions, the database key "
-        "through Secrets Manager, its log group, traces, its network interfaces",
-        account_id=account_id,
-        policy=pulumi.Output.all(
-            secret.arn, key_arn, rotation_logs.arn, account_id, group.id, *private_subnet_ids
-        ).apply(
-            lambda v: rotation_policy(
-                secret_arn=v[0],
-                key_arn=v[1],
-                log_group_arn=v[2],
-                account_id=v[3],
-                security_group_id=v[4],
-                subnet_ids=v[5:],
-            )
-        ),
-        suffix=suffix,
-        opts=opts,
-    )
-    function_name = physical_name("db_rotation_function", suffix)
-    function = hardened_function(
-        f"{name}-rotation-function",
-        function_name=function_name,
-        description="Rotates the database password and keeps every key of its secret "
-        "consistent (functions/db_rotation)",
-        code=rotation_code(),
-        role=role,
-        log_group=rotation_logs,
-        memory_size=ROTATION_MEMORY_MB,
-        timeout=ROTATION_TIMEOUT_SECONDS,
-        reserved_concurrency=ROTATION_RESERVED_CONCURRENCY,
-        # No environment: the password rules are the handler's constants, so there is
-        # nothing to encrypt there.
-        vpc_config=aws.lambda_.FunctionVpcConfigArgs(
-            subnet_ids=list(private_subnet_ids), security_group_ids=[group.id]
-        ),
-        security_group_on_destroy=locked_security_group_id,
-        opts=opts,
-    )
-    invoke = aws.lambda_.Permission(
-        f"{name}-rotation-invoked-by-secretsmanager",
-        aws.lambda_.PermissionArgs(
-            function=function.name,
-            action="lambda:InvokeFunction",
-            principal="secretsmanager.amazonaws.com",
-            source_arn=secret.arn,
-            source_account=account_id,
-        ),
-        opts=opts,
-    )
-    aws.secretsmanager.SecretRotation(
-        f"{name}-credentials-rotation",
-        aws.secretsmanager.SecretRotationArgs(
-            secret_id=secret.id,
-            rotation_lambda_arn=function.arn,
-            rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
-                automatically_after_days=rotation_days
+    ``private_apis`` when given), and a schedule per secret, made once ``wait_for`` exist."""
+
+    def __init__(
+        self, name: str, args: PasswordRotationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:database:PasswordRotation", name, None, opts)
+        suffix = args.environment_suffix
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            aws.ec2.SecurityGroupArgs(
+                name=physical_name("db_rotation_security_group", suffix),
+                description="Password rotation function: out to the database and AWS APIs only",
+                vpc_id=args.vpc_id,
+                tags=name_tag(physical_name("db_rotation_security_group", suffix)),
             ),
-        ),
-        # Secrets Manager rotates once at once: the function must be allowed to run, reach
-        # the database and Secrets Manager, and find a first value and a database to change.
-        opts=after(opts, *wait_for, invoke, role.policy, *way_in, *way_out),
-    )
-    return rotation_logs
+            opts=child,
+        )
+        function_connections = Connectable(group.id, name, suffix, child)
+        way_in = allow(
+            function_connections,
+            args.database,
+            args.port,
+            egress=Rule(
+                "rotation-to-db", "db_rotation_egress_to_db", "PostgreSQL, to change passwords"
+            ),
+            ingress=Rule(
+                "ingress-from-rotation",
+                "db_ingress_from_rotation",
+                "PostgreSQL over TLS from the password rotation function",
+            ),
+        )
+        way_out = _way_to_secrets_manager(name, function_connections, args.private_apis)
+        self.log_group = rotation_logs = log_group(
+            f"{name}-logs",
+            "db_rotation_log_group",
+            suffix,
+            kms_key_arn=args.log_kms_key_arn,
+            opts=child,
+        )
+        secrets = [args.master_secret, *args.login_secrets]
+        role = service_role(
+            name,
+            "db_rotation",
+            service="lambda.amazonaws.com",
+            description="Database password rotation: these secrets' versions, the database key "
+            "through Secrets Manager, its log group, traces, its network interfaces",
+            account_id=args.account_id,
+            policy=pulumi.Output.all(
+                args.key_arn,
+                rotation_logs.arn,
+                args.account_id,
+                group.id,
+                pulumi.Output.all(*(secret.arn for secret in secrets)),
+                pulumi.Output.all(*args.private_subnet_ids),
+            ).apply(
+                lambda v: rotation_policy(
+                    secret_arns=v[4],
+                    key_arn=v[0],
+                    log_group_arn=v[1],
+                    account_id=v[2],
+                    security_group_id=v[3],
+                    subnet_ids=v[5],
+                )
+            ),
+            suffix=suffix,
+            opts=child,
+        )
+        function_name = physical_name("db_rotation_function", suffix)
+        function = hardened_function(
+            f"{name}-function",
+            function_name=function_name,
+            description="Rotates the database passwords (master single-user, logins "
+            "alternating) and keeps every key of each secret consistent (functions/db_rotation)",
+            code=rotation_code(),
+            role=role,
+            log_group=rotation_logs,
+            memory_size=ROTATION_MEMORY_MB,
+            timeout=ROTATION_TIMEOUT_SECONDS,
+            reserved_concurrency=ROTATION_RESERVED_CONCURRENCY,
+            # No environment: the password rules are the handler's constants, so there is
+            # nothing to encrypt there.
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=list(args.private_subnet_ids), security_group_ids=[group.id]
+            ),
+            security_group_on_destroy=args.locked_security_group_id,
+            opts=child,
+        )
+        rotated = list(zip(("master", "app", "keys"), secrets, strict=True))
+        invoke = [
+            aws.lambda_.Permission(
+                f"{name}-invoked-for-{which}",
+                aws.lambda_.PermissionArgs(
+                    function=function.name,
+                    action="lambda:InvokeFunction",
+                    principal="secretsmanager.amazonaws.com",
+                    source_arn=secret.arn,
+                    source_account=args.account_id,
+                ),
+                opts=child,
+            )
+            for which, secret in rotated
+        ]
+        for which, secret in rotated:
+            aws.secretsmanager.SecretRotation(
+                f"{name}-{which}",
+                aws.secretsmanager.SecretRotationArgs(
+                    secret_id=secret.id,
+                    rotation_lambda_arn=function.arn,
+                    rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
+                        automatically_after_days=args.rotation_days
+                    ),
+                ),
+                # Secrets Manager rotates once at once: the function must be allowed to run,
+                # reach the database and Secrets Manager, and find a first value, a database
+                # and (for a login) its two users.
+                opts=after(child, *args.wait_for, *invoke, role.policy, *way_in, *way_out),
+            )
+        self.log_groups = [rotation_logs]
+        self.alarms = rotation_alarms(suffix)
+        self.dashboard_widgets: list[DashboardWidget] = []
+        self.register_outputs({"function_name": function.name})
 
 
 def _way_to_secrets_manager(
@@ -249,10 +298,11 @@ def rotation_alarms(suffix: str) -> list[AlarmSpec]:
             "GreaterThanThreshold",
             0,
             "A password rotation step failed: read the function's log, fix, and rotate again.",
-            action=f"Read {physical_name('db_rotation_log_group', suffix)} for the failed step, "
-            "fix its cause (network path, the database down, a password the secret and the "
-            "database disagree on), then run aws secretsmanager rotate-secret --secret-id "
-            f"{physical_name('db_secret', suffix)} (docs/deploy.md, On-call: emergency rotation).",
+            action=f"Read {physical_name('db_rotation_log_group', suffix)} for the failed step "
+            "and its secret, fix its cause (network path, the database down, a password the "
+            "secret and the database disagree on, a login's user missing: run the migrations), "
+            "then run aws secretsmanager rotate-secret --secret-id <that secret> "
+            "(docs/deploy.md, On-call: emergency rotation).",
             period=300,
             evaluation_periods=1,
         )
@@ -272,19 +322,21 @@ def rotation_code() -> pulumi.AssetArchive:
 
 def rotation_policy(
     *,
-    secret_arn: str,
+    secret_arns: Sequence[str],
     key_arn: str,
     log_group_arn: str,
     account_id: str,
     security_group_id: str,
     subnet_ids: Sequence[str],
 ) -> str:
-    """Exactly what the four rotation steps need, on this secret and this key only."""
+    """Exactly what the four rotation steps need, on these secrets and this key only. Reading
+    the master's secret (an alternating rotation logs in with it) is in RotateTheseSecrets:
+    it is rotated too."""
     ec2 = f"arn:aws:ec2:{REQUIRED_REGION}:{account_id}"
     network_interfaces = f"{ec2}:network-interface/*"
     return policy_document(
         {
-            "Sid": "RotateThisSecret",
+            "Sid": "RotateTheseSecrets",
             "Effect": "Allow",
             "Action": [
                 "secretsmanager:DescribeSecret",
@@ -292,7 +344,7 @@ def rotation_policy(
                 "secretsmanager:PutSecretValue",
                 "secretsmanager:UpdateSecretVersionStage",
             ],
-            "Resource": [secret_arn],
+            "Resource": list(secret_arns),
         },
         {
             # GetRandomPassword acts on no resource: IAM accepts only "*" for it.

@@ -86,9 +86,20 @@ OUTPUTS: tuple[StackOutput, ...] = (
         lambda p: p.database.security_group_id,
     ),
     StackOutput(
-        "db_secret_arn",
-        "The `db-credentials-{suffix}` secret (its value is never an output).",
-        lambda p: p.database.secret_arn,
+        "db_master_secret_arn",
+        "The master user's secret, `db-master-credentials-{suffix}`: the migrations and the "
+        "rotation function only (no value is ever an output).",
+        lambda p: p.database.master_secret.arn,
+    ),
+    StackOutput(
+        "db_app_secret_arn",
+        "The API's database login, `db-app-credentials-{suffix}`: what the service's tasks get.",
+        lambda p: p.database.app_secret.arn,
+    ),
+    StackOutput(
+        "db_keys_secret_arn",
+        "The key CLI's database login, `db-keys-credentials-{suffix}`: what the key task gets.",
+        lambda p: p.database.keys_secret.arn,
     ),
     StackOutput(
         "certificate_mode",
@@ -114,6 +125,18 @@ OUTPUTS: tuple[StackOutput, ...] = (
     ),
     StackOutput("ecs_cluster_name", "The ECS cluster.", lambda p: p.service.cluster_name),
     StackOutput("ecs_service_name", "The API's ECS service.", lambda p: p.service.service_name),
+    StackOutput(
+        "migrations_task_definition_arn",
+        "The migrations' task definition revision the last deploy ran (before the service's "
+        "new tasks).",
+        lambda p: p.service.migrations.task_definition.arn,
+    ),
+    StackOutput(
+        "keys_task_definition_arn",
+        "The key CLI's task definition revision, of the family `api-keys-{suffix}` "
+        "(docs/deploy.md, API keys).",
+        lambda p: p.service.keys_task.task_definition.arn,
+    ),
     StackOutput(
         "site_url",
         "`https://<domain>` (mode 1, or mode 2 with a CloudFront certificate) or "

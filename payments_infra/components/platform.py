@@ -15,11 +15,15 @@ import pulumi
 from payments_infra.aws.keys import LogsKey, LogsKeyArgs
 from payments_infra.aws.monitoring import Watched
 from payments_infra.aws.provider import EngineVersion
-from payments_infra.aws.security_groups import Rule, allow
 from payments_infra.components.account_controls import AccountControls, AccountControlsArgs
 from payments_infra.components.alb_access_logs import AlbAccessLogs, AlbAccessLogsArgs
 from payments_infra.components.certificates import Certificates, CertificatesArgs
 from payments_infra.components.database import Database, DatabaseArgs
+from payments_infra.components.db_rotation import (
+    ROTATION_OFF_WARNING,
+    PasswordRotation,
+    PasswordRotationArgs,
+)
 from payments_infra.components.endpoints import VpcEndpoints, VpcEndpointsArgs
 from payments_infra.components.frontend import Frontend, FrontendArgs
 from payments_infra.components.image import ApiImage, ApiImageArgs, ecr_repository_arn_of
@@ -106,12 +110,9 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 engine=args.db_engine,
                 vpc_id=self.network.vpc_id,
                 private_subnet_ids=self.network.private_subnet_ids,
-                locked_security_group_id=self.network.default_security_group.id,
                 availability_zones=self.network.availability_zones,
                 account_id=args.account_id,
                 log_kms_key_arn=log_key,
-                # The rotation function calls Secrets Manager through the endpoints too.
-                private_apis=self.endpoints.private_apis if self.endpoints else None,
             ),
             child,
         )
@@ -154,9 +155,15 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 private_subnet_ids=self.network.private_subnet_ids,
                 internet_gateway=self.network.internet_gateway,
                 private_egress=self.network.private_egress,
-                db_secret_value=self.database.secret_version,
                 certificate_arn=self.certificates.api_certificate_arn,
-                db_secret_arn=self.database.secret_arn,
+                # The API tier reaches the database (its tasks, the migrations it runs before
+                # them, the key CLI), each task with the login of its job.
+                database=self.database.connections,
+                database_port=self.database.port,
+                database_ready=[self.database.writer],
+                master_secret=self.database.master_secret,
+                app_secret=self.database.app_secret,
+                keys_secret=self.database.keys_secret,
                 db_secret_keys=self.database.secret_keys,
                 db_kms_key_arn=self.database.kms_key_arn,
                 account_id=args.account_id,
@@ -178,19 +185,42 @@ class PaymentsPlatform(pulumi.ComponentResource):
             child,
         )
 
-        # Tier to tier, in one place: the API tasks reach Aurora on its port, and nothing
-        # else does. Each rule is made by the tier that owns its group.
-        allow(
-            self.service.connections,
-            self.database.connections,
-            self.database.port,
-            egress=Rule("tasks_out_db", "sg_rule_tasks_out_db", "To Aurora PostgreSQL over TLS"),
-            ingress=Rule(
-                "ingress-from-api-tasks",
-                "db_ingress_from_tasks",
-                "PostgreSQL over TLS from the API tasks",
-            ),
-        )
+        # The passwords rotate once the migrations have made the logins' users: a login's
+        # first rotation gives its second user a password.
+        self.rotation: PasswordRotation | None = None
+        if config.database.rotation_days > 0:
+            self.rotation = PasswordRotation(
+                "database-rotation",
+                PasswordRotationArgs(
+                    environment_suffix=suffix,
+                    rotation_days=config.database.rotation_days,
+                    database=self.database.connections,
+                    port=self.database.port,
+                    vpc_id=self.network.vpc_id,
+                    private_subnet_ids=self.network.private_subnet_ids,
+                    locked_security_group_id=self.network.default_security_group.id,
+                    account_id=args.account_id,
+                    key_arn=self.database.kms_key_arn,
+                    log_kms_key_arn=log_key,
+                    master_secret=self.database.master_secret.secret,
+                    login_secrets=[
+                        self.database.app_secret.secret,
+                        self.database.keys_secret.secret,
+                    ],
+                    wait_for=[
+                        self.database.master_secret.value,
+                        self.database.app_secret.value,
+                        self.database.keys_secret.value,
+                        self.database.writer,
+                        self.service.migrations_run.invocation,
+                    ],
+                    # The function calls Secrets Manager through the endpoints too.
+                    private_apis=self.endpoints.private_apis if self.endpoints else None,
+                ),
+                child,
+            )
+        else:
+            pulumi.log.warn(ROTATION_OFF_WARNING, resource=self)
 
         certificate_settings = config.certificates
         self.frontend = Frontend(
@@ -232,6 +262,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
         watched: list[Watched] = [
             self.service,
             self.database,
+            *([self.rotation] if self.rotation else []),
             self.frontend,
             self.network,
             self.alb_access_logs,
@@ -270,6 +301,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                     log_groups=[
                         *self.network.log_groups,
                         *self.database.log_groups,
+                        *(self.rotation.log_groups if self.rotation else []),
                         *self.service.log_groups,
                         *self.frontend.log_groups,
                         *self.alb_access_logs.log_groups,
@@ -282,7 +314,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "vpc_id": self.network.vpc_id,
-                "db_secret_arn": self.database.secret_arn,
+                "db_app_secret_arn": self.database.app_secret.arn,
                 "api_url": self.service.api_url,
                 "site_url": self.frontend.site_url,
             }

@@ -45,9 +45,20 @@ from payments_infra.aws.service_roles import service_role
 from payments_infra.aws.tagging import name_tag
 from payments_infra.components.autoscaling import MIN_TASKS, capacity_alarms, scale_with_load
 from payments_infra.components.business_metrics import business_alarms, business_widgets
+from payments_infra.components.database import DatabaseSecret
 from payments_infra.components.endpoints import PrivateApis
 from payments_infra.components.load_balancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from payments_infra.components.network import NETWORK_TYPE
+from payments_infra.components.one_off_tasks import (
+    KEYS_COMMAND,
+    KEYS_CONTAINER,
+    MIGRATE_COMMAND,
+    MIGRATIONS_CONTAINER,
+    InjectedSecret,
+    TaskSetting,
+    one_off_task,
+    run_migrations,
+)
 from payments_infra.components.task_definition import (
     CONTAINER_NAME,
     CONTAINER_PORT,
@@ -89,17 +100,26 @@ class ApiServiceArgs:
     private_egress: Sequence[pulumi.Resource]
     """The private subnets' default routes and associations: tasks need them to pull their
     image and read their secret. Required."""
-    db_secret_value: pulumi.Resource
-    """The secret's value (its SecretVersion): a task that starts before it fails to start
-    (ResourceInitializationError). Required."""
     certificate_arn: pulumi.Input[str]
     """The listener's certificate (Certificates component). Required."""
-    db_secret_arn: pulumi.Input[str]
-    """The database secret the tasks get their credentials from. Required."""
+    database: Connectable
+    """The database's security group: the service's tasks, the migrations and the key CLI
+    reach it on ``database_port``. Required."""
+    database_port: int
+    """The database's port. Required."""
+    database_ready: Sequence[pulumi.Resource]
+    """What the migrations need to find a database: its writer instance. Required."""
+    master_secret: DatabaseSecret
+    """The master user's secret: the migrations only. Required."""
+    app_secret: DatabaseSecret
+    """The API's login: the service's tasks get it, and re-read it after a rotation.
+    Required."""
+    keys_secret: DatabaseSecret
+    """The key CLI's login: the key task gets it. Required."""
     db_secret_keys: Mapping[str, str]
-    """Environment variable -> key of the secret's JSON. Required."""
+    """Environment variable -> key of a secret's JSON (DB_HOST...). Required."""
     db_kms_key_arn: pulumi.Input[str]
-    """The key the secret is encrypted with. Required."""
+    """The key the secrets are encrypted with. Required."""
     account_id: pulumi.Input[str]
     """The AWS account, for ARNs and trust conditions. Required."""
     log_kms_key_arn: pulumi.Input[str]
@@ -164,14 +184,35 @@ class ApiService(pulumi.ComponentResource):
             ingress=Rule("tasks_in_alb", "sg_rule_tasks_in_alb", "From the ALB only"),
         )
         self._create_cluster()
+        # The tasks reach the database on its port, and nothing else does but the rotation
+        # function; each rule is made by the tier that owns its group.
+        self._way_to_database = allow(
+            self.connections,
+            args.database,
+            args.database_port,
+            egress=Rule("tasks_out_db", "sg_rule_tasks_out_db", "To Aurora PostgreSQL over TLS"),
+            ingress=Rule(
+                "ingress-from-api-tasks",
+                "db_ingress_from_tasks",
+                "PostgreSQL over TLS from the API tasks, the migrations and the key CLI",
+            ),
+        )
         self._create_roles(args)
+        self._create_one_off_tasks(args)
         self._create_service(args)
         scale_with_load(name, self.cluster, self.service, suffix=self._suffix, opts=self._child)
 
         self.alb_dns_name = self.load_balancer.alb_dns_name
         self.api_url = self.load_balancer.api_url
         self.log_bucket_name = self.load_balancer.log_bucket_name
-        self.log_groups = [self._insights_logs, self.log_group, self.load_balancer.waf_log_group]
+        self.log_groups = [
+            self._insights_logs,
+            self.log_group,
+            self.load_balancer.waf_log_group,
+            self.migrations.log_group,
+            self.migrations_run.runner_log_group,
+            self.keys_task.log_group,
+        ]
         # What CloudFront must send for the ALB to forward its requests (None: no /api origin).
         self.origin_header = self.load_balancer.origin_header
         self.cluster_name = self.cluster.name
@@ -325,11 +366,11 @@ class ApiService(pulumi.ComponentResource):
             "the DB secret",
             account_id=args.account_id,
             policy=pulumi.Output.all(
-                args.db_secret_arn,
+                args.app_secret.arn,
                 args.db_kms_key_arn,
                 self.log_group.arn,
                 args.ecr_repository_arn,
-            ).apply(lambda values: execution_policy(*values)),
+            ).apply(lambda v: execution_policy([v[0]], v[1], v[2], v[3])),
             suffix=self._suffix,
             opts=self._child,
         )
@@ -338,13 +379,80 @@ class ApiService(pulumi.ComponentResource):
             "task",
             service="ecs-tasks.amazonaws.com",
             source_arn=ecs_tasks_of_this_account,
-            description="The API itself: re-read the DB secret after a rotation",
+            description="The API itself: re-read its DB login's secret after a rotation",
             account_id=args.account_id,
-            policy=pulumi.Output.all(args.db_secret_arn, args.db_kms_key_arn).apply(
-                lambda values: policy_document(*read_secret_statements(*values))
+            policy=pulumi.Output.all(args.app_secret.arn, args.db_kms_key_arn).apply(
+                lambda v: policy_document(*read_secret_statements([v[0]], v[1]))
             ),
             suffix=self._suffix,
             opts=self._child,
+        )
+
+    def _create_one_off_tasks(self, args: ApiServiceArgs) -> None:
+        """The migrations, run before the service's new tasks, and the key CLI's task
+        (one_off_tasks.py), each with the database login of its job."""
+
+        def login(secret: DatabaseSecret) -> list[InjectedSecret]:
+            return [
+                InjectedSecret(env, secret.arn, json_key)
+                for env, json_key in args.db_secret_keys.items()
+            ]
+
+        setting = TaskSetting(
+            image=args.image,
+            db_kms_key_arn=args.db_kms_key_arn,
+            repository_arn=args.ecr_repository_arn,
+            cpu_architecture=args.settings.cpu_architecture,
+            account_id=args.account_id,
+            log_kms_key_arn=self._log_kms_key_arn,
+            suffix=self._suffix,
+            opts=self._child,
+        )
+        self.migrations = one_off_task(
+            f"{self._name}-migrations",
+            setting,
+            key="migrations",
+            container=MIGRATIONS_CONTAINER,
+            command=MIGRATE_COMMAND,
+            description="ECS starts the migrations task: pull the image, write its logs, "
+            "inject the master and the logins' credentials",
+            secrets=[
+                *login(args.master_secret),
+                InjectedSecret("APP_DB_USER", args.app_secret.arn, "username"),
+                InjectedSecret("APP_DB_PASSWORD", args.app_secret.arn, "password"),
+                InjectedSecret("KEYS_DB_USER", args.keys_secret.arn, "username"),
+                InjectedSecret("KEYS_DB_PASSWORD", args.keys_secret.arn, "password"),
+            ],
+        )
+        self.migrations_run = run_migrations(
+            f"{self._name}-migrations",
+            migrations=self.migrations,
+            cluster=self.cluster,
+            subnet_ids=args.private_subnet_ids,
+            security_group_id=self.task_security_group.id,
+            account_id=args.account_id,
+            log_kms_key_arn=self._log_kms_key_arn,
+            suffix=self._suffix,
+            after=[
+                *args.database_ready,
+                args.master_secret.value,
+                args.app_secret.value,
+                args.keys_secret.value,
+                *self._way_to_database,
+                *args.private_egress,
+                *self._way_out,
+            ],
+            opts=self._child,
+        )
+        self.keys_task = one_off_task(
+            f"{self._name}-keys",
+            setting,
+            key="keys",
+            container=KEYS_CONTAINER,
+            command=KEYS_COMMAND,
+            description="ECS starts the key CLI's task: pull the image, write its logs, "
+            "inject the key CLI's database login",
+            secrets=login(args.keys_secret),
         )
 
     def _create_service(self, args: ApiServiceArgs) -> None:
@@ -365,7 +473,7 @@ class ApiService(pulumi.ComponentResource):
                 # The writable /tmp of a read-only root filesystem: task-local storage.
                 volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
                 container_definitions=pulumi.Output.all(
-                    args.image, self.log_group.name, args.db_secret_arn
+                    args.image, self.log_group.name, args.app_secret.arn
                 ).apply(
                     lambda values: container_definitions(
                         values[0], values[1], values[2], args.db_secret_keys
@@ -421,14 +529,16 @@ class ApiService(pulumi.ComponentResource):
                 # A listener rule must forward to the target group before a service can use
                 # it; the first tasks need their roles' policies, the secret's value and a
                 # route out: with VPC endpoints, the endpoints and the rules that reach them.
+                # New tasks start only once the migrations of their image have run.
                 depends_on=[
                     self.load_balancer.listener,
                     *self.load_balancer.forwarding_rules,
                     self.execution_role.policy,
                     self.task_role.policy,
-                    args.db_secret_value,
+                    args.app_secret.value,
                     *args.private_egress,
                     *self._way_out,
+                    self.migrations_run.invocation,
                 ],
                 # Autoscaling owns the task count after creation: without this, every
                 # `pulumi up` would reset it to 3, undoing a scale-out mid-incident.

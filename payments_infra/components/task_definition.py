@@ -10,7 +10,7 @@ health check must agree with. ``tests/container`` runs the real image exactly as
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from payments_infra.aws.policies import policy_document, regional_service
@@ -35,14 +35,15 @@ CONTAINER_HEALTH_COMMAND = [
 ]
 
 
-def read_secret_statements(secret_arn: str, key_arn: str) -> list[dict[str, Any]]:
-    """Read exactly this secret, and decrypt with exactly its key, only through Secrets Manager."""
+def read_secret_statements(secret_arns: Sequence[str], key_arn: str) -> list[dict[str, Any]]:
+    """Read exactly these secrets, and decrypt with exactly their key, only through Secrets
+    Manager."""
     return [
         {
             "Sid": "ReadDatabaseSecret",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": [secret_arn],
+            "Resource": list(secret_arns),
         },
         {
             "Sid": "DecryptDatabaseSecret",
@@ -55,17 +56,18 @@ def read_secret_statements(secret_arn: str, key_arn: str) -> list[dict[str, Any]
 
 
 def execution_policy(
-    secret_arn: str, key_arn: str, log_group_arn: str, repository_arn: str | None
+    secret_arns: Sequence[str], key_arn: str, log_group_arn: str, repository_arn: str | None
 ) -> str:
-    """What ECS needs to start a task: pull this image, write this log group, read the secret."""
+    """What ECS needs to start a task: pull this image, write this log group, read the
+    secrets it injects."""
     statements = [
         {
-            "Sid": "WriteApiLogs",
+            "Sid": "WriteTaskLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": [f"{log_group_arn}:*"],
         },
-        *read_secret_statements(secret_arn, key_arn),
+        *read_secret_statements(secret_arns, key_arn),
     ]
     if repository_arn:
         statements += [
@@ -135,6 +137,44 @@ def container_definitions(
                 # A slow log pipe must not stall request handling.
                 "mode": "non-blocking",
                 "max-buffer-size": "25m",
+            },
+        },
+    }
+    return json.dumps([container])
+
+
+def one_off_container_definitions(
+    *,
+    name: str,
+    image: str,
+    command: Sequence[str],
+    log_group_name: str,
+    secrets: Sequence[tuple[str, str, str]],
+) -> str:
+    """A one-off task's container (one_off_tasks.py): the API's image and its hardening (the
+    same user, read-only root filesystem with a writable /tmp, init process), a command of
+    its own, no port, and ``secrets`` as (environment variable, secret ARN, JSON key)."""
+    container = {
+        "name": name,
+        "image": image,
+        "essential": True,
+        "command": list(command),
+        "user": "10001:10001",
+        "privileged": False,
+        "readonlyRootFilesystem": True,
+        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+        "linuxParameters": {"initProcessEnabled": True},
+        "secrets": [
+            {"name": env, "valueFrom": f"{secret_arn}:{json_key}::"}
+            for env, secret_arn, json_key in sorted(secrets)
+        ],
+        "environment": [{"name": "AWS_REGION", "value": REQUIRED_REGION}],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": log_group_name,
+                "awslogs-region": REQUIRED_REGION,
+                "awslogs-stream-prefix": name,
             },
         },
     }

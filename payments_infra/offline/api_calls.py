@@ -246,6 +246,12 @@ API_CALLS: dict[str, ApiCall] = {
     "aws:lambda/permission:Permission": ApiCall(
         "lambda", ("AddPermission",), {"function": "FunctionName"}
     ),
+    # A synchronous Invoke (RequestResponse) of the migration runner during `pulumi up`.
+    "aws:lambda/invocation:Invocation": ApiCall(
+        "lambda",
+        ("Invoke",),
+        {"input": "Payload", "triggers": None},  # triggers: the provider's own re-run keys
+    ),
     # Storage and the edge
     "aws:s3/bucket:Bucket": ApiCall(
         "s3", ("CreateBucket",), {"forceDestroy": None, "tags": "PutBucketTagging:Tagging.TagSet"}

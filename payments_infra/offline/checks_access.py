@@ -123,6 +123,7 @@ def check_autoscaling_owns_task_count(graph: Graph) -> list[str]:
 # Actions for which AWS accepts no resource but "*" (IAM service authorization reference).
 ANY_RESOURCE_ACTIONS = {
     "ecr:GetAuthorizationToken",
+    "ecs:DescribeTaskDefinition",
     "secretsmanager:GetRandomPassword",
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSubnets",

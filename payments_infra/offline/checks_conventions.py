@@ -250,7 +250,7 @@ PROTECTED_DATA: dict[str, tuple[str, str]] = {
     "aws:rds/cluster:Cluster": ("clusterIdentifier", "db_cluster"),
     "aws:kms/key:Key": ("Name tag", "db_kms_key"),
     "aws:kms/alias:Alias": ("name", "db_kms_alias"),
-    "aws:secretsmanager/secret:Secret": ("name", "db_secret"),
+    "aws:secretsmanager/secret:Secret": ("name", "db_master_secret"),
 }
 PROTECTED_SETTINGS: dict[str, list[SettingRule]] = {
     "aws:rds/cluster:Cluster": [

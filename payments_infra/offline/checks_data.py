@@ -161,8 +161,11 @@ def _secret_fragments(value: str) -> list[str]:
     return [value]
 
 
-# The database credentials' secret, by its name (naming.py's catalogue entry db_secret).
-DATABASE_SECRET_PREFIX = f"{NAMES['db_secret'].prefix}-"
+# The database credentials' secrets, by their names (naming.py's catalogue): the master
+# user's and each login's (components/aurora.py).
+DATABASE_SECRET_PREFIXES = tuple(
+    f"{NAMES[key].prefix}-" for key in ("db_master_secret", "db_app_secret", "db_keys_secret")
+)
 # PCI DSS 8.3.9 and 8.6.3 leave the period to the entity's risk analysis; a year is the
 # most the setting allows (payments:dbRotationDays).
 MAX_ROTATION_DAYS = 365
@@ -176,7 +179,7 @@ def check_database_secret_rotation(graph: Graph) -> list[str]:
     rotations = graph.of_type("aws:secretsmanager/secretRotation:SecretRotation")
     problems = []
     for secret in graph.of_type("aws:secretsmanager/secret:Secret"):
-        if not str(secret.inputs.get("name", "")).startswith(DATABASE_SECRET_PREFIX):
+        if not str(secret.inputs.get("name", "")).startswith(DATABASE_SECRET_PREFIXES):
             continue
         ids = {secret.id, secret.outputs.get("arn")} - {None, ""}
         # A preview does not know a new secret's id yet: such a rotation may be this one's.

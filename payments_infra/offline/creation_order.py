@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from payments_infra.aws.naming import NAMES
 from payments_infra.offline.checks_egress import (
     EGRESS_RULE,
     INGRESS_RULE,
@@ -42,6 +43,11 @@ LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
 LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
 SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+INVOCATION = "aws:lambda/invocation:Invocation"
+# The logins' secrets (components/aurora.py), by name: they rotate with alternating users.
+LOGIN_SECRET_PREFIXES = tuple(
+    f"{NAMES[key].prefix}-" for key in ("db_app_secret", "db_keys_secret")
+)
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,10 @@ def internet_gateways(graph: Graph, alb: Resource) -> list[Resource]:
 
 def secret_values(graph: Graph, service: Resource) -> list[Resource]:
     """The SecretVersions of every secret the service's containers read."""
-    task = _task_definition(graph, service)
+    return _secret_values_of(graph, _task_definition(graph, service))
+
+
+def _secret_values_of(graph: Graph, task: Resource | None) -> list[Resource]:
     if task is None:
         return []
     containers = json.loads(str(task.inputs.get("containerDefinitions") or "[]"))
@@ -220,6 +229,49 @@ def rotation_prerequisites(graph: Graph, rotation: Resource) -> list[Resource]:
     return values + permissions + policies
 
 
+def migrations_task(graph: Graph, invocation: Resource) -> Resource | None:
+    """The task definition a migration run (one_off_tasks.py) starts, from its input."""
+    try:
+        event = json.loads(str(invocation.inputs.get("input") or "{}"))
+    except ValueError:
+        return None
+    found = _matching(graph.of_type(TASK_DEFINITION), event.get("taskDefinition"))
+    return found[0] if found else None
+
+
+def migration_runs(graph: Graph, _waiter: Resource | None = None) -> list[Resource]:
+    """Every invocation that runs a migrations task."""
+    return [i for i in graph.of_type(INVOCATION) if migrations_task(graph, i) is not None]
+
+
+def migration_prerequisites(graph: Graph, invocation: Resource) -> list[Resource]:
+    """The database's writer, the values of the secrets the migrations task reads, and its
+    execution role's policy."""
+    task = migrations_task(graph, invocation)
+    instances = graph.of_type(CLUSTER_INSTANCE)
+    if task is None or not instances:
+        return []
+    writer = min(instances, key=lambda i: (i.inputs.get("promotionTier", 0), i.name))
+    return [
+        writer,
+        *_secret_values_of(graph, task),
+        *_role_policies(graph, (task.inputs.get("executionRoleArn"),)),
+    ]
+
+
+def login_rotation_migrations(graph: Graph, rotation: Resource) -> list[Resource]:
+    """The migration runs, for a rotation of a login's secret."""
+    logins = [
+        s
+        for s in graph.of_type(SECRET)
+        if str(s.inputs.get("name", "")).startswith(LOGIN_SECRET_PREFIXES)
+    ]
+    secret = rotation.inputs.get("secretId")
+    if not any(secret in (s.id, s.outputs.get("arn")) for s in logins):
+        return []
+    return migration_runs(graph, rotation)
+
+
 ORDERS: tuple[CreationOrder, ...] = (
     CreationOrder(
         "internet-facing ALB after the internet gateway",
@@ -276,6 +328,27 @@ ORDERS: tuple[CreationOrder, ...] = (
         LAMBDA_FUNCTION,
         vpc_function_role_policies,
         "Lambda checks at creation that the role may create the function's network interfaces",
+    ),
+    CreationOrder(
+        "ECS service after the migrations",
+        ECS_SERVICE,
+        migration_runs,
+        "new tasks must find the schema their image expects: the migrations of that image run "
+        "first, and a failed run stops the deploy before the service changes",
+    ),
+    CreationOrder(
+        "migrations after the database, their secrets' values and their role's policy",
+        INVOCATION,
+        migration_prerequisites,
+        "the runner starts the task at once: it needs a database to migrate, the credentials "
+        "ECS injects, and a role that may read them",
+    ),
+    CreationOrder(
+        "a login's secret rotation after the migrations",
+        SECRET_ROTATION,
+        login_rotation_migrations,
+        "a login's first rotation gives its second user (payments_api_clone) a password, and "
+        "the migrations create that user",
     ),
     CreationOrder(
         "secret rotation after its value, its function's policy and invoke permission",

@@ -67,6 +67,7 @@ ARN_SHAPES: dict[str, str] = {
         "arn:aws:secretsmanager:{region}:{account}:secret:{name}-a1B2c3"
     ),
     "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
+    "aws:ecs/cluster:Cluster": "arn:aws:ecs:{region}:{account}:cluster/{name}",
     "aws:sqs/queue:Queue": "arn:aws:sqs:{region}:{account}:{name}",
     "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
     "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": (

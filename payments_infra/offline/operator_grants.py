@@ -93,7 +93,7 @@ VERIFIER: tuple[tuple[str, str, str], ...] = (
     ("ReadCluster", "rds:DescribeDBClusters", "{rds}cluster:{db_cluster}"),
     ("ReadInstances", "rds:DescribeDBInstances", "{rds}db:{writer} {rds}db:{reader}"),
     ("ReadParameters", "rds:DescribeDBClusterParameters", "{rds}cluster-pg:{parameters}"),
-    ("ReadSecretMetadata", "secretsmanager:DescribeSecret", "{db_secret}"),
+    ("ReadSecretMetadata", "secretsmanager:DescribeSecret", "{db_secrets}"),
     ("ListLogGroups", "logs:DescribeLogGroups", "*"),
     ("ReadLogs", "logs:DescribeLogStreams FilterLogEvents", "{checked_log_groups}"),
     ("ReadAlarms", "cloudwatch:DescribeAlarms", "{cloudwatch}alarm:*"),
@@ -103,15 +103,15 @@ VERIFIER: tuple[tuple[str, str, str], ...] = (
 )
 KEY_OPERATOR: tuple[tuple[str, str, str], ...] = (
     ("ReadTheService", "ecs:DescribeServices", "{ecs}service/{cluster}/{service}"),
-    ("RunTheApiTask", "ecs:RunTask", "{ecs}task-definition/{family}:*"),
-    ("PassTheTaskRoles", "iam:PassRole", "{task_roles}"),
+    ("RunTheKeyTask", "ecs:RunTask", "{ecs}task-definition/{keys_family}:*"),
+    ("PassTheKeyTaskRole", "iam:PassRole", "{keys_task_roles}"),
     ("WatchTheTask", "ecs:DescribeTasks", "{ecs}task/{cluster}/*"),
-    ("ReadTheTaskOutput", "logs:FilterLogEvents", "{api_log_group}"),
+    ("ReadTheTaskOutput", "logs:FilterLogEvents", "{keys_log_group}"),
 )
 CONDITIONS = {
     "ListTasks": {"ArnEquals": {"ecs:cluster": "{ecs}cluster/{cluster}"}},
-    "RunTheApiTask": {"ArnEquals": {"ecs:cluster": "{ecs}cluster/{cluster}"}},
-    "PassTheTaskRoles": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+    "RunTheKeyTask": {"ArnEquals": {"ecs:cluster": "{ecs}cluster/{cluster}"}},
+    "PassTheKeyTaskRole": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
 }
 # "logs.us-east-1.amazonaws.com" -> "logs.amazonaws.com", the name PassRole is checked with.
 REGIONAL_PRINCIPAL = re.compile(r"([a-z0-9-]+)\.[a-z]{2}(?:-[a-z]+)+-\d\.amazonaws\.com")

@@ -246,7 +246,7 @@ def _names_of(stack: Stack) -> dict[str, str]:
     names |= {
         "cluster": named("aws:ecs/cluster:Cluster", "ecs_cluster"),
         "service": named("aws:ecs/service:Service", "ecs_service"),
-        "family": named("aws:ecs/taskDefinition:TaskDefinition", "task_family", "family"),
+        "keys_family": named("aws:ecs/taskDefinition:TaskDefinition", "keys_task_family", "family"),
         "db_cluster": named("aws:rds/cluster:Cluster", "db_cluster", "clusterIdentifier"),
         "writer": named(instance, "db_instance_writer", "identifier"),
         "reader": named(instance, "db_instance_reader", "identifier"),
@@ -256,8 +256,11 @@ def _names_of(stack: Stack) -> dict[str, str]:
     }
     parameters = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
     names["parameters"] = named(parameters, "db_cluster_parameter_group")
-    secret = named("aws:secretsmanager/secret:Secret", "db_secret")
-    names["db_secret"] = f"arn:aws:secretsmanager:{REGION}:{account}:secret:{secret}-??????"
+    names["db_secrets"] = " ".join(
+        f"arn:aws:secretsmanager:{REGION}:{account}:secret:"
+        f"{named('aws:secretsmanager/secret:Secret', key)}-??????"
+        for key in ("db_master_secret", "db_app_secret", "db_keys_secret")
+    )
     alb = named("aws:lb/loadBalancer:LoadBalancer", "alb")
     names["alb"] = f"arn:aws:elasticloadbalancing:{REGION}:{account}:loadbalancer/app/{alb}/*"
 
@@ -266,13 +269,18 @@ def _names_of(stack: Stack) -> dict[str, str]:
         arn = f"arn:aws:logs:{REGION}:{account}:log-group"
         return " ".join(f"{arn}:{group}{tail}" for group in groups for tail in ("", ":*"))
 
-    names["api_log_group"] = log_groups("api_log_group")
+    names["keys_log_group"] = log_groups("keys_log_group")
     checked = ("flow_log_group", "api_log_group", "alb_access_log_group", "db_log_group")
     names["checked_log_groups"] = log_groups(*checked)
     tasks = stack.graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
-    task = next(t for t in tasks if t.inputs.get("family") == names["family"])
-    roles = [str(task.inputs[k]).rsplit("/", 1)[-1] for k in ("executionRoleArn", "taskRoleArn")]
-    names["task_roles"] = " ".join(f"arn:aws:iam::{account}:role/{role}" for role in roles)
+    # The key task's roles: its execution role (it has no task role, calling no AWS API).
+    task = next(t for t in tasks if t.inputs.get("family") == names["keys_family"])
+    roles = [
+        str(task.inputs[k]).rsplit("/", 1)[-1]
+        for k in ("executionRoleArn", "taskRoleArn")
+        if task.inputs.get(k)
+    ]
+    names["keys_task_roles"] = " ".join(f"arn:aws:iam::{account}:role/{role}" for role in roles)
     return names
 
 

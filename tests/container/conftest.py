@@ -7,8 +7,10 @@ says what to do (`make image`; CI builds it before running them).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,17 +21,20 @@ from psycopg import sql
 
 from payments_infra import REPO_ROOT
 from payments_infra.aws.naming import physical_name
-from payments_infra.components.database import (
+from payments_infra.components.aurora import (
+    APP_LOGIN,
     DATABASE_NAME,
+    KEYS_LOGIN,
     MASTER_USERNAME,
     PORT,
     SECRET_KEYS,
     secret_document,
 )
+from payments_infra.components.one_off_tasks import KEYS_CONTAINER, MIGRATIONS_CONTAINER
 from payments_infra.components.service import CONTAINER_NAME
 from payments_infra.offline.graph import Graph
 from tests.container.fargate import Docker, SecretsManagerStand, TaskDefinition
-from tests.graph_queries import named, only
+from tests.graph_queries import named
 from tests.stacks import SUFFIX
 
 IMAGE = os.environ.get("PAYMENTS_API_IMAGE", "payments-api:local")
@@ -83,48 +88,105 @@ def recorded_ca_bundle_sha256() -> str:
     return digest
 
 
+def _recorded_task(graph: Graph, family_key: str, container: str) -> TaskDefinition:
+    family = physical_name(family_key, SUFFIX)
+    (task,) = [
+        t
+        for t in graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
+        if t.inputs.get("family") == family
+    ]
+    return TaskDefinition.from_inputs(task.inputs, container)
+
+
 @pytest.fixture(scope="session")
 def task_definition(recorded_graph: Graph) -> TaskDefinition:
     """The API container as the program declares it (not a copy of its values)."""
-    inputs = only(recorded_graph, "aws:ecs/taskDefinition:TaskDefinition").inputs
-    return TaskDefinition.from_inputs(inputs, CONTAINER_NAME)
+    return _recorded_task(recorded_graph, "task_family", CONTAINER_NAME)
+
+
+@pytest.fixture(scope="session")
+def migrations_task_definition(recorded_graph: Graph) -> TaskDefinition:
+    """The migrations' one-off task, as the program declares it (one_off_tasks.py)."""
+    return _recorded_task(recorded_graph, "migrations_task_family", MIGRATIONS_CONTAINER)
+
+
+@pytest.fixture(scope="session")
+def keys_task_definition(recorded_graph: Graph) -> TaskDefinition:
+    """The key CLI's one-off task, as the program declares it (one_off_tasks.py)."""
+    return _recorded_task(recorded_graph, "keys_task_family", KEYS_CONTAINER)
 
 
 @dataclass(frozen=True)
 class LocalDatabase:
     server: PostgresServer
-    master: DatabaseCredentials  # of the master user
+    master: DatabaseCredentials  # of the master user, in the ``payments`` database
+    # The logins the migrations make and the role secrets hold (payments_api.roles); their
+    # passwords are set by the migration task (`python -m payments_api.migrate`).
+    api: DatabaseCredentials  # payments_api: the API
+    keys: DatabaseCredentials  # payments_keys_cli: the key CLI
 
 
 @pytest.fixture(scope="session")
 def database() -> Iterator[LocalDatabase]:
     """A local PostgreSQL over TLS with the role and database Aurora gets: the master user
-    and the ``payments`` database it owns. Stopped and deleted afterwards."""
+    and the ``payments`` database it owns, not migrated (the migration task does that). The
+    master user may create roles (CREATEROLE), as Aurora's is an rds_superuser. Stopped and
+    deleted afterwards."""
     with PostgresServer() as server:
         master = server.create_database(MASTER_USERNAME)
         with server.connect() as conn:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} CREATEROLE").format(sql.Identifier(MASTER_USERNAME))
+            )
             conn.execute(
                 sql.SQL("CREATE DATABASE {} OWNER {}").format(
                     sql.Identifier(DATABASE_NAME), sql.Identifier(MASTER_USERNAME)
                 )
             )
-        yield LocalDatabase(server, master)
+        in_payments = dataclasses.replace(master, dbname=DATABASE_NAME)
+        yield LocalDatabase(
+            server,
+            in_payments,
+            api=in_payments.as_user(APP_LOGIN.username, secrets.token_urlsafe(24)),
+            keys=in_payments.as_user(KEYS_LOGIN.username, secrets.token_urlsafe(24)),
+        )
 
 
 @pytest.fixture(scope="session")
 def secrets_manager(recorded_graph: Graph, database: LocalDatabase) -> SecretsManagerStand:
-    """Secrets Manager with the database secret under the ARN the program gave it, holding the
-    document the Database component writes (secret_document) for the local server. Only the
-    port differs from what the component would write: Aurora's is 5432, the local server's a
-    free one."""
-    secret = named(
-        recorded_graph, "aws:secretsmanager/secret:Secret", physical_name("db_secret", SUFFIX)
+    """Secrets Manager with the database's three secrets under the ARNs the program gave them,
+    each holding the document the Database component writes (secret_document) for the local
+    server: the master's, the API's login and the key CLI's. Only the port differs from what
+    the component would write: Aurora's is 5432, the local server's a free one."""
+
+    def arn(key: str) -> str:
+        secret = named(
+            recorded_graph, "aws:secretsmanager/secret:Secret", physical_name(key, SUFFIX)
+        )
+        return str(secret.outputs["arn"])
+
+    def document(login: DatabaseCredentials, master_arn: str | None) -> str:
+        written = json.loads(
+            secret_document(
+                login.host,
+                login.password,
+                physical_name("db_cluster", SUFFIX),
+                username=login.user,
+                master_secret_arn=master_arn,
+            )
+        )
+        written["port"] = login.port
+        written["url"] = written["url"].replace(f":{PORT}/", f":{login.port}/")
+        assert set(SECRET_KEYS.values()) <= written.keys()
+        return json.dumps(written)
+
+    master_arn = arn("db_master_secret")
+    assert database.master.user == MASTER_USERNAME
+    assert (database.api.user, database.keys.user) == (APP_LOGIN.username, KEYS_LOGIN.username)
+    return SecretsManagerStand(
+        {
+            master_arn: document(database.master, None),
+            arn("db_app_secret"): document(database.api, master_arn),
+            arn("db_keys_secret"): document(database.keys, master_arn),
+        }
     )
-    master = database.master
-    document = json.loads(
-        secret_document(master.host, master.password, physical_name("db_cluster", SUFFIX))
-    )
-    document["port"] = master.port
-    document["url"] = document["url"].replace(f":{PORT}/", f":{master.port}/")
-    assert set(SECRET_KEYS.values()) <= document.keys()
-    return SecretsManagerStand({secret.outputs["arn"]: json.dumps(document)})

@@ -16,9 +16,10 @@ Read from the task definition's own inputs, and reproduced:
 - ``healthCheck`` (command, interval, timeout, retries, start period);
 - the stop: ``docker stop --time <stopTimeout>``, SIGTERM then SIGKILL after stopTimeout,
   which is how the ECS agent stops a container;
-- a one-off task (``aws ecs run-task`` with the service's task definition and a
-  ``containerOverrides`` command): the same container with the image's CMD replaced by the
-  command, run until it exits (``FargateContainer(command=...).run_to_completion()``). Its
+- ``command``: the container definition's, in place of the image's CMD (the migrations task);
+- a one-off task (``aws ecs run-task`` with a task definition and, perhaps, a
+  ``containerOverrides`` command): the same container with the command replaced by the
+  override, run until it exits (``FargateContainer(command=...).run_to_completion()``). Its
   stdout and stderr are read apart; awslogs would put both in one log stream.
 
 Not reproduced: awsvpc networking (the container shares the host's network, as a task owns
@@ -252,7 +253,13 @@ class FargateContainer:
         args += [f"--env={name}" for name in sorted(env)]
         if "healthCheck" in container:
             args += health_check_args(container["healthCheck"])
-        self.docker.run(*args, self.image, *self.command, env=env)
+        self.docker.run(*args, self.image, *self._command, env=env)
+
+    @property
+    def _command(self) -> list[str]:
+        """What runs: the override, else the container definition's ``command``, else the
+        image's CMD (nothing given to ``docker run``), as ECS chooses."""
+        return list(self.command or self.task.container.get("command") or [])
 
     def _environment(self) -> dict[str, str]:
         env = {item["name"]: item["value"] for item in self.task.container.get("environment", [])}
@@ -336,7 +343,7 @@ class FargateContainer:
             self.docker.run("wait", self.name, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise FargateRunError(
-                f"{shlex.join(self.command)} did not exit within {timeout} s; its log:\n"
+                f"{shlex.join(self._command)} did not exit within {timeout} s; its log:\n"
                 f"{self.logs()}"
             ) from None
         seconds = time.monotonic() - started

@@ -17,12 +17,18 @@ another), run in place of the ECR reference the recorded task definition names.
 The container listens on the host network (127.0.0.1 is the only address the test uses), on
 the port of the task definition (8443), which must be free.
 
+The database starts empty, as a new cluster's does: before the API task starts, the
+migrations run as a deploy runs them, the recorded ``migrations`` task definition run as it is
+(its own command, ``python -m payments_api.migrate``; the master's secret and the two logins'
+usernames and passwords injected from their secrets).
+
 Every /api/payments request carries an API key made the way an operator makes one in AWS: a
-one-off task from the same task definition (same image, environment, secrets, user, read-only
-root and /tmp volume) with its command overridden to ``python -m payments_api.keys create
-CLIENT``, the key read from its stdout. The API task keeps the task definition's
-API_KEY_CACHE_SECONDS (the image's default, 15 s): the revocation test waits, bounded by it,
-for the key to stop working.
+one-off task of the recorded key task definition (``api-keys``: the same image, the key CLI's
+login from its own secret, its user, read-only root and /tmp volume) with its command
+overridden to ``python -m payments_api.keys create CLIENT``, the key read from its stdout. The
+API task logs in with the API's login, as its task definition injects it. It keeps the task
+definition's API_KEY_CACHE_SECONDS (the image's default, 15 s): the revocation test waits,
+bounded by it, for the key to stop working.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +68,8 @@ ACKNOWLEDGED_BEFORE_STOP = 20
 # A one-off task of the keys CLI: Python's start, one TLS connection, a few statements.
 ONE_OFF_TIMEOUT_SECONDS = 60.0
 KEYS = ("python", "-m", "payments_api.keys")
+# What the migrations leave the database at (payments_api/migrations/versions).
+HEAD_VERSION = "0002_roles"
 # The key's documented form (payments_api/auth.py): pay_<12 hex digits>_<43 urlsafe base64>.
 KEY_FORM = re.compile(r"pay_(?P<prefix>[0-9a-f]{12})_[A-Za-z0-9_-]{43}")
 # How late past API_KEY_CACHE_SECONDS a revocation may show: request and poll times.
@@ -102,8 +110,10 @@ def api_task(
     task_definition: TaskDefinition,
     secrets_manager: SecretsManagerStand,
     database_ca_override: Mapping[str, Path],
+    migration_task: CompletedTask,
 ) -> Iterator[FargateContainer]:
-    """The running, healthy container. Removed afterwards with its volume and directories."""
+    """The running, healthy container, logged in as payments_api on the migrated database.
+    Removed afterwards with its volume and directories."""
     _require_free_port(task_definition.port)
     task = FargateContainer(
         docker,
@@ -126,26 +136,34 @@ def api_task(
 
 @dataclass(frozen=True)
 class OneOffTasks:
-    """``aws ecs run-task`` with the service's task definition and a command override: the
-    API's container as the task definition says (environment, secrets, user, read-only root,
-    /tmp volume, size), the image's CMD replaced, run until it exits."""
+    """The deploy's migration task and the operator's key tasks, each of its own recorded
+    task definition."""
 
     docker: Docker
-    task_definition: TaskDefinition
+    migrations_task: TaskDefinition
+    keys_task: TaskDefinition
     image: str
     secrets: SecretsManagerStand
     read_only_files: Mapping[str, Path]
 
-    def run(self, *command: str) -> CompletedTask:
+    def _run(self, task: TaskDefinition, command: Sequence[str] = ()) -> CompletedTask:
         with FargateContainer(
             self.docker,
-            self.task_definition,
+            task,
             self.image,
             self.secrets,
             read_only_files=self.read_only_files,
             command=command,
-        ) as task:
-            return task.run_to_completion(ONE_OFF_TIMEOUT_SECONDS)
+        ) as container:
+            return container.run_to_completion(ONE_OFF_TIMEOUT_SECONDS)
+
+    def migrate(self) -> CompletedTask:
+        """The deploy's migration task: its task definition as it is, no override."""
+        return self._run(self.migrations_task)
+
+    def keys(self, *args: str) -> CompletedTask:
+        """The key CLI as the operator runs it: the key task with a command override."""
+        return self._run(self.keys_task, (*KEYS, *args))
 
 
 @pytest.fixture(scope="module")
@@ -153,16 +171,32 @@ def one_off_tasks(
     *,
     docker: Docker,
     image: str,
-    task_definition: TaskDefinition,
+    migrations_task_definition: TaskDefinition,
+    keys_task_definition: TaskDefinition,
     secrets_manager: SecretsManagerStand,
     database_ca_override: Mapping[str, Path],
 ) -> OneOffTasks:
-    return OneOffTasks(docker, task_definition, image, secrets_manager, database_ca_override)
+    return OneOffTasks(
+        docker=docker,
+        migrations_task=migrations_task_definition,
+        keys_task=keys_task_definition,
+        image=image,
+        secrets=secrets_manager,
+        read_only_files=database_ca_override,
+    )
+
+
+@pytest.fixture(scope="module")
+def migration_task(one_off_tasks: OneOffTasks) -> CompletedTask:
+    """The deploy's migration task, run once on the empty database before anything else."""
+    migrated = one_off_tasks.migrate()
+    assert (migrated.exit_code, migrated.oom_killed) == (0, False), migrated
+    return migrated
 
 
 def _create_key(one_off_tasks: OneOffTasks, client_id: str) -> tuple[CompletedTask, str]:
     """(the one-off task, the key it printed): its stdout must be the key alone, one line."""
-    created = one_off_tasks.run(*KEYS, "create", client_id)
+    created = one_off_tasks.keys("create", client_id)
     assert (created.exit_code, created.oom_killed) == (0, False), created
     lines = created.stdout.splitlines()
     assert len(lines) == 1, f"stdout is not one line: {len(lines)} lines; stderr:\n{created.stderr}"
@@ -172,7 +206,7 @@ def _create_key(one_off_tasks: OneOffTasks, client_id: str) -> tuple[CompletedTa
 
 
 @pytest.fixture(scope="module")
-def api_key(one_off_tasks: OneOffTasks) -> str:
+def api_key(one_off_tasks: OneOffTasks, migration_task: CompletedTask) -> str:
     """A key for the client ``container-test``, made by a one-off task as an operator would."""
     _, key = _create_key(one_off_tasks, "container-test")
     return key
@@ -228,6 +262,31 @@ def test_image_ships_the_committed_rds_ca_bundle(
     assert digest == recorded_ca_bundle_sha256
 
 
+def test_migrations_run_as_a_one_off_task_and_a_second_run_changes_nothing(
+    migration_task: CompletedTask, one_off_tasks: OneOffTasks, database: LocalDatabase
+) -> None:
+    """The deploy's migration task: the empty database migrated to the head as the master
+    user, both logins given their secrets' passwords (they log in now); run again, nothing to
+    do and the logins left alone. No password reaches its output."""
+    assert migration_task.stdout.splitlines() == [
+        "schema version before: none (an empty database)",
+        f"schema version after: {HEAD_VERSION}",
+        f"login {database.api.user}: password set from APP_DB_USER's secret; logs in",
+        f"login {database.keys.user}: password set from KEYS_DB_USER's secret; logs in",
+    ]
+    again = one_off_tasks.migrate()
+    assert (again.exit_code, again.stderr) == (0, ""), again
+    assert again.stdout.splitlines() == [
+        f"schema version before: {HEAD_VERSION}",
+        f"schema version after: {HEAD_VERSION}",
+        f"login {database.api.user}: logs in; left as it is",
+        f"login {database.keys.user}: logs in; left as it is",
+    ]
+    for task in (migration_task, again):
+        for secret in (database.master.password, database.api.password, database.keys.password):
+            assert secret not in task.stdout + task.stderr
+
+
 def test_only_tmp_is_writable_and_it_is_the_images_1777(api_task: FargateContainer) -> None:
     assert api_task.exec("stat", "-c", "%a %U", "/tmp").stdout.split() == ["1777", "root"]
     assert api_task.exec("sh", "-c", "echo x > /tmp/probe && rm /tmp/probe").returncode == 0
@@ -272,7 +331,7 @@ def test_keys_cli_runs_as_a_one_off_task_and_revocation_takes_effect(
     api_task: FargateContainer,
     base_url: str,
     one_off_tasks: OneOffTasks,
-    task_definition: TaskDefinition,
+    keys_task_definition: TaskDefinition,
     api_key: str,
     api_key_cache_seconds: float,
 ) -> None:
@@ -281,7 +340,7 @@ def test_keys_cli_runs_as_a_one_off_task_and_revocation_takes_effect(
     alone on stdout; ``list`` shows its prefix, never the key or its hash; after ``revoke``
     the key gets 401 within API_KEY_CACHE_SECONDS, and other keys keep working."""
     created, key = _create_key(one_off_tasks, "container-revoke-test")
-    assert created.user == task_definition.container["user"]
+    assert created.user == keys_task_definition.container["user"]
     assert created.user.partition(":")[0] not in {"", "0", "root"}
     assert created.read_only_root is True
     form = KEY_FORM.fullmatch(key)
@@ -294,7 +353,7 @@ def test_keys_cli_runs_as_a_one_off_task_and_revocation_takes_effect(
         _wait_until_ready(client, api_task)
         assert client.get("/api/payments").status_code == 200  # cached by the task now
 
-        listed = one_off_tasks.run(*KEYS, "list")
+        listed = one_off_tasks.keys("list")
         assert (listed.exit_code, listed.stderr) == (0, "")
         digest = hashlib.sha256(key.encode())
         for shown in (listed.stdout, listed.stderr):
@@ -304,7 +363,7 @@ def test_keys_cli_runs_as_a_one_off_task_and_revocation_takes_effect(
         assert row[:2] == [prefix, "container-revoke-test"]
         assert row[-1] == "-"  # not revoked
 
-        revoked = one_off_tasks.run(*KEYS, "revoke", f"pay_{prefix}")
+        revoked = one_off_tasks.keys("revoke", f"pay_{prefix}")
         assert revoked.exit_code == 0, revoked.stderr
         revoked_at = time.monotonic()
         bound = api_key_cache_seconds + REVOCATION_MARGIN_SECONDS
@@ -316,10 +375,10 @@ def test_keys_cli_runs_as_a_one_off_task_and_revocation_takes_effect(
 
     with _client(base_url, api_key) as client:
         assert client.get("/api/payments").status_code == 200
-    listed = one_off_tasks.run(*KEYS, "list")
+    listed = one_off_tasks.keys("list")
     (row,) = [line.split() for line in listed.stdout.splitlines() if prefix in line]
     assert row[-1] != "-", "list does not show the key revoked"
-    unknown = one_off_tasks.run(*KEYS, "revoke", "000000000000")
+    unknown = one_off_tasks.keys("revoke", "000000000000")
     assert unknown.exit_code == 1
 
 

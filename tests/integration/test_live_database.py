@@ -57,15 +57,24 @@ def test_parameter_group_forces_tls(rds: Any, stack_outputs: dict[str, Any]) -> 
     assert values["rds.force_ssl"] == "1"
 
 
+# The master's secret and each login's (components/aurora.py).
+SECRET_OUTPUTS = ("db_master_secret_arn", "db_app_secret_arn", "db_keys_secret_arn")
+
+
+@pytest.mark.parametrize("output", SECRET_OUTPUTS)
 def test_secret_is_the_stacks_and_no_rotation_is_unfinished(
-    secretsmanager: Any, rds: Any, stack_outputs: dict[str, Any], environment_suffix: str
+    secretsmanager: Any,
+    rds: Any,
+    stack_outputs: dict[str, Any],
+    environment_suffix: str,
+    output: str,
 ) -> None:
     """What can be checked without the value (DescribeSecret): the database's own key encrypts
     it, and the stack's function has taken every rotation to the end. Its steps refuse a
     version whose user, host, port, database or url disagree with the current one, so a
     finished rotation vouches for the shape of what it wrote."""
-    secret = secretsmanager.describe_secret(SecretId=stack_outputs["db_secret_arn"])
-    assert secret["ARN"] == stack_outputs["db_secret_arn"]
+    secret = secretsmanager.describe_secret(SecretId=stack_outputs[output])
+    assert secret["ARN"] == stack_outputs[output]
     assert secret.get("KmsKeyId") == _cluster(rds, stack_outputs)["KmsKeyId"], (
         f"the secret is encrypted with {secret.get('KmsKeyId') or 'aws/secretsmanager'}, "
         "not with the database's key"
@@ -82,22 +91,23 @@ def test_secret_is_the_stacks_and_no_rotation_is_unfinished(
         assert secret.get("LastRotatedDate"), "rotation is on but has not completed once yet"
 
 
+@pytest.mark.parametrize("output", SECRET_OUTPUTS)
 def test_secret_has_every_key_and_points_at_the_cluster(
-    secretsmanager: Any, stack_outputs: dict[str, Any]
+    secretsmanager: Any, stack_outputs: dict[str, Any], output: str
 ) -> None:
     """Reads the value, so it needs secretsmanager:GetSecretValue, which the verifier's policy
     leaves out (the secret holds the master password: docs/deploy.md, Who may do what)."""
     from botocore.exceptions import ClientError  # noqa: PLC0415 (only live tests need AWS)
 
     try:
-        value = secretsmanager.get_secret_value(SecretId=stack_outputs["db_secret_arn"])
+        value = secretsmanager.get_secret_value(SecretId=stack_outputs[output])
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "AccessDeniedException":
             raise
         pytest.skip(
-            "this identity may not read the database secret (the verifier may not: it holds "
-            "the master password); its metadata was checked, and the deployer's `make verify` "
-            "checks its keys"
+            "this identity may not read the database secrets (the verifier may not: they hold "
+            "passwords); their metadata was checked, and the deployer's `make verify` checks "
+            "their keys"
         )
     document = json.loads(value["SecretString"])
     assert set(document) >= {"engine", "host", "port", "username", "password", "dbname", "url"}

@@ -105,10 +105,11 @@ def test_running_tasks_have_no_public_ip(ec2: Any, running_tasks: list[dict[str,
     assert not public, f"task network interfaces with a public IP: {public}"
 
 
-def test_task_definition_injects_the_db_credentials_from_the_stack_secret(
+def test_task_definition_injects_the_db_credentials_from_the_apps_login_secret(
     api_containers: list[dict[str, Any]], stack_outputs: dict[str, Any]
 ) -> None:
-    secret_arn = stack_outputs["db_secret_arn"]
+    # The API's own login, never the master's (components/aurora.py).
+    secret_arn = stack_outputs["db_app_secret_arn"]
     secrets = {s["name"]: s["valueFrom"] for c in api_containers for s in c.get("secrets", [])}
     missing = DB_SECRET_VARIABLES - set(secrets)
     assert not missing, f"not injected as secrets: {sorted(missing)} (secrets: {sorted(secrets)})"

@@ -11,7 +11,8 @@ from payments_infra.offline.graph import Graph, Resource
 # (order, waiter logical name, prerequisite logical names it must wait for)
 EXPECTED = {
     "internet-facing ALB after the internet gateway": ("api-alb", {"network-igw"}),
-    "ECS service after its secret's value": ("api-service", {"database-credentials-value"}),
+    # The API's login: the service's tasks get the app secret only.
+    "ECS service after its secret's value": ("api-service", {"database-app-credentials-value"}),
     "ECS service after its roles' policies": (
         "api-service",
         {"api-execution-policy", "api-task-policy"},
@@ -43,12 +44,30 @@ EXPECTED = {
         "database-rotation-function",
         {"database-rotation-policy"},
     ),
-    "secret rotation after its value, its function's policy and invoke permission": (
-        "database-credentials-rotation",
+    "ECS service after the migrations": ("api-service", {"api-migrations-run"}),
+    "migrations after the database, their secrets' values and their role's policy": (
+        "api-migrations-run",
         {
-            "database-credentials-value",
+            "database-writer",
+            "database-master-credentials-value",
+            "database-app-credentials-value",
+            "database-keys-credentials-value",
+            "api-migrations-execution-policy",
+        },
+    ),
+    "a login's secret rotation after the migrations": (
+        "database-rotation-app",
+        {"api-migrations-run"},
+    ),
+    # A login's: its function is invoked for the master's secret too (masterarn).
+    "secret rotation after its value, its function's policy and invoke permission": (
+        "database-rotation-app",
+        {
+            "database-app-credentials-value",
             "database-rotation-policy",
-            "database-rotation-invoked-by-secretsmanager",
+            "database-rotation-invoked-for-master",
+            "database-rotation-invoked-for-app",
+            "database-rotation-invoked-for-keys",
         },
     ),
 }
@@ -103,6 +122,16 @@ def test_a_forgotten_dependency_fails_the_check_and_names_the_order(
         and p.split(" does not wait for ")[1].split(" (")[0].endswith(f" {prerequisite}")
         for p in problems
     ), problems
+
+
+def test_every_logins_rotation_waits_for_the_migrations_but_the_masters_need_not(
+    graph: Graph,
+) -> None:
+    (order,) = [o for o in ORDERS if o.name == "a login's secret rotation after the migrations"]
+    run = by_name(graph, "api-migrations-run")
+    for login in ("app", "keys"):
+        assert order.prerequisites(graph, by_name(graph, f"database-rotation-{login}")) == [run]
+    assert order.prerequisites(graph, by_name(graph, "database-rotation-master")) == []
 
 
 def test_an_internal_alb_needs_no_internet_gateway(graph: Graph) -> None:

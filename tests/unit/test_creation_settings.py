@@ -312,7 +312,8 @@ def test_a_new_suffix_replaces_the_cluster_and_everything_named() -> None:
     assert {"database-cluster", "database-writer", "database-reader", "image-repository"} <= (
         _names(lost)
     )
-    assert {"database-credentials", "api-alb-logs", "network-flow-logs"} <= _names(lost)
+    secrets = {f"database-{role}-credentials" for role in ("master", "app", "keys")}
+    assert {*secrets, "api-alb-logs", "network-flow-logs"} <= _names(lost)
 
 
 def test_a_new_vpc_range_replaces_the_network_the_database_stands_in() -> None:

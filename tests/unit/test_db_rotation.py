@@ -1,6 +1,7 @@
-"""The database password rotation (db_rotation.py), read from the recorded graph: the stack's
-own function, on by default, in the private subnets with its own group, a role scoped to the
-one secret and key, its log group first, and the schedule once everything it needs exists."""
+"""The database password rotation (db_rotation.py, the PasswordRotation component), read from
+the recorded graph: the stack's own function, on by default, in the private subnets with its
+own group, a role scoped to the three database secrets and their key, its log group first,
+and a schedule per secret once everything it needs exists (the migrations included)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ FUNCTION = "aws:lambda/function:Function"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SECRET = "aws:secretsmanager/secret:Secret"
+VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+PERMISSION = "aws:lambda/permission:Permission"
+INVOCATION = "aws:lambda/invocation:Invocation"
+# The database's secrets, db-{role}-credentials-{suffix}: the master's and the two logins'.
+ROLES = ("master", "app", "keys")
+LOGINS = ("app", "keys")
 
 
 def by_name(graph: Graph, type_token: str, prefix: str) -> Resource:
@@ -55,16 +64,37 @@ def groups(graph: Graph) -> dict[str, Resource]:
     return {g.inputs["name"]: g for g in graph.of_type(SECURITY_GROUP)}
 
 
+def secret(graph: Graph, role: str) -> Resource:
+    (found,) = [
+        r for r in graph.of_type(SECRET) if r.inputs["name"] == f"db-{role}-credentials-{SUFFIX}"
+    ]
+    return found
+
+
+def rotation_of(graph: Graph, role: str) -> Resource:
+    """The SecretRotation of the secret ``db-{role}-credentials``."""
+    (found,) = [
+        r for r in graph.of_type(ROTATION) if r.inputs["secretId"] == secret(graph, role).id
+    ]
+    return found
+
+
 @pytest.fixture(scope="module")
 def graph_without_endpoints() -> Graph:
     return record_program({**VALID_CONFIG, "payments:vpcEndpoints": "false"}, stack="test")
 
 
-def test_the_default_stack_rotates_with_its_own_function(graph: Graph) -> None:
-    (rotation,) = graph.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+def test_the_default_stack_rotates_every_database_secret_with_its_own_function(
+    graph: Graph,
+) -> None:
+    rotations = graph.of_type(ROTATION)
+    assert len(rotations) == len(ROLES)
     function = rotation_function(graph)
-    assert rotation.inputs["rotationLambdaArn"] == function.outputs["arn"]
-    assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": 30}
+    for role in ROLES:
+        rotation = rotation_of(graph, role)
+        assert rotation.name == f"database-rotation-{role}"
+        assert rotation.inputs["rotationLambdaArn"] == function.outputs["arn"]
+        assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": 30}
     assert function.inputs["name"] == f"db-password-rotation-{SUFFIX}"
     assert function.inputs["handler"] == "handler.handler"
     assert function.inputs["runtime"] == "python3.12"
@@ -75,16 +105,37 @@ def test_the_default_stack_rotates_with_its_own_function(graph: Graph) -> None:
     assert not [r for r in graph if r.type.startswith("aws:serverlessrepository")]
 
 
-def test_secrets_manager_may_invoke_it_for_this_secret_only(graph: Graph) -> None:
-    permission = by_name(
-        graph, "aws:lambda/permission:Permission", "database-rotation-invoked-by-secretsmanager"
+def test_its_resources_are_a_password_rotation_component_of_the_platform(graph: Graph) -> None:
+    (component,) = graph.of_type("payments:database:PasswordRotation")
+    assert component.name == "database-rotation"
+    (platform,) = graph.of_type("payments:platform:PaymentsPlatform")
+    assert component.parent == platform.urn
+    children = {r.name for r in graph if r.parent == component.urn}
+    assert {
+        "database-rotation-function",
+        "database-rotation-sg",
+        "database-rotation-logs",
+        *(f"database-rotation-{role}" for role in ROLES),
+        *(f"database-rotation-invoked-for-{role}" for role in ROLES),
+    } <= children
+    # Nothing of the rotation is left in the Database component.
+    (database,) = graph.of_type("payments:database:Database")
+    assert not [r for r in graph if r.parent == database.urn and r.type in (ROTATION, FUNCTION)]
+
+
+def test_secrets_manager_may_invoke_it_for_each_database_secret_only(graph: Graph) -> None:
+    permissions = graph.of_type(PERMISSION)
+    mine = [p for p in permissions if p.name.startswith("database-rotation-")]
+    assert sorted(p.name for p in mine) == sorted(
+        f"database-rotation-invoked-for-{role}" for role in ROLES
     )
-    (secret,) = graph.of_type("aws:secretsmanager/secret:Secret")
-    assert permission.inputs["function"] == rotation_function(graph).inputs["name"]
-    assert permission.inputs["principal"] == "secretsmanager.amazonaws.com"
-    assert permission.inputs["action"] == "lambda:InvokeFunction"
-    assert permission.inputs["sourceArn"] == secret.outputs["arn"]
-    assert permission.inputs["sourceAccount"] == MOCK_ACCOUNT_ID
+    for role in ROLES:
+        permission = by_name(graph, PERMISSION, f"database-rotation-invoked-for-{role}")
+        assert permission.inputs["function"] == rotation_function(graph).inputs["name"]
+        assert permission.inputs["principal"] == "secretsmanager.amazonaws.com"
+        assert permission.inputs["action"] == "lambda:InvokeFunction"
+        assert permission.inputs["sourceArn"] == secret(graph, role).outputs["arn"]
+        assert permission.inputs["sourceAccount"] == MOCK_ACCOUNT_ID
 
 
 def test_it_runs_in_the_private_subnets_with_its_own_group(graph: Graph) -> None:
@@ -132,12 +183,14 @@ def test_its_log_group_is_made_first_kept_30_days_under_the_logs_key(graph: Grap
     assert group.urn in function.dependencies
 
 
-def test_its_role_may_rotate_this_secret_with_this_key_and_nothing_else(graph: Graph) -> None:
+def test_its_role_may_rotate_the_three_secrets_with_their_key_and_nothing_else(
+    graph: Graph,
+) -> None:
     statements = rotation_statements(graph)
-    (secret,) = graph.of_type("aws:secretsmanager/secret:Secret")
+    secrets = sorted(secret(graph, role).outputs["arn"] for role in ROLES)
     db_key = by_name(graph, "aws:kms/key:Key", "database-key")
-    assert statements["RotateThisSecret"]["Resource"] == [secret.outputs["arn"]]
-    assert sorted(statements["RotateThisSecret"]["Action"]) == [
+    assert sorted(statements["RotateTheseSecrets"]["Resource"]) == secrets
+    assert sorted(statements["RotateTheseSecrets"]["Action"]) == [
         "secretsmanager:DescribeSecret",
         "secretsmanager:GetSecretValue",
         "secretsmanager:PutSecretValue",
@@ -154,11 +207,7 @@ def test_its_role_may_rotate_this_secret_with_this_key_and_nothing_else(graph: G
     for statement in statements.values():
         actions = statement["Action"]
         if any(a.startswith(("secretsmanager:", "kms:")) for a in actions):
-            assert statement["Resource"] in (
-                [secret.outputs["arn"]],
-                [db_key.outputs["arn"]],
-                ["*"],
-            )
+            assert sorted(statement["Resource"]) in (secrets, [db_key.outputs["arn"]], ["*"])
             if statement["Resource"] == ["*"]:
                 assert actions == ["secretsmanager:GetRandomPassword"]
 
@@ -180,21 +229,46 @@ def test_its_network_interfaces_are_limited_to_the_private_subnets_and_its_group
     assert statements["ManageItsNetworkInterfaces"]["Resource"] == [f"{ec2}:network-interface/*"]
 
 
-def test_the_function_and_the_first_rotation_wait_for_what_they_need(graph: Graph) -> None:
+@pytest.mark.parametrize("role", ROLES)
+def test_the_function_and_each_first_rotation_wait_for_what_they_need(
+    graph: Graph, role: str
+) -> None:
     function = rotation_function(graph)
     policy = by_name(graph, "aws:iam/rolePolicy:RolePolicy", "database-rotation-policy")
     assert policy.urn in function.dependencies  # Lambda checks the ENI permissions
-    (rotation,) = graph.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+    rotation = rotation_of(graph, role)
     waits_for = ancestors(graph, rotation)
     needed = [
-        by_name(graph, "aws:lambda/permission:Permission", "database-rotation-invoked"),
-        by_name(graph, "aws:secretsmanager/secretVersion:SecretVersion", "database-credentials"),
+        # Secrets Manager may invoke the function for every secret: a login's rotation reads
+        # the master's secret, and all three are made before any first rotation.
+        *(by_name(graph, PERMISSION, f"database-rotation-invoked-for-{r}") for r in ROLES),
+        *(by_name(graph, VERSION, f"database-{r}-credentials-value") for r in ROLES),
         by_name(graph, "aws:rds/clusterInstance:ClusterInstance", "database-writer"),
         by_name(graph, INGRESS, "database-ingress-from-rotation"),
         by_name(graph, INGRESS, "endpoints-ingress-from-db-rotation"),
+        by_name(graph, INVOCATION, "api-migrations-run"),
         policy,
     ]
     assert [r.name for r in needed if r.urn not in waits_for] == []
+
+
+@pytest.mark.parametrize("role", LOGINS)
+def test_a_logins_rotation_depends_on_the_migration_run_itself(graph: Graph, role: str) -> None:
+    """Its first rotation gives the login's second user a password: the migrations create
+    that user, so the rotation names the run among its own dependencies, not by chance."""
+    (run,) = graph.of_type(INVOCATION)
+    assert run.urn in rotation_of(graph, role).dependencies
+
+
+def test_a_failed_rotation_raises_the_rotation_alarm(graph: Graph) -> None:
+    (alarm,) = [
+        a
+        for a in graph.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs["name"] == f"alarm-db-rotation-errors-{SUFFIX}"
+    ]
+    assert alarm.inputs["namespace"] == "AWS/Lambda"
+    assert alarm.inputs["metricName"] == "Errors"
+    assert alarm.inputs["dimensions"] == {"FunctionName": rotation_function(graph).inputs["name"]}
 
 
 # --- The function's archive ---------------------------------------------------------------------
@@ -297,5 +371,7 @@ def test_a_destroy_moves_the_function_to_the_locked_default_group_first(graph: G
     assert function.inputs["replacementSecurityGroupIds"] == [default_group.id]
     assert default_group.inputs["ingress"] == []
     assert default_group.inputs["egress"] == []
-    forwarder = next(f for f in graph.of_type(FUNCTION) if f is not function)
-    assert "replaceSecurityGroupsOnDestroy" not in forwarder.inputs  # not in a VPC
+    others = [f for f in graph.of_type(FUNCTION) if f is not function]
+    assert others  # the log forwarder, the migration runner: not in a VPC
+    for other in others:
+        assert "replaceSecurityGroupsOnDestroy" not in other.inputs, other.name

@@ -103,9 +103,9 @@ def test_the_document_inputs_are_inputs_pulumi_aws_has() -> None:
 
 def test_placeholder_arns_are_linted_in_their_real_shape(recorded_graph: Graph) -> None:
     policy = resource(recorded_graph, ROLE_POLICY, "api-execution-policy").inputs["policy"]
-    assert "arn:aws:secretsmanager:us-east-1:123456789012:database-credentials-id" in policy
+    assert "arn:aws:secretsmanager:us-east-1:123456789012:database-app-credentials-id" in policy
     shaped = json.dumps(iam_lint._Shaper(recorded_graph)(json.loads(policy)))
-    assert "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-credentials-" in shaped
+    assert "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-app-credentials-" in shaped
     assert "arn:aws:kms:us-east-1:123456789012:key/placeholder-key-id" in shaped
     assert '"arn:aws:ecr:us-east-1:123456789012:repository/api-' in shaped
 

@@ -34,7 +34,7 @@ def alarms(graph: Graph) -> dict[str, dict[str, Any]]:
 
 def test_every_log_group_keeps_30_days_and_uses_the_logs_key(graph: Graph) -> None:
     groups = graph.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 10
+    assert len(groups) == 13
     key_arn = logs_key(graph).outputs["arn"]
     assert {
         g.inputs["name"]: (g.inputs["retentionInDays"], g.inputs["kmsKeyId"]) for g in groups
@@ -45,6 +45,9 @@ def test_every_log_group_keeps_30_days_and_uses_the_logs_key(graph: Graph) -> No
             f"/aws/rds/cluster/aurora-cluster-{SUFFIX}/postgresql",
             f"/aws/ecs/containerinsights/ecs-cluster-{SUFFIX}/performance",
             f"/ecs/api-{SUFFIX}",
+            f"/ecs/migrations-{SUFFIX}",
+            f"/ecs/api-keys-{SUFFIX}",
+            f"/aws/lambda/db-migrate-{SUFFIX}",
             f"aws-waf-logs-{SUFFIX}",
             f"aws-waf-logs-alb-{SUFFIX}",
             f"/aws/cloudfront/frontend-{SUFFIX}",
@@ -215,8 +218,9 @@ def test_native_delivery_replaces_the_forwarder() -> None:
     graph = record_program(
         {**VALID_CONFIG, "payments:albAccessLogDelivery": "native"}, stack="test"
     )
-    assert [f.physical_name for f in graph.of_type("aws:lambda/function:Function")] == [
-        f"db-password-rotation-{SUFFIX}"  # the database's: not a log forwarder
+    assert sorted(str(f.physical_name) for f in graph.of_type("aws:lambda/function:Function")) == [
+        f"db-migrate-{SUFFIX}",  # the migration runner and the password rotation: no forwarder
+        f"db-password-rotation-{SUFFIX}",
     ]
     sources = graph.of_type("aws:cloudwatch/logDeliverySource:LogDeliverySource")
     (alb_source,) = [s for s in sources if s.inputs["logType"] == "ALB_ACCESS_LOGS"]

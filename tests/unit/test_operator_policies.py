@@ -21,6 +21,7 @@ from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.iam_lint import lint_iam_documents
 from payments_infra.offline.mocks import PlaceholderMocks, RecordingMonitor, record_program
 from payments_infra.offline.state_backend import Backend
+from tests.graph_queries import task_definition
 from tests.stacks import EVERYTHING, SUFFIX, TEST_STACKS, VALID_CONFIG
 
 ACCOUNT = "123456789012"
@@ -242,6 +243,9 @@ def test_pass_role_only_to_the_service_each_role_trusts(
     assert passed == {
         f"ecs-task-execution-role{suffix}": ["ecs-tasks.amazonaws.com"],
         f"ecs-task-role{suffix}": ["ecs-tasks.amazonaws.com"],
+        f"ecs-migrations-execution-role{suffix}": ["ecs-tasks.amazonaws.com"],
+        f"ecs-keys-execution-role{suffix}": ["ecs-tasks.amazonaws.com"],
+        f"db-migrate-role{suffix}": ["lambda.amazonaws.com"],
         f"vpc-flow-logs-role{suffix}": ["vpc-flow-logs.amazonaws.com"],
         f"aurora-monitoring-role{suffix}": ["monitoring.rds.amazonaws.com"],
         f"db-password-rotation-role{suffix}": ["lambda.amazonaws.com"],
@@ -305,9 +309,13 @@ def test_s3_and_secrets_only_on_the_stacks_own(policies: dict[str, op.Policy]) -
     deployer = policies["deployer.json"]
     assert _allowing(deployer, "s3:DeleteBucket", f"arn:aws:s3:::alb-logs-{SUFFIX}")
     assert not _allowing(deployer, "s3:DeleteBucket", "arn:aws:s3:::someone-elses")
-    secret = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-credentials-{SUFFIX}-a1B2c3"
-    assert _allowing(deployer, "secretsmanager:PutSecretValue", secret)
-    other = secret.replace("db-credentials", "other-app")
+    for role in ("master", "app", "keys"):
+        secret = (
+            f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-{role}-credentials-{SUFFIX}"
+            "-a1B2c3"
+        )
+        assert _allowing(deployer, "secretsmanager:PutSecretValue", secret), role
+    other = secret.replace(f"db-{role}-credentials", "other-app")
     assert not _allowing(deployer, "secretsmanager:GetSecretValue", other)
 
 
@@ -432,43 +440,64 @@ def test_the_verifier_reads_the_stacks_resources_by_name(policies: dict[str, op.
     assert _allowing(verifier, "logs:FilterLogEvents", group) == ["ReadLogs"]
     db = f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:aurora-cluster-{SUFFIX}"
     assert _allowing(verifier, "rds:DescribeDBClusters", db) == ["ReadCluster"]
+    # The rotation state of each database secret (LastRotatedDate), never its value.
+    secrets = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:"
+    for role in ("master", "app", "keys"):
+        secret = f"{secrets}db-{role}-credentials-{SUFFIX}-a1B2c3"
+        assert _allowing(verifier, "secretsmanager:DescribeSecret", secret) == [
+            "ReadSecretMetadata"
+        ], role
+    assert not _allowing(verifier, "secretsmanager:DescribeSecret", f"{secrets}other-a1B2c3")
 
 
 # -- the key operator -------------------------------------------------------------------------
 
 
-def test_the_key_operator_passes_only_the_tasks_two_roles_to_ecs_tasks(
+def test_the_key_operator_passes_only_the_key_tasks_execution_role_to_ecs_tasks(
     recorded_graph: Graph, policies: dict[str, op.Policy]
 ) -> None:
-    (task,) = recorded_graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
-    expected = sorted(
-        f"arn:aws:iam::{ACCOUNT}:role/{str(task.inputs[k]).rsplit('/', 1)[-1]}"
-        for k in ("executionRoleArn", "taskRoleArn")
-    )
-    assert expected == [
-        f"arn:aws:iam::{ACCOUNT}:role/ecs-task-execution-role-{SUFFIX}",
-        f"arn:aws:iam::{ACCOUNT}:role/ecs-task-role-{SUFFIX}",
-    ]
-    passing = [
-        s for s in _statements(policies["key-operator.json"]) if "iam:PassRole" in s["Action"]
-    ]
+    task = task_definition(recorded_graph, f"api-keys-{SUFFIX}")
+    assert not task.inputs.get("taskRoleArn")  # the key task has no task role
+    role = str(task.inputs["executionRoleArn"]).rsplit("/", 1)[-1]
+    expected = [f"arn:aws:iam::{ACCOUNT}:role/{role}"]
+    assert expected == [f"arn:aws:iam::{ACCOUNT}:role/ecs-keys-execution-role-{SUFFIX}"]
+    key_operator = policies["key-operator.json"]
+    passing = [s for s in _statements(key_operator) if "iam:PassRole" in s["Action"]]
     assert [s["Resource"] for s in passing] == [expected]
     assert (
         passing[0]["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
     )
+    # Not the roles of the API's tasks (the API's login, its task role), nor the migrations'
+    # (the master's credentials).
+    for other in (
+        "ecs-task-execution-role",
+        "ecs-task-role",
+        "ecs-migrations-execution-role",
+        "db-migrate-role",
+    ):
+        assert not _allowing(
+            key_operator, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/{other}-{SUFFIX}"
+        ), other
 
 
-def test_the_key_operator_runs_only_the_api_family_in_the_stacks_cluster(
+def test_the_key_operator_runs_only_the_key_task_family_in_the_stacks_cluster(
     policies: dict[str, op.Policy],
 ) -> None:
     key_operator = policies["key-operator.json"]
     ecs = f"arn:aws:ecs:us-east-1:{ACCOUNT}"
     running = [s for s in _statements(key_operator) if "ecs:RunTask" in s["Action"]]
-    assert [s["Resource"] for s in running] == [[f"{ecs}:task-definition/api-{SUFFIX}:*"]]
+    assert [s["Resource"] for s in running] == [[f"{ecs}:task-definition/api-keys-{SUFFIX}:*"]]
     assert running[0]["Condition"]["ArnEquals"] == {
         "ecs:cluster": f"{ecs}:cluster/ecs-cluster-{SUFFIX}"
     }
     assert not _allowing(key_operator, "ecs:RunTask", f"{ecs}:task-definition/other:1")
+    # Not the API's family (its login reads payments) nor the migrations' (the master's).
+    for family in (f"api-{SUFFIX}", f"migrations-{SUFFIX}"):
+        assert not _allowing(key_operator, "ecs:RunTask", f"{ecs}:task-definition/{family}:7")
+    # It reads the key task's output, not the API's logs.
+    logs = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:"
+    assert _allowing(key_operator, "logs:FilterLogEvents", f"{logs}/ecs/api-keys-{SUFFIX}:*")
+    assert not _allowing(key_operator, "logs:FilterLogEvents", f"{logs}/ecs/api-{SUFFIX}:*")
     assert _actions(key_operator) == {
         "ecs:DescribeServices",
         "ecs:RunTask",

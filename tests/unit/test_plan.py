@@ -44,9 +44,10 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         (6, "aws:ec2/routeTableAssociation:RouteTableAssociation"),
         (1, "aws:ec2/flowLog:FlowLog"),
         (7, "aws:ec2/vpcEndpoint:VpcEndpoint"),
-        (10, "aws:cloudwatch/logGroup:LogGroup"),
-        (2, "aws:lambda/function:Function"),
-        (1, "aws:secretsmanager/secretRotation:SecretRotation"),
+        (13, "aws:cloudwatch/logGroup:LogGroup"),
+        (3, "aws:lambda/function:Function"),  # the forwarder, the rotation, the migration runner
+        (1, "aws:lambda/invocation:Invocation"),  # the migration step of each deploy
+        (3, "aws:secretsmanager/secretRotation:SecretRotation"),
         (1, "aws:sns/topic:Topic"),
         (1, "aws:cloudwatch/dashboard:Dashboard"),
         (24, "aws:cloudwatch/metricAlarm:MetricAlarm"),
@@ -60,7 +61,9 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         (2, "aws:appautoscaling/policy:Policy"),
         (1, "aws:rds/cluster:Cluster"),
         (2, "aws:rds/clusterInstance:ClusterInstance"),
-        (1, "aws:secretsmanager/secret:Secret"),
+        (3, "aws:secretsmanager/secret:Secret"),  # the master's and the two logins'
+        (3, "random:index/randomPassword:RandomPassword"),
+        (3, "aws:ecs/taskDefinition:TaskDefinition"),  # the API, the migrations, the key CLI
         (3, "aws:kms/key:Key"),  # logs, database, ECR
         (1, "aws:iam/rolePolicyAttachment:RolePolicyAttachment"),  # enhanced monitoring
     ]:
@@ -70,6 +73,15 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
     assert "Monthly cost estimate, us-east-1, production" in out
     assert "NON-PRODUCTION WHAT-IF" in out
     assert "payments:dbRotationDays is 0" not in out  # the example stack rotates it
+    # Which task logs in with which database secret, and the migration step of a deploy.
+    assert re.search(r"\n    api-dev1 +db-app-credentials-dev1\n", out)
+    assert re.search(r"\n    api-keys-dev1 +db-keys-credentials-dev1\n", out)
+    assert re.search(
+        r"\n    migrations-dev1 +db-app-credentials-dev1, db-keys-credentials-dev1, "
+        r"db-master-credentials-dev1\n",
+        out,
+    )
+    assert re.search(r"runs migrations-dev1 once per new revision, before api-service-dev1\n", out)
     assert "FAIL" not in out and out.count("PASS") == 32
     # AWS's own rules: the API-model coverage and the IAM lint, each with what it read.
     assert re.search(r"\n    \d+/\d+ AWS resource types mapped to their API call", out)

@@ -260,20 +260,43 @@ def test_a_database_secret_without_rotation_fails_its_stack_rule(graph: Graph) -
     assert rule.enforcement == EnforcementLevel.ADVISORY  # dbRotationDays=0 is allowed
     assert stack_violations(rule, stack_args_for(graph)) == []
     without = record_program({**VALID_CONFIG, "payments:dbRotationDays": "0"}, stack="test")
-    assert stack_violations(rule, stack_args_for(without)) == [
-        "PCI DSS 8.3.9: aws:secretsmanager/secret:Secret database-credentials never rotates: "
-        "no rotation schedule (payments:dbRotationDays is 0)"
+    assert sorted(stack_violations(rule, stack_args_for(without))) == sorted(
+        f"PCI DSS 8.3.9: aws:secretsmanager/secret:Secret database-{role}-credentials never "
+        "rotates: no rotation schedule (payments:dbRotationDays is 0)"
+        for role in ("master", "app", "keys")
+    )
+
+
+@pytest.mark.parametrize("role", ["master", "app", "keys"])
+def test_any_database_secret_left_without_its_rotation_fails_the_stack_rule(
+    graph: Graph, role: str
+) -> None:
+    (schedule,) = [
+        r
+        for r in graph.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+        if r.name == f"database-rotation-{role}"
     ]
+    found = stack_violations(
+        STACK_RULE["database-credentials-rotate"], stack_args_for(graph.without(schedule.urn))
+    )
+    assert len(found) == 1
+    assert found[0].startswith(
+        f"PCI DSS 8.3.9: aws:secretsmanager/secret:Secret database-{role}-credentials never rotates"
+    )
 
 
 def test_a_database_secret_rotated_less_than_yearly_fails_its_stack_rule(graph: Graph) -> None:
-    (schedule,) = graph.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+    (schedule,) = [
+        r
+        for r in graph.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+        if r.name == "database-rotation-app"
+    ]
     schedule.inputs["rotationRules"] = {"automaticallyAfterDays": 400}
     found = stack_violations(STACK_RULE["database-credentials-rotate"], stack_args_for(graph))
     assert found == [
         "PCI DSS 8.3.9: aws:secretsmanager/secretRotation:SecretRotation "
-        "database-credentials-rotation must rotate aws:secretsmanager/secret:Secret "
-        "database-credentials every 1 to 365 days; got 400"
+        "database-rotation-app must rotate aws:secretsmanager/secret:Secret "
+        "database-app-credentials every 1 to 365 days; got 400"
     ]
 
 

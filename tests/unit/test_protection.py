@@ -43,8 +43,11 @@ PROTECTED_INPUTS = {
     },
     (KEY, "database-key"): {},
     (ALIAS, "database-key-alias"): {},
-    (SECRET, "database-credentials"): {"recoveryWindowInDays": (0, 7)},
+    # The master's secret only: a login's secret gets its password set by the next migration
+    # step, so it stays unprotected (tests below).
+    (SECRET, "database-master-credentials"): {"recoveryWindowInDays": (0, 7)},
 }
+LOGIN_SECRETS = ("database-app-credentials", "database-keys-credentials")
 DESTROYABLE = next(rule for rule in RULES if rule.name == "destroyable")
 
 
@@ -92,7 +95,7 @@ def test_unprotected_nothing_is_protected_and_nothing_blocks_a_destroy(graph: Gr
     assert "finalSnapshotIdentifier" not in cluster.inputs
 
 
-def test_protected_exactly_the_cluster_key_and_secret_change(
+def test_protected_exactly_the_cluster_key_and_master_secret_change(
     graph: Graph, protected_graph: Graph
 ) -> None:
     before, after = snapshot(graph), snapshot(protected_graph)
@@ -112,6 +115,16 @@ def test_protected_exactly_the_cluster_key_and_secret_change(
             if old["inputs"].get(k) != now["inputs"].get(k)
         }
     assert changed == PROTECTED_INPUTS
+
+
+@pytest.mark.parametrize("name", LOGIN_SECRETS)
+def test_protected_the_login_secrets_stay_unprotected_and_go_at_once(
+    protected_graph: Graph, name: str
+) -> None:
+    secret = the(protected_graph, SECRET, name)
+    assert secret.protect is False
+    assert secret.inputs["recoveryWindowInDays"] == 0
+    assert the(protected_graph, SECRET, "database-master-credentials").protect is True
 
 
 def test_the_final_snapshot_name_fits_rds_for_every_suffix() -> None:
@@ -140,7 +153,7 @@ def test_a_piece_of_the_data_left_unprotected_is_caught(
 
 
 DATA_CLUSTER = (CLUSTER, "database-cluster")
-DATA_SECRET = (SECRET, "database-credentials")
+DATA_SECRET = (SECRET, "database-master-credentials")
 
 
 @pytest.mark.parametrize(
@@ -168,6 +181,9 @@ def test_a_protection_missing_or_changed_is_caught(
     "pick",
     [
         lambda g: the(g, KEY, "logs-key-key"),  # another key: a destroy may delete it
+        # A login's secret: the next migration step sets a new one's password.
+        lambda g: the(g, SECRET, "database-app-credentials"),
+        lambda g: the(g, SECRET, "database-keys-credentials"),
         lambda g: g.of_type("aws:rds/clusterInstance:ClusterInstance")[0],
         lambda g: g.of_type("aws:ec2/vpc:Vpc")[0],
     ],
@@ -189,7 +205,7 @@ def test_unprotected_a_protected_cluster_alone_makes_the_rest_missing(graph: Gra
     assert {p.split(" is not protected")[0] for p in problems if "is not protected" in p} == {
         f"{KEY} database-key",
         f"{ALIAS} database-key-alias",
-        f"{SECRET} database-credentials",
+        f"{SECRET} database-master-credentials",
     }
     assert any("deletionProtection must be on in a protected stack" in p for p in problems)
 
@@ -206,8 +222,24 @@ def test_every_mandatory_rule_passes_on_the_protected_program(protected_graph: G
     [
         (CLUSTER, "database-cluster", lambda r: r.inputs.update(deletionProtection=False), "on"),
         (CLUSTER, "database-cluster", lambda r: r.inputs.pop("finalSnapshotIdentifier"), "name"),
-        (SECRET, "database-credentials", lambda r: r.inputs.update(recoveryWindowInDays=0), "7"),
-        (SECRET, "database-credentials", lambda r: setattr(r, "protect", False), "must be 0"),
+        (
+            SECRET,
+            "database-master-credentials",
+            lambda r: r.inputs.update(recoveryWindowInDays=0),
+            "7",
+        ),
+        (
+            SECRET,
+            "database-master-credentials",
+            lambda r: setattr(r, "protect", False),
+            "must be 0",
+        ),
+        (
+            SECRET,
+            "database-app-credentials",
+            lambda r: setattr(r, "protect", True),
+            "is protected",
+        ),
         (CLUSTER, "database-cluster", lambda r: setattr(r, "protect", False), "must be off"),
         ("aws:ec2/vpc:Vpc", "network-vpc", lambda r: setattr(r, "protect", True), "is protected"),
     ],

@@ -17,7 +17,7 @@ from payments_infra.offline import checks
 from payments_infra.offline.checks_conventions import check_destroyable
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import PlaceholderMocks, RecordingMonitor, record_program
-from tests.graph_queries import named, only
+from tests.graph_queries import named, only, task_container
 from tests.stacks import PREBUILT_IMAGE, SUFFIX, VALID_CONFIG, ZONES
 
 BUILD = "docker-build:index:Image"
@@ -37,9 +37,18 @@ def rollback_graph() -> Graph:
     return record_program(rolled_back(TAG), stack="test")
 
 
+# The API's task definition, and the one-off tasks' (one_off_tasks.py): all run the one image.
+FAMILIES = (f"api-{SUFFIX}", f"migrations-{SUFFIX}", f"api-keys-{SUFFIX}")
+
+
 def container(graph: Graph) -> dict[str, Any]:
-    (definition,) = json.loads(only(graph, TASK).inputs["containerDefinitions"])
-    return dict(definition)
+    """The API service's container."""
+    return task_container(graph, f"api-{SUFFIX}")
+
+
+def images(graph: Graph) -> dict[str, str]:
+    """Family -> the image its container runs."""
+    return {family: task_container(graph, family)["image"] for family in FAMILIES}
 
 
 def image_component(graph: Graph) -> dict[str, Resource]:
@@ -87,21 +96,30 @@ def test_the_tasks_run_the_tag_from_the_stacks_own_repository(rollback_graph: Gr
     url = only(rollback_graph, REPOSITORY).outputs["repositoryUrl"]
     assert url.endswith(f".dkr.ecr.us-east-1.amazonaws.com/api-{SUFFIX}")
     assert container(rollback_graph)["image"] == f"{url}:{TAG}"
+    # The migrations and the key CLI of that image too: an older image's migrations leave a
+    # newer schema alone (app/api payments_api/migrate.py).
+    assert images(rollback_graph) == dict.fromkeys(FAMILIES, f"{url}:{TAG}")
 
 
 def test_a_digest_is_run_by_digest() -> None:
     graph = record_program(rolled_back(DIGEST), stack="test")
     url = only(graph, REPOSITORY).outputs["repositoryUrl"]
-    assert container(graph)["image"] == f"{url}@{DIGEST}"
+    assert images(graph) == dict.fromkeys(FAMILIES, f"{url}@{DIGEST}")
     assert graph.of_type(BUILD) == []
 
 
+@pytest.mark.parametrize(
+    "policy_name",
+    [
+        f"ecs-task-execution-policy-{SUFFIX}",
+        f"ecs-migrations-execution-policy-{SUFFIX}",
+        f"ecs-keys-execution-policy-{SUFFIX}",
+    ],
+)
 def test_the_tasks_may_pull_from_the_stacks_own_repository_and_nothing_else(
-    rollback_graph: Graph,
+    rollback_graph: Graph, policy_name: str
 ) -> None:
-    policy = named(
-        rollback_graph, "aws:iam/rolePolicy:RolePolicy", f"ecs-task-execution-policy-{SUFFIX}"
-    )
+    policy = named(rollback_graph, "aws:iam/rolePolicy:RolePolicy", policy_name)
     found = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     assert found["PullApiImage"]["Resource"] == [only(rollback_graph, REPOSITORY).outputs["arn"]]
 
@@ -124,7 +142,10 @@ def test_the_build_survives_leaving_the_graph_and_nothing_else_may(graph: Graph)
 def test_replaced_task_definition_revisions_stay_active(recorded_graph: Graph) -> None:
     """The emergency rollback points the service at an earlier revision: ECS refuses an
     INACTIVE one, which a deregistered (destroyed) revision is."""
-    assert only(recorded_graph, TASK).inputs["skipDestroy"] is True
+    tasks = recorded_graph.of_type(TASK)
+    assert sorted(t.inputs["family"] for t in tasks) == sorted(FAMILIES)
+    for task in tasks:
+        assert task.inputs["skipDestroy"] is True, task.inputs["family"]
 
 
 # -- the settings -----------------------------------------------------------------------------

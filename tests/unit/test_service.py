@@ -26,18 +26,32 @@ from payments_infra.offline.mocks import (
     RecordingMonitor,
     record_program,
 )
-from tests.graph_queries import in_component, named, only, security_group_rules
+from tests.graph_queries import (
+    in_component,
+    named,
+    only,
+    security_group_rules,
+    task_container,
+    task_definition,
+)
 from tests.stacks import DNS, SUFFIX, VALID_CONFIG, ZONES
 
 SERVICE = "aws:ecs/service:Service"
-TASK = "aws:ecs/taskDefinition:TaskDefinition"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+SECRET = "aws:secretsmanager/secret:Secret"
+# The API's own task definition; the stack has two more, the one-off tasks' (test_one_off_tasks.py).
+API_FAMILY = f"api-{SUFFIX}"
 
 
 def container(graph: Graph) -> dict[str, Any]:
-    (definition,) = json.loads(only(graph, TASK).inputs["containerDefinitions"])
-    return dict(definition)
+    """The API service's container."""
+    return task_container(graph, API_FAMILY)
+
+
+def secret_arn(graph: Graph, role: str) -> str:
+    """The ARN of the database secret ``db-{role}-credentials`` (master, app, keys)."""
+    return str(named(graph, SECRET, f"db-{role}-credentials-{SUFFIX}").outputs["arn"])
 
 
 def test_autoscaling_runs_3_to_10_tasks_tracking_cpu_70_and_memory_80(graph: Graph) -> None:
@@ -170,7 +184,7 @@ def test_the_tasks_group_is_the_api_tiers_with_rules_only_as_resources(graph: Gr
 
 def test_task_runs_hardened(graph: Graph) -> None:
     definition = container(graph)
-    task = only(graph, TASK).inputs
+    task = task_definition(graph, API_FAMILY).inputs
     assert (task["cpu"], task["memory"]) == ("512", "1024")
     assert task["runtimePlatform"] == {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}
     assert task["family"] == f"api-{SUFFIX}"
@@ -185,22 +199,26 @@ def test_task_runs_hardened(graph: Graph) -> None:
     assert definition["portMappings"] == [{"containerPort": 8443, "protocol": "tcp"}]
 
 
-def test_credentials_are_injected_from_the_secret_never_as_plain_environment(
+def test_credentials_are_injected_from_the_app_login_secret_never_as_plain_environment(
     graph: Graph,
 ) -> None:
     definition = container(graph)
-    secret_arn = only(graph, "aws:secretsmanager/secret:Secret").outputs["arn"]
+    app = secret_arn(graph, "app")
     injected = {s["name"]: s["valueFrom"] for s in definition["secrets"]}
     assert injected == {
-        "DB_HOST": f"{secret_arn}:host::",
-        "DB_NAME": f"{secret_arn}:dbname::",
-        "DB_PASSWORD": f"{secret_arn}:password::",
-        "DB_PORT": f"{secret_arn}:port::",
-        "DB_USER": f"{secret_arn}:username::",
+        "DB_HOST": f"{app}:host::",
+        "DB_NAME": f"{app}:dbname::",
+        "DB_PASSWORD": f"{app}:password::",
+        "DB_PORT": f"{app}:port::",
+        "DB_USER": f"{app}:username::",
     }
     environment = {e["name"]: e["value"] for e in definition["environment"]}
-    assert environment["DB_SECRET_ARN"] == secret_arn
+    # The secret the API re-reads after a rotation is the one it logs in with.
+    assert environment["DB_SECRET_ARN"] == app
     assert not set(environment) & {"DB_PASSWORD", "DATABASE_URL", "DB_USER"}
+    # The master's and the key CLI's credentials never reach the API's container.
+    for other in (secret_arn(graph, "master"), secret_arn(graph, "keys")):
+        assert other not in json.dumps(definition)
 
 
 def test_logs_go_to_a_30_day_group_through_awslogs(graph: Graph) -> None:
@@ -229,11 +247,11 @@ def statements(graph: Graph, name: str) -> dict[str, dict[str, Any]]:
     return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
 
 
-def test_execution_role_may_pull_this_image_write_this_log_group_read_this_secret(
+def test_execution_role_may_pull_this_image_write_this_log_group_read_the_app_secret_only(
     graph: Graph,
 ) -> None:
     found = statements(graph, f"ecs-task-execution-policy-{SUFFIX}")
-    secret = only(graph, "aws:secretsmanager/secret:Secret").outputs["arn"]
+    secret = secret_arn(graph, "app")
     key = next(
         k.outputs["arn"] for k in graph.of_type("aws:kms/key:Key") if k.name == "database-key"
     )
@@ -246,15 +264,23 @@ def test_execution_role_may_pull_this_image_write_this_log_group_read_this_secre
         "Action": ["ecr:GetAuthorizationToken"],
         "Resource": "*",
     }
-    assert found["WriteApiLogs"]["Resource"] == [f"{log_group.outputs['arn']}:*"]
+    assert found["WriteTaskLogs"]["Resource"] == [f"{log_group.outputs['arn']}:*"]
     assert found["ReadDatabaseSecret"]["Resource"] == [secret]
     assert found["DecryptDatabaseSecret"]["Resource"] == [key]
+    assert set(found) == {
+        "PullApiImage",
+        "AuthenticateToEcr",
+        "WriteTaskLogs",
+        "ReadDatabaseSecret",
+        "DecryptDatabaseSecret",
+    }
 
 
-def test_task_role_may_read_exactly_the_secret(graph: Graph) -> None:
+def test_task_role_may_read_exactly_the_app_secret(graph: Graph) -> None:
     found = statements(graph, f"ecs-task-policy-{SUFFIX}")
     assert set(found) == {"ReadDatabaseSecret", "DecryptDatabaseSecret"}
     assert found["ReadDatabaseSecret"]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert found["ReadDatabaseSecret"]["Resource"] == [secret_arn(graph, "app")]
     condition = found["DecryptDatabaseSecret"]["Condition"]["StringEquals"]
     assert condition == {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
 
