@@ -28,11 +28,10 @@ from payments_infra.aws.lambda_function import hardened_function
 from payments_infra.aws.logs import deliver_to_log_group, log_group
 from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
 from payments_infra.aws.naming import physical_name
-from payments_infra.aws.options import after, formerly_under_sibling
+from payments_infra.aws.options import after
 from payments_infra.aws.policies import policy_document, regional_service
 from payments_infra.aws.service_roles import service_role
 from payments_infra.aws.tagging import name_tag
-from payments_infra.components.observability import OBSERVABILITY_TYPE
 from payments_infra.config import LogDelivery
 
 FORWARDER_SOURCE = REPO_ROOT / "functions" / "alb_log_forwarder"
@@ -74,11 +73,9 @@ class AlbAccessLogs(pulumi.ComponentResource):
         super().__init__("payments:observability:AlbAccessLogs", name, None, opts)
         self._name = name
         self._suffix = args.environment_suffix
-        self._child = pulumi.ResourceOptions(
-            parent=self, aliases=[formerly_under_sibling(OBSERVABILITY_TYPE, name, opts)]
-        )
+        self._child = pulumi.ResourceOptions(parent=self)
         self.log_group = log_group(
-            f"{name}-alb-access-logs",
+            f"{name}-group",
             "alb_access_log_group",
             self._suffix,
             kms_key_arn=args.log_kms_key_arn,

@@ -39,7 +39,7 @@ import pulumi_aws as aws
 from payments_infra.aws.buckets import lifecycle_rule, private_bucket
 from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
 from payments_infra.aws.naming import physical_name
-from payments_infra.aws.options import after, formerly_under_parent
+from payments_infra.aws.options import after
 from payments_infra.aws.policies import deny_insecure_transport, policy_document
 from payments_infra.aws.security_groups import HTTPS_PORT, Connectable, security_group_rule
 from payments_infra.aws.tagging import name_tag
@@ -113,7 +113,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
         super().__init__("payments:service:ApiLoadBalancer", name, None, opts)
         self._name = name
         self._suffix = args.environment_suffix
-        self._child = pulumi.ResourceOptions(parent=self, aliases=[formerly_under_parent(opts)])
+        self._child = pulumi.ResourceOptions(parent=self)
 
         self.origin_header: OriginHeader | None = None
         if args.cloudfront_origin:

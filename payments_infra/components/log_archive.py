@@ -19,11 +19,9 @@ import pulumi_aws as aws
 
 from payments_infra.aws.buckets import lifecycle_rule, private_bucket
 from payments_infra.aws.naming import physical_name
-from payments_infra.aws.options import formerly_under_sibling
 from payments_infra.aws.policies import deny_insecure_transport, policy_document, regional_service
 from payments_infra.aws.service_roles import service_role
 from payments_infra.aws.tagging import name_tag
-from payments_infra.components.observability import OBSERVABILITY_TYPE
 
 # PCI DSS 10.5.1: a year of audit-log history, the last three months immediately available.
 ARCHIVE_DAYS = 365
@@ -49,11 +47,9 @@ class LogArchive(pulumi.ComponentResource):
         self, name: str, args: LogArchiveArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("payments:observability:LogArchive", name, None, opts)
-        self._name = f"{name}-log-archive"
+        self._name = name
         self._suffix = args.environment_suffix
-        self._child = pulumi.ResourceOptions(
-            parent=self, aliases=[formerly_under_sibling(OBSERVABILITY_TYPE, name, opts)]
-        )
+        self._child = pulumi.ResourceOptions(parent=self)
         self.bucket = private_bucket(
             self._name, "log_archive_bucket", self._suffix, opts=self._child
         )

@@ -32,9 +32,6 @@ from payments_infra.aws.monitoring import (
 from payments_infra.aws.naming import physical_name
 from payments_infra.aws.tagging import name_tag
 
-# Part of the URN of every resource below it, and of the components split out of it.
-OBSERVABILITY_TYPE = "payments:observability:Observability"
-
 
 @dataclass(frozen=True, kw_only=True)
 class ObservabilityArgs:
@@ -58,7 +55,7 @@ class Observability(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(OBSERVABILITY_TYPE, name, None, opts)
+        super().__init__("payments:observability:Observability", name, None, opts)
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
         suffix = args.environment_suffix

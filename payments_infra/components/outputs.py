@@ -177,14 +177,6 @@ OUTPUTS: tuple[StackOutput, ...] = (
     ),
 )
 
-# Outputs renamed to follow the suffix rule: old name -> new name. Scripts that read the old
-# names (`pulumi stack output alb_logs_bucket`) must switch; docs/settings.md lists them.
-RENAMED_OUTPUTS: dict[str, str] = {
-    "alb_logs_bucket": "alb_logs_bucket_name",
-    "frontend_bucket": "frontend_bucket_name",
-    "alb_access_log_group": "alb_access_log_group_name",
-}
-
 
 def export_outputs(platform: PaymentsPlatform) -> None:
     """Export every declared output this stack has."""

@@ -241,10 +241,9 @@ class PaymentsPlatform(pulumi.ComponentResource):
             child,
         )
 
-        # Observability and the pieces split out of it share its name (options.py).
         load_balancer = self.service.load_balancer
         self.alb_access_logs = AlbAccessLogs(
-            "observability",
+            "alb-access-logs",
             AlbAccessLogsArgs(
                 environment_suffix=suffix,
                 delivery=config.observability.alb_log_delivery,
@@ -294,7 +293,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
         if config.observability.log_archive == "s3":
             # In this order for good: each group's subscription filter is named by its place.
             self.log_archive = LogArchive(
-                "observability",
+                "log-archive",
                 LogArchiveArgs(
                     environment_suffix=suffix,
                     account_id=args.account_id,

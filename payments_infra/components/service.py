@@ -32,7 +32,7 @@ import pulumi_aws as aws
 from payments_infra.aws.logs import log_group
 from payments_infra.aws.monitoring import Alarm, DashboardWidget
 from payments_infra.aws.naming import physical_name
-from payments_infra.aws.options import after, formerly_under_sibling
+from payments_infra.aws.options import after
 from payments_infra.aws.policies import policy_document
 from payments_infra.aws.security_groups import (
     HTTPS_PORT,
@@ -48,7 +48,6 @@ from payments_infra.components.business_metrics import business_alarms, business
 from payments_infra.components.database import DatabaseSecret
 from payments_infra.components.endpoints import PrivateApis
 from payments_infra.components.load_balancer import ApiLoadBalancer, ApiLoadBalancerArgs
-from payments_infra.components.network import NETWORK_TYPE
 from payments_infra.components.one_off_tasks import (
     KEYS_COMMAND,
     KEYS_CONTAINER,
@@ -155,7 +154,7 @@ class ApiService(pulumi.ComponentResource):
         self._log_kms_key_arn = args.log_kms_key_arn
         self._child = pulumi.ResourceOptions(parent=self)
 
-        self._create_task_security_group(args.vpc_id, opts)
+        self._create_task_security_group(args.vpc_id)
         self._create_task_egress(args.private_apis, args.egress_allow_list)
         self.load_balancer = ApiLoadBalancer(
             name,
@@ -227,23 +226,17 @@ class ApiService(pulumi.ComponentResource):
             }
         )
 
-    def _create_task_security_group(
-        self, vpc_id: pulumi.Input[str], opts: pulumi.ResourceOptions | None
-    ) -> None:
+    def _create_task_security_group(self, vpc_id: pulumi.Input[str]) -> None:
         group_name = physical_name("task_security_group", self._suffix)
         self.task_security_group = aws.ec2.SecurityGroup(
-            # The network made this group before the redesign: its logical name and an alias
-            # keep the deployed group, and every rule that refers to it, in place.
-            "network-api-tasks-sg",
+            f"{self._name}-tasks-sg",
             aws.ec2.SecurityGroupArgs(
                 name=group_name,
                 description="API tasks: 8443 from the ALB; out to the database and HTTPS only",
                 vpc_id=vpc_id,
                 tags=name_tag(group_name),
             ),
-            opts=pulumi.ResourceOptions(
-                parent=self, aliases=[formerly_under_sibling(NETWORK_TYPE, "network", opts)]
-            ),
+            opts=self._child,
         )
         self.connections = Connectable(
             self.task_security_group.id, self._name, self._suffix, self._child

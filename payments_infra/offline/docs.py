@@ -7,7 +7,7 @@ Each block sits between two marker lines and comes from one declaration:
 
 - docs/settings.md, settings table: ``config.SETTINGS`` (a creation-only setting's reason in its
   description) and ``config.cross_rules.CROSS_RULES``;
-- docs/settings.md, outputs table and renamed outputs: ``outputs.OUTPUTS``, ``RENAMED_OUTPUTS``;
+- docs/settings.md, outputs table: ``outputs.OUTPUTS``;
 - Pulumi.yaml, ``template.config`` (what ``pulumi new`` shows): ``config.SETTINGS``;
 - docs/architecture.md, alarms table: the alarms the program registers, recorded offline with
   ``DOCS_STACK`` (every optional alarm exists there);
@@ -29,7 +29,7 @@ from typing import Any
 from payments_infra import REPO_ROOT
 from payments_infra.aws import api_metrics
 from payments_infra.aws.monitoring import split_description
-from payments_infra.components.outputs import OUTPUTS, RENAMED_OUTPUTS
+from payments_infra.components.outputs import OUTPUTS
 from payments_infra.config import SETTINGS
 from payments_infra.config.cross_rules import CROSS_RULES
 from payments_infra.config.setting import Setting, docs_rule
@@ -145,9 +145,7 @@ def template_config() -> str:
 
 
 def outputs_table() -> str:
-    rows = table(["output", "description"], [[f"`{o.name}`", o.description] for o in OUTPUTS])
-    renamed = ", ".join(f"`{old}` is now `{new}`" for old, new in RENAMED_OUTPUTS.items())
-    return f"{rows}\n\nRenamed outputs (read by scripts? switch to the new names): {renamed}."
+    return table(["output", "description"], [[f"`{o.name}`", o.description] for o in OUTPUTS])
 
 
 # -- alarms ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from payments_infra import REPO_ROOT
-from payments_infra.components.outputs import OUTPUTS, RENAMED_OUTPUTS
+from payments_infra.components.outputs import OUTPUTS
 from payments_infra.config import SETTINGS
 from payments_infra.offline import docs
 from payments_infra.offline.graph import Graph
@@ -149,8 +149,6 @@ def test_output_names_end_in_their_kind() -> None:
     assert len(set(names)) == len(names)
     unsuffixed = [n for n in names if not n.endswith(OUTPUT_KINDS)]
     assert sorted(unsuffixed) == sorted(OUTPUT_NAMES_WITHOUT_KIND)
-    assert not set(RENAMED_OUTPUTS) & set(names), "an old name is still exported"
-    assert set(RENAMED_OUTPUTS.values()) <= set(names)
 
 
 def _alarms(graph: Graph, suffix: str) -> set[str]:

@@ -412,7 +412,7 @@ MANAGED_POLICIES = {
 INLINE_TOO = {"account-config-role"}
 UNCONDITIONED = {"account-trail-logs-role"}
 # Firehose names the account as the external id when it assumes its delivery role.
-BY_EXTERNAL_ID = {"observability-log-archive-firehose-role"}
+BY_EXTERNAL_ID = {"log-archive-firehose-role"}
 
 
 @pytest.mark.parametrize(

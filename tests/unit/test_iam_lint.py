@@ -150,10 +150,10 @@ def test_an_unknown_action_is_caught(graph: Graph) -> None:
     edit(
         graph,
         ROLE_POLICY,
-        "observability-forwarder-policy",
+        "alb-access-logs-forwarder-policy",
         lambda s: by_sid(s, "ReadAlbLogFiles").update(Action=["s3:GetObjekt"]),
     )
-    (problem,) = problems_about(graph, "observability-forwarder-policy")
+    (problem,) = problems_about(graph, "alb-access-logs-forwarder-policy")
     assert "statement ReadAlbLogFiles: UNKNOWN_ACTION" in problem
     assert "s3:GetObjekt" in problem
 
@@ -163,8 +163,8 @@ def test_an_object_action_on_a_bucket_arn_is_caught(graph: Graph) -> None:
         statement = by_sid(statements, "ReadAlbLogFiles")
         statement["Resource"] = [statement["Resource"][0].split("/", 1)[0]]  # no /key
 
-    edit(graph, ROLE_POLICY, "observability-forwarder-policy", on_the_bucket)
-    (problem,) = problems_about(graph, "observability-forwarder-policy")
+    edit(graph, ROLE_POLICY, "alb-access-logs-forwarder-policy", on_the_bucket)
+    (problem,) = problems_about(graph, "alb-access-logs-forwarder-policy")
     assert "RESOURCE_MISMATCH" in problem
     assert "s3:GetObject needs a resource like arn:*:s3:::*/*" in problem
     assert "arn:aws:s3:::alb-logs-test1']" in problem  # the bucket, in its real shape

@@ -175,11 +175,8 @@ def test_network_children_are_parented_to_the_network_component(graph: Graph) ->
     children = [r for r in graph if r.parent == network.urn]
     assert len(children) >= 34
     assert [r.name for r in children if not r.name.startswith("network-")] == []
-    # The API tasks' group kept the logical name the network gave it (part of its URN), and
-    # now belongs to the API tier: the network makes no group for any tier.
-    assert [r.name for r in graph if r.name.startswith("network-") and r not in children] == [
-        "network-api-tasks-sg"
-    ]
+    # The network makes no group for any tier: the API tasks' is the API tier's.
+    assert [r.name for r in graph if r.name.startswith("network-") and r not in children] == []
 
 
 def test_stack_exports_the_network_ids(graph: Graph) -> None:

@@ -278,7 +278,7 @@ def test_log_archive_keeps_a_year_three_months_at_hand(archive_graph: Graph) -> 
         for r in archive_graph.of_type(
             "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
         )
-        if r.name.startswith("observability-")
+        if r.name.startswith("log-archive-")
     ).inputs["rules"]
     assert rule["expiration"] == {"days": 365}
     assert rule["transitions"] == [{"days": 90, "storageClass": "GLACIER_IR"}]
@@ -326,15 +326,21 @@ def test_alb_access_logs_are_a_piece_of_their_own_that_reads_the_albs_bucket(
     }
 
 
-def test_moved_resources_keep_their_urns_through_aliases(archive_graph: Graph) -> None:
-    # The pieces split out of Observability, ApiService and Network keep their resources'
-    # logical names; each resource names the URN it had under its old parent.
-    moved = {
-        "payments:observability:AlbAccessLogs": "payments:observability:Observability",
-        "payments:observability:LogArchive": "payments:observability:Observability",
-        "payments:service:ApiLoadBalancer": "payments:service:ApiService",
-    }
-    for new, old in moved.items():
-        for resource in children_of(archive_graph, new):
-            expected = resource.urn.replace(f"::{new}$", f"::{old}$")
-            assert expected in resource.aliases, resource.name
+def _parents_and_name(urn: str) -> tuple[str, str]:
+    """A URN without its own type: its parents' types and its name."""
+    _, _, qualified_type, name = urn.split("::", 3)
+    return qualified_type.rpartition("$")[0], name
+
+
+def test_no_resource_carries_an_alias_before_the_first_deploy(archive_graph: Graph) -> None:
+    # Nothing is deployed: an alias of ours would keep a URN no stack has. After the first
+    # deploy, test_graph_is_reviewed.py asks for one on every reviewed resource that moves.
+    # pulumi_aws adds its own for types it renamed (bucketLifecycleConfigurationV2 ->
+    # bucketLifecycleConfiguration): same parents, same name, only the type differs.
+    ours = [
+        (r.name, alias)
+        for r in archive_graph
+        for alias in r.aliases
+        if _parents_and_name(alias) != _parents_and_name(r.urn)
+    ]
+    assert ours == []
