@@ -28,6 +28,9 @@ help:
 	@echo "make down STACK=dev  pulumi destroy"
 	@echo "make operator-policies STACK=dev  IAM policies of the deployer, verifier, key operator (build/iam-<stack>/)"
 	@echo "make keep-data STACK=prod KEY_ARN=...  snapshot the database, copied under a KMS key the stack does not own"
+	@echo "make preflight STACK=dev  the checks make up runs first (account, zones, state, base image)"
+	@echo "Parts of make test: make lint | unit | api-test | container | web-test | e2e"
+	@echo "Others: make venv (.venv), web (app/web build), fmt (ruff format), docs (generated blocks), lock (the API's hash lock)"
 
 venv: $(VENV)/.installed
 

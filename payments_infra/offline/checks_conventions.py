@@ -2,10 +2,11 @@
 log retention, destroyability (or, with payments:protectData, the data's exact protection),
 and log groups AWS would otherwise create itself.
 
-Each check takes the recorded ``Graph`` (recording.py) and returns its offenders, each as a
-sentence naming the resource and the rule; an empty list means it passes (checks.py runs
-them all). What a rule applies to is read from the graph and from pulumi_aws itself, so a
-resource a later tier adds is held to the same rules without a new test.
+Each check takes the recorded ``Graph`` (graph.py, filled by mocks.py) and returns its
+offenders, each as a sentence naming the resource and the rule; an empty list means it
+passes (checks.py runs them all). What a rule applies to is read from the graph and from
+pulumi_aws itself, so a resource a later tier adds is held to the same rules without a new
+test.
 """
 
 from __future__ import annotations

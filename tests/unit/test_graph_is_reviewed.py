@@ -3,8 +3,7 @@ configurations (``CONFIGS``: the default test stack, and one with every optional
 
 A change to what the program deploys fails here until the snapshots are regenerated with
 ``python -m tests.graph_snapshot --update``, so every change to the infrastructure shows in
-review as a diff of those files, beside the code that made it. Issue 14's redesign was held to
-the snapshots from before it; issue 16 regenerated them on purpose.
+review as a diff of those files, beside the code that made it.
 
 A resource whose URN changes (a new parent component, a new name) is replaced on the next
 deploy unless it carries an alias to its old URN: the first test says which resources of the

@@ -1,5 +1,5 @@
 """Per-client API keys: their format, their hash, and the dependency that authenticates a
-request (`ClientDep`, the calling client's id).
+request (`caller_of`, the calling client's id).
 
 A key looks like `pay_<prefix>_<secret>`: `prefix` is 12 hex digits, not secret, and finds
 the key's row; `secret` is 32 random bytes (urlsafe base64). The database keeps the prefix and

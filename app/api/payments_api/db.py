@@ -44,12 +44,12 @@ from typing import Any, Protocol, TypeVar
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from payments_api.metrics import request_timing
 from payments_api.roles import APP_GROUP
 from payments_api.settings import Settings
+from payments_api.store import Conn
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,6 @@ RUN_THE_MIGRATIONS = (
 # LIMIT 0: planned (names and rights checked), never executed against a row.
 READY_STATEMENT = "SELECT 1 FROM payments, api_keys LIMIT 0"
 
-Conn = psycopg.AsyncConnection[TupleRow]
 T = TypeVar("T")
 
 KEEPALIVES = {

@@ -18,9 +18,10 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
 
 CLIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 """A client id: 1-63 of a-z 0-9 -, starting with a letter or digit (a name, never a secret).
@@ -83,7 +84,8 @@ class StoredKey:
     revoked_at: datetime | None
 
 
-Conn = AsyncConnection[Any]
+# A connection of the pool (db.py): rows as tuples.
+Conn = AsyncConnection[TupleRow]
 
 
 def request_hash(amount_minor: int, currency: str, merchant_reference: str) -> bytes:
