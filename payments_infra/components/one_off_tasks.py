@@ -28,27 +28,28 @@ call no AWS API themselves.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra import REPO_ROOT
-from payments_infra.aws.lambda_function import hardened_function
 from payments_infra.aws.logs import log_group
 from payments_infra.aws.naming import physical_name
-from payments_infra.aws.policies import policy_document
 from payments_infra.aws.service_roles import service_role
 from payments_infra.aws.tagging import name_tag
+from payments_infra.components.database import DatabaseSecret
+from payments_infra.components.migration_runner import (
+    MIGRATIONS_CONTAINER,
+    MigrationRun,
+    run_migrations,
+)
 from payments_infra.components.task_definition import (
     execution_policy,
     one_off_container_definitions,
 )
 from payments_infra.config import REQUIRED_REGION
 
-MIGRATIONS_CONTAINER = "migrations"
 MIGRATE_COMMAND = ("python", "-m", "payments_api.migrate")
 KEYS_CONTAINER = "keys"
 # What the key task runs unless the operator's run-task overrides it: the CLI's usage.
@@ -56,14 +57,6 @@ KEYS_COMMAND = ("python", "-m", "payments_api.keys", "--help")
 # Fargate's smallest size: both run one short process.
 ONE_OFF_CPU = 256
 ONE_OFF_MEMORY = 512
-RUNNER_SOURCE = REPO_ROOT / "functions" / "db_migration_runner"
-RUNNER_MEMORY_MB = 128
-# Lambda's longest: a Fargate task takes a minute or two to pull and start, and the
-# migrations' own locks time out well before (app/api README, Migrations); the runner stops
-# the task itself before this ends, so a slow migration fails the deploy instead of running on.
-RUNNER_TIMEOUT_SECONDS = 900
-# One deploy at a time runs the migrations (the stack's state is locked anyway).
-RUNNER_RESERVED_CONCURRENCY = 1
 
 
 @dataclass(frozen=True)
@@ -99,11 +92,82 @@ class OneOffTask:
     log_group: aws.cloudwatch.LogGroup
 
 
+@dataclass(frozen=True, kw_only=True)
+class DatabaseLogins:
+    """The database's secrets, as the one-off tasks inject them."""
+
+    master: DatabaseSecret
+    app: DatabaseSecret
+    keys: DatabaseSecret
+    secret_keys: Mapping[str, str]
+    """Environment variable -> key of a secret's JSON (DB_HOST...)."""
+
+    def injected(self, secret: DatabaseSecret) -> list[InjectedSecret]:
+        """A task's DB_* variables, from ``secret``."""
+        return [
+            InjectedSecret(env, secret.arn, json_key) for env, json_key in self.secret_keys.items()
+        ]
+
+
 @dataclass(frozen=True)
-class MigrationRun:
-    invocation: aws.lambda_.Invocation
-    """What the service's new tasks wait for."""
-    runner_log_group: aws.cloudwatch.LogGroup
+class OneOffTasks:
+    migrations: OneOffTask
+    migrations_run: MigrationRun
+    keys: OneOffTask
+
+
+def create_one_off_tasks(
+    name: str,
+    setting: TaskSetting,
+    *,
+    cluster: aws.ecs.Cluster,
+    subnet_ids: Sequence[pulumi.Input[str]],
+    security_group_id: pulumi.Input[str],
+    logins: DatabaseLogins,
+    after: Sequence[pulumi.Resource],
+) -> OneOffTasks:
+    """The migrations' task and its run at deploy time (after ``after``), and the key CLI's
+    task, each with the database logins of its job: the master and the two logins' current
+    usernames and passwords for the migrations, the key CLI's login for the key task."""
+    migrations = one_off_task(
+        f"{name}-migrations",
+        setting,
+        key="migrations",
+        container=MIGRATIONS_CONTAINER,
+        command=MIGRATE_COMMAND,
+        description="ECS starts the migrations task: pull the image, write its logs, "
+        "inject the master and the logins' credentials",
+        secrets=[
+            *logins.injected(logins.master),
+            InjectedSecret("APP_DB_USER", logins.app.arn, "username"),
+            InjectedSecret("APP_DB_PASSWORD", logins.app.arn, "password"),
+            InjectedSecret("KEYS_DB_USER", logins.keys.arn, "username"),
+            InjectedSecret("KEYS_DB_PASSWORD", logins.keys.arn, "password"),
+        ],
+    )
+    migrations_run = run_migrations(
+        f"{name}-migrations",
+        migrations=migrations,
+        cluster=cluster,
+        subnet_ids=subnet_ids,
+        security_group_id=security_group_id,
+        account_id=setting.account_id,
+        log_kms_key_arn=setting.log_kms_key_arn,
+        suffix=setting.suffix,
+        after=after,
+        opts=setting.opts,
+    )
+    keys = one_off_task(
+        f"{name}-keys",
+        setting,
+        key="keys",
+        container=KEYS_CONTAINER,
+        command=KEYS_COMMAND,
+        description="ECS starts the key CLI's task: pull the image, write its logs, "
+        "inject the key CLI's database login",
+        secrets=logins.injected(logins.keys),
+    )
+    return OneOffTasks(migrations, migrations_run, keys)
 
 
 def one_off_task(
@@ -176,173 +240,3 @@ def one_off_task(
         opts=opts,
     )
     return OneOffTask(task_definition, role.role, role.policy, logs)
-
-
-def run_migrations(
-    name: str,
-    *,
-    migrations: OneOffTask,
-    cluster: aws.ecs.Cluster,
-    subnet_ids: Sequence[pulumi.Input[str]],
-    security_group_id: pulumi.Input[str],
-    account_id: pulumi.Input[str],
-    log_kms_key_arn: pulumi.Input[str],
-    suffix: str,
-    after: Sequence[pulumi.Resource],
-    opts: pulumi.ResourceOptions,
-) -> MigrationRun:
-    """The runner function, and its invocation: once per new migrations task definition,
-    after ``after`` (the database, the secrets' values, the tasks' ways out)."""
-    runner_logs = log_group(
-        f"{name}-runner-logs",
-        "migration_runner_log_group",
-        suffix,
-        kms_key_arn=log_kms_key_arn,
-        opts=opts,
-    )
-    role = service_role(
-        f"{name}-runner",
-        "migration_runner",
-        service="lambda.amazonaws.com",
-        description="Runs the migrations task once per deploy and waits for its exit code",
-        account_id=account_id,
-        policy=pulumi.Output.all(
-            account_id,
-            cluster.arn,
-            cluster.name,
-            migrations.execution_role.arn,
-            migrations.log_group.arn,
-            runner_logs.arn,
-        ).apply(
-            lambda v: runner_policy(
-                account_id=v[0],
-                cluster_arn=v[1],
-                cluster_name=v[2],
-                execution_role_arn=v[3],
-                migrations_log_group_arn=v[4],
-                own_log_group_arn=v[5],
-                family=physical_name("migrations_task_family", suffix),
-            )
-        ),
-        suffix=suffix,
-        opts=opts,
-    )
-    function = hardened_function(
-        f"{name}-runner-function",
-        function_name=physical_name("migration_runner_function", suffix),
-        description="Runs the database migrations as a one-off ECS task during pulumi up "
-        "(functions/db_migration_runner)",
-        # boto3 comes with the runtime: the handler is the whole archive.
-        code=pulumi.AssetArchive(
-            {"handler.py": pulumi.FileAsset(str(RUNNER_SOURCE / "handler.py"))}
-        ),
-        role=role,
-        log_group=runner_logs,
-        memory_size=RUNNER_MEMORY_MB,
-        timeout=RUNNER_TIMEOUT_SECONDS,
-        reserved_concurrency=RUNNER_RESERVED_CONCURRENCY,
-        opts=opts,
-    )
-    task_definition = migrations.task_definition
-    invocation = aws.lambda_.Invocation(
-        f"{name}-run",
-        aws.lambda_.InvocationArgs(
-            function_name=function.name,
-            input=pulumi.Output.all(
-                cluster.arn,
-                task_definition.arn,
-                pulumi.Output.all(*subnet_ids),
-                security_group_id,
-            ).apply(
-                lambda v: json.dumps(
-                    {
-                        "cluster": v[0],
-                        "taskDefinition": v[1],
-                        "containerName": MIGRATIONS_CONTAINER,
-                        "subnets": list(v[2]),
-                        "securityGroups": [v[3]],
-                    }
-                )
-            ),
-            # A new revision (a new image, so perhaps new migrations) runs them again; the
-            # same one does not (`pulumi up --replace` this resource to force a run).
-            triggers={"taskDefinition": task_definition.arn},
-        ),
-        opts=pulumi.ResourceOptions.merge(
-            opts,
-            pulumi.ResourceOptions(depends_on=[*after, migrations.execution_policy, function]),
-        ),
-    )
-    return MigrationRun(invocation, runner_logs)
-
-
-def runner_policy(
-    *,
-    account_id: str,
-    cluster_arn: str,
-    cluster_name: str,
-    execution_role_arn: str,
-    migrations_log_group_arn: str,
-    own_log_group_arn: str,
-    family: str,
-) -> str:
-    """Run the migrations task in this cluster, watch it, stop it, read its log; nothing else."""
-    ecs = f"arn:aws:ecs:{REQUIRED_REGION}:{account_id}"
-    return policy_document(
-        {
-            "Sid": "RunTheMigrationsTask",
-            "Effect": "Allow",
-            "Action": ["ecs:RunTask"],
-            "Resource": [f"{ecs}:task-definition/{family}:*"],
-            "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
-        },
-        {
-            # The runner propagates the task definition's tags to the task, which ECS checks
-            # as tagging on creation (ECS guide, "Grant permission to tag resources on
-            # creation"; AWS's own AmazonEC2ContainerServiceEventsRole grants the same).
-            "Sid": "TagTheTaskItStarts",
-            "Effect": "Allow",
-            "Action": ["ecs:TagResource"],
-            "Resource": [f"{ecs}:task/{cluster_name}/*"],
-            "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}},
-        },
-        {
-            "Sid": "PassItsExecutionRole",
-            "Effect": "Allow",
-            "Action": ["iam:PassRole"],
-            "Resource": [execution_role_arn],
-            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-        },
-        {
-            "Sid": "WatchAndStopIt",
-            "Effect": "Allow",
-            "Action": ["ecs:DescribeTasks", "ecs:StopTask"],
-            "Resource": [f"{ecs}:task/{cluster_name}/*"],
-        },
-        {
-            # DescribeTaskDefinition supports no resource-level permissions: "*" only.
-            "Sid": "ReadWhereItLogs",
-            "Effect": "Allow",
-            "Action": ["ecs:DescribeTaskDefinition"],
-            "Resource": ["*"],
-        },
-        {
-            "Sid": "ReadItsLog",
-            "Effect": "Allow",
-            "Action": ["logs:GetLogEvents"],
-            "Resource": [f"{migrations_log_group_arn}:*"],
-        },
-        {
-            "Sid": "WriteItsOwnLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [f"{own_log_group_arn}:*"],
-        },
-        {
-            # What Lambda's active tracing needs; X-Ray's actions take no resource but "*".
-            "Sid": "SendTraces",
-            "Effect": "Allow",
-            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-            "Resource": ["*"],
-        },
-    )

@@ -49,14 +49,9 @@ from payments_infra.components.database import DatabaseSecret
 from payments_infra.components.endpoints import PrivateApis
 from payments_infra.components.load_balancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from payments_infra.components.one_off_tasks import (
-    KEYS_COMMAND,
-    KEYS_CONTAINER,
-    MIGRATE_COMMAND,
-    MIGRATIONS_CONTAINER,
-    InjectedSecret,
+    DatabaseLogins,
     TaskSetting,
-    one_off_task,
-    run_migrations,
+    create_one_off_tasks,
 )
 from payments_infra.components.task_definition import (
     CONTAINER_NAME,
@@ -384,48 +379,28 @@ class ApiService(pulumi.ComponentResource):
     def _create_one_off_tasks(self, args: ApiServiceArgs) -> None:
         """The migrations, run before the service's new tasks, and the key CLI's task
         (one_off_tasks.py), each with the database login of its job."""
-
-        def login(secret: DatabaseSecret) -> list[InjectedSecret]:
-            return [
-                InjectedSecret(env, secret.arn, json_key)
-                for env, json_key in args.db_secret_keys.items()
-            ]
-
-        setting = TaskSetting(
-            image=args.image,
-            db_kms_key_arn=args.db_kms_key_arn,
-            repository_arn=args.ecr_repository_arn,
-            cpu_architecture=args.settings.cpu_architecture,
-            account_id=args.account_id,
-            log_kms_key_arn=self._log_kms_key_arn,
-            suffix=self._suffix,
-            opts=self._child,
-        )
-        self.migrations = one_off_task(
-            f"{self._name}-migrations",
-            setting,
-            key="migrations",
-            container=MIGRATIONS_CONTAINER,
-            command=MIGRATE_COMMAND,
-            description="ECS starts the migrations task: pull the image, write its logs, "
-            "inject the master and the logins' credentials",
-            secrets=[
-                *login(args.master_secret),
-                InjectedSecret("APP_DB_USER", args.app_secret.arn, "username"),
-                InjectedSecret("APP_DB_PASSWORD", args.app_secret.arn, "password"),
-                InjectedSecret("KEYS_DB_USER", args.keys_secret.arn, "username"),
-                InjectedSecret("KEYS_DB_PASSWORD", args.keys_secret.arn, "password"),
-            ],
-        )
-        self.migrations_run = run_migrations(
-            f"{self._name}-migrations",
-            migrations=self.migrations,
+        tasks = create_one_off_tasks(
+            self._name,
+            TaskSetting(
+                image=args.image,
+                db_kms_key_arn=args.db_kms_key_arn,
+                repository_arn=args.ecr_repository_arn,
+                cpu_architecture=args.settings.cpu_architecture,
+                account_id=args.account_id,
+                log_kms_key_arn=self._log_kms_key_arn,
+                suffix=self._suffix,
+                opts=self._child,
+            ),
             cluster=self.cluster,
             subnet_ids=args.private_subnet_ids,
             security_group_id=self.task_security_group.id,
-            account_id=args.account_id,
-            log_kms_key_arn=self._log_kms_key_arn,
-            suffix=self._suffix,
+            logins=DatabaseLogins(
+                master=args.master_secret,
+                app=args.app_secret,
+                keys=args.keys_secret,
+                secret_keys=args.db_secret_keys,
+            ),
+            # The database, the secrets' values, and the tasks' ways to both.
             after=[
                 *args.database_ready,
                 args.master_secret.value,
@@ -435,17 +410,11 @@ class ApiService(pulumi.ComponentResource):
                 *args.private_egress,
                 *self._way_out,
             ],
-            opts=self._child,
         )
-        self.keys_task = one_off_task(
-            f"{self._name}-keys",
-            setting,
-            key="keys",
-            container=KEYS_CONTAINER,
-            command=KEYS_COMMAND,
-            description="ECS starts the key CLI's task: pull the image, write its logs, "
-            "inject the key CLI's database login",
-            secrets=login(args.keys_secret),
+        self.migrations, self.migrations_run, self.keys_task = (
+            tasks.migrations,
+            tasks.migrations_run,
+            tasks.keys,
         )
 
     def _create_service(self, args: ApiServiceArgs) -> None:

@@ -230,7 +230,7 @@ def rotation_prerequisites(graph: Graph, rotation: Resource) -> list[Resource]:
 
 
 def migrations_task(graph: Graph, invocation: Resource) -> Resource | None:
-    """The task definition a migration run (one_off_tasks.py) starts, from its input."""
+    """The task definition a migration run (migration_runner.py) starts, from its input."""
     try:
         event = json.loads(str(invocation.inputs.get("input") or "{}"))
     except ValueError:

@@ -30,7 +30,8 @@ from payments_infra.components.aurora import (
     SECRET_KEYS,
     secret_document,
 )
-from payments_infra.components.one_off_tasks import KEYS_CONTAINER, MIGRATIONS_CONTAINER
+from payments_infra.components.migration_runner import MIGRATIONS_CONTAINER
+from payments_infra.components.one_off_tasks import KEYS_CONTAINER
 from payments_infra.components.service import CONTAINER_NAME
 from payments_infra.offline.graph import Graph
 from tests.container.fargate import Docker, SecretsManagerStand, TaskDefinition

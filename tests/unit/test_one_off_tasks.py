@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from payments_infra.components.one_off_tasks import (
-    KEYS_COMMAND,
-    MIGRATE_COMMAND,
+from payments_infra.components.migration_runner import (
     RUNNER_RESERVED_CONCURRENCY,
     RUNNER_TIMEOUT_SECONDS,
 )
+from payments_infra.components.one_off_tasks import KEYS_COMMAND, MIGRATE_COMMAND
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import MOCK_ACCOUNT_ID, MOCK_PASSWORD
