@@ -26,8 +26,8 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app" / "api"))
 
 from payments_api import store
-from payments_api.logging import configure_logging
 from payments_api.main import create_app
+from payments_api.request_log import configure_logging
 from payments_api.settings import Settings
 
 BODY = b'{"amount_minor": 1234, "currency": "USD", "merchant_reference": "bench"}'

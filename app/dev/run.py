@@ -14,8 +14,8 @@ Starts, all on 127.0.0.1:
    switched off.
 
 It also makes an API key for the client `dev` (as an operator would, with
-`python -m payments_api.keys create dev` as payments_keys_cli) and prints it once, just before
-the URL: the page's payment form and list need one, pasted into its API key field. It is a
+`python -m payments_api.cli.api_keys create dev` as payments_keys_cli) and prints it once, just
+before the URL: the page's payment form and list need one, pasted into its API key field. It is a
 throwaway key on a throwaway database (gone at Ctrl-C), so showing it on the terminal is fine
 here, and only here.
 

@@ -56,7 +56,7 @@ def api(database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any
 
 @pytest.fixture(scope="session")
 def api_key(database: Any, api: Any) -> str:
-    """A key for E2E_CLIENT, made as an operator makes one (`python -m payments_api.keys
+    """A key for E2E_CLIENT, made as an operator makes one (`python -m payments_api.cli.api_keys
     create`, logged in as payments_keys_cli). The test pastes it into the page."""
     key: str = create_api_key(database.keys.env(), E2E_CLIENT)
     return key

@@ -111,9 +111,9 @@ def business_alarms(
             period=300,
             evaluation_periods=1,
             action="One address with a revoked or rotated key: tell that client to use its "
-            "current one (python -m payments_api.keys list). Many addresses guessing: lower "
-            "payments:wafRateLimit and make up (a rule added by hand is undone by the next up); "
-            "a key that may be leaked: docs/deploy.md, On-call: compromised API key.",
+            "current one (python -m payments_api.cli.api_keys list). Many addresses guessing: "
+            "lower payments:wafRateLimit and make up (a rule added by hand is undone by the next "
+            "up); a key that may be leaked: docs/deploy.md, On-call: compromised API key.",
             runbook=f"Logs Insights on {logs}: status 401 by path; the clients' addresses in "
             f"{physical_name('alb_access_log_group', suffix)}. One address: a client whose "
             "key was revoked or rotated. Many: block them in the ALB's web ACL.",

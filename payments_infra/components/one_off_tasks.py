@@ -14,8 +14,8 @@ the database credentials of its job only:
   fails the invocation unless it exited 0. A failed migration therefore fails ``pulumi up``
   before the service is touched: the running tasks keep serving, the migration's one
   transaction is rolled back, and the database keeps its previous version.
-- ``api-keys-{suffix}``: the key CLI (``python -m payments_api.keys``), which the key operator
-  runs with ``aws ecs run-task`` and a command override (docs/deploy.md, API keys), as the
+- ``api-keys-{suffix}``: the key CLI (``python -m payments_api.cli.api_keys``), which the key
+  operator runs with ``aws ecs run-task`` and a command override (docs/deploy.md, API keys), as the
   login ``payments_keys_cli`` (``db-keys-credentials-{suffix}``): whatever command they give
   it, it can reach the API keys and nothing of the payments.
 
@@ -53,7 +53,7 @@ from payments_infra.config import REQUIRED_REGION
 MIGRATE_COMMAND = ("python", "-m", "payments_api.migrate")
 KEYS_CONTAINER = "keys"
 # What the key task runs unless the operator's run-task overrides it: the CLI's usage.
-KEYS_COMMAND = ("python", "-m", "payments_api.keys", "--help")
+KEYS_COMMAND = ("python", "-m", "payments_api.cli.api_keys", "--help")
 # Fargate's smallest size: both run one short process.
 ONE_OFF_CPU = 256
 ONE_OFF_MEMORY = 512

@@ -48,7 +48,7 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
     "AWSManagedRulesSQLiRuleSet",
 )
-# The API refuses a larger body with 413 (app/api/payments_api/http.py, MAX_BODY_BYTES).
+# The API refuses a larger body with 413 (app/api/payments_api/request_guards.py, MAX_BODY_BYTES).
 API_BODY_LIMIT_BYTES = 16 * 1024
 RATE_WINDOW_SECONDS = 300
 # The label the origin rule group puts on CloudFront's requests. A label match may name just

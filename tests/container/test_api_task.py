@@ -25,10 +25,10 @@ usernames and passwords injected from their secrets).
 Every /api/payments request carries an API key made the way an operator makes one in AWS: a
 one-off task of the recorded key task definition (``api-keys``: the same image, the key CLI's
 login from its own secret, its user, read-only root and /tmp volume) with its command
-overridden to ``python -m payments_api.keys create CLIENT``, the key read from its stdout. The
-API task logs in with the API's login, as its task definition injects it. It keeps the task
-definition's API_KEY_CACHE_SECONDS (the image's default, 15 s): the revocation test waits,
-bounded by it, for the key to stop working.
+overridden to ``python -m payments_api.cli.api_keys create CLIENT``, the key read from its
+stdout. The API task logs in with the API's login, as its task definition injects it. It
+keeps the task definition's API_KEY_CACHE_SECONDS (the image's default, 15 s): the revocation
+test waits, bounded by it, for the key to stop working.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ LOAD_THREADS = 4
 ACKNOWLEDGED_BEFORE_STOP = 20
 # A one-off task of the keys CLI: Python's start, one TLS connection, a few statements.
 ONE_OFF_TIMEOUT_SECONDS = 60.0
-KEYS = ("python", "-m", "payments_api.keys")
+KEYS = ("python", "-m", "payments_api.cli.api_keys")
 # What the migrations leave the database at (payments_api/migrations/versions).
 HEAD_VERSION = "0002_roles"
 # The key's documented form (payments_api/auth.py): pay_<12 hex digits>_<43 urlsafe base64>.

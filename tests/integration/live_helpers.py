@@ -55,7 +55,7 @@ def missing_api_key(protected: bool | None) -> tuple[str, str]:
     protected (production) stack must have its payments path verified; a demo may skip it."""
     reason = (
         "no API key: set PAYMENTS_API_KEY to a key of the deployed API, made with "
-        "python -m payments_api.keys create (docs/deploy.md#api-keys)"
+        "python -m payments_api.cli.api_keys create (docs/deploy.md#api-keys)"
     )
     if protected:
         return "fail", f"{reason}; the stack protects its data, so verify needs the key"

@@ -155,7 +155,7 @@ def test_the_rate_limit_setting_reaches_both_web_acls() -> None:
 
 
 def test_the_api_body_limit_is_the_apis_own() -> None:
-    source = (REPO_ROOT / "app" / "api" / "payments_api" / "http.py").read_text()
+    source = (REPO_ROOT / "app" / "api" / "payments_api" / "request_guards.py").read_text()
     assert "\nMAX_BODY_BYTES = 16 * 1024\n" in source
     assert API_BODY_LIMIT_BYTES == checks_edge.MAX_BODY_BYTES == 16 * 1024
 

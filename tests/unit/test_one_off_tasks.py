@@ -150,7 +150,7 @@ def test_the_key_task_gets_only_the_key_clis_login(graph: Graph) -> None:
     keys = secret_arn(graph, "keys")
     assert container["name"] == "keys"
     assert tuple(container["command"]) == KEYS_COMMAND
-    assert container["command"][:3] == ["python", "-m", "payments_api.keys"]
+    assert container["command"][:3] == ["python", "-m", "payments_api.cli.api_keys"]
     assert container["image"] == task_container(graph, API_FAMILY)["image"]
     assert injected(container) == {env: f"{keys}:{key}::" for env, key in DB_KEYS.items()}
     # Whatever command the operator gives it, it never holds the master's or the API's login.

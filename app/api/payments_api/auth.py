@@ -33,7 +33,7 @@ from fastapi.security import HTTPBearer
 
 from payments_api import store
 from payments_api.db import DatabasePool
-from payments_api.http import StrictJsonRoute
+from payments_api.request_guards import StrictJsonRoute
 
 KEY_PATTERN = re.compile(r"pay_(?P<prefix>[0-9a-f]{12})_[A-Za-z0-9_-]{43}")
 """The whole key: `pay_`, the 12-hex-digit prefix, `_`, 43 urlsafe base64 characters."""
@@ -102,7 +102,9 @@ class ApiKeyVerifier:
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="bearerAuth",
-    description="A per-client API key, `pay_<prefix>_<secret>` (python -m payments_api.keys).",
+    description=(
+        "A per-client API key, `pay_<prefix>_<secret>` (python -m payments_api.cli.api_keys)."
+    ),
 )
 
 

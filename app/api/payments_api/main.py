@@ -29,7 +29,8 @@ from payments_api.db import (
     DatabaseUnavailableError,
     describe_error,
 )
-from payments_api.http import (
+from payments_api.models import Message
+from payments_api.request_guards import (
     HEADERS_TOO_LARGE_DETAIL,
     MAX_BODY_BYTES,
     MAX_HEADER_BYTES,
@@ -37,8 +38,7 @@ from payments_api.http import (
     RequestSizeLimitMiddleware,
     SecurityHeadersMiddleware,
 )
-from payments_api.logging import REQUEST_ID_HEADER, RequestLogMiddleware
-from payments_api.models import Message
+from payments_api.request_log import REQUEST_ID_HEADER, RequestLogMiddleware
 from payments_api.routes import health, payments
 from payments_api.settings import Settings
 
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=generate_unique_id,
         openapi_url="/api/openapi.json",
-        # Answers any route may give before the route runs (http.py, serve.py).
+        # Answers any route may give before the route runs (request_guards.py, serve.py).
         responses={
             status.HTTP_400_BAD_REQUEST: {
                 "model": Message,

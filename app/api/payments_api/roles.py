@@ -8,7 +8,7 @@ Rights belong to two group roles (NOLOGIN), never to a login:
 
 - APP_GROUP, the API: SELECT and INSERT on payments (an append-only ledger: no UPDATE,
   DELETE or TRUNCATE), SELECT on api_keys.
-- KEYS_GROUP, the key CLI (`python -m payments_api.keys`): SELECT and INSERT on api_keys,
+- KEYS_GROUP, the key CLI (`python -m payments_api.cli.api_keys`): SELECT and INSERT on api_keys,
   UPDATE of its revoked_at column only; nothing on payments.
 
 Each group has two login roles (LOGIN, INHERIT, created without a password), for AWS's

@@ -36,15 +36,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from payments_api.http import (
+from payments_api.main import create_app
+from payments_api.metrics import OTHER_ROUTE, emf_members
+from payments_api.request_guards import (
     HEADERS_TOO_LARGE_DETAIL,
     MAX_BODY_BYTES,
     MAX_HEADER_BYTES,
     SECURITY_HEADERS,
 )
-from payments_api.logging import configure_logging, write_request_line
-from payments_api.main import create_app
-from payments_api.metrics import OTHER_ROUTE, emf_members
+from payments_api.request_log import configure_logging, write_request_line
 from payments_api.settings import Settings
 
 logger = logging.getLogger("payments_api.serve")  # not __main__ under python -m

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from payments_local_servers.api import ApiServer, AppDatabase
 from pydantic import ValidationError
 
-from payments_api.http import MAX_BODY_BYTES, SECURITY_HEADERS
 from payments_api.main import create_app
+from payments_api.request_guards import MAX_BODY_BYTES, SECURITY_HEADERS
 from payments_api.settings import Settings
 from tests.utils.payments import idempotency_headers, payment_body
 from tests.utils.ready import wait_until_ready

@@ -1,4 +1,4 @@
-"""The key CLI, `python -m payments_api.keys`, run as an operator runs it: a process with
+"""The key CLI, `python -m payments_api.cli.api_keys`, run as an operator runs it: a process with
 the API's database settings in its environment."""
 
 import os
@@ -15,7 +15,7 @@ from payments_local_servers.api import API_DIR, AppDatabase
 from payments_local_servers.postgres import DatabaseCredentials
 
 from payments_api.auth import KEY_PATTERN
-from payments_api.keys import ECS_MARKER, SCHEMA_HINT
+from payments_api.cli.api_keys import ECS_MARKER, SCHEMA_HINT
 from payments_api.main import create_app
 from tests.utils.keys import bearer
 from tests.utils.settings import settings_for
@@ -28,7 +28,7 @@ def keys_cli(
     AppDatabase, or the credentials given."""
     credentials = database.keys if isinstance(database, AppDatabase) else database
     return subprocess.run(
-        [sys.executable, "-m", "payments_api.keys", *args],
+        [sys.executable, "-m", "payments_api.cli.api_keys", *args],
         cwd=API_DIR,
         # Only these settings: a DATABASE_URL in the caller's environment would win over them.
         env={"PATH": os.environ["PATH"], **credentials.env(), **(env or {})},

@@ -6,7 +6,7 @@ import uuid
 
 from payments_local_servers.api import ApiServer, AppDatabase
 
-from payments_api.logging import JsonFormatter
+from payments_api.request_log import JsonFormatter
 from tests.utils.payments import idempotency_headers, payment_body
 
 REQUEST_FIELDS = {"request_id", "method", "path", "status", "latency_ms"}

@@ -57,7 +57,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from payments_api.auth import CHALLENGE, UNAUTHORIZED_DETAIL
-from payments_api.http import SECURITY_HEADERS
+from payments_api.request_guards import SECURITY_HEADERS
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMA_FUZZ_MAX_EXAMPLES", "40"))
 SEED = int(os.environ.get("SCHEMA_FUZZ_SEED", "15"))
@@ -95,10 +95,10 @@ class FuzzClient:
 
 
 def _revoke(database: AppDatabase, key: str) -> None:
-    """Revoke `key` as an operator does: `python -m payments_api.keys revoke PREFIX`, logged
+    """Revoke `key` as an operator does: `python -m payments_api.cli.api_keys revoke PREFIX`, logged
     in as payments_keys_cli."""
     subprocess.run(
-        [sys.executable, "-m", "payments_api.keys", "revoke", key.split("_")[1]],
+        [sys.executable, "-m", "payments_api.cli.api_keys", "revoke", key.split("_")[1]],
         cwd=API_DIR,
         env={**os.environ, **database.keys.env()},
         capture_output=True,

@@ -125,13 +125,13 @@ def _free_port() -> int:
 
 def create_api_key(env: Mapping[str, str], client_id: str) -> str:
     """A new API key for `client_id`, made as an operator makes one: the key CLI
-    (`python -m payments_api.keys create`) with the database settings `env` (the key CLI's
+    (`python -m payments_api.cli.api_keys create`) with the database settings `env` (the key CLI's
     login: `AppDatabase.keys.env()`) and nothing else of this process's environment."""
     completed = _api_command(
-        "payments_api.keys", "create", client_id, env=env, timeout=REQUEST_TIMEOUT_SECONDS
+        "payments_api.cli.api_keys", "create", client_id, env=env, timeout=REQUEST_TIMEOUT_SECONDS
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"payments_api.keys create failed: {completed.stderr.strip()}")
+        raise RuntimeError(f"payments_api.cli.api_keys create failed: {completed.stderr.strip()}")
     return completed.stdout.strip()
 
 

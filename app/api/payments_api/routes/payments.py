@@ -22,9 +22,9 @@ from payments_api.auth import BEARER_SCHEME, UNAUTHORIZED_DETAIL, AuthenticatedR
 from payments_api.cards import contains_card_number
 from payments_api.cursor import decode_cursor, encode_cursor
 from payments_api.deps import pool_of
-from payments_api.http import JsonResponse
 from payments_api.metrics import PAYMENT_OUTCOME_STATE
 from payments_api.models import Message, PaymentCreate, PaymentPublic, PaymentsPublic
+from payments_api.request_guards import JsonResponse
 
 KEY_REUSED_DETAIL = "Idempotency-Key was already used with a different request body"
 NOT_FOUND_DETAIL = "payment not found"

@@ -6,7 +6,7 @@ import asyncio
 import psycopg
 from payments_local_servers.api import AppDatabase
 
-from payments_api.keys import create_key
+from payments_api.cli.api_keys import create_key
 
 TEST_CLIENT = "test-client"
 

@@ -9,7 +9,7 @@ interface Props {
 
 /**
  * The client's API key, which every /api/payments call needs. The page ships no key: the user
- * pastes one (made with `python -m payments_api.keys create CLIENT`). It lives in the App's
+ * pastes one (made with `python -m payments_api.cli.api_keys create CLIENT`). It lives in the App's
  * React state only, so it is gone when the page is closed or reloaded: never written to
  * localStorage, sessionStorage, a cookie or the URL. The input is a password field (not shown on
  * screen) outside any <form>, with no `name`, so no form submission can carry it anywhere.
@@ -60,7 +60,7 @@ export function ApiKeyField({ value, onChange }: Props) {
         />
         <p id="api-key-hint" className="hint">
           Creating and listing payments need your client's key (<code>pay_…</code>, made with{" "}
-          <code>python -m payments_api.keys create CLIENT</code>). It is kept in this page's memory only: never
+          <code>python -m payments_api.cli.api_keys create CLIENT</code>). It is kept in this page's memory only: never
           saved, and gone when you reload or close the page.
         </p>
         {problem && (

@@ -1,4 +1,4 @@
-"""Manage API keys: `python -m payments_api.keys create CLIENT | list | revoke PREFIX`.
+"""Manage API keys: `python -m payments_api.cli.api_keys create CLIENT | list | revoke PREFIX`.
 
 Reads the database settings as the API does (DATABASE_URL or the DB_* keys, TLS verify-full),
 as a login of the payments_keys group (payments_keys_cli or payments_keys_cli_clone, from the
@@ -125,7 +125,9 @@ def encrypt_for(recipient: rsa.RSAPublicKey, key: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m payments_api.keys", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m payments_api.cli.api_keys", description=__doc__
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="make a key for a client; prints it once")
     create.add_argument("client_id", type=_client_id)
