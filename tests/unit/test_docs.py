@@ -211,3 +211,13 @@ def test_anchors_follow_githubs_rules(tmp_path: Path) -> None:
         "notes",
         "notes-1",
     }
+
+
+def test_the_pre_commit_hook_runs_make_lint() -> None:
+    """One definition of the lint: the hook runs the Makefile's target, whatever it holds."""
+    config = yaml.safe_load((REPO_ROOT / ".pre-commit-config.yaml").read_text())
+    (repo,) = config["repos"]
+    (hook,) = repo["hooks"]
+    assert (repo["repo"], hook["entry"], hook["pass_filenames"]) == ("local", "make lint", False)
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert "\nlint: " in makefile
