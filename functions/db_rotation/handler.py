@@ -213,12 +213,7 @@ def set_pending_password(client: Any, arn: str, token: str) -> None:
         connection.close()
         LOG.info("setSecret: the pending password already logs in; nothing to change")
         return
-    connection = login(current)
-    if connection is None:
-        previous = previous_password(client, arn)
-        if previous is not None:
-            LOG.info("setSecret: %s does not log in; trying %s's password", CURRENT, PREVIOUS)
-            connection = login({**current, "password": previous})
+    connection = login_falling_back(client, current, arn, (PREVIOUS,))
     if connection is None:
         raise RotationError(
             f"neither the {CURRENT} nor the {PREVIOUS} password of {arn} logs in: the "
@@ -372,14 +367,9 @@ def login_as_master(
     setSecret and its finishSecret (the three schedules start together, so they meet); else
     AWSPREVIOUS's, when the database went back to it."""
     as_master = {**current, "username": master["username"], "password": master["password"]}
-    connection = login(as_master)
-    for stage in (PENDING, PREVIOUS):
-        if connection is not None:
-            break
-        password = staged_password(client, master_arn, stage, label="the master's secret")
-        if password is not None:
-            LOG.info("setSecret: the master's %s does not log in; trying %s", CURRENT, stage)
-            connection = login({**as_master, "password": password})
+    connection = login_falling_back(
+        client, as_master, master_arn, (PENDING, PREVIOUS), label="the master's secret"
+    )
     if connection is None:
         raise RotationError(
             f"none of the {CURRENT}, {PENDING} and {PREVIOUS} passwords of the master's "
@@ -475,9 +465,26 @@ def read_version(
     return str(value.get("ARN", secret_id)), document
 
 
-def previous_password(client: Any, arn: str, *, label: str = "") -> str | None:
-    """The AWSPREVIOUS version's password, or None when there is no such version."""
-    return staged_password(client, arn, PREVIOUS, label=label)
+def login_falling_back(
+    client: Any,
+    document: dict[str, Any],
+    arn: str,
+    stages: tuple[str, ...],
+    *,
+    label: str = "",
+) -> pg8000.native.Connection | None:
+    """A connection with ``document``'s credentials; when its password is refused, with the
+    password of each version of secret ``arn`` labelled one of ``stages``, in order. None
+    when none logs in."""
+    connection = login(document)
+    for stage in stages:
+        if connection is not None:
+            break
+        password = staged_password(client, arn, stage, label=label)
+        if password is not None:
+            LOG.info("setSecret: %s's %s does not log in; trying %s", label or arn, CURRENT, stage)
+            connection = login({**document, "password": password})
+    return connection
 
 
 def staged_password(client: Any, arn: str, stage: str, *, label: str = "") -> str | None:
