@@ -56,7 +56,7 @@ Observability.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -114,6 +114,22 @@ class DatabaseSecret:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DatabaseSecrets:
+    """The database's three secrets: the master's and one per login (aurora.py)."""
+
+    master: DatabaseSecret
+    app: DatabaseSecret
+    keys: DatabaseSecret
+    secret_keys: Mapping[str, str]
+    """Environment variable -> key of a secret's JSON, as a task injects it (DB_HOST...)."""
+
+    @property
+    def values(self) -> list[aws.secretsmanager.SecretVersion]:
+        """The first value of each: what a task or a rotation needs before it starts."""
+        return [self.master.value, self.app.value, self.keys.value]
+
+
+@dataclass(frozen=True, kw_only=True)
 class DatabaseArgs:
     """Inputs of the Database component."""
 
@@ -159,15 +175,18 @@ class Database(pulumi.ComponentResource):
         self._create_key(args.account_id)
         self._create_security_group(args.vpc_id)
         self._create_cluster(args)
-        self.master_secret = self._create_master_secret()
-        self.app_secret = self._create_login_secret(APP_LOGIN)
-        self.keys_secret = self._create_login_secret(KEYS_LOGIN)
+        master = self._create_master_secret()
+        self.secrets = DatabaseSecrets(
+            master=master,
+            app=self._create_login_secret(APP_LOGIN, master),
+            keys=self._create_login_secret(KEYS_LOGIN, master),
+            secret_keys=dict(SECRET_KEYS),
+        )
         self.log_groups = [self._export_logs]
         self.cluster_endpoint = self.cluster.endpoint
         self.cluster_reader_endpoint = self.cluster.reader_endpoint
         self.security_group_id = self.security_group.id
         self.kms_key_arn = self.key.arn
-        self.secret_keys = dict(SECRET_KEYS)
         self.port = PORT
         self.alarms = database_alarms(self.cluster_identifier, self.reader_identifier, suffix)
         self.dashboard_widgets = [
@@ -190,9 +209,9 @@ class Database(pulumi.ComponentResource):
                 "cluster_reader_endpoint": self.cluster_reader_endpoint,
                 "security_group_id": self.security_group_id,
                 "kms_key_arn": self.kms_key_arn,
-                "master_secret_arn": self.master_secret.arn,
-                "app_secret_arn": self.app_secret.arn,
-                "keys_secret_arn": self.keys_secret.arn,
+                "master_secret_arn": self.secrets.master.arn,
+                "app_secret_arn": self.secrets.app.arn,
+                "keys_secret_arn": self.secrets.keys.arn,
             }
         )
 
@@ -390,7 +409,7 @@ class Database(pulumi.ComponentResource):
             protected=self.protected,
         )
 
-    def _create_login_secret(self, login: DatabaseLogin) -> DatabaseSecret:
+    def _create_login_secret(self, login: DatabaseLogin, master: DatabaseSecret) -> DatabaseSecret:
         """A login's secret: its first random password, and ``masterarn`` for the rotation.
         Unprotected even on a protected stack (module docstring)."""
         password = random.RandomPassword(
@@ -406,7 +425,7 @@ class Database(pulumi.ComponentResource):
             password=password,
             protected=False,
             username=login.username,
-            master_secret_arn=self.master_secret.arn,
+            master_secret_arn=master.arn,
         )
 
     def _create_secret(

@@ -38,7 +38,7 @@ from payments_infra.aws.logs import log_group
 from payments_infra.aws.naming import physical_name
 from payments_infra.aws.service_roles import service_role
 from payments_infra.aws.tagging import name_tag
-from payments_infra.components.database import DatabaseSecret
+from payments_infra.components.database import DatabaseSecret, DatabaseSecrets
 from payments_infra.components.migration_runner import (
     MIGRATIONS_CONTAINER,
     MigrationRun,
@@ -92,23 +92,6 @@ class OneOffTask:
     log_group: aws.cloudwatch.LogGroup
 
 
-@dataclass(frozen=True, kw_only=True)
-class DatabaseLogins:
-    """The database's secrets, as the one-off tasks inject them."""
-
-    master: DatabaseSecret
-    app: DatabaseSecret
-    keys: DatabaseSecret
-    secret_keys: Mapping[str, str]
-    """Environment variable -> key of a secret's JSON (DB_HOST...)."""
-
-    def injected(self, secret: DatabaseSecret) -> list[InjectedSecret]:
-        """A task's DB_* variables, from ``secret``."""
-        return [
-            InjectedSecret(env, secret.arn, json_key) for env, json_key in self.secret_keys.items()
-        ]
-
-
 @dataclass(frozen=True)
 class OneOffTasks:
     migrations: OneOffTask
@@ -123,7 +106,7 @@ def create_one_off_tasks(
     cluster: aws.ecs.Cluster,
     subnet_ids: Sequence[pulumi.Input[str]],
     security_group_id: pulumi.Input[str],
-    logins: DatabaseLogins,
+    secrets: DatabaseSecrets,
     after: Sequence[pulumi.Resource],
 ) -> OneOffTasks:
     """The migrations' task and its run at deploy time (after ``after``), and the key CLI's
@@ -138,11 +121,11 @@ def create_one_off_tasks(
         description="ECS starts the migrations task: pull the image, write its logs, "
         "inject the master and the logins' credentials",
         secrets=[
-            *logins.injected(logins.master),
-            InjectedSecret("APP_DB_USER", logins.app.arn, "username"),
-            InjectedSecret("APP_DB_PASSWORD", logins.app.arn, "password"),
-            InjectedSecret("KEYS_DB_USER", logins.keys.arn, "username"),
-            InjectedSecret("KEYS_DB_PASSWORD", logins.keys.arn, "password"),
+            *_login_variables(secrets.master, secrets.secret_keys),
+            InjectedSecret("APP_DB_USER", secrets.app.arn, "username"),
+            InjectedSecret("APP_DB_PASSWORD", secrets.app.arn, "password"),
+            InjectedSecret("KEYS_DB_USER", secrets.keys.arn, "username"),
+            InjectedSecret("KEYS_DB_PASSWORD", secrets.keys.arn, "password"),
         ],
     )
     migrations_run = run_migrations(
@@ -165,9 +148,16 @@ def create_one_off_tasks(
         command=KEYS_COMMAND,
         description="ECS starts the key CLI's task: pull the image, write its logs, "
         "inject the key CLI's database login",
-        secrets=logins.injected(logins.keys),
+        secrets=_login_variables(secrets.keys, secrets.secret_keys),
     )
     return OneOffTasks(migrations, migrations_run, keys)
+
+
+def _login_variables(
+    secret: DatabaseSecret, secret_keys: Mapping[str, str]
+) -> list[InjectedSecret]:
+    """A task's DB_* variables, from ``secret``."""
+    return [InjectedSecret(env, secret.arn, json_key) for env, json_key in secret_keys.items()]
 
 
 def one_off_task(

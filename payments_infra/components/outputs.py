@@ -89,17 +89,17 @@ OUTPUTS: tuple[StackOutput, ...] = (
         "db_master_secret_arn",
         "The master user's secret, `db-master-credentials-{suffix}`: the migrations and the "
         "rotation function only (no value is ever an output).",
-        lambda p: p.database.master_secret.arn,
+        lambda p: p.database.secrets.master.arn,
     ),
     StackOutput(
         "db_app_secret_arn",
         "The API's database login, `db-app-credentials-{suffix}`: what the service's tasks get.",
-        lambda p: p.database.app_secret.arn,
+        lambda p: p.database.secrets.app.arn,
     ),
     StackOutput(
         "db_keys_secret_arn",
         "The key CLI's database login, `db-keys-credentials-{suffix}`: what the key task gets.",
-        lambda p: p.database.keys_secret.arn,
+        lambda p: p.database.secrets.keys.arn,
     ),
     StackOutput(
         "certificate_mode",

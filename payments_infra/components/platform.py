@@ -161,10 +161,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 database=self.database.connections,
                 database_port=self.database.port,
                 database_ready=[self.database.writer],
-                master_secret=self.database.master_secret,
-                app_secret=self.database.app_secret,
-                keys_secret=self.database.keys_secret,
-                db_secret_keys=self.database.secret_keys,
+                database_secrets=self.database.secrets,
                 db_kms_key_arn=self.database.kms_key_arn,
                 account_id=args.account_id,
                 # The name the API's certificate covers (modes 1 and 2): api_url uses it, and
@@ -202,15 +199,13 @@ class PaymentsPlatform(pulumi.ComponentResource):
                     account_id=args.account_id,
                     key_arn=self.database.kms_key_arn,
                     log_kms_key_arn=log_key,
-                    master_secret=self.database.master_secret.secret,
+                    master_secret=self.database.secrets.master.secret,
                     login_secrets=[
-                        self.database.app_secret.secret,
-                        self.database.keys_secret.secret,
+                        self.database.secrets.app.secret,
+                        self.database.secrets.keys.secret,
                     ],
                     wait_for=[
-                        self.database.master_secret.value,
-                        self.database.app_secret.value,
-                        self.database.keys_secret.value,
+                        *self.database.secrets.values,
                         self.database.writer,
                         self.service.migrations_run.invocation,
                     ],
@@ -313,7 +308,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "vpc_id": self.network.vpc_id,
-                "db_app_secret_arn": self.database.app_secret.arn,
+                "db_app_secret_arn": self.database.secrets.app.arn,
                 "api_url": self.service.api_url,
                 "site_url": self.frontend.site_url,
             }

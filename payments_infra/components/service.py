@@ -23,7 +23,7 @@ the metrics the API itself writes to its log group in Embedded Metric Format).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -45,11 +45,10 @@ from payments_infra.aws.service_roles import service_role
 from payments_infra.aws.tagging import name_tag
 from payments_infra.components.autoscaling import MIN_TASKS, capacity_alarms, scale_with_load
 from payments_infra.components.business_metrics import business_alarms, business_widgets
-from payments_infra.components.database import DatabaseSecret
+from payments_infra.components.database import DatabaseSecrets
 from payments_infra.components.endpoints import PrivateApis
 from payments_infra.components.load_balancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from payments_infra.components.one_off_tasks import (
-    DatabaseLogins,
     TaskSetting,
     create_one_off_tasks,
 )
@@ -103,15 +102,9 @@ class ApiServiceArgs:
     """The database's port. Required."""
     database_ready: Sequence[pulumi.Resource]
     """What the migrations need to find a database: its writer instance. Required."""
-    master_secret: DatabaseSecret
-    """The master user's secret: the migrations only. Required."""
-    app_secret: DatabaseSecret
-    """The API's login: the service's tasks get it, and re-read it after a rotation.
-    Required."""
-    keys_secret: DatabaseSecret
-    """The key CLI's login: the key task gets it. Required."""
-    db_secret_keys: Mapping[str, str]
-    """Environment variable -> key of a secret's JSON (DB_HOST...). Required."""
+    database_secrets: DatabaseSecrets
+    """The master's secret (the migrations only), the API's login (the service's tasks get it
+    and re-read it after a rotation) and the key CLI's (the key task). Required."""
     db_kms_key_arn: pulumi.Input[str]
     """The key the secrets are encrypted with. Required."""
     account_id: pulumi.Input[str]
@@ -354,7 +347,7 @@ class ApiService(pulumi.ComponentResource):
             "the DB secret",
             account_id=args.account_id,
             policy=pulumi.Output.all(
-                args.app_secret.arn,
+                args.database_secrets.app.arn,
                 args.db_kms_key_arn,
                 self.log_group.arn,
                 args.ecr_repository_arn,
@@ -369,7 +362,7 @@ class ApiService(pulumi.ComponentResource):
             source_arn=ecs_tasks_of_this_account,
             description="The API itself: re-read its DB login's secret after a rotation",
             account_id=args.account_id,
-            policy=pulumi.Output.all(args.app_secret.arn, args.db_kms_key_arn).apply(
+            policy=pulumi.Output.all(args.database_secrets.app.arn, args.db_kms_key_arn).apply(
                 lambda v: policy_document(*read_secret_statements([v[0]], v[1]))
             ),
             suffix=self._suffix,
@@ -394,18 +387,11 @@ class ApiService(pulumi.ComponentResource):
             cluster=self.cluster,
             subnet_ids=args.private_subnet_ids,
             security_group_id=self.task_security_group.id,
-            logins=DatabaseLogins(
-                master=args.master_secret,
-                app=args.app_secret,
-                keys=args.keys_secret,
-                secret_keys=args.db_secret_keys,
-            ),
+            secrets=args.database_secrets,
             # The database, the secrets' values, and the tasks' ways to both.
             after=[
                 *args.database_ready,
-                args.master_secret.value,
-                args.app_secret.value,
-                args.keys_secret.value,
+                *args.database_secrets.values,
                 *self._way_to_database,
                 *args.private_egress,
                 *self._way_out,
@@ -435,10 +421,10 @@ class ApiService(pulumi.ComponentResource):
                 # The writable /tmp of a read-only root filesystem: task-local storage.
                 volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
                 container_definitions=pulumi.Output.all(
-                    args.image, self.log_group.name, args.app_secret.arn
+                    args.image, self.log_group.name, args.database_secrets.app.arn
                 ).apply(
                     lambda values: container_definitions(
-                        values[0], values[1], values[2], args.db_secret_keys
+                        values[0], values[1], values[2], args.database_secrets.secret_keys
                     )
                 ),
                 tags=name_tag(physical_name("task_family", self._suffix)),
@@ -497,7 +483,7 @@ class ApiService(pulumi.ComponentResource):
                     *self.load_balancer.forwarding_rules,
                     self.execution_role.policy,
                     self.task_role.policy,
-                    args.app_secret.value,
+                    args.database_secrets.app.value,
                     *args.private_egress,
                     *self._way_out,
                     self.migrations_run.invocation,
