@@ -30,7 +30,7 @@ help:
 	@echo "make keep-data STACK=prod KEY_ARN=...  snapshot the database, copied under a KMS key the stack does not own"
 	@echo "make preflight STACK=dev  the checks make up runs first (account, zones, state, base image)"
 	@echo "Parts of make test: make lint | unit | api-test | container | web-test | e2e"
-	@echo "Others: make venv (.venv), web (app/web build), fmt (ruff format), docs (generated blocks), lock (the API's hash lock)"
+	@echo "Others: make venv (.venv), web (app/web build), fmt (ruff format), docs (generated blocks), lock (every hash lock: the program's, the dev tools', the API's)"
 
 venv: $(VENV)/.installed
 
@@ -39,10 +39,19 @@ venv: $(VENV)/.installed
 # every wheel; the program packs these very files into the function (function_code.py).
 ROTATION_LOCK := functions/db_rotation/requirements.txt
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt app/api/requirements.in app/api/requirements-dev.txt app/local_servers/pyproject.toml $(ROTATION_LOCK)
+# Everything else comes from requirements-dev.txt, the hash lock `make lock` compiles (every
+# package `make test` needs, the program's included, pinned, with hashes), in a hash-checking run.
+# It leaves out the local servers (app/local_servers, installed editable from this checkout): a
+# local path has no hash, and pip refuses an unhashed requirement once hashes are checked. So they
+# get a pip run of their own: --no-deps (their dependencies are in the lock), and
+# --no-build-isolation (built by the lock's setuptools rather than by one fetched unchecked).
+$(VENV)/.installed: requirements.txt requirements-dev.txt app/local_servers/pyproject.toml $(ROTATION_LOCK)
 	@PYTHON=$(PYTHON) $(REQUIRE) python
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes \
+		--only-binary=:all: -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+		-e ./app/local_servers
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
 		--only-binary=:all: --force-reinstall -r $(ROTATION_LOCK)
 	touch $@
@@ -79,7 +88,7 @@ lint: venv app/web/node_modules/.installed
 	$(VENV)/bin/mypy
 	cd app/api && ../../$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint app/api/Dockerfile
-	$(PY) -m payments_infra.offline.docs --check
+	$(PY) -m payments_infra.docs.generate --check
 	cd app/web && npm run check:types
 
 # The rotation function's tests (tests/functions) start a PostgreSQL server of their own.
@@ -91,12 +100,24 @@ api-test: venv
 	@$(REQUIRE) postgres
 	cd app/api && ../../$(PY) -m pytest
 
-# The API image's lock, app/api/requirements.txt (every package, pinned, with hashes), compiled
-# from app/api/requirements.in with a pinned uv; LOCK_ARGS=--upgrade moves transitive pins too.
+# The hash locks (every package of the tree, pinned, with the sha256 of its wheels), each compiled
+# from hand-edited top-level pins by the same pinned uv (UV_VERSION of the API's script, which
+# installs it): the API image's, app/api/requirements.txt from app/api/requirements.in; the
+# program's, requirements.txt from requirements.in (Pulumi installs it when it creates .venv:
+# Pulumi.yaml); and what `make venv` installs, requirements-dev.txt from requirements-dev.in, held
+# to the program's lock. The root's for any platform and Python >= 3.11, wheels only.
+# LOCK_ARGS=--upgrade moves transitive pins too.
+LOCK_UV = $${LOCK_TOOLS_DIR:-build/lock-tools}/uv-$$(sed -n 's/^UV_VERSION=//p' app/api/scripts/lock-requirements.sh)/bin/uv
+ROOT_LOCK = $(LOCK_UV) pip compile --universal --python-version 3.11 --generate-hashes \
+	--only-binary :all: --index-url "$${LOCK_INDEX_URL:-https://pypi.org/simple}" \
+	--custom-compile-command "make lock" --quiet $(LOCK_ARGS)
 .PHONY: lock
 lock:
 	@PYTHON=$(PYTHON) $(REQUIRE) python
 	PYTHON=$(PYTHON) app/api/scripts/lock-requirements.sh $(LOCK_ARGS)
+	$(ROOT_LOCK) requirements.in --output-file requirements.txt
+	$(ROOT_LOCK) requirements-dev.in --output-file requirements-dev.txt \
+		--no-emit-package payments-local-servers
 
 # A new, empty SQL migration of the API's schema: app/api/payments_api/migrations/versions/
 # NNNN_$(NAME).py, revising the current head (app/api/README.md, "Migrations").
@@ -129,7 +150,7 @@ fmt: venv
 	$(VENV)/bin/ruff check --fix .
 
 docs: venv
-	$(PY) -m payments_infra.offline.docs
+	$(PY) -m payments_infra.docs.generate
 
 bench: venv web
 	@$(REQUIRE) postgres wrk

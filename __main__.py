@@ -34,9 +34,9 @@ from payments_infra.aws.provider import (
     resolve_engine_version,
     resolve_zones,
 )
+from payments_infra.components.frontend.site import load_site
 from payments_infra.components.outputs import export_outputs
 from payments_infra.components.platform import PaymentsPlatform, PaymentsPlatformArgs
-from payments_infra.components.site import load_site
 from payments_infra.config import Ingress, load_stack_config
 
 config = load_stack_config()

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 import psycopg
@@ -89,7 +90,9 @@ def _cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
-def _measure(name: str, processes: list[psutil.Process], run: Callable[[], tuple]) -> tuple:
+def _measure(
+    name: str, processes: list[psutil.Process], run: Callable[[], tuple[Any, ...]]
+) -> tuple[Any, ...]:
     cpu_before, started = _cpu_seconds(processes), time.perf_counter()
     result = run()
     elapsed, cpu_used = time.perf_counter() - started, _cpu_seconds(processes) - cpu_before

@@ -1,24 +1,18 @@
-"""The pack's rules, each mapped to a PCI DSS v4.0 requirement.
+"""The pack's rules, each mapped to a PCI DSS v4.0 requirement, and the policies they make.
 
-Where a graph-wide check of ``payments_infra/offline/checks.py`` decides from the resource's own
-literal settings, the rule runs that same check on a one-resource graph (the resource and
-its provider), so the pack and ``make plan`` cannot disagree. Where the check would need
-values AWS computes (ids, ARNs, the routing between resources), which a preview does not
-know yet, the rule checks only the literal settings, and the offline graph checks cover the
-rest (docs/security.md, "Policy pack").
-
-What no single resource shows (which security group the tasks use, whether the stack has VPC
-endpoints) is a ``StackRule``: it runs the offline graph check on every resource of the stack.
-It links resources by ids, which a preview of new resources does not know: it then reports that
-it cannot run, runs after ``pulumi up``, and ``make plan`` runs the same check before any deploy.
+A ``Rule`` validates one resource at a time (validators.py says how each decides). What no
+single resource shows (which security group the tasks use, whether the stack has VPC endpoints)
+is a ``StackRule``: it runs the offline graph check on every resource of the stack. It links
+resources by ids, which a preview of new resources does not know: it then reports that it
+cannot run, runs after ``pulumi up``, and ``make plan`` runs the same check before any deploy.
+docs/security.md's rules table is generated from ``RULES`` and ``STACK_RULES``; the tests run
+them without the engine (offline_validation.py).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -31,130 +25,24 @@ from pulumi_policy import (
 )
 
 from payments_infra.offline import (
-    checks,
     checks_access,
+    checks_conventions,
     checks_data,
     checks_edge,
     checks_egress,
     checks_hardening,
 )
-from payments_infra.offline.graph import Graph, Resource, revealed
-
-Validator = Callable[[ResourceValidationArgs], list[str]]
-
-
-def as_graph(args: ResourceValidationArgs) -> Graph:
-    """The resource under validation, with its provider, as a graph the checks can read."""
-    resources = []
-    provider_ref = ""
-    if args.provider is not None:
-        provider_urn = args.provider.urn
-        resources.append(
-            Resource(
-                urn=provider_urn,
-                type=args.provider.resource_type,
-                name=args.provider.name,
-                custom=True,
-                parent="",
-                provider="",
-                inputs=dict(args.provider.props),
-                id="provider",
-            )
-        )
-        provider_ref = f"{provider_urn}::provider"
-    resources.append(
-        Resource(
-            urn=args.urn,
-            type=args.resource_type,
-            name=args.name,
-            custom=True,
-            parent="",
-            provider=provider_ref,
-            inputs=dict(args.props),
-            protect=bool(args.opts.protect),
-            ignore_changes=list(args.opts.ignore_changes or []),
-        )
-    )
-    return Graph(resources, {})
-
-
-def reuse(check: Callable[[Graph], list[str]]) -> Validator:
-    return lambda args: check(as_graph(args))
-
-
-def encryption_at_rest(args: ResourceValidationArgs) -> list[str]:
-    props, kind = args.props, args.resource_type
-    if kind == "aws:rds/cluster:Cluster" and props.get("storageEncrypted") is not True:
-        return [f"{args.name}: Aurora storage must be encrypted (storageEncrypted)"]
-    if kind == "aws:kms/key:Key" and props.get("enableKeyRotation") is not True:
-        return [f"{args.name}: customer-managed keys must rotate (enableKeyRotation)"]
-    if (
-        kind
-        == "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-    ):
-        rules = props.get("rules") or []
-        algorithms = [
-            (r.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") for r in rules
-        ]
-        if not algorithms or not all(
-            a in ("AES256", "aws:kms", "aws:kms:dsse") for a in algorithms
-        ):
-            return [f"{args.name}: the bucket needs default server-side encryption"]
-    return []
-
-
-def database_tls(args: ResourceValidationArgs) -> list[str]:
-    if args.resource_type != "aws:rds/clusterParameterGroup:ClusterParameterGroup":
-        return []
-    parameters = {p.get("name"): p.get("value") for p in args.props.get("parameters") or []}
-    if parameters.get("rds.force_ssl") != "1":
-        return [f"{args.name}: the cluster parameter group must set rds.force_ssl = 1"]
-    return []
-
-
-def no_public_compute(args: ResourceValidationArgs) -> list[str]:
-    props, kind = args.props, args.resource_type
-    if kind in ("aws:rds/clusterInstance:ClusterInstance", "aws:rds/cluster:Cluster") and props.get(
-        "publiclyAccessible"
-    ):
-        return [f"{args.name}: the database must not be publicly accessible"]
-    if kind == "aws:ecs/service:Service" and (props.get("networkConfiguration") or {}).get(
-        "assignPublicIp"
-    ):
-        return [f"{args.name}: tasks must not get public IP addresses"]
-    if kind == "aws:ec2/subnet:Subnet" and props.get("mapPublicIpOnLaunch"):
-        return [f"{args.name}: subnets must not hand out public IPs on launch"]
-    return []
-
-
-def no_open_ingress(args: ResourceValidationArgs) -> list[str]:
-    """Only HTTPS (TCP 443) may be open to the whole Internet (the ALB's listener)."""
-    if args.resource_type != "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
-        return []
-    props = args.props
-    if props.get("cidrIpv4") != "0.0.0.0/0" and props.get("cidrIpv6") != "::/0":
-        return []
-    if props.get("ipProtocol") == "tcp" and props.get("fromPort") == props.get("toPort") == 443:
-        return []
-    return [f"{args.name}: only TCP 443 may be open to 0.0.0.0/0 or ::/0"]
-
-
-def hardening(*type_tokens: str) -> Validator:
-    """The offline hardening check of these resource types, on the resource alone."""
-
-    def validate(args: ResourceValidationArgs) -> list[str]:
-        if args.resource_type not in type_tokens:
-            return []
-        (resource,) = as_graph(args).of_type(args.resource_type)
-        return checks_hardening.SETTINGS[args.resource_type](resource)
-
-    return validate
-
-
-def log_retention(args: ResourceValidationArgs) -> list[str]:
-    if args.resource_type != "aws:cloudwatch/logGroup:LogGroup":
-        return []
-    return checks.check_log_retention(as_graph(args))
+from payments_infra.offline.graph import Graph, Resource
+from policy.validators import (
+    Validator,
+    database_tls,
+    encryption_at_rest,
+    hardening,
+    log_retention,
+    no_open_ingress,
+    no_public_compute,
+    reuse,
+)
 
 
 @dataclass(frozen=True)
@@ -188,7 +76,11 @@ RULES = (
         "encryption-in-transit",
         "4.2.1",
         "HTTPS-only listeners with a TLS 1.3 policy, HTTPS targets, CloudFront HTTPS",
-        reuse(lambda g: checks.check_encryption_in_transit(g) + checks.check_cloudfront(g)),
+        reuse(
+            lambda g: (
+                checks_access.check_encryption_in_transit(g) + checks_access.check_cloudfront(g)
+            )
+        ),
     ),
     Rule("database-tls", "4.2.1", "The database refuses connections without TLS", database_tls),
     Rule(
@@ -203,7 +95,7 @@ RULES = (
         "required-tags",
         "12.5.1",
         "Every taggable resource carries the inventory tags",
-        reuse(checks.check_tags),
+        reuse(checks_conventions.check_tags),
     ),
     # One resource at a time: a piece of the database that is protected must be protected
     # exactly; `make plan` holds the cluster, key and secret to it together.
@@ -212,13 +104,13 @@ RULES = (
         "12.5.1",
         "Nothing blocks a clean teardown, but a protected stack's data (payments:protectData): "
         "the database's cluster, key and secret, with deletion protection and a final snapshot",
-        reuse(checks.check_destroyable),
+        reuse(checks_conventions.check_destroyable),
     ),
     Rule(
         "least-privilege",
         "7.2.1",
         "No wildcard actions or resources in policies",
-        reuse(checks.check_least_privilege),
+        reuse(checks_access.check_least_privilege),
     ),
     Rule(
         "waf-rules",
@@ -351,87 +243,3 @@ POLICIES: tuple[Policy, ...] = (
     *(rule.policy() for rule in RULES),
     *(rule.policy() for rule in STACK_RULES),
 )
-
-
-def violations(rule: Rule, args: ResourceValidationArgs) -> list[str]:
-    """What a rule reports for one resource (used by the tests and by `make plan`)."""
-    found: list[str] = []
-    rule.policy().validate(args, lambda message, _urn=None: found.append(message))  # type: ignore[misc]
-    return found
-
-
-def stack_violations(rule: StackRule, args: StackValidationArgs) -> list[str]:
-    """What a stack rule reports for the whole stack (used by the tests)."""
-    found: list[str] = []
-    rule.policy().validate(args, lambda message, _urn=None: found.append(message))  # type: ignore[misc]
-    return found
-
-
-def args_for(resource: Resource, graph: Graph) -> ResourceValidationArgs:
-    """Validation arguments for a recorded resource, as the engine would pass them."""
-    from pulumi_policy import PolicyProviderResource, PolicyResourceOptions  # noqa: PLC0415
-
-    provider_resource = graph.provider_of(resource) if resource.provider else None
-    provider = (
-        PolicyProviderResource(
-            resource_type=provider_resource.type,
-            props=provider_resource.inputs,
-            urn=provider_resource.urn,
-            name=provider_resource.name,
-        )
-        if provider_resource
-        else None
-    )
-    options = PolicyResourceOptions(
-        protect=resource.protect,
-        ignore_changes=resource.ignore_changes,
-        delete_before_replace=None,
-        aliases=[],
-        custom_timeouts=None,  # type: ignore[arg-type]
-        additional_secret_outputs=[],
-    )
-    # The engine hands policies secret values in plain text (Pulumi's CrossGuard FAQ).
-    props: dict[str, Any] = json.loads(
-        json.dumps(revealed(resource.inputs), default=lambda _: "[asset]")
-    )
-    return ResourceValidationArgs(
-        resource_type=resource.type,
-        props=props,
-        urn=resource.urn,
-        name=resource.name,
-        opts=options,
-        provider=provider,
-    )
-
-
-def stack_args_for(graph: Graph) -> StackValidationArgs:
-    """Stack validation arguments for a recorded graph, as the engine passes them after an
-    update: each resource's inputs, the values the provider computed, and its id."""
-    from pulumi_policy import PolicyResource, PolicyResourceOptions  # noqa: PLC0415
-
-    options = PolicyResourceOptions(
-        protect=False,
-        ignore_changes=[],
-        delete_before_replace=None,
-        aliases=[],
-        custom_timeouts=None,  # type: ignore[arg-type]
-        additional_secret_outputs=[],
-    )
-    resources = [
-        PolicyResource(
-            resource_type=r.type,
-            props=json.loads(
-                json.dumps({**r.outputs, **r.inputs, "id": r.id}, default=lambda _: "[secret]")
-            ),
-            urn=r.urn,
-            name=r.name,
-            opts=options,
-            provider=None,
-            parent=None,
-            dependencies=[],
-            property_dependencies={},
-        )
-        for r in graph
-        if r.custom
-    ]
-    return StackValidationArgs(resources)

@@ -8,7 +8,8 @@ from typing import Any
 from pulumi_policy import EnforcementLevel
 
 from payments_infra.offline.graph import Graph, Resource
-from policy.rules import RULES, args_for, violations
+from policy.offline_validation import args_for, violations
+from policy.rules import RULES
 
 
 def only(graph: Graph, type_token: str) -> Resource:

@@ -25,38 +25,37 @@ SIGTERM stops Vite (its whole process group), the API and PostgreSQL, deletes th
 directories and exits 0.
 
     .venv/bin/python app/dev/run.py [--port 5173]
+
+This file is the sequence; its parts are the modules beside it, imported by their plain names
+because Python puts a script's own directory first on sys.path: local_stack (paths, the host,
+StackError), stack_checks (what is checked before anything starts), stack_processes
+(processes through /proc) and vite_server (the Vite dev server).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
-import ipaddress
-import os
-import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from local_stack import HOST, STOP_SECONDS, StackError
+from stack_checks import check_certificate_names, check_port_free, check_tools
+from stack_processes import check_running, is_running, wait_until
+from vite_server import ViteServer
 
 if TYPE_CHECKING:
     from payments_local_servers.postgres import PostgresServer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-WEB_DIR = REPO_ROOT / "app" / "web"
-HOST = "127.0.0.1"
 DEFAULT_PORT = 5173
 DATABASE = "payments"
-VITE_READY_SECONDS = 90.0  # the first start pre-bundles React
-STOP_SECONDS = 10.0
 READY_LINE = "Local stack ready: {url}  (Ctrl-C to stop)"
 DEV_CLIENT = "dev"
 KEY_LINE = "API key for client {client}: {key}"
@@ -64,218 +63,6 @@ KEY_HINT = (
     "  Paste it into the page's API key field to create and list payments "
     "(a throwaway key for this throwaway database; it is not shown again)."
 )
-# Never handed to Vite: the first would switch certificate checks off in Node, the second would
-# send the page's API calls past the proxy.
-DROPPED_VITE_ENV = ("NODE_TLS_REJECT_UNAUTHORIZED", "VITE_API_BASE_URL")
-
-
-class StackError(Exception):
-    """A failure to report as `make dev: <message>.`, without a traceback: what to install or
-    change, or which server failed (with the end of its log)."""
-
-
-def _import_local_servers() -> None:
-    """Import the local servers (payments_local_servers and what it imports, installed in .venv
-    by `make venv`), so that another Python ends in one sentence, not a traceback. The modules
-    are imported where they are used, after this."""
-    try:
-        import payments_local_servers.api  # noqa: PLC0415
-        import payments_local_servers.postgres  # noqa: PLC0415, F401
-    except ModuleNotFoundError as error:
-        raise StackError(
-            f"the Python package {error.name!r} is missing: run `make venv` and use "
-            ".venv/bin/python (or just `make dev`)"
-        ) from error
-
-
-def _check_tools() -> tuple[str, Path]:
-    """(npm, PostgreSQL bin directory), or a StackError saying what to install."""
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        raise StackError(
-            "Node.js 20.19+ with npm is not on PATH: install it (Debian: apt-get install nodejs "
-            "npm, or from nodejs.org) and run again"
-        )
-    if not (WEB_DIR / "node_modules" / ".bin" / "vite").exists():
-        raise StackError("app/web has no node_modules: run `npm ci` in app/web (`make dev` does)")
-    _import_local_servers()
-    from payments_local_servers.postgres import find_postgres_bin  # noqa: PLC0415
-
-    try:
-        bin_dir = find_postgres_bin()
-    except FileNotFoundError as error:
-        raise StackError(str(error)) from error
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            raise StackError(
-                "as root, PostgreSQL has to run as the user postgres, which does not exist: "
-                "install the Debian package postgresql (it adds the user) or run as another user"
-            ) from None
-    return npm, bin_dir
-
-
-def _check_port_free(port: int) -> None:
-    with socket.socket() as sock:
-        # As Node binds: SO_REUSEADDR, so connections in TIME_WAIT do not count as "in use".
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError as error:
-            raise StackError(
-                f"port {port} on {HOST} is in use ({error.strerror}): stop whatever holds it or "
-                "choose another with --port"
-            ) from error
-
-
-def check_certificate_names(cert_path: Path, host: str) -> None:
-    """The certificate names `host` (IP or DNS) in its subjectAltName, as the proxy requires."""
-    from cryptography import x509  # noqa: PLC0415  (a venv package: imported after the checks)
-
-    certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    try:
-        wanted: object = ipaddress.ip_address(host)
-        present: list[Any] = names.get_values_for_type(x509.IPAddress)
-    except ValueError:
-        wanted = host
-        present = names.get_values_for_type(x509.DNSName)
-    if wanted not in present:
-        raise StackError(
-            f"the API's certificate {cert_path} does not name {host} in its subjectAltName, so "
-            "the proxy could not verify it"
-        )
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat after the command name (state, ppid, pgrp, ...); None: no such process."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _running(pid: int) -> bool:
-    fields = _proc_stat(pid)
-    return fields is not None and fields[0] != "Z"  # a zombie has exited
-
-
-def _live_group_members(pgid: int) -> list[int]:
-    """Processes of process group `pgid` that are still running."""
-    members = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        fields = _proc_stat(int(entry.name))
-        if fields is not None and int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
-
-
-def _signal_group(pgid: int, signum: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signum)
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-class ViteServer:
-    """`npm run dev` in app/web, in its own session and process group (npm starts a shell,
-    which starts node): `stop` ends every process of it, and a terminal's Ctrl-C does not reach
-    it, so this script stops it first, before the API and PostgreSQL."""
-
-    def __init__(self, npm: str, port: int, env: Mapping[str, str]) -> None:
-        self.npm = npm
-        self.port = port
-        self.env = dict(env)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def __enter__(self) -> ViteServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in DROPPED_VITE_ENV}
-        env.update(self.env)
-        command = [self.npm, "run", "dev", "--", "--host", HOST, "--port", str(self.port)]
-        command += ["--strictPort", "--clearScreen", "false"]
-        self.process = subprocess.Popen(
-            command, cwd=WEB_DIR, env=env, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-
-    def _get(self, path: str, accept: str) -> int:
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=5)
-        try:
-            connection.request("GET", path, headers={"Accept": accept})
-            return connection.getresponse().status
-        finally:
-            connection.close()
-
-    def wait_until_ready(
-        self, check_others: Callable[[], None], timeout: float = VITE_READY_SECONDS
-    ) -> None:
-        """Until the page and `/api/readyz` through the proxy both answer 200."""
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            _check_running([("the Vite dev server", self.process)])
-            check_others()
-            try:
-                page = self._get("/", "text/html")
-                api = self._get("/api/readyz", "application/json")
-            except OSError as error:
-                last = str(error)
-            else:
-                if page == 200 and api == 200:
-                    return
-                last = f"page HTTP {page}, /api/readyz HTTP {api}"
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(0.1)
-        raise StackError(
-            f"the Vite dev server on {self.url} was not serving the page and /api within "
-            f"{timeout:.0f} s ({last}); its output is above"
-        )
-
-    def stop(self, timeout: float = STOP_SECONDS) -> None:
-        """SIGTERM to the whole group, wait for every member, SIGKILL after `timeout`."""
-        if self.process is None:
-            return
-        pgid = self.process.pid  # a session leader: its pid is the group id
-        _signal_group(pgid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            _signal_group(pgid, signal.SIGKILL)
-            self.process.wait()
-        if not _wait_until(lambda: not _live_group_members(pgid), timeout):
-            _signal_group(pgid, signal.SIGKILL)
-            _wait_until(lambda: not _live_group_members(pgid), timeout)
-        self.process = None
-
-
-def _check_running(processes: list[tuple[str, subprocess.Popen[bytes] | None]]) -> None:
-    for name, process in processes:
-        if process is not None and process.poll() is not None:
-            raise StackError(f"{name} exited with code {process.returncode}")
 
 
 class _Stop:
@@ -323,14 +110,14 @@ def _remove_postgres_leftovers(server: PostgresServer) -> None:
             pid = int(pid_file.read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return True
-        return not _running(pid)
+        return not is_running(pid)
 
     def removed() -> bool:
         shutil.rmtree(base, ignore_errors=True)
         return not base.exists()
 
-    _wait_until(server_gone, STOP_SECONDS)
-    _wait_until(removed, STOP_SECONDS)
+    wait_until(server_gone, STOP_SECONDS)
+    wait_until(removed, STOP_SECONDS)
     server.base_dir = None
 
 
@@ -357,9 +144,9 @@ def _say(line: str) -> None:
 
 
 def _run(stack: contextlib.ExitStack, port: int) -> None:
-    npm, pg_bin = _check_tools()
-    _check_port_free(port)
-    from payments_local_servers.api import (  # noqa: PLC0415  (checked by _check_tools)
+    npm, pg_bin = check_tools()
+    check_port_free(port)
+    from payments_local_servers.api import (  # noqa: PLC0415  (checked by check_tools)
         ApiServer,
         create_api_key,
         create_app_database,
@@ -403,7 +190,7 @@ def _run(stack: contextlib.ExitStack, port: int) -> None:
     def check_api() -> None:
         # Its log is in a directory that the clean-up deletes: show the end of it now.
         try:
-            _check_running([("the API", api.process)])
+            check_running([("the API", api.process)])
         except StackError as error:
             raise StackError(f"{error}; the end of its log:\n{api.output()[-3000:]}") from None
 
@@ -413,7 +200,7 @@ def _run(stack: contextlib.ExitStack, port: int) -> None:
     _say(READY_LINE.format(url=vite.url))
 
     while True:  # until Ctrl-C / SIGTERM, or until a server dies
-        _check_running([("the Vite dev server", vite.process)])
+        check_running([("the Vite dev server", vite.process)])
         check_api()
         assert vite.process is not None
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -4,7 +4,7 @@ Serves the built web app (``app/web/dist``) and forwards ``/api/*`` to the API o
 as the distribution's two behaviours do in AWS: one origin, so the page calls ``/api``
 same-origin. Like the ALB, it does not verify the API's self-signed certificate. Every other
 request meets the distribution's own CloudFront Function first (its source from
-payments_infra/components/frontend.py, run by Node), as the default behaviour does.
+payments_infra/components/frontend/frontend.py, run by Node), as the default behaviour does.
 
 Without an API origin it is a certificate mode 3 distribution: no ``/api/*`` behaviour, so the
 function answers every ``/api`` path.
@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from payments_infra.aws.web_headers import SECURITY_HEADERS
-from payments_infra.components.frontend import spa_function_code
+from payments_infra.components.frontend.frontend import spa_function_code
+from payments_infra.components.frontend.web_headers import SECURITY_HEADERS
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host"}
 # Runs a viewer-request function's source in a fresh V8 context holding only `event` (no Node

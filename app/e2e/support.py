@@ -1,10 +1,11 @@
-"""Paths and checks shared by the browser tests. The servers they start (PostgreSQL over TLS,
-the API over HTTPS) come from the package payments_local_servers (app/local_servers), installed
-in .venv."""
+"""Paths, a free port and checks shared by the browser tests. The servers they start
+(PostgreSQL over TLS, the API over HTTPS) come from the package payments_local_servers
+(app/local_servers), installed in .venv."""
 
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,15 @@ from playwright.sync_api import Page
 REPO_ROOT = Path(__file__).resolve().parents[2]
 E2E_CLIENT = "e2e"
 """The client the browser test's API key belongs to (payments.client_id of what it creates)."""
+
+
+def free_port() -> int:
+    """A loopback port that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
 
 # Everything a page could have kept, read in the page: web storage, cookies, the URL, history.
 _PAGE_STATE = """() => ({

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, ConsoleMessage, Response, expect
 
-from payments_infra.components.frontend import API_NOT_ROUTED_BODY, API_NOT_ROUTED_CODE
+from payments_infra.components.frontend.frontend import API_NOT_ROUTED_BODY, API_NOT_ROUTED_CODE
 
 
 def test_the_page_says_this_deployment_does_not_route_the_api(

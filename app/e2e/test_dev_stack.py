@@ -1,41 +1,26 @@
 """`make dev` (app/dev/run.py): the page works in Chromium through the Vite dev server's `/api`
-proxy with the API key the script prints, Ctrl-C stops everything, and the proxy really
-verifies the API's certificate."""
+proxy with the API key the script prints, and Ctrl-C stops everything. That the proxy really
+verifies the API's certificate: test_dev_proxy_certificate.py."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime
-import http.client
-import importlib.util
-import ipaddress
-import json
 import os
 import queue
 import re
-import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from payments_local_servers.postgres import generate_ca
 from playwright.sync_api import Browser, Response, expect
-from support import REPO_ROOT, assert_key_kept_in_memory_only
+from support import REPO_ROOT, assert_key_kept_in_memory_only, free_port
 
 RUN_PY = REPO_ROOT / "app" / "dev" / "run.py"
 READY_SECONDS = 120.0  # PostgreSQL, the API, Vite's first start
@@ -46,25 +31,6 @@ READY = re.compile(r"^Local stack ready: (http://127\.0\.0\.1:(\d+))  \(Ctrl-C t
 POSTGRES = re.compile(r"^PostgreSQL over TLS: 127\.0\.0\.1:(\d+), database \w+ \(files in (.+)\)$")
 API = re.compile(r"^API over HTTPS: https://127\.0\.0\.1:(\d+) \(log (.+)/api/server\.log\)$")
 API_KEY = re.compile(r"^API key for client dev: (pay_[0-9a-f]{12}_[A-Za-z0-9_-]{43})$")
-
-
-def _load_run_py() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("payments_dev_run", RUN_PY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-dev_run = _load_run_py()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _listening(port: int) -> bool:
@@ -200,7 +166,7 @@ class DevStack:
 @pytest.fixture
 def dev_stack() -> Iterator[tuple[DevStack, set[Proc]]]:
     """The running stack and a set the test fills with every process it saw."""
-    stack = DevStack(_free_port())
+    stack = DevStack(free_port())
     seen: set[Proc] = set()
     yield stack, seen
     stack.kill(seen)
@@ -277,127 +243,3 @@ def test_make_dev_serves_the_page_through_the_proxy_and_stops_on_ctrl_c(
     assert left == [], left
     assert [name for name, port in ports.items() if _listening(port)] == [], ports
     assert [d for d in temp_dirs if d.exists()] == [], temp_dirs
-
-
-# The proxy's certificate check, against a stand-in API whose certificate is known.
-
-
-class _Upstream(BaseHTTPRequestHandler):
-    hits: list[str] = []  # noqa: RUF012  (one list for the test module)
-
-    def do_GET(self) -> None:
-        _Upstream.hits.append(self.path)
-        body = json.dumps({"status": "ready"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def _certificate_for(ca: Any, name: x509.GeneralName) -> tuple[bytes, bytes]:
-    """(certificate, key) PEM naming only `name`, signed by `ca`."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stand-in API")]))
-        .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([name]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca.key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
-
-
-@contextlib.contextmanager
-def _https_upstream(cert_pem: bytes, key_pem: bytes, tmp_path: Path) -> Iterator[str]:
-    (tmp_path / "up.crt").write_bytes(cert_pem)
-    (tmp_path / "up.key").write_bytes(key_pem)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "up.crt", tmp_path / "up.key")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _get(port: int, path: str, accept: str) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path, headers={"Accept": accept})
-        return connection.getresponse().status
-    finally:
-        connection.close()
-
-
-def _proxied_status(origin: str, ca_file: Path | None) -> int:
-    """The status of GET /api/readyz through a fresh Vite dev server proxying to `origin`."""
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("no npm on PATH: install Node.js 20.19+ with npm")
-    env = {"PAYMENTS_API_ORIGIN": origin, "PAYMENTS_API_CA_FILE": str(ca_file or "")}
-    vite = dev_run.ViteServer(npm, _free_port(), env)
-    vite.start()
-    try:
-        deadline = time.monotonic() + READY_SECONDS
-        while True:  # until the dev server answers at all
-            assert vite.process.poll() is None, "vite exited"
-            with contextlib.suppress(OSError):
-                if _get(vite.port, "/", "text/html") == 200:
-                    break
-            assert time.monotonic() < deadline, "vite did not start"
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                vite.process.wait(0.1)
-        return _get(vite.port, "/api/readyz", "application/json")
-    finally:
-        vite.stop()
-
-
-@pytest.mark.parametrize(
-    ("case", "expected"),
-    [
-        ("the API's CA", 200),
-        ("another CA", 502),
-        ("no CA file: Node's default CAs", 502),
-        ("the API's CA, but the certificate names another host", 502),
-    ],
-)
-def test_the_dev_proxy_verifies_the_api_certificate(
-    case: str, expected: int, tmp_path: Path
-) -> None:
-    api_ca = generate_ca("stand-in API CA")
-    named = (
-        x509.DNSName("elsewhere.test")
-        if "another host" in case
-        else x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
-    )
-    cert_pem, key_pem = _certificate_for(api_ca, named)
-    ca_file = tmp_path / "ca.pem"
-    if case == "another CA":
-        ca_file.write_bytes(generate_ca("some other CA").cert_pem)
-    else:
-        ca_file.write_bytes(api_ca.cert_pem)
-    _Upstream.hits.clear()
-    with _https_upstream(cert_pem, key_pem, tmp_path) as origin:
-        status = _proxied_status(origin, None if case.startswith("no CA") else ca_file)
-    assert status == expected, case
-    # Refused at the TLS handshake: the stand-in never saw the request.
-    assert _Upstream.hits == (["/api/readyz"] if expected == 200 else []), case

@@ -16,7 +16,7 @@ import psycopg
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect
 from support import E2E_CLIENT, assert_key_kept_in_memory_only
 
-from payments_infra.aws.web_headers import SECURITY_HEADERS
+from payments_infra.components.frontend.web_headers import SECURITY_HEADERS
 
 UNAUTHORIZED_TEXT = "API key missing, wrong or revoked"
 # Well-formed (`pay_<12 hex>_<43 urlsafe base64>`) but made by nobody: the API answers 401.

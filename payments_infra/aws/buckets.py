@@ -14,8 +14,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.aws.naming import physical_name
 from payments_infra.aws.tagging import name_tag
+from payments_infra.config.naming import PhysicalName, physical_name
 
 # Every writer of the stack's buckets (ALB, Firehose, CloudTrail, Config, `pulumi up`)
 # finishes an upload in minutes; a week is long enough for any retry of a slow one.
@@ -23,14 +23,14 @@ ABORT_INCOMPLETE_UPLOADS_DAYS = 7
 
 
 def private_bucket(
-    resource_name: str, name_key: str, suffix: str, *, opts: pulumi.ResourceOptions
+    resource_name: str, name: PhysicalName, suffix: str, *, opts: pulumi.ResourceOptions
 ) -> aws.s3.Bucket:
-    """A bucket named by catalogue entry ``name_key``: all public access blocked, ACLs off,
+    """A bucket named ``name`` (naming.Names): all public access blocked, ACLs off,
     SSE-S3 by default, and emptied by ``pulumi destroy``."""
-    name = physical_name(name_key, suffix)
+    bucket_name = physical_name(name, suffix)
     bucket = aws.s3.Bucket(
         resource_name,
-        aws.s3.BucketArgs(bucket=name, force_destroy=True, tags=name_tag(name)),
+        aws.s3.BucketArgs(bucket=bucket_name, force_destroy=True, tags=name_tag(bucket_name)),
         opts=opts,
     )
     aws.s3.BucketPublicAccessBlock(

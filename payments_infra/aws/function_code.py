@@ -1,5 +1,9 @@
 """A Python Lambda function's code archive: its own files plus pinned pure-Python packages.
 
+A function's own files are the modules at the top of its folder (``function_sources``): at the
+archive's root, where Lambda's runtime imports ``handler`` and its sibling modules as top-level
+modules (functions/__init__.py says how they import each other).
+
 How a function's dependencies get into its archive: from the deploying virtualenv, not from
 the network. ``make venv`` installs the function's ``requirements.txt`` (every line pinned
 and hash-locked) into ``.venv`` with ``pip install --require-hashes --no-deps
@@ -94,6 +98,24 @@ def distribution_files(pin: Pin, lock: Path) -> dict[str, Path]:
             raise FunctionCodeError(f"{posix} differs from the {pin.name} wheel pip installed")
         files[str(posix)] = path
     return files
+
+
+def function_sources(directory: Path) -> dict[str, Path]:
+    """Archive path -> file, sorted: every module at the top of a function's folder, for the
+    root of its archive. Left out: ``__init__.py``, which makes the folder a package in this
+    repository only (in Lambda the modules are top-level ones), and test modules
+    (``test_*.py``, ``*_test.py``, ``conftest.py``). A folder without ``handler.py``, the
+    module Lambda calls (``handler.handler``), raises FileNotFoundError: it is not one."""
+    if not (directory / "handler.py").is_file():
+        raise FileNotFoundError(f"{directory} has no handler.py: it is not a function's folder")
+    return {
+        path.name: path
+        for path in sorted(directory.glob("*.py"))
+        if path.is_file()
+        and path.name not in ("__init__.py", "conftest.py")
+        and not path.name.startswith("test_")
+        and not path.name.endswith("_test.py")
+    }
 
 
 def python_archive(own_files: Mapping[str, Path], lock: Path) -> pulumi.AssetArchive:

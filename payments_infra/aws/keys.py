@@ -20,10 +20,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.aws.naming import physical_name
 from payments_infra.aws.policies import key_admin_statement, policy_document, regional_service
 from payments_infra.aws.tagging import name_tag
 from payments_infra.config import REQUIRED_REGION
+from payments_infra.config.naming import Names, PhysicalName, physical_name
 
 # The shortest window AWS allows: a destroyed stack leaves no key behind for long.
 KEY_DELETION_WINDOW_DAYS = 7
@@ -44,12 +44,12 @@ def customer_managed_key(
     *,
     description: str,
     policy: pulumi.Input[str],
-    name_key: str,
-    alias_key: str,
+    name: PhysicalName,
+    alias: PhysicalName,
     suffix: str,
     opts: pulumi.ResourceOptions,
 ) -> aws.kms.Key:
-    """A symmetric key with yearly rotation, tagged by ``name_key``, aliased by ``alias_key``."""
+    """A symmetric key with yearly rotation, tagged ``name``, aliased ``alias`` (naming.Names)."""
     key = aws.kms.Key(
         resource_name,
         aws.kms.KeyArgs(
@@ -57,13 +57,13 @@ def customer_managed_key(
             enable_key_rotation=True,
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
             policy=policy,
-            tags=name_tag(physical_name(name_key, suffix)),
+            tags=name_tag(physical_name(name, suffix)),
         ),
         opts=opts,
     )
     aws.kms.Alias(
         f"{resource_name}-alias",
-        aws.kms.AliasArgs(name=physical_name(alias_key, suffix), target_key_id=key.key_id),
+        aws.kms.AliasArgs(name=physical_name(alias, suffix), target_key_id=key.key_id),
         opts=opts,
     )
     return key
@@ -251,8 +251,8 @@ class LogsKey(pulumi.ComponentResource):
             description="CloudWatch Logs groups, the alerts topic and the log forwarder's "
             "environment of the payments stack",
             policy=pulumi.Output.from_input(args.account_id).apply(logs_key_policy),
-            name_key="logs_kms_key",
-            alias_key="logs_kms_alias",
+            name=Names.logs_kms_key,
+            alias=Names.logs_kms_alias,
             suffix=args.environment_suffix,
             opts=pulumi.ResourceOptions(parent=self),
         )

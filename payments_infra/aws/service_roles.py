@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.aws.naming import physical_name
 from payments_infra.aws.policies import trust_policy
 from payments_infra.aws.tagging import name_tag
+from payments_infra.config.naming import PhysicalName, physical_name
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class ServiceRole:
 
 def service_role(
     resource_name: str,
-    name_key: str,
+    role_name: PhysicalName,
+    policy_name: PhysicalName,
     *,
     service: str,
     account_id: pulumi.Input[str],
@@ -45,15 +46,15 @@ def service_role(
 ) -> ServiceRole:
     """A role only ``service`` acting for this account may assume, with ``policy`` inline.
 
-    Logical names ``{resource_name}-role`` and ``{resource_name}-policy``; physical names from
-    catalogue entries ``{name_key}_role`` and ``{name_key}_policy``. ``source_arn`` makes the
+    Logical names ``{resource_name}-role`` and ``{resource_name}-policy``; physical names
+    ``role_name`` and ``policy_name`` (naming.Names). ``source_arn`` makes the
     ARN pattern of the resources the service acts for, from the account id, for services that
     send ``aws:SourceArn``. ``confused_deputy_conditions=False`` only for a service that
     sends no ``aws:SourceAccount`` (policies.trust_policy says which).
     """
     role = _role(
         resource_name,
-        name_key,
+        role_name,
         service=service,
         account_id=account_id,
         suffix=suffix,
@@ -65,7 +66,7 @@ def service_role(
     inline = aws.iam.RolePolicy(
         f"{resource_name}-policy",
         aws.iam.RolePolicyArgs(
-            name=physical_name(f"{name_key}_policy", suffix), role=role.id, policy=policy
+            name=physical_name(policy_name, suffix), role=role.id, policy=policy
         ),
         opts=opts,
     )
@@ -83,7 +84,7 @@ class ManagedServiceRole:
 
 def managed_service_role(
     resource_name: str,
-    name_key: str,
+    role_name: PhysicalName,
     *,
     service: str,
     account_id: pulumi.Input[str],
@@ -94,10 +95,10 @@ def managed_service_role(
 ) -> ManagedServiceRole:
     """A role only ``service`` acting for this account may assume, with an AWS managed
     policy attached. Logical names ``{resource_name}-role`` and
-    ``{resource_name}-managed-policy``; the role's physical name from ``{name_key}_role``."""
+    ``{resource_name}-managed-policy``; the role's physical name ``role_name``."""
     role = _role(
         resource_name,
-        name_key,
+        role_name,
         service=service,
         account_id=account_id,
         suffix=suffix,
@@ -121,7 +122,7 @@ def attach_managed_policy(
 
 def _role(
     resource_name: str,
-    name_key: str,
+    name: PhysicalName,
     *,
     service: str,
     account_id: pulumi.Input[str],
@@ -131,7 +132,7 @@ def _role(
     description: str | None = None,
     conditions: bool = True,
 ) -> aws.iam.Role:
-    role_name = physical_name(f"{name_key}_role", suffix)
+    role_name = physical_name(name, suffix)
     return aws.iam.Role(
         f"{resource_name}-role",
         aws.iam.RoleArgs(

@@ -83,7 +83,7 @@ OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput(
         "db_security_group_id",
         "The database's security group, `db-sg-{suffix}`.",
-        lambda p: p.database.security_group_id,
+        lambda p: p.security_groups.database.security_group_id,
     ),
     StackOutput(
         "db_master_secret_arn",
@@ -110,18 +110,18 @@ OUTPUTS: tuple[StackOutput, ...] = (
         "api_url",
         "`https://api.<domain>` (mode 1), `https://<apiDomainName>` (mode 2) or "
         "`https://<alb dns name>`.",
-        lambda p: p.service.api_url,
+        lambda p: p.load_balancer.api_url,
     ),
     StackOutput(
         "api_certificate_pem",
         "Mode 3 only: the self-signed certificate (public), to trust exactly it.",
         lambda p: p.certificates.api_certificate_pem,
     ),
-    StackOutput("alb_dns_name", "The ALB's DNS name.", lambda p: p.service.alb_dns_name),
+    StackOutput("alb_dns_name", "The ALB's DNS name.", lambda p: p.load_balancer.alb_dns_name),
     StackOutput(
         "alb_logs_bucket_name",
         "The bucket the ALB writes its access logs to.",
-        lambda p: p.service.log_bucket_name,
+        lambda p: p.load_balancer.log_bucket_name,
     ),
     StackOutput("ecs_cluster_name", "The ECS cluster.", lambda p: p.service.cluster_name),
     StackOutput("ecs_service_name", "The API's ECS service.", lambda p: p.service.service_name),

@@ -15,23 +15,34 @@ import pulumi
 from payments_infra.aws.keys import LogsKey, LogsKeyArgs
 from payments_infra.aws.monitoring import Watched
 from payments_infra.aws.provider import EngineVersion
-from payments_infra.components.account_controls import AccountControls, AccountControlsArgs
-from payments_infra.components.alb_access_logs import AlbAccessLogs, AlbAccessLogsArgs
-from payments_infra.components.certificates import Certificates, CertificatesArgs
-from payments_infra.components.database import Database, DatabaseArgs
-from payments_infra.components.db_rotation import (
+from payments_infra.aws.security_groups import HTTPS_PORT, Peer, allow
+from payments_infra.components.account.account_controls import AccountControls, AccountControlsArgs
+from payments_infra.components.api.image import ApiImage, ApiImageArgs, ecr_repository_arn_of
+from payments_infra.components.api.service import ApiService, ApiServiceArgs
+from payments_infra.components.api.task_definition import CONTAINER_PORT
+from payments_infra.components.database.aurora import PORT
+from payments_infra.components.database.database import Database, DatabaseArgs
+from payments_infra.components.database.db_rotation import (
     ROTATION_OFF_WARNING,
-    PasswordRotation,
-    PasswordRotationArgs,
+    DbRotation,
+    DbRotationArgs,
 )
-from payments_infra.components.endpoints import VpcEndpoints, VpcEndpointsArgs
-from payments_infra.components.frontend import Frontend, FrontendArgs
-from payments_infra.components.image import ApiImage, ApiImageArgs, ecr_repository_arn_of
-from payments_infra.components.log_archive import LogArchive, LogArchiveArgs
-from payments_infra.components.network import Network, NetworkArgs
-from payments_infra.components.observability import Observability, ObservabilityArgs
-from payments_infra.components.service import ApiService, ApiServiceArgs
-from payments_infra.components.site import SiteFile
+from payments_infra.components.edge.certificates import Certificates, CertificatesArgs
+from payments_infra.components.edge.load_balancer import ApiLoadBalancer, ApiLoadBalancerArgs
+from payments_infra.components.frontend.frontend import Frontend, FrontendArgs
+from payments_infra.components.frontend.site import SiteFile
+from payments_infra.components.network.endpoints import VpcEndpoints, VpcEndpointsArgs
+from payments_infra.components.network.network import Network, NetworkArgs
+from payments_infra.components.network.security_groups import (
+    SecurityGroups,
+    SecurityGroupsArgs,
+    alb_clients,
+    allow_listed,
+    to_aws_apis,
+)
+from payments_infra.components.observability.alb_access_logs import AlbAccessLogs, AlbAccessLogsArgs
+from payments_infra.components.observability.log_archive import LogArchive, LogArchiveArgs
+from payments_infra.components.observability.observability import Observability, ObservabilityArgs
 from payments_infra.config import StackConfig
 
 
@@ -87,20 +98,52 @@ class PaymentsPlatform(pulumi.ComponentResource):
             ),
             child,
         )
+        rotating = config.database.rotation_days > 0
+        self.security_groups = groups = SecurityGroups(
+            "security-groups",
+            SecurityGroupsArgs(
+                environment_suffix=suffix,
+                vpc_id=self.network.vpc_id,
+                endpoints=config.vpc_endpoints,
+                rotation=rotating,
+            ),
+            child,
+        )
         # AWS's APIs inside the VPC, so the tasks need no way to the whole Internet.
         self.endpoints: VpcEndpoints | None = None
-        if config.vpc_endpoints:
+        if groups.endpoints is not None:
             self.endpoints = VpcEndpoints(
                 "endpoints",
                 VpcEndpointsArgs(
                     environment_suffix=suffix,
                     vpc_id=self.network.vpc_id,
                     private_subnet_ids=self.network.private_subnet_ids,
+                    security_group_id=groups.endpoints.security_group_id,
                     s3_endpoint=self.network.s3_endpoint,
                     account_id=args.account_id,
                 ),
                 child,
             )
+
+        # Who may reach whom: one line per arrow of the diagram (docs/architecture.md), each
+        # rule named {source}-to-{target}. Made before the tiers, which wait for their ways.
+        clients = alb_clients(config.service.ingress, args.cloudfront_prefix_list_id)
+        for client in clients:
+            allow(client, groups.alb, HTTPS_PORT, "HTTPS to the ALB; port 80 stays closed")
+        s3 = Peer(label="s3", prefix_list_id=self.network.s3_endpoint.prefix_list_id)
+        task_paths = [
+            *allow(groups.alb, groups.api_tasks, CONTAINER_PORT, "Requests to the API"),
+            *allow(groups.api_tasks, groups.database, PORT, "PostgreSQL over TLS"),
+            *to_aws_apis(groups.api_tasks, groups.endpoints, image_layers=s3),
+        ]
+        for destination, port in dict.fromkeys(config.egress_allow_list):  # one rule each
+            allow(
+                groups.api_tasks, allow_listed(destination, port), port, "payments:egressAllowList"
+            )
+        rotation_paths: list[pulumi.Resource] = []
+        if groups.db_rotation is not None:
+            rotation_paths += allow(groups.db_rotation, groups.database, PORT, "Password changes")
+            rotation_paths += to_aws_apis(groups.db_rotation, groups.endpoints)
 
         self.database = Database(
             "database",
@@ -108,7 +151,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 environment_suffix=suffix,
                 settings=config.database,
                 engine=args.db_engine,
-                vpc_id=self.network.vpc_id,
+                security_group_id=groups.database.security_group_id,
                 private_subnet_ids=self.network.private_subnet_ids,
                 availability_zones=self.network.availability_zones,
                 account_id=args.account_id,
@@ -120,6 +163,30 @@ class PaymentsPlatform(pulumi.ComponentResource):
         self.certificates = Certificates(
             "certificates",
             CertificatesArgs(environment_suffix=suffix, settings=config.certificates),
+            child,
+        )
+
+        self.load_balancer = ApiLoadBalancer(
+            "alb",
+            ApiLoadBalancerArgs(
+                environment_suffix=suffix,
+                settings=config.service,
+                vpc_id=self.network.vpc_id,
+                security_group_id=groups.alb.security_group_id,
+                public_subnet_ids=self.network.public_subnet_ids,
+                internet_gateway=self.network.internet_gateway,
+                certificate_arn=self.certificates.api_certificate_arn,
+                account_id=args.account_id,
+                # The name the API's certificate covers (modes 1 and 2): api_url uses it, and
+                # in mode 1 an alias record points it at the ALB.
+                api_domain_name=self.certificates.api_domain_name,
+                hosted_zone_id=self.certificates.hosted_zone_id,
+                # CloudFront routes /api to the ALB by the name its certificate covers: the ALB
+                # then makes the header CloudFront proves itself with (handed on below).
+                cloudfront_origin=self.certificates.api_domain_name is not None,
+                waf_rate_limit=config.frontend.waf_rate_limit,
+                log_kms_key_arn=log_key,
+            ),
             child,
         )
 
@@ -150,50 +217,42 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 settings=config.service,
                 image=image,
                 ecr_repository_arn=repository_arn,
-                vpc_id=self.network.vpc_id,
-                public_subnet_ids=self.network.public_subnet_ids,
                 private_subnet_ids=self.network.private_subnet_ids,
-                internet_gateway=self.network.internet_gateway,
-                private_egress=self.network.private_egress,
-                certificate_arn=self.certificates.api_certificate_arn,
+                security_group_id=groups.api_tasks.security_group_id,
+                network_paths=[
+                    *task_paths,
+                    *self.network.private_egress,
+                    *(self.endpoints.endpoints if self.endpoints else []),
+                ],
+                target_group_arn=self.load_balancer.target_group_arn,
+                forwarding=self.load_balancer.forwarding,
+                target_dimensions=self.load_balancer.target_dimensions,
                 # The API tier reaches the database (its tasks, the migrations it runs before
                 # them, the key CLI), each task with the login of its job.
-                database=self.database.connections,
-                database_port=self.database.port,
                 database_ready=[self.database.writer],
                 database_secrets=self.database.secrets,
                 db_kms_key_arn=self.database.kms_key_arn,
                 account_id=args.account_id,
-                # The name the API's certificate covers (modes 1 and 2): api_url uses it, and
-                # in mode 1 an alias record points it at the ALB.
-                api_domain_name=self.certificates.api_domain_name,
-                hosted_zone_id=self.certificates.hosted_zone_id,
-                cloudfront_prefix_list_id=args.cloudfront_prefix_list_id,
-                # CloudFront routes /api to the ALB by the name its certificate covers: the ALB
-                # then makes the header CloudFront proves itself with (handed on below).
-                cloudfront_origin=self.certificates.api_domain_name is not None,
-                waf_rate_limit=config.frontend.waf_rate_limit,
                 log_kms_key_arn=log_key,
-                # The tasks reach AWS through the endpoints when there are any (allowed in by
-                # the service), and the allow-list's destinations through the NAT gateways.
-                private_apis=self.endpoints.private_apis if self.endpoints else None,
-                egress_allow_list=config.egress_allow_list,
             ),
             child,
         )
 
         # The passwords rotate once the migrations have made the logins' users: a login's
         # first rotation gives its second user a password.
-        self.rotation: PasswordRotation | None = None
-        if config.database.rotation_days > 0:
-            self.rotation = PasswordRotation(
-                "database-rotation",
-                PasswordRotationArgs(
+        self.rotation: DbRotation | None = None
+        if groups.db_rotation is not None:
+            self.rotation = DbRotation(
+                "db-rotation",
+                DbRotationArgs(
                     environment_suffix=suffix,
                     rotation_days=config.database.rotation_days,
-                    database=self.database.connections,
-                    port=self.database.port,
-                    vpc_id=self.network.vpc_id,
+                    security_group_id=groups.db_rotation.security_group_id,
+                    network_paths=[
+                        *rotation_paths,
+                        *self.network.private_egress,
+                        *(self.endpoints.endpoints if self.endpoints else []),
+                    ],
                     private_subnet_ids=self.network.private_subnet_ids,
                     locked_security_group_id=self.network.default_security_group.id,
                     account_id=args.account_id,
@@ -209,8 +268,6 @@ class PaymentsPlatform(pulumi.ComponentResource):
                         self.database.writer,
                         self.service.migrations_run.invocation,
                     ],
-                    # The function calls Secrets Manager through the endpoints too.
-                    private_apis=self.endpoints.private_apis if self.endpoints else None,
                 ),
                 child,
             )
@@ -231,20 +288,19 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 hosted_zone_id=certificate_settings.hosted_zone_id,
                 # Only a name the ALB's certificate covers: CloudFront verifies it.
                 api_origin_domain=self.certificates.api_domain_name,
-                origin_header=self.service.origin_header,
+                origin_header=self.load_balancer.origin_header,
             ),
             child,
         )
 
-        load_balancer = self.service.load_balancer
         self.alb_access_logs = AlbAccessLogs(
             "alb-access-logs",
             AlbAccessLogsArgs(
                 environment_suffix=suffix,
                 delivery=config.observability.alb_log_delivery,
-                alb_arn=load_balancer.alb_arn,
-                log_bucket_name=load_balancer.log_bucket_name,
-                log_bucket_arn=load_balancer.log_bucket_arn,
+                alb_arn=self.load_balancer.alb_arn,
+                log_bucket_name=self.load_balancer.log_bucket_name,
+                log_bucket_arn=self.load_balancer.log_bucket_arn,
                 account_id=args.account_id,
                 log_kms_key_arn=log_key,
             ),
@@ -255,6 +311,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
         # order.
         watched: list[Watched] = [
             self.service,
+            self.load_balancer,
             self.database,
             *([self.rotation] if self.rotation else []),
             self.frontend,
@@ -296,6 +353,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                         *self.network.log_groups,
                         *self.database.log_groups,
                         *(self.rotation.log_groups if self.rotation else []),
+                        *self.load_balancer.log_groups,
                         *self.service.log_groups,
                         *self.frontend.log_groups,
                         *self.alb_access_logs.log_groups,
@@ -309,7 +367,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
             {
                 "vpc_id": self.network.vpc_id,
                 "db_app_secret_arn": self.database.secrets.app.arn,
-                "api_url": self.service.api_url,
+                "api_url": self.load_balancer.api_url,
                 "site_url": self.frontend.site_url,
             }
         )

@@ -1,4 +1,5 @@
-"""The stack's settings: declared once (settings.py), read and validated once (stack_config.py).
+"""The stack's settings: declared once (settings.py and each tier's *_settings.py), read and
+validated once (stack_config.py).
 
 Other modules import from here; the layout inside the package is its own business.
 """
@@ -12,8 +13,10 @@ from payments_infra.config.choices import (
     LogDelivery,
     PriceClass,
 )
+from payments_infra.config.database_settings import DB_MIN_CAPACITY
 from payments_infra.config.limits import AZ_COUNT, LOG_RETENTION_DAYS, REQUIRED_REGION
-from payments_infra.config.settings import API_CPU, API_MEMORY, DB_MIN_CAPACITY, SETTINGS
+from payments_infra.config.service_settings import API_CPU, API_MEMORY
+from payments_infra.config.settings import SETTINGS
 from payments_infra.config.stack_config import (
     CertificateSettings,
     DatabaseSettings,

@@ -8,34 +8,35 @@ from __future__ import annotations
 
 import re
 
+from payments_infra.config.certificate_settings import (
+    API_DOMAIN_NAME,
+    CERTIFICATE_ARN,
+    CLOUDFRONT_CERTIFICATE_ARN,
+    DOMAIN_NAME,
+    HOSTED_ZONE_ID,
+    SITE_DOMAIN_NAME,
+)
 from payments_infra.config.choices import (
     Ingress,
 )
+from payments_infra.config.database_settings import DB_MAX_CAPACITY, DB_MIN_CAPACITY
 from payments_infra.config.limits import (
     FARGATE_SIZES,
     REQUIRED_REGION,
+)
+from payments_infra.config.service_settings import (
+    ALB_INGRESS,
+    API_CPU,
+    API_CPU_ARCHITECTURE,
+    API_IMAGE,
+    API_IMAGE_TAG,
+    API_MEMORY,
 )
 from payments_infra.config.setting import (
     CrossRule,
     Values,
 )
-from payments_infra.config.settings import (
-    ALB_INGRESS,
-    API_CPU,
-    API_CPU_ARCHITECTURE,
-    API_DOMAIN_NAME,
-    API_IMAGE,
-    API_IMAGE_TAG,
-    API_MEMORY,
-    CERTIFICATE_ARN,
-    CLOUDFRONT_CERTIFICATE_ARN,
-    DB_MAX_CAPACITY,
-    DB_MIN_CAPACITY,
-    DOMAIN_NAME,
-    HOSTED_ZONE_ID,
-    SITE_DOMAIN_NAME,
-    VPC_ENDPOINTS,
-)
+from payments_infra.config.settings import VPC_ENDPOINTS
 
 # -- the rules over several keys ---------------------------------------------------------------
 
@@ -133,7 +134,7 @@ def _image_reachable(values: Values) -> list[str]:
 
 
 # The tags the stack's own build pushes (earlier ones had no commit) end in the platform
-# (components/image.py, platform_tag): arm64 or x86-64.
+# (components/api/image.py, platform_tag): arm64 or x86-64.
 _BUILT_TAG = re.compile(r"src-[0-9a-f]{16}-(?:.+-)?(arm64|x86-64)")
 
 

@@ -11,8 +11,8 @@ import json
 import re
 from typing import Any
 
-from payments_infra.aws.naming import suffix_problems
 from payments_infra.config.errors import ConfigError
+from payments_infra.config.naming import suffix_problems
 from payments_infra.config.setting import (
     Parse,
     Parsed,

@@ -5,8 +5,9 @@ value before the first resource exists and raises one ``ConfigError`` that lists
 problem, each as ``<key> must <rule>; got <value>``.
 
 Each field below names the setting it holds (``bound(SETTING)``): its type, default and rule
-are that declaration's (settings.py), and ``StackConfig.from_mapping`` fills the fields from
-the declarations, so a setting is written once and bound once.
+are that declaration's (settings.py, or its tier's ``*_settings.py``), and
+``StackConfig.from_mapping`` fills the fields from the declarations, so a setting is written
+once and bound once.
 """
 
 # bound(...) returns a dataclasses.field (metadata: the setting; default: its default).
@@ -21,7 +22,14 @@ from dataclasses import dataclass
 import pulumi
 from pulumi.runtime import config as pulumi_runtime_config
 
-from payments_infra.config import settings as s
+from payments_infra.config.certificate_settings import (
+    API_DOMAIN_NAME,
+    CERTIFICATE_ARN,
+    CLOUDFRONT_CERTIFICATE_ARN,
+    DOMAIN_NAME,
+    HOSTED_ZONE_ID,
+    SITE_DOMAIN_NAME,
+)
 from payments_infra.config.choices import (
     CertificateMode,
     CpuArchitecture,
@@ -32,33 +40,69 @@ from payments_infra.config.choices import (
     PriceClass,
 )
 from payments_infra.config.cross_rules import CROSS_RULES
+from payments_infra.config.database_settings import (
+    DB_BACKUP_RETENTION_DAYS,
+    DB_ENGINE_VERSION,
+    DB_MAX_CAPACITY,
+    DB_MIN_CAPACITY,
+    DB_ROTATION_DAYS,
+    PROTECT_DATA,
+)
 from payments_infra.config.errors import ConfigError
+from payments_infra.config.frontend_settings import PRICE_CLASS, WAF_RATE_LIMIT, WEB_DIST_DIR
 from payments_infra.config.limits import PROJECT_NAMESPACE
+from payments_infra.config.observability_settings import (
+    ALB_ACCESS_LOG_DELIVERY,
+    ALERT_EMAILS,
+    LOG_ARCHIVE,
+)
+from payments_infra.config.service_settings import (
+    ALB_INGRESS,
+    ALB_TLS_POLICY,
+    API_CPU,
+    API_CPU_ARCHITECTURE,
+    API_IMAGE,
+    API_IMAGE_TAG,
+    API_MEMORY,
+    ECR_KEEP_IMAGES,
+)
 from payments_infra.config.setting import bound, build, read_all, unknown_key_problems
+from payments_infra.config.settings import (
+    ACCOUNT_CONTROLS,
+    ACCOUNT_ID,
+    AVAILABILITY_ZONES,
+    EGRESS_ALLOW_LIST,
+    ENVIRONMENT,
+    ENVIRONMENT_SUFFIX,
+    REGION,
+    SETTINGS,
+    VPC_CIDR,
+    VPC_ENDPOINTS,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
 class DatabaseSettings:
-    """The Aurora settings a stack may change (why: settings.py, docs/architecture.md)."""
+    """The Aurora settings a stack may change (why: database_settings.py, docs/architecture.md)."""
 
-    engine_version: str = bound(s.DB_ENGINE_VERSION)
-    min_capacity: float = bound(s.DB_MIN_CAPACITY)
-    max_capacity: float = bound(s.DB_MAX_CAPACITY)
-    backup_retention_days: int = bound(s.DB_BACKUP_RETENTION_DAYS)
-    rotation_days: int = bound(s.DB_ROTATION_DAYS)  # 0: no automatic rotation
-    protect_data: bool = bound(s.PROTECT_DATA)  # deletion protection, `protect`, snapshot
+    engine_version: str = bound(DB_ENGINE_VERSION)
+    min_capacity: float = bound(DB_MIN_CAPACITY)
+    max_capacity: float = bound(DB_MAX_CAPACITY)
+    backup_retention_days: int = bound(DB_BACKUP_RETENTION_DAYS)
+    rotation_days: int = bound(DB_ROTATION_DAYS)  # 0: no automatic rotation
+    protect_data: bool = bound(PROTECT_DATA)  # deletion protection, `protect`, snapshot
 
 
 @dataclass(frozen=True, kw_only=True)
 class CertificateSettings:
     """Which certificate mode the stack uses, and its inputs (docs/architecture.md, API tier)."""
 
-    domain_name: str | None = bound(s.DOMAIN_NAME)
-    hosted_zone_id: str | None = bound(s.HOSTED_ZONE_ID)
-    certificate_arn: str | None = bound(s.CERTIFICATE_ARN)
-    cloudfront_certificate_arn: str | None = bound(s.CLOUDFRONT_CERTIFICATE_ARN)
-    api_domain_name: str | None = bound(s.API_DOMAIN_NAME)
-    site_domain_name: str | None = bound(s.SITE_DOMAIN_NAME)
+    domain_name: str | None = bound(DOMAIN_NAME)
+    hosted_zone_id: str | None = bound(HOSTED_ZONE_ID)
+    certificate_arn: str | None = bound(CERTIFICATE_ARN)
+    cloudfront_certificate_arn: str | None = bound(CLOUDFRONT_CERTIFICATE_ARN)
+    api_domain_name: str | None = bound(API_DOMAIN_NAME)
+    site_domain_name: str | None = bound(SITE_DOMAIN_NAME)
 
     @property
     def mode(self) -> CertificateMode:
@@ -72,34 +116,34 @@ class CertificateSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
-    """The API service's settings (defaults and reasons: settings.py, docs/architecture.md)."""
+    """The API service's settings (why: service_settings.py, docs/architecture.md)."""
 
-    image: str | None = bound(s.API_IMAGE)
-    image_tag: str | None = bound(s.API_IMAGE_TAG)  # an earlier image of the stack's own
-    cpu: int = bound(s.API_CPU)
-    memory: int = bound(s.API_MEMORY)
-    cpu_architecture: CpuArchitecture = bound(s.API_CPU_ARCHITECTURE)
-    tls_policy: str = bound(s.ALB_TLS_POLICY)
-    ingress: Ingress = bound(s.ALB_INGRESS)
-    ecr_keep_images: int = bound(s.ECR_KEEP_IMAGES)
+    image: str | None = bound(API_IMAGE)
+    image_tag: str | None = bound(API_IMAGE_TAG)  # an earlier image of the stack's own
+    cpu: int = bound(API_CPU)
+    memory: int = bound(API_MEMORY)
+    cpu_architecture: CpuArchitecture = bound(API_CPU_ARCHITECTURE)
+    tls_policy: str = bound(ALB_TLS_POLICY)
+    ingress: Ingress = bound(ALB_INGRESS)
+    ecr_keep_images: int = bound(ECR_KEEP_IMAGES)
 
 
 @dataclass(frozen=True, kw_only=True)
 class FrontendSettings:
-    """The frontend tier's settings (defaults and reasons: settings.py, docs/architecture.md)."""
+    """The frontend tier's settings (why: frontend_settings.py, docs/architecture.md)."""
 
-    dist_dir: str = bound(s.WEB_DIST_DIR)
-    price_class: PriceClass = bound(s.PRICE_CLASS)
-    waf_rate_limit: int = bound(s.WAF_RATE_LIMIT)
+    dist_dir: str = bound(WEB_DIST_DIR)
+    price_class: PriceClass = bound(PRICE_CLASS)
+    waf_rate_limit: int = bound(WAF_RATE_LIMIT)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ObservabilitySettings:
     """Alert recipients, the ALB access-log path and the log archive."""
 
-    alert_emails: tuple[str, ...] = bound(s.ALERT_EMAILS)
-    alb_log_delivery: LogDelivery = bound(s.ALB_ACCESS_LOG_DELIVERY)
-    log_archive: LogArchive = bound(s.LOG_ARCHIVE)
+    alert_emails: tuple[str, ...] = bound(ALERT_EMAILS)
+    alb_log_delivery: LogDelivery = bound(ALB_ACCESS_LOG_DELIVERY)
+    log_archive: LogArchive = bound(LOG_ARCHIVE)
 
 
 TIERS = (
@@ -115,16 +159,16 @@ TIERS = (
 class StackConfig:
     """The validated settings of one stack. Build it with ``StackConfig.from_mapping``."""
 
-    environment_suffix: str = bound(s.ENVIRONMENT_SUFFIX)
-    environment: Environment = bound(s.ENVIRONMENT)  # the Environment tag (tagging.py)
-    region: str = bound(s.REGION)
-    account_id: str | None = bound(s.ACCOUNT_ID)
-    vpc_cidr: ipaddress.IPv4Network = bound(s.VPC_CIDR)
+    environment_suffix: str = bound(ENVIRONMENT_SUFFIX)
+    environment: Environment = bound(ENVIRONMENT)  # the Environment tag (tagging.py)
+    region: str = bound(REGION)
+    account_id: str | None = bound(ACCOUNT_ID)
+    vpc_cidr: ipaddress.IPv4Network = bound(VPC_CIDR)
     # None means "look the zones up" (provider.resolve_zones).
-    availability_zones: tuple[str, ...] | None = bound(s.AVAILABILITY_ZONES)
-    vpc_endpoints: bool = bound(s.VPC_ENDPOINTS)
-    egress_allow_list: tuple[tuple[ipaddress.IPv4Network, int], ...] = bound(s.EGRESS_ALLOW_LIST)
-    account_controls: bool = bound(s.ACCOUNT_CONTROLS)
+    availability_zones: tuple[str, ...] | None = bound(AVAILABILITY_ZONES)
+    vpc_endpoints: bool = bound(VPC_ENDPOINTS)
+    egress_allow_list: tuple[tuple[ipaddress.IPv4Network, int], ...] = bound(EGRESS_ALLOW_LIST)
+    account_controls: bool = bound(ACCOUNT_CONTROLS)
     database: DatabaseSettings
     certificates: CertificateSettings
     service: ServiceSettings
@@ -139,8 +183,8 @@ class StackConfig:
 
         Raises ``ConfigError`` with every problem found, not just the first.
         """
-        problems = unknown_key_problems(raw, s.SETTINGS, PROJECT_NAMESPACE)
-        values, found = read_all(raw, s.SETTINGS, CROSS_RULES)
+        problems = unknown_key_problems(raw, SETTINGS, PROJECT_NAMESPACE)
+        values, found = read_all(raw, SETTINGS, CROSS_RULES)
         problems += found
         if problems:
             raise ConfigError(problems)

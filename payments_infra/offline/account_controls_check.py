@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from payments_infra import PROJECT
-from payments_infra.aws.naming import physical_name
 from payments_infra.config import REQUIRED_REGION
+from payments_infra.config.naming import Names, physical_name
 
 if TYPE_CHECKING:
     pass
@@ -47,13 +47,13 @@ def account_control_problems(clients: AccountControlClients, suffix: str, stack:
             "recorder",
             config.describe_configuration_recorders()["ConfigurationRecorders"],
             "name",
-            physical_name("config_recorder", suffix),
+            physical_name(Names.config_recorder, suffix),
         ),
         (
             "delivery channel",
             config.describe_delivery_channels()["DeliveryChannels"],
             "name",
-            physical_name("config_delivery_channel", suffix),
+            physical_name(Names.config_delivery_channel, suffix),
         ),
     ):
         for item in listed:
@@ -61,7 +61,7 @@ def account_control_problems(clients: AccountControlClients, suffix: str, stack:
                 ours = True
             else:
                 found.append(f"an AWS Config {kind} ({item[key]})")
-    own_trail = physical_name("cloudtrail_trail", suffix)
+    own_trail = physical_name(Names.cloudtrail_trail, suffix)
     for trail in clients.cloudtrail.describe_trails(includeShadowTrails=True)["trailList"]:
         if trail["Name"] == own_trail and trail.get("HomeRegion") == REQUIRED_REGION:
             ours = True

@@ -27,7 +27,8 @@ from typing import Any
 import botocore.session
 import regex
 
-from payments_infra.offline.api_calls import API_CALLS, NOT_API_CALLS, ApiCall
+from payments_infra.offline.api_call import ApiCall
+from payments_infra.offline.api_calls import API_CALLS, NOT_API_CALLS
 from payments_infra.offline.aws_patterns import aws_pattern
 from payments_infra.offline.checks_conventions import effective_tags, is_taggable
 from payments_infra.offline.graph import Graph, Resource, SecretValue

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from payments_infra.aws import naming
 from payments_infra.aws.keys import KEY_DELETION_WINDOW_DAYS
 from payments_infra.aws.provider import PROVIDER_NAME
 from payments_infra.aws.tagging import (
@@ -29,7 +28,7 @@ from payments_infra.aws.tagging import (
     REQUIRED_TAG_KEYS,
     REQUIRED_TAGS,
 )
-from payments_infra.config import LOG_RETENTION_DAYS
+from payments_infra.config import LOG_RETENTION_DAYS, name_rules, naming
 from payments_infra.offline.graph import Graph, Resource
 
 
@@ -111,43 +110,43 @@ def check_explicit_provider(graph: Graph) -> list[str]:
 
 
 # The AWS rule each physically named resource type's ``name`` input must meet.
-NAME_RULES: dict[str, naming.NameRule] = {
-    "aws:cloudwatch/logGroup:LogGroup": naming.LOG_GROUP,
-    "aws:iam/role:Role": naming.IAM_ROLE,
-    "aws:iam/rolePolicy:RolePolicy": naming.IAM_POLICY,
-    "aws:lb/loadBalancer:LoadBalancer": naming.ALB,
-    "aws:lb/targetGroup:TargetGroup": naming.TARGET_GROUP,
-    "aws:s3/bucket:Bucket": naming.S3_BUCKET,
-    "aws:sns/topic:Topic": naming.SNS_TOPIC,
-    "aws:secretsmanager/secret:Secret": naming.SECRET,
-    "aws:ecr/repository:Repository": naming.ECR_REPOSITORY,
-    "aws:ecs/cluster:Cluster": naming.ECS_NAME,
-    "aws:ecs/service:Service": naming.ECS_NAME,
-    "aws:lambda/function:Function": naming.LAMBDA_FUNCTION,
-    "aws:kms/alias:Alias": naming.KMS_ALIAS,
-    "aws:sqs/queue:Queue": naming.SQS_QUEUE,
-    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": naming.FIREHOSE_STREAM,
-    "aws:cloudwatch/metricAlarm:MetricAlarm": naming.ALARM,
-    "aws:cloudfront/function:Function": naming.CLOUDFRONT_NAME,
-    "aws:cloudfront/originAccessControl:OriginAccessControl": naming.CLOUDFRONT_NAME,
-    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": naming.CLOUDFRONT_NAME,
-    "aws:cloudwatch/logDeliverySource:LogDeliverySource": naming.LOG_DELIVERY,
-    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": naming.LOG_DELIVERY,
-    "aws:ec2/securityGroup:SecurityGroup": naming.SECURITY_GROUP,
-    "aws:rds/subnetGroup:SubnetGroup": naming.RDS_GROUP,
-    "aws:rds/clusterParameterGroup:ClusterParameterGroup": naming.RDS_GROUP,
-    "aws:cloudtrail/trail:Trail": naming.CLOUDTRAIL_TRAIL,
-    "aws:cfg/recorder:Recorder": naming.CONFIG_NAME,
-    "aws:cfg/recorderStatus:RecorderStatus": naming.CONFIG_NAME,
-    "aws:cfg/deliveryChannel:DeliveryChannel": naming.CONFIG_NAME,
+NAME_RULES: dict[str, name_rules.NameRule] = {
+    "aws:cloudwatch/logGroup:LogGroup": name_rules.LOG_GROUP,
+    "aws:iam/role:Role": name_rules.IAM_ROLE,
+    "aws:iam/rolePolicy:RolePolicy": name_rules.IAM_POLICY,
+    "aws:lb/loadBalancer:LoadBalancer": name_rules.ALB,
+    "aws:lb/targetGroup:TargetGroup": name_rules.TARGET_GROUP,
+    "aws:s3/bucket:Bucket": name_rules.S3_BUCKET,
+    "aws:sns/topic:Topic": name_rules.SNS_TOPIC,
+    "aws:secretsmanager/secret:Secret": name_rules.SECRET,
+    "aws:ecr/repository:Repository": name_rules.ECR_REPOSITORY,
+    "aws:ecs/cluster:Cluster": name_rules.ECS_NAME,
+    "aws:ecs/service:Service": name_rules.ECS_NAME,
+    "aws:lambda/function:Function": name_rules.LAMBDA_FUNCTION,
+    "aws:kms/alias:Alias": name_rules.KMS_ALIAS,
+    "aws:sqs/queue:Queue": name_rules.SQS_QUEUE,
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": name_rules.FIREHOSE_STREAM,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": name_rules.ALARM,
+    "aws:cloudfront/function:Function": name_rules.CLOUDFRONT_NAME,
+    "aws:cloudfront/originAccessControl:OriginAccessControl": name_rules.CLOUDFRONT_NAME,
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": name_rules.CLOUDFRONT_NAME,
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource": name_rules.LOG_DELIVERY,
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": name_rules.LOG_DELIVERY,
+    "aws:ec2/securityGroup:SecurityGroup": name_rules.SECURITY_GROUP,
+    "aws:rds/subnetGroup:SubnetGroup": name_rules.RDS_GROUP,
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": name_rules.RDS_GROUP,
+    "aws:cloudtrail/trail:Trail": name_rules.CLOUDTRAIL_TRAIL,
+    "aws:cfg/recorder:Recorder": name_rules.CONFIG_NAME,
+    "aws:cfg/recorderStatus:RecorderStatus": name_rules.CONFIG_NAME,
+    "aws:cfg/deliveryChannel:DeliveryChannel": name_rules.CONFIG_NAME,
 }
 # RDS and WAF call their name input something else.
-NAME_INPUTS: dict[str, tuple[str, naming.NameRule]] = {
-    "aws:cloudwatch/dashboard:Dashboard": ("dashboardName", naming.DASHBOARD),
-    "aws:rds/cluster:Cluster": ("clusterIdentifier", naming.RDS_IDENTIFIER),
-    "aws:rds/clusterInstance:ClusterInstance": ("identifier", naming.RDS_IDENTIFIER),
-    "aws:wafv2/webAcl:WebAcl": ("name", naming.WAF_NAME),
-    "aws:wafv2/ruleGroup:RuleGroup": ("name", naming.WAF_NAME),
+NAME_INPUTS: dict[str, tuple[str, name_rules.NameRule]] = {
+    "aws:cloudwatch/dashboard:Dashboard": ("dashboardName", name_rules.DASHBOARD),
+    "aws:rds/cluster:Cluster": ("clusterIdentifier", name_rules.RDS_IDENTIFIER),
+    "aws:rds/clusterInstance:ClusterInstance": ("identifier", name_rules.RDS_IDENTIFIER),
+    "aws:wafv2/webAcl:WebAcl": ("name", name_rules.WAF_NAME),
+    "aws:wafv2/ruleGroup:RuleGroup": ("name", name_rules.WAF_NAME),
 }
 
 
@@ -174,6 +173,11 @@ def check_descriptions(graph: Graph) -> list[str]:
     return problems
 
 
+# Named after the arrow of the diagram they draw (naming.arrow_name), not from the catalogue.
+SECURITY_GROUP_RULE_TYPES = {
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+}
 # Whose "name" is a DNS name set by ACM or the customer's domain, not one of ours.
 DNS_NAMED_TYPES = {"aws:route53/record:Record"}
 
@@ -185,17 +189,19 @@ def check_names(graph: Graph, suffix: str, availability_zones: list[str]) -> lis
     for resource in aws_resources(graph):
         if resource.type in DNS_NAMED_TYPES:
             continue
-        names: list[tuple[str, naming.NameRule]] = []
+        names: list[tuple[str, name_rules.NameRule]] = []
         if "Name" in resource.tags:
-            names.append((resource.tags["Name"], naming.TAG_VALUE))
+            names.append((resource.tags["Name"], name_rules.TAG_VALUE))
         key, rule = NAME_INPUTS.get(resource.type, ("name", NAME_RULES.get(resource.type)))
         if key in resource.inputs:
-            names.append((resource.inputs[key], rule or naming.TAG_VALUE))
+            names.append((resource.inputs[key], rule or name_rules.TAG_VALUE))
         elif "name" in args_fields(resource.type) or key != "name":
             problems.append(f"{label(resource)} sets no {key}: AWS or Pulumi would invent one")
         for name, name_rule in names:
             problems += [f"{label(resource)}: {p}" for p in name_rule.problems(name)]
-            if name not in catalogue:
+            if name not in catalogue and not (
+                resource.type in SECURITY_GROUP_RULE_TYPES and naming.is_arrow_name(name, suffix)
+            ):
                 problems.append(
                     f'{label(resource)} is named "{name}", which is not a naming.py name '
                     f"for suffix {suffix}"
@@ -239,19 +245,19 @@ DESTROY_SETTINGS: dict[str, list[SettingRule]] = {
 
 
 def _final_snapshot_identifier(value: Any) -> bool:
-    return isinstance(value, str) and not naming.RDS_IDENTIFIER.problems(value)
+    return isinstance(value, str) and not name_rules.RDS_IDENTIFIER.problems(value)
 
 
-# payments:protectData (components/database.py): a protected stack keeps its data through a
+# payments:protectData (components/database/database.py): a protected stack keeps its data through a
 # destroy. These resources, and no others, are then protected (Pulumi's `protect`), each found
 # by its type and the naming.py name it carries (input or Name tag), with these settings
 # instead of DESTROY_SETTINGS'; an unprotected stack protects nothing at all.
-PROTECTED_DATA: dict[str, tuple[str, str]] = {
+PROTECTED_DATA: dict[str, tuple[str, naming.PhysicalName]] = {
     # type -> (the input holding the name, the naming.py entry)
-    "aws:rds/cluster:Cluster": ("clusterIdentifier", "db_cluster"),
-    "aws:kms/key:Key": ("Name tag", "db_kms_key"),
-    "aws:kms/alias:Alias": ("name", "db_kms_alias"),
-    "aws:secretsmanager/secret:Secret": ("name", "db_master_secret"),
+    "aws:rds/cluster:Cluster": ("clusterIdentifier", naming.Names.db_cluster),
+    "aws:kms/key:Key": ("Name tag", naming.Names.db_kms_key),
+    "aws:kms/alias:Alias": ("name", naming.Names.db_kms_alias),
+    "aws:secretsmanager/secret:Secret": ("name", naming.Names.db_master_secret),
 }
 PROTECTED_SETTINGS: dict[str, list[SettingRule]] = {
     "aws:rds/cluster:Cluster": [
@@ -281,12 +287,12 @@ def holds_the_data(resource: Resource) -> bool:
         return False
     source, entry = found
     name = resource.tags.get("Name") if source == "Name tag" else resource.inputs.get(source)
-    return isinstance(name, str) and name.startswith(f"{naming.NAMES[entry].prefix}-")
+    return isinstance(name, str) and name.startswith(f"{entry.prefix}-")
 
 
 # Retained on delete on purpose, with why a destroy still leaves nothing of it behind.
 RETAINED_BY_DESIGN: dict[str, str] = {
-    # components/image.py: the provider's delete removes the pushed image from ECR, which a
+    # components/api/image.py: the provider's delete removes the pushed image from ECR, which a
     # rollback (payments:apiImageTag) may still run; the repository's force_delete takes it.
     "docker-build:index:Image": "its images go with the ECR repository (force_delete)",
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from payments_infra.aws.naming import NAMES
+from payments_infra.config.naming import Names
 from payments_infra.offline.checks_conventions import label
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph, SecretValue
@@ -162,9 +162,10 @@ def _secret_fragments(value: str) -> list[str]:
 
 
 # The database credentials' secrets, by their names (naming.py's catalogue): the master
-# user's and each login's (components/aurora.py).
+# user's and each login's (components/database/aurora.py).
 DATABASE_SECRET_PREFIXES = tuple(
-    f"{NAMES[key].prefix}-" for key in ("db_master_secret", "db_app_secret", "db_keys_secret")
+    f"{entry.prefix}-"
+    for entry in (Names.db_master_secret, Names.db_app_secret, Names.db_keys_secret)
 )
 # PCI DSS 8.3.9 and 8.6.3 leave the period to the entity's risk analysis; a year is the
 # most the setting allows (payments:dbRotationDays).

@@ -4,8 +4,9 @@ Why from the graph: the estimate counts what the program really creates (NAT gat
 keys...) and reads the sizes it really asks for (task CPU and memory, Aurora minimum capacity,
 WAF rules), so a change to the program changes the estimate without anyone editing it.
 
-Prices come from ``prices_us_east_1.json`` (with its sources and date; re-check them before
-relying on them). What depends on traffic is priced at the baseline usage figures below.
+Prices come from ``prices_us_east_1.json`` (``price_table.py``; with its sources and date,
+re-check them before relying on them). What depends on traffic is priced at the baseline usage
+figures of ``cost_assumptions.py``.
 Alarms bill per metric they read (a metric math alarm over six metrics is six alarm metrics);
 the custom metrics the API writes in Embedded Metric Format (app/api/payments_api/metrics.json)
 bill per metric, one per name and combination of dimension values, counted from the file.
@@ -17,48 +18,39 @@ than CloudFront's.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-from payments_infra.aws import api_metrics
+from payments_infra.components.api import api_metrics
+from payments_infra.offline.cost_assumptions import (
+    ALB_LCUS_PER_HOUR,
+    AURORA_IO_MILLION_REQUESTS_PER_MONTH,
+    AURORA_STORAGE_GB,
+    AWS_API_GB_PER_MONTH,
+    CLOUDFRONT_GB_OUT_PER_MONTH,
+    CLOUDFRONT_REQUESTS_PER_MONTH,
+    LAMBDA_GB_SECONDS_PER_MONTH,
+    LAMBDA_MILLION_REQUESTS_PER_MONTH,
+    LOG_GB_INGESTED_PER_MONTH,
+    NAT_GB_PROCESSED_PER_MONTH,
+    NON_PRODUCTION_AURORA_INSTANCES,
+    NON_PRODUCTION_AURORA_MIN_ACU,
+    NON_PRODUCTION_NAT_GATEWAYS,
+    NON_PRODUCTION_TASKS,
+    SNS_MILLION_PUBLISHES_PER_MONTH,
+    SQS_MILLION_REQUESTS_PER_MONTH,
+    WAF_REQUESTS_PER_MONTH,
+)
 from payments_infra.offline.graph import Graph, Resource
+from payments_infra.offline.price_table import PRICES_FILE, CostLine, PriceTable, load_prices
 
-HOURS_PER_MONTH = 730
-PRICES_FILE = Path(__file__).resolve().parent / "prices_us_east_1.json"
+HOURS_PER_MONTH = 730  # AWS prices an hourly item per month at 730 hours (365 x 24 / 12)
 
-# Baseline usage: ASSUMPTIONS, NOT MEASUREMENTS. Light production traffic, to show the floor
-# of the bill; replace them with CloudWatch figures once the stack has real traffic.
-NAT_GB_PROCESSED_PER_MONTH = 100.0  # all NAT gateways together: image pulls, AWS APIs
-# Of that, what AWS's APIs carry (CloudWatch Logs above all, ECR manifests, secrets, KMS,
-# STS): it goes through the interface endpoints instead when the stack has them.
-AWS_API_GB_PER_MONTH = 10.0
-ALB_LCUS_PER_HOUR = 1.0  # per load balancer
-AURORA_STORAGE_GB = 20.0  # per cluster
-AURORA_IO_MILLION_REQUESTS_PER_MONTH = 10.0  # per cluster
-CLOUDFRONT_REQUESTS_PER_MONTH = 1_000_000  # per distribution, all HTTPS
-CLOUDFRONT_GB_OUT_PER_MONTH = 10.0  # per distribution, all to North America
-WAF_REQUESTS_PER_MONTH = 1_000_000  # per web ACL
-LOG_GB_INGESTED_PER_MONTH = 5.0  # all log groups together
-# SNS, SQS and Lambda only carry alerts, failures and log files: negligible at baseline.
-SNS_MILLION_PUBLISHES_PER_MONTH = 0.0
-SQS_MILLION_REQUESTS_PER_MONTH = 0.0
-LAMBDA_MILLION_REQUESTS_PER_MONTH = 0.0
-LAMBDA_GB_SECONDS_PER_MONTH = 0.0
 # How many values each of the API's metric dimensions takes (metrics.json declares the
 # dimensions, not their values): the routes the API serves (3 payment routes, /healthz,
 # /readyz and their /api/ aliases, GET and HEAD /api/openapi.json) plus "other", and the
 # status classes 2xx to 5xx. Every combination is counted, an upper bound: a health route
 # never answers 409.
 API_DIMENSION_VALUES = {"Route": 10, "StatusClass": 4}
-
-# The non-production what-if (see ``estimate``).
-NON_PRODUCTION_NAT_GATEWAYS = 1
-NON_PRODUCTION_TASKS = 1
-NON_PRODUCTION_AURORA_INSTANCES = 1  # the writer only
-NON_PRODUCTION_AURORA_MIN_ACU = 0.5
 
 Profile = Literal["production", "non-production"]
 PROFILES: tuple[Profile, ...] = ("production", "non-production")
@@ -85,42 +77,6 @@ SECRET = "aws:secretsmanager/secret:Secret"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
-
-
-@dataclass(frozen=True)
-class CostLine:
-    """One line of the estimate: how much of what, at which price, per month (USD)."""
-
-    item: str
-    quantity: float
-    unit: str
-    unit_price: float
-    monthly: float
-
-
-@dataclass(frozen=True)
-class PriceTable:
-    """The price file: each key's price in USD and the unit it is priced per."""
-
-    usd: Mapping[str, float]
-    unit: Mapping[str, str]
-    as_of: str
-
-    def line(self, item: str, quantity: float, key: str) -> CostLine:
-        """A line priced at ``key``; the quantity must be in that price's unit."""
-        price = self.usd[key]
-        return CostLine(item, quantity, self.unit[key], price, quantity * price)
-
-
-def load_prices(path: Path = PRICES_FILE) -> PriceTable:
-    """Read the price file (see its ``note``: the figures need re-checking against AWS)."""
-    document = json.loads(path.read_text())
-    prices = document["prices"]
-    return PriceTable(
-        usd={key: float(entry["usd"]) for key, entry in prices.items()},
-        unit={key: str(entry["unit"]) for key, entry in prices.items()},
-        as_of=str(document["as_of"]),
-    )
 
 
 def estimate(
@@ -178,7 +134,8 @@ def render(lines: list[CostLine], *, profile: Profile = "production") -> str:
         f"{'Total':<38} {'':>12}  {'':<24} {'':>10} {total(lines):>12,.2f}\n"
         f"{HOURS_PER_MONTH} hours a month; list prices as of {load_prices().as_of} from "
         f"{PRICES_FILE.name} (re-check them);\n"
-        "usage is baseline assumptions (payments_infra/offline/cost.py), not measurements."
+        "usage is baseline assumptions (payments_infra/offline/cost_assumptions.py), not "
+        "measurements."
     )
     return "\n".join([title, rule, header, rule, *rows, rule, footer])
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from payments_infra.aws.naming import NAMES
+from payments_infra.config.naming import Names
 from payments_infra.offline.checks_egress import (
     EGRESS_RULE,
     INGRESS_RULE,
@@ -44,9 +44,9 @@ LAMBDA_FUNCTION = "aws:lambda/function:Function"
 LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
 SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 INVOCATION = "aws:lambda/invocation:Invocation"
-# The logins' secrets (components/aurora.py), by name: they rotate with alternating users.
+# The logins' secrets (components/database/aurora.py), by name: they rotate with alternating users.
 LOGIN_SECRET_PREFIXES = tuple(
-    f"{NAMES[key].prefix}-" for key in ("db_app_secret", "db_keys_secret")
+    f"{entry.prefix}-" for entry in (Names.db_app_secret, Names.db_keys_secret)
 )
 
 

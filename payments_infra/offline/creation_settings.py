@@ -9,7 +9,7 @@ file's values, one sentence per difference. A stack that does not exist yet, or 
 deployed, has nothing to compare.
 
 ``payments:availabilityZones`` unset means "look the zones up": its value is then the zones the
-look-up chooses in this account now (preflight.planned_zones, the program's own choice), which
+look-up chooses in this account now (zone_offers.planned_zones, the program's own choice), which
 must still be the ones the stack was built in.
 """
 
@@ -27,6 +27,7 @@ from payments_infra.config import SETTINGS, StackConfig
 from payments_infra.config.errors import ConfigError
 from payments_infra.config.setting import bound_values, creation_values
 from payments_infra.config.settings import AVAILABILITY_ZONES
+from payments_infra.offline.aws_access import aws_client
 from payments_infra.offline.commands import Runner
 from payments_infra.offline.commands import run as _command
 from payments_infra.offline.stack_file import StackFileError, read_stack_config, stack_file_path
@@ -47,11 +48,10 @@ def _zones_now() -> list[str] | None:
     (preflight's own zone checks name that)."""
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
-    from payments_infra.offline import preflight  # noqa: PLC0415 (it imports this module)
     from payments_infra.offline.zone_offers import planned_zones  # noqa: PLC0415
 
     try:
-        zones, found = planned_zones(preflight.aws_client("ec2"), None)
+        zones, found = planned_zones(aws_client("ec2"), None)
     except (BotoCoreError, ClientError):
         return None
     return None if found else [zone.name for zone in zones]

@@ -47,8 +47,10 @@ from pathlib import Path
 from typing import Any
 
 from payments_infra import PROJECT, REPO_ROOT
-from payments_infra.aws.naming import RDS_IDENTIFIER, physical_name, suffix_problems
 from payments_infra.config import REQUIRED_REGION
+from payments_infra.config.name_rules import RDS_IDENTIFIER
+from payments_infra.config.naming import Names, physical_name, suffix_problems
+from payments_infra.offline.aws_access import aws_client, aws_problems
 from payments_infra.offline.stack_file import StackFileError, read_stack_config, stack_file_path
 
 POLL_SECONDS = 30.0
@@ -84,7 +86,8 @@ def _code(error: Exception) -> str:
 def _client_error() -> type[Exception]:
     from botocore.exceptions import ClientError  # noqa: PLC0415 (only this path needs AWS)
 
-    return ClientError
+    error: type[Exception] = ClientError
+    return error
 
 
 def stack_cluster_identifier(root: Path, stack: str) -> str:
@@ -97,7 +100,7 @@ def stack_cluster_identifier(root: Path, stack: str) -> str:
     found = suffix_problems(suffix)
     if found:
         raise KeepDataError(f"Pulumi.{stack}.yaml: {found[0]}")
-    return physical_name("db_cluster", suffix)
+    return physical_name(Names.db_cluster, suffix)
 
 
 def snapshot_identifiers(cluster: str, now: datetime) -> tuple[str, str]:
@@ -333,13 +336,11 @@ def main(
     def log(line: str) -> None:
         print(f"keep-data: {line}", file=sys.stderr)
 
-    from payments_infra.offline import preflight  # noqa: PLC0415 (botocore, boto3)
-
-    aws = client or preflight.aws_client
+    aws = client or aws_client
     try:
         cluster = stack_cluster_identifier(root, args.stack)
         with contextlib.redirect_stdout(sys.stderr):  # stdout is for the copy's name only
-            found = preflight.aws_problems(aws("sts"))
+            found = aws_problems(aws("sts"))
         if found:
             raise KeepDataError(found[0])
         copy = keep_data(

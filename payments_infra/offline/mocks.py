@@ -52,7 +52,7 @@ def _plain(value: Any) -> Any:
 class PlaceholderMocks(pulumi.runtime.Mocks):
     """Answers like AWS, with placeholders: ``<logical name>-id`` and an ARN for each resource."""
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         resource_id = f"{args.name}-id"
         outputs = dict(args.inputs)
         if args.typ.startswith("aws:"):
@@ -60,7 +60,9 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
         outputs.update(COMPUTED_OUTPUTS.get(args.typ, dict)(args.inputs))
         return resource_id, outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {
                 "id": "us-east-1",
@@ -188,7 +190,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self.recorded: list[Resource] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             return response
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -290,7 +292,7 @@ def record_program(
             resolved = _plain(await output.future())
             stack_outputs[key] = SecretValue(resolved) if await output.is_secret() else resolved
 
-    @pulumi.runtime.test
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]  # pulumi's decorator is untyped
     def run() -> pulumi.Output[None]:
         runpy.run_path(str(PROGRAM), run_name="__main__")
         return pulumi.Output.from_input(asyncio.ensure_future(resolve_exports()))

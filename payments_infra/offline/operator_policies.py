@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from payments_infra import REPO_ROOT
-from payments_infra.aws.naming import physical_name
 from payments_infra.config.errors import ConfigError
+from payments_infra.config.naming import Names, PhysicalName, physical_name
 from payments_infra.offline import stack_file
 from payments_infra.offline.api_calls import API_CALLS
 from payments_infra.offline.graph import Graph, Resource, revealed
@@ -75,9 +75,9 @@ class Stack:
     backend: Backend | None = None
     secrets_provider: str | None = None
 
-    def named(self, type_: str, naming_key: str, key: str = "name") -> str:
-        """naming.py's name for ``naming_key``, after checking the graph holds it."""
-        name = physical_name(naming_key, self.suffix)
+    def named(self, type_: str, entry: PhysicalName, key: str = "name") -> str:
+        """naming.py's name ``entry`` in this stack, after checking the graph holds it."""
+        name = physical_name(entry, self.suffix)
         if name not in _names(self.graph, type_, key):
             raise PolicyError(f"the graph has no {type_} named {name}: update this module")
         return name
@@ -244,33 +244,40 @@ def _names_of(stack: Stack) -> dict[str, str]:
     }
     instance = "aws:rds/clusterInstance:ClusterInstance"
     names |= {
-        "cluster": named("aws:ecs/cluster:Cluster", "ecs_cluster"),
-        "service": named("aws:ecs/service:Service", "ecs_service"),
-        "keys_family": named("aws:ecs/taskDefinition:TaskDefinition", "keys_task_family", "family"),
-        "db_cluster": named("aws:rds/cluster:Cluster", "db_cluster", "clusterIdentifier"),
-        "writer": named(instance, "db_instance_writer", "identifier"),
-        "reader": named(instance, "db_instance_reader", "identifier"),
-        "site_acl": named("aws:wafv2/webAcl:WebAcl", "web_acl"),
-        "alb_acl": named("aws:wafv2/webAcl:WebAcl", "alb_web_acl"),
+        "cluster": named("aws:ecs/cluster:Cluster", Names.ecs_cluster),
+        "service": named("aws:ecs/service:Service", Names.ecs_service),
+        "keys_family": named(
+            "aws:ecs/taskDefinition:TaskDefinition", Names.keys_task_family, "family"
+        ),
+        "db_cluster": named("aws:rds/cluster:Cluster", Names.db_cluster, "clusterIdentifier"),
+        "writer": named(instance, Names.db_instance_writer, "identifier"),
+        "reader": named(instance, Names.db_instance_reader, "identifier"),
+        "site_acl": named("aws:wafv2/webAcl:WebAcl", Names.web_acl),
+        "alb_acl": named("aws:wafv2/webAcl:WebAcl", Names.alb_web_acl),
         "distributions": f"arn:aws:cloudfront::{account}:distribution/*",
     }
     parameters = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
-    names["parameters"] = named(parameters, "db_cluster_parameter_group")
+    names["parameters"] = named(parameters, Names.db_cluster_parameter_group)
     names["db_secrets"] = " ".join(
         f"arn:aws:secretsmanager:{REGION}:{account}:secret:"
-        f"{named('aws:secretsmanager/secret:Secret', key)}-??????"
-        for key in ("db_master_secret", "db_app_secret", "db_keys_secret")
+        f"{named('aws:secretsmanager/secret:Secret', entry)}-??????"
+        for entry in (Names.db_master_secret, Names.db_app_secret, Names.db_keys_secret)
     )
-    alb = named("aws:lb/loadBalancer:LoadBalancer", "alb")
+    alb = named("aws:lb/loadBalancer:LoadBalancer", Names.alb)
     names["alb"] = f"arn:aws:elasticloadbalancing:{REGION}:{account}:loadbalancer/app/{alb}/*"
 
-    def log_groups(*keys: str) -> str:
-        groups = [named("aws:cloudwatch/logGroup:LogGroup", key) for key in keys]
+    def log_groups(*entries: PhysicalName) -> str:
+        groups = [named("aws:cloudwatch/logGroup:LogGroup", entry) for entry in entries]
         arn = f"arn:aws:logs:{REGION}:{account}:log-group"
         return " ".join(f"{arn}:{group}{tail}" for group in groups for tail in ("", ":*"))
 
-    names["keys_log_group"] = log_groups("keys_log_group")
-    checked = ("flow_log_group", "api_log_group", "alb_access_log_group", "db_log_group")
+    names["keys_log_group"] = log_groups(Names.keys_log_group)
+    checked = (
+        Names.flow_log_group,
+        Names.api_log_group,
+        Names.alb_access_log_group,
+        Names.db_log_group,
+    )
     names["checked_log_groups"] = log_groups(*checked)
     tasks = stack.graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
     # The key task's roles: its execution role (it has no task role, calling no AWS API).

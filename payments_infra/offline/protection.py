@@ -1,6 +1,6 @@
 """`make down` on a protected stack: refused, with the steps that keep the data and lift it.
 
-With ``payments:protectData`` (components/database.py) the stack's Aurora cluster has RDS
+With ``payments:protectData`` (components/database/database.py) the stack's Aurora cluster has RDS
 deletion protection and Pulumi's ``protect``, as do its KMS key and the database secret, so
 ``pulumi destroy`` would stop in its preview on the first of them. Preflight stops it before
 that, reading the setting from the stack file as the rest of preflight does, and says what to
@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from payments_infra.config.settings import PROTECT_DATA
+from payments_infra.config.database_settings import PROTECT_DATA
 
 DOCS = "docs/deploy.md#protecting-the-data"
 

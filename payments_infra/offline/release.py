@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from payments_infra import REPO_ROOT
-from payments_infra.aws.naming import physical_name
-from payments_infra.components.image import IMAGE_DIGEST
+from payments_infra.components.api.image import IMAGE_DIGEST
+from payments_infra.config.naming import Names, physical_name
 from payments_infra.offline.commands import Runner
 from payments_infra.offline.commands import run as _run
 from payments_infra.offline.protection import protects_data
@@ -100,7 +100,7 @@ def image_tag_problems(document: Mapping[str, Any], client_for: Callable[[str], 
     wanted = str(config.get("payments:apiImageTag") or "")
     if not wanted or config.get("payments:apiImage"):
         return []  # nothing to look up; with both set, the config rule says so
-    repository = physical_name("ecr_repository", str(config.get("payments:environmentSuffix")))
+    repository = physical_name(Names.ecr_repository, str(config.get("payments:environmentSuffix")))
     image_id = {"imageDigest" if IMAGE_DIGEST.fullmatch(wanted) else "imageTag": wanted}
     try:
         client_for("ecr").describe_images(repositoryName=repository, imageIds=[image_id])

@@ -79,8 +79,9 @@ def pinned_zone_problems(zones: Sequence[Zone], architecture: str) -> list[str]:
 def serverless_problems(rds: Any, zones: Sequence[Zone], engine_version: str) -> list[str]:
     """Aurora Serverless v2 of the configured version must be orderable in each zone.
 
-    All three, though the writer and the reader take the first two (components/database.py):
-    the database's subnets span all three, and a zone without it is one to keep out anyway.
+    All three, though the writer and the reader take the first two
+    (components/database/database.py): the database's subnets span all three, and a zone
+    without it is one to keep out anyway.
     """
     exact = "." in engine_version
     query = {"Engine": "aurora-postgresql", "DBInstanceClass": DB_INSTANCE_CLASS}

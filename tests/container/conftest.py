@@ -1,5 +1,6 @@
 """Fixtures for the container tests: Docker, the built image, the recorded task definition,
-a local PostgreSQL over TLS and the stand-in for Secrets Manager.
+a local PostgreSQL over TLS and the stand-in for Secrets Manager; and, per test module, the API
+task running on them, the one-off tasks (tests/container/one_off.py) and an API key.
 
 Nothing here is skipped: without Docker or the image the tests fail with one sentence that
 says what to do (`make image`; CI builds it before running them).
@@ -12,16 +13,21 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+import socket
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 from psycopg import sql
 
 from payments_infra import REPO_ROOT
-from payments_infra.aws.naming import physical_name
-from payments_infra.components.aurora import (
+from payments_infra.components.api.migration_runner import MIGRATIONS_CONTAINER
+from payments_infra.components.api.one_off_tasks import KEYS_CONTAINER
+from payments_infra.components.api.task_definition import CONTAINER_NAME
+from payments_infra.components.database.aurora import (
     APP_LOGIN,
     DATABASE_NAME,
     KEYS_LOGIN,
@@ -30,11 +36,17 @@ from payments_infra.components.aurora import (
     SECRET_KEYS,
     secret_document,
 )
-from payments_infra.components.migration_runner import MIGRATIONS_CONTAINER
-from payments_infra.components.one_off_tasks import KEYS_CONTAINER
-from payments_infra.components.service import CONTAINER_NAME
+from payments_infra.config.naming import Names, PhysicalName, physical_name
 from payments_infra.offline.graph import Graph
-from tests.container.fargate import Docker, SecretsManagerStand, TaskDefinition
+from tests.container.fargate import (
+    CompletedTask,
+    Docker,
+    FargateContainer,
+    FargateRunError,
+    SecretsManagerStand,
+    TaskDefinition,
+)
+from tests.container.one_off import OneOffTasks, create_key
 from tests.graph_queries import named
 from tests.stacks import SUFFIX
 
@@ -89,8 +101,8 @@ def recorded_ca_bundle_sha256() -> str:
     return digest
 
 
-def _recorded_task(graph: Graph, family_key: str, container: str) -> TaskDefinition:
-    family = physical_name(family_key, SUFFIX)
+def _recorded_task(graph: Graph, family_name: PhysicalName, container: str) -> TaskDefinition:
+    family = physical_name(family_name, SUFFIX)
     (task,) = [
         t
         for t in graph.of_type("aws:ecs/taskDefinition:TaskDefinition")
@@ -102,19 +114,19 @@ def _recorded_task(graph: Graph, family_key: str, container: str) -> TaskDefinit
 @pytest.fixture(scope="session")
 def task_definition(recorded_graph: Graph) -> TaskDefinition:
     """The API container as the program declares it (not a copy of its values)."""
-    return _recorded_task(recorded_graph, "task_family", CONTAINER_NAME)
+    return _recorded_task(recorded_graph, Names.task_family, CONTAINER_NAME)
 
 
 @pytest.fixture(scope="session")
 def migrations_task_definition(recorded_graph: Graph) -> TaskDefinition:
     """The migrations' one-off task, as the program declares it (one_off_tasks.py)."""
-    return _recorded_task(recorded_graph, "migrations_task_family", MIGRATIONS_CONTAINER)
+    return _recorded_task(recorded_graph, Names.migrations_task_family, MIGRATIONS_CONTAINER)
 
 
 @pytest.fixture(scope="session")
 def keys_task_definition(recorded_graph: Graph) -> TaskDefinition:
     """The key CLI's one-off task, as the program declares it (one_off_tasks.py)."""
-    return _recorded_task(recorded_graph, "keys_task_family", KEYS_CONTAINER)
+    return _recorded_task(recorded_graph, Names.keys_task_family, KEYS_CONTAINER)
 
 
 @dataclass(frozen=True)
@@ -160,9 +172,9 @@ def secrets_manager(recorded_graph: Graph, database: LocalDatabase) -> SecretsMa
     server: the master's, the API's login and the key CLI's. Only the port differs from what
     the component would write: Aurora's is 5432, the local server's a free one."""
 
-    def arn(key: str) -> str:
+    def arn(entry: PhysicalName) -> str:
         secret = named(
-            recorded_graph, "aws:secretsmanager/secret:Secret", physical_name(key, SUFFIX)
+            recorded_graph, "aws:secretsmanager/secret:Secret", physical_name(entry, SUFFIX)
         )
         return str(secret.outputs["arn"])
 
@@ -171,7 +183,7 @@ def secrets_manager(recorded_graph: Graph, database: LocalDatabase) -> SecretsMa
             secret_document(
                 login.host,
                 login.password,
-                physical_name("db_cluster", SUFFIX),
+                physical_name(Names.db_cluster, SUFFIX),
                 username=login.user,
                 master_secret_arn=master_arn,
             )
@@ -181,13 +193,129 @@ def secrets_manager(recorded_graph: Graph, database: LocalDatabase) -> SecretsMa
         assert set(SECRET_KEYS.values()) <= written.keys()
         return json.dumps(written)
 
-    master_arn = arn("db_master_secret")
+    master_arn = arn(Names.db_master_secret)
     assert database.master.user == MASTER_USERNAME
     assert (database.api.user, database.keys.user) == (APP_LOGIN.username, KEYS_LOGIN.username)
     return SecretsManagerStand(
         {
             master_arn: document(database.master, None),
-            arn("db_app_secret"): document(database.api, master_arn),
-            arn("db_keys_secret"): document(database.keys, master_arn),
+            arn(Names.db_app_secret): document(database.api, master_arn),
+            arn(Names.db_keys_secret): document(database.keys, master_arn),
         }
     )
+
+
+# -- the API task and the one-off tasks, once per test module ----------------------------------
+
+
+def _require_free_port(port: int) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            pytest.fail(
+                f"Port {port} is in use on this host; the container listens on it on the host "
+                "network (as a task does on its own network interface): free it.",
+                pytrace=False,
+            )
+
+
+@pytest.fixture(scope="module")
+def database_ca_override(
+    database: LocalDatabase, image_ca_bundle: tuple[str, str]
+) -> Iterator[Mapping[str, Path]]:
+    """The one substitution: the local test CA, read-only over the image's DB_SSLROOTCERT."""
+    ca_bundle_path, _ = image_ca_bundle
+    with tempfile.TemporaryDirectory(prefix="payments-container-test-") as work:
+        test_ca = Path(work) / "test-ca.pem"
+        shutil.copyfile(database.server.ca_path, test_ca)
+        test_ca.chmod(0o644)  # readable by the container's user
+        yield {ca_bundle_path: test_ca}
+
+
+@pytest.fixture(scope="module")
+def api_task(
+    *,
+    docker: Docker,
+    image: str,
+    task_definition: TaskDefinition,
+    secrets_manager: SecretsManagerStand,
+    database_ca_override: Mapping[str, Path],
+    migration_task: CompletedTask,
+) -> Iterator[FargateContainer]:
+    """The running, healthy container, logged in as payments_api on the migrated database.
+    Removed afterwards with its volume and directories."""
+    _require_free_port(task_definition.port)
+    task = FargateContainer(
+        docker,
+        task_definition,
+        image,
+        secrets_manager,
+        read_only_files=database_ca_override,
+    )
+    with task:
+        failure = None
+        try:
+            task.start()
+            task.wait_until_healthy()
+        except FargateRunError as error:
+            failure = f"{image} run as the task definition says: {error}"
+        if failure:  # outside the except block: one message, not a chain of two
+            pytest.fail(failure, pytrace=False)
+        yield task
+
+
+@pytest.fixture(scope="module")
+def one_off_tasks(
+    *,
+    docker: Docker,
+    image: str,
+    migrations_task_definition: TaskDefinition,
+    keys_task_definition: TaskDefinition,
+    secrets_manager: SecretsManagerStand,
+    database_ca_override: Mapping[str, Path],
+) -> OneOffTasks:
+    return OneOffTasks(
+        docker=docker,
+        migrations_task=migrations_task_definition,
+        keys_task=keys_task_definition,
+        image=image,
+        secrets=secrets_manager,
+        read_only_files=database_ca_override,
+    )
+
+
+@pytest.fixture(scope="module")
+def migration_task(one_off_tasks: OneOffTasks) -> CompletedTask:
+    """The deploy's migration task, run once on the empty database before anything else."""
+    migrated = one_off_tasks.migrate()
+    assert (migrated.exit_code, migrated.oom_killed) == (0, False), migrated
+    return migrated
+
+
+@pytest.fixture(scope="module")
+def api_key(one_off_tasks: OneOffTasks, migration_task: CompletedTask) -> str:
+    """A key for the client ``container-test``, made by a one-off task as an operator would."""
+    _, key = create_key(one_off_tasks, "container-test")
+    return key
+
+
+@pytest.fixture(scope="module")
+def api_key_cache_seconds(docker: Docker, image: str, task_definition: TaskDefinition) -> float:
+    """API_KEY_CACHE_SECONDS as the API task has it: the task definition's value, else the
+    default of the image's own settings module."""
+    for variable in task_definition.container.get("environment", []):
+        if variable["name"] == "API_KEY_CACHE_SECONDS":
+            return float(variable["value"])
+    script = (
+        "from payments_api.settings import Settings; "
+        "print(Settings.model_fields['api_key_cache_seconds'].default)"
+    )
+    result = docker.run("run", "--rm", "--network=none", "--entrypoint=python", image, "-c", script)
+    return float(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def base_url(task_definition: TaskDefinition) -> str:
+    return f"https://127.0.0.1:{task_definition.port}"

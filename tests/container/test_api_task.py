@@ -34,29 +34,16 @@ test waits, bounded by it, for the key to stop working.
 from __future__ import annotations
 
 import hashlib
-import re
-import shutil
-import socket
-import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx2
 import pytest
 
-from payments_infra.components.database import DATABASE_NAME
+from payments_infra.components.database.aurora import DATABASE_NAME
 from payments_infra.offline.graph import Graph
 from tests.container.conftest import LocalDatabase
-from tests.container.fargate import (
-    CompletedTask,
-    Docker,
-    FargateContainer,
-    FargateRunError,
-    SecretsManagerStand,
-    TaskDefinition,
-)
+from tests.container.fargate import CompletedTask, FargateContainer, TaskDefinition
+from tests.container.one_off import KEY_FORM, OneOffTasks, create_key
 from tests.container.payment_load import BODY, PaymentLoad
 from tests.graph_queries import only
 
@@ -65,171 +52,10 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 LOAD_THREADS = 4
 # Payments acknowledged before the stop, so that requests are surely flowing when it comes.
 ACKNOWLEDGED_BEFORE_STOP = 20
-# A one-off task of the keys CLI: Python's start, one TLS connection, a few statements.
-ONE_OFF_TIMEOUT_SECONDS = 60.0
-KEYS = ("python", "-m", "payments_api.cli.api_keys")
 # What the migrations leave the database at (payments_api/migrations/versions).
 HEAD_VERSION = "0002_roles"
-# The key's documented form (payments_api/auth.py): pay_<12 hex digits>_<43 urlsafe base64>.
-KEY_FORM = re.compile(r"pay_(?P<prefix>[0-9a-f]{12})_[A-Za-z0-9_-]{43}")
 # How late past API_KEY_CACHE_SECONDS a revocation may show: request and poll times.
 REVOCATION_MARGIN_SECONDS = 10.0
-
-
-def _require_free_port(port: int) -> None:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-        try:
-            sock.bind(("0.0.0.0", port))
-        except OSError:
-            pytest.fail(
-                f"Port {port} is in use on this host; the container listens on it on the host "
-                "network (as a task does on its own network interface): free it.",
-                pytrace=False,
-            )
-
-
-@pytest.fixture(scope="module")
-def database_ca_override(
-    database: LocalDatabase, image_ca_bundle: tuple[str, str]
-) -> Iterator[Mapping[str, Path]]:
-    """The one substitution: the local test CA, read-only over the image's DB_SSLROOTCERT."""
-    ca_bundle_path, _ = image_ca_bundle
-    with tempfile.TemporaryDirectory(prefix="payments-container-test-") as work:
-        test_ca = Path(work) / "test-ca.pem"
-        shutil.copyfile(database.server.ca_path, test_ca)
-        test_ca.chmod(0o644)  # readable by the container's user
-        yield {ca_bundle_path: test_ca}
-
-
-@pytest.fixture(scope="module")
-def api_task(
-    *,
-    docker: Docker,
-    image: str,
-    task_definition: TaskDefinition,
-    secrets_manager: SecretsManagerStand,
-    database_ca_override: Mapping[str, Path],
-    migration_task: CompletedTask,
-) -> Iterator[FargateContainer]:
-    """The running, healthy container, logged in as payments_api on the migrated database.
-    Removed afterwards with its volume and directories."""
-    _require_free_port(task_definition.port)
-    task = FargateContainer(
-        docker,
-        task_definition,
-        image,
-        secrets_manager,
-        read_only_files=database_ca_override,
-    )
-    with task:
-        failure = None
-        try:
-            task.start()
-            task.wait_until_healthy()
-        except FargateRunError as error:
-            failure = f"{image} run as the task definition says: {error}"
-        if failure:  # outside the except block: one message, not a chain of two
-            pytest.fail(failure, pytrace=False)
-        yield task
-
-
-@dataclass(frozen=True)
-class OneOffTasks:
-    """The deploy's migration task and the operator's key tasks, each of its own recorded
-    task definition."""
-
-    docker: Docker
-    migrations_task: TaskDefinition
-    keys_task: TaskDefinition
-    image: str
-    secrets: SecretsManagerStand
-    read_only_files: Mapping[str, Path]
-
-    def _run(self, task: TaskDefinition, command: Sequence[str] = ()) -> CompletedTask:
-        with FargateContainer(
-            self.docker,
-            task,
-            self.image,
-            self.secrets,
-            read_only_files=self.read_only_files,
-            command=command,
-        ) as container:
-            return container.run_to_completion(ONE_OFF_TIMEOUT_SECONDS)
-
-    def migrate(self) -> CompletedTask:
-        """The deploy's migration task: its task definition as it is, no override."""
-        return self._run(self.migrations_task)
-
-    def keys(self, *args: str) -> CompletedTask:
-        """The key CLI as the operator runs it: the key task with a command override."""
-        return self._run(self.keys_task, (*KEYS, *args))
-
-
-@pytest.fixture(scope="module")
-def one_off_tasks(
-    *,
-    docker: Docker,
-    image: str,
-    migrations_task_definition: TaskDefinition,
-    keys_task_definition: TaskDefinition,
-    secrets_manager: SecretsManagerStand,
-    database_ca_override: Mapping[str, Path],
-) -> OneOffTasks:
-    return OneOffTasks(
-        docker=docker,
-        migrations_task=migrations_task_definition,
-        keys_task=keys_task_definition,
-        image=image,
-        secrets=secrets_manager,
-        read_only_files=database_ca_override,
-    )
-
-
-@pytest.fixture(scope="module")
-def migration_task(one_off_tasks: OneOffTasks) -> CompletedTask:
-    """The deploy's migration task, run once on the empty database before anything else."""
-    migrated = one_off_tasks.migrate()
-    assert (migrated.exit_code, migrated.oom_killed) == (0, False), migrated
-    return migrated
-
-
-def _create_key(one_off_tasks: OneOffTasks, client_id: str) -> tuple[CompletedTask, str]:
-    """(the one-off task, the key it printed): its stdout must be the key alone, one line."""
-    created = one_off_tasks.keys("create", client_id)
-    assert (created.exit_code, created.oom_killed) == (0, False), created
-    lines = created.stdout.splitlines()
-    assert len(lines) == 1, f"stdout is not one line: {len(lines)} lines; stderr:\n{created.stderr}"
-    (key,) = lines
-    assert KEY_FORM.fullmatch(key), f"stdout is not a key of the documented form: {key!r}"
-    return created, key
-
-
-@pytest.fixture(scope="module")
-def api_key(one_off_tasks: OneOffTasks, migration_task: CompletedTask) -> str:
-    """A key for the client ``container-test``, made by a one-off task as an operator would."""
-    _, key = _create_key(one_off_tasks, "container-test")
-    return key
-
-
-@pytest.fixture(scope="module")
-def api_key_cache_seconds(docker: Docker, image: str, task_definition: TaskDefinition) -> float:
-    """API_KEY_CACHE_SECONDS as the API task has it: the task definition's value, else the
-    default of the image's own settings module."""
-    for variable in task_definition.container.get("environment", []):
-        if variable["name"] == "API_KEY_CACHE_SECONDS":
-            return float(variable["value"])
-    script = (
-        "from payments_api.settings import Settings; "
-        "print(Settings.model_fields['api_key_cache_seconds'].default)"
-    )
-    result = docker.run("run", "--rm", "--network=none", "--entrypoint=python", image, "-c", script)
-    return float(result.stdout)
-
-
-@pytest.fixture(scope="module")
-def base_url(task_definition: TaskDefinition) -> str:
-    return f"https://127.0.0.1:{task_definition.port}"
 
 
 def _client(base_url: str, api_key: str | None = None) -> httpx2.Client:
@@ -339,7 +165,7 @@ def test_keys_cli_runs_as_a_one_off_task_and_revocation_takes_effect(
     constraints (its user, not root; a read-only root filesystem). ``create`` prints the key
     alone on stdout; ``list`` shows its prefix, never the key or its hash; after ``revoke``
     the key gets 401 within API_KEY_CACHE_SECONDS, and other keys keep working."""
-    created, key = _create_key(one_off_tasks, "container-revoke-test")
+    created, key = create_key(one_off_tasks, "container-revoke-test")
     assert created.user == keys_task_definition.container["user"]
     assert created.user.partition(":")[0] not in {"", "0", "root"}
     assert created.read_only_root is True

@@ -5,6 +5,7 @@ Balancer" page (Elastic Load Balancing guide, "Example log entries"). DOC_HTTP i
 HTTP example as it stood when entries ended at conn_trace_id (30 fields); the others are as
 they stand now, with the three transform fields after it. The CONSTRUCTED_* lines are not on
 the page: they are written to its field descriptions, for cases it has no example of.
+BUCKET, KEY and LOG_GROUP are where the tests' lines come from and go to.
 """
 
 from __future__ import annotations
@@ -14,6 +15,15 @@ import io
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+BUCKET = "alb-logs-prod1"
+LOG_GROUP = "/aws/alb/access/alb-prod1"
+# A real ALB object name under a prefix with a space and a '+', which the S3 event encodes.
+KEY = (
+    "alb access+logs/AWSLogs/123456789012/elasticloadbalancing/us-east-1/2026/09/29/"
+    "123456789012_elasticloadbalancing_us-east-1_app.alb-prod1.50dc6c495c0c9188_"
+    "20260929T2340Z_10.0.1.15_2fh3k9ab.log.gz"
+)
 
 DOC_TIME = "2018-07-02T22:23:00.186641Z"
 DOC_TIME_MS = 1_530_570_180_186

@@ -16,13 +16,15 @@ from urllib.parse import unquote, urlsplit
 import boto3
 import psycopg
 import pytest
-from payments_local_servers.postgres import DatabaseCredentials, PostgresServer, generate_ca
+from payments_local_servers.certificates import generate_ca
+from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 from payments_local_servers.secrets_rotation import STEPS, SecretsManagerRotation
 from psycopg.conninfo import conninfo_to_dict
 
 from functions.db_rotation import handler as rotation
-from functions.db_rotation.handler import RotationError
-from payments_infra.components.aurora import secret_document
+from functions.db_rotation import rotation_steps, secret_versions
+from functions.db_rotation.rotation_error import RotationError
+from payments_infra.components.database.aurora import secret_document
 
 REGION = "us-east-1"
 
@@ -76,7 +78,7 @@ def document_for(database: DatabaseCredentials, password: str) -> dict[str, Any]
     """The secret's JSON as the stack writes it (aurora.secret_document), for this database."""
     document: dict[str, Any] = json.loads(secret_document(database.host, password, "aurora-x"))
     document.update(username=database.user, port=database.port, dbname=database.dbname)
-    document["url"] = rotation.connection_url(document)
+    document["url"] = secret_versions.connection_url(document)
     return document
 
 
@@ -136,9 +138,9 @@ def test_a_rotation_changes_the_password_and_keeps_every_key_consistent(rig: Rig
 def test_the_new_password_is_long_and_free_of_url_and_shell_delimiters(rig: Rig) -> None:
     rig.rotations.rotate()
     password = rig.current()["password"]
-    assert len(password) == rotation.PASSWORD_LENGTH == 32  # as long as the stack's first one
-    assert not set(password) & set(rotation.EXCLUDE_CHARACTERS)
-    assert set("/@\"'\\:?#[]%&+=;, ") <= set(rotation.EXCLUDE_CHARACTERS)
+    assert len(password) == rotation_steps.PASSWORD_LENGTH == 32  # as long as the stack's first one
+    assert not set(password) & set(rotation_steps.EXCLUDE_CHARACTERS)
+    assert set("/@\"'\\:?#[]%&+=;, ") <= set(rotation_steps.EXCLUDE_CHARACTERS)
 
 
 def test_rotating_again_moves_on_from_the_previous_password(rig: Rig) -> None:
@@ -311,20 +313,20 @@ def test_no_password_or_url_reaches_the_function_log_or_the_server_log(
 
 def test_the_url_is_rebuilt_exactly_as_the_stack_writes_it() -> None:
     first = json.loads(secret_document("db.example", "Abc-123_x.y~z", "aurora-x"))
-    rotated = rotation.with_password(first, "Abc-123_x.y~z")
+    rotated = secret_versions.with_password(first, "Abc-123_x.y~z")
     assert rotated == first  # the same password gives the stack's own document back
     assert json.loads(secret_document("db.example", "New-456", "aurora-x")) == (
-        rotation.with_password(first, "New-456")
+        secret_versions.with_password(first, "New-456")
     )
 
 
 def test_a_password_with_url_delimiters_is_percent_encoded_in_the_url() -> None:
     document = json.loads(secret_document("db.example", "old", "aurora-x"))
     password = "a!$()*<>^`{|}~b"
-    rotated = rotation.with_password(document, password)
+    rotated = secret_versions.with_password(document, password)
     assert unquote(urlsplit(rotated["url"]).password or "") == password
     assert url_credentials(rotated["url"])["password"] == password
-    rotation.check_consistent(rotated)
+    secret_versions.check_consistent(rotated)
 
 
 def test_a_stale_url_is_caught_by_name_not_by_value() -> None:
@@ -332,5 +334,5 @@ def test_a_stale_url_is_caught_by_name_not_by_value() -> None:
     document = json.loads(secret_document("db.example", "old-password", "aurora-x"))
     stale = {**document, "password": "new-password"}
     with pytest.raises(RotationError, match="url disagrees with the keys password") as caught:
-        rotation.check_consistent(stale)
+        secret_versions.check_consistent(stale)
     assert "new-password" not in str(caught.value) and "old-password" not in str(caught.value)

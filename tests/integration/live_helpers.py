@@ -66,7 +66,7 @@ def stack_protects_data(root: Path, suffix: str) -> bool | None:
     """``payments:protectData`` of the stack under test: the stack file of ``root`` whose
     ``environmentSuffix`` is the deployed one. None when no stack file has that suffix, when
     those that have it disagree, or when its value is not a boolean."""
-    from payments_infra.config.settings import PROTECT_DATA  # noqa: PLC0415
+    from payments_infra.config.database_settings import PROTECT_DATA  # noqa: PLC0415
     from payments_infra.offline.stack_file import StackFileError, read_stack_config  # noqa: PLC0415
 
     found: set[bool] = set()
@@ -239,7 +239,10 @@ def tcp_connect_outcomes(host: str, port: int, timeout: float) -> dict[str, str]
     """Try a TCP connection to each IPv4 address of ``host`` (each bounded by ``timeout``)
     and say what happened: ``connected``, ``refused``, ``timed out`` or the error."""
     addresses = sorted(
-        {info[4][0] for info in socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)}
+        {
+            str(info[4][0])
+            for info in socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)
+        }
     )
     outcomes: dict[str, str] = {}
     for address in addresses:

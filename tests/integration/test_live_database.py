@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from payments_infra.aws.naming import physical_name
+from payments_infra.config.naming import Names, physical_name
 from tests.integration.live_helpers import unfinished_rotations
 
 
@@ -57,7 +57,7 @@ def test_parameter_group_forces_tls(rds: Any, stack_outputs: dict[str, Any]) -> 
     assert values["rds.force_ssl"] == "1"
 
 
-# The master's secret and each login's (components/aurora.py).
+# The master's secret and each login's (components/database/aurora.py).
 SECRET_OUTPUTS = ("db_master_secret_arn", "db_app_secret_arn", "db_keys_secret_arn")
 
 
@@ -86,7 +86,7 @@ def test_secret_is_the_stacks_and_no_rotation_is_unfinished(
         "alarm-db-rotation-errors and the rotation function's log group"
     )
     if secret.get("RotationEnabled"):
-        function = physical_name("db_rotation_function", environment_suffix)
+        function = physical_name(Names.db_rotation_function, environment_suffix)
         assert secret.get("RotationLambdaARN", "").endswith(f":function:{function}")
         assert secret.get("LastRotatedDate"), "rotation is on but has not completed once yet"
 

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from payments_infra.aws.web_headers import CONTENT_SECURITY_POLICY
+from payments_infra.components.frontend.web_headers import CONTENT_SECURITY_POLICY
 from tests.integration.live_helpers import (
     HttpResponse,
     api_origin_domain,

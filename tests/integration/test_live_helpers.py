@@ -71,8 +71,9 @@ def test_web_acl_arn_is_split_into_name_and_id() -> None:
 
 
 def test_api_origin_is_found_only_through_the_api_behaviour() -> None:
-    origins = {"Quantity": 2, "Items": [{"Id": "web", "DomainName": "b.s3.amazonaws.com"}]}
-    origins["Items"].append({"Id": "api", "DomainName": "api.example.com"})
+    items = [{"Id": "web", "DomainName": "b.s3.amazonaws.com"}]
+    items.append({"Id": "api", "DomainName": "api.example.com"})
+    origins = {"Quantity": 2, "Items": items}
     wired = {
         "Origins": origins,
         "CacheBehaviors": {

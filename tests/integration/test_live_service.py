@@ -108,7 +108,7 @@ def test_running_tasks_have_no_public_ip(ec2: Any, running_tasks: list[dict[str,
 def test_task_definition_injects_the_db_credentials_from_the_apps_login_secret(
     api_containers: list[dict[str, Any]], stack_outputs: dict[str, Any]
 ) -> None:
-    # The API's own login, never the master's (components/aurora.py).
+    # The API's own login, never the master's (components/database/aurora.py).
     secret_arn = stack_outputs["db_app_secret_arn"]
     secrets = {s["name"]: s["valueFrom"] for c in api_containers for s in c.get("secrets", [])}
     missing = DB_SECRET_VARIABLES - set(secrets)

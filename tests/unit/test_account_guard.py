@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from payments_infra.config.errors import ConfigError
-from payments_infra.offline import preflight
+from payments_infra.offline import aws_access
 from payments_infra.offline.mocks import PlaceholderMocks, RecordingMonitor, record_program
 from tests.aws_stubs import stubbed
 from tests.stacks import VALID_CONFIG
@@ -44,8 +44,8 @@ def test_preflight_refuses_credentials_of_another_account() -> None:
     stub.add_response("get_caller_identity", IDENTITY)
     stub.add_response("get_caller_identity", IDENTITY)
     with stub:
-        [problem] = preflight.aws_problems(client, "210987654321")
-        assert preflight.aws_problems(client, "123456789012") == []
+        [problem] = aws_access.aws_problems(client, "210987654321")
+        assert aws_access.aws_problems(client, "123456789012") == []
     assert problem == (
         "these credentials are for AWS account 123456789012, but the stack may deploy only "
         "into 210987654321 (payments:accountId): use that account's credentials "

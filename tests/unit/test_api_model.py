@@ -28,8 +28,8 @@ WAF_PATTERN = "^[\\w+=:#@/\\-,\\.][\\w+=:#@/\\-,\\.\\s]+[\\w+=:#@/\\-,\\.]$"
 # each (parentheses, an apostrophe), while the provider and `pulumi preview` let them pass.
 REFUSED_DESCRIPTIONS = {
     "frontend-waf": "Public web app and API through CloudFront (PCI DSS 6.4.2)",
-    "api-waf": "The API on its load balancer, whichever way a request comes (PCI DSS 6.4.2)",
-    "api-waf-origin": "Labels the requests that carry CloudFront's origin header",
+    "alb-waf": "The API on its load balancer, whichever way a request comes (PCI DSS 6.4.2)",
+    "alb-waf-origin": "Labels the requests that carry CloudFront's origin header",
 }
 
 
@@ -136,7 +136,7 @@ def test_the_providers_default_tags_are_checked_on_each_resource(graph: Graph) -
     provider.inputs["defaultTags"] = json.dumps(default_tags)
     problems = check_api_rules(graph)
     assert any(
-        p.startswith("api-alb (") and "tags.CostCenter = 'payments (PCI)'" in p for p in problems
+        p.startswith("alb (") and "tags.CostCenter = 'payments (PCI)'" in p for p in problems
     ), problems
 
 

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from payments_infra import REPO_ROOT
-from payments_infra.aws import api_metrics
-from payments_infra.aws.api_metrics import PAYMENT_ROUTE, STATUS_CLASSES
-from payments_infra.components import business_metrics
+from payments_infra.components.api import api_metrics, business_metrics
+from payments_infra.components.api.api_metrics import PAYMENT_ROUTE, STATUS_CLASSES
 from payments_infra.offline import cost
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.mocks import record_program
@@ -101,11 +100,12 @@ def served_routes() -> set[str]:
         )
         app_routes = [r for r in create_app(settings).routes if getattr(r, "path", "")]
         return {
-            f"{method} {route.path}"
+            f"{method} {path}"
             for routes in (payments.router.routes, health.router.routes, app_routes)
             for route in routes
+            for path in [str(getattr(route, "path", ""))]
             for method in getattr(route, "methods", None) or ()
-            if route.path.startswith(("/api", "/healthz", "/readyz"))
+            if path.startswith(("/api", "/healthz", "/readyz"))
         }
     finally:
         sys.path.remove(str(REPO_ROOT / "app" / "api"))

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from payments_infra.aws.naming import MAX_SUFFIX_LENGTH
 from payments_infra.aws.provider import choose_zones
 from payments_infra.config import SETTINGS, Ingress, StackConfig
 from payments_infra.config.cross_rules import CROSS_RULES
 from payments_infra.config.errors import ConfigError
+from payments_infra.config.naming import MAX_SUFFIX_LENGTH
 from payments_infra.config.setting import Setting, binding
 from payments_infra.config.stack_config import TIERS
 from payments_infra.offline.mocks import (

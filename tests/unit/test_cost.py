@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from payments_infra.components.service import DESIRED_TASKS
+from payments_infra.components.api.service import DESIRED_TASKS
 from payments_infra.config import DEFAULT_API_CPU, DEFAULT_API_MEMORY, DEFAULT_DB_MIN_CAPACITY
-from payments_infra.offline import cost
-from payments_infra.offline.cost import CostLine
+from payments_infra.offline import cost, cost_assumptions
 from payments_infra.offline.graph import Graph, Resource
+from payments_infra.offline.price_table import PRICES_FILE, CostLine
 
 HOURS = 730
-TABLE = json.loads(cost.PRICES_FILE.read_text())
+TABLE = json.loads(PRICES_FILE.read_text())
 PRICE = {key: entry["usd"] for key, entry in TABLE["prices"].items()}
 UNIT = {key: entry["unit"] for key, entry in TABLE["prices"].items()}
 TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:1"
@@ -146,11 +146,15 @@ def test_each_line_of_a_small_graph_is_its_count_times_its_size_times_its_price(
     assert_line(lines["Elastic IP (public IPv4) hours"], 2 * HOURS, "public_ipv4_hour")
     assert_line(
         lines["NAT data processed (baseline)"],
-        cost.NAT_GB_PROCESSED_PER_MONTH,
+        cost_assumptions.NAT_GB_PROCESSED_PER_MONTH,
         "nat_gateway_gb_processed",
     )
     assert_line(lines["ALB hours"], HOURS, "alb_hour")
-    assert_line(lines["ALB LCU-hours (baseline)"], cost.ALB_LCUS_PER_HOUR * HOURS, "alb_lcu_hour")
+    assert_line(
+        lines["ALB LCU-hours (baseline)"],
+        cost_assumptions.ALB_LCUS_PER_HOUR * HOURS,
+        "alb_lcu_hour",
+    )
     assert_line(lines["ALB public IPv4 hours"], 2 * HOURS, "public_ipv4_hour")
     # 3 tasks x 1 vCPU and 3 tasks x 2 GiB, on Graviton prices.
     assert_line(lines["Fargate vCPU (ARM64)"], 3 * 1 * HOURS, "fargate_arm64_vcpu_hour")
@@ -162,41 +166,43 @@ def test_each_line_of_a_small_graph_is_its_count_times_its_size_times_its_price(
         "aurora_serverless_v2_acu_hour",
     )
     assert_line(
-        lines["Aurora storage (baseline)"], cost.AURORA_STORAGE_GB, "aurora_storage_gb_month"
+        lines["Aurora storage (baseline)"],
+        cost_assumptions.AURORA_STORAGE_GB,
+        "aurora_storage_gb_month",
     )
     assert_line(
         lines["Aurora I/O (baseline)"],
-        cost.AURORA_IO_MILLION_REQUESTS_PER_MONTH,
+        cost_assumptions.AURORA_IO_MILLION_REQUESTS_PER_MONTH,
         "aurora_io_million_requests",
     )
     assert_line(
         lines["CloudFront HTTPS requests (baseline)"],
-        cost.CLOUDFRONT_REQUESTS_PER_MONTH / 10_000,
+        cost_assumptions.CLOUDFRONT_REQUESTS_PER_MONTH / 10_000,
         "cloudfront_https_10k_requests",
     )
     assert_line(
         lines["CloudFront data out (baseline)"],
-        cost.CLOUDFRONT_GB_OUT_PER_MONTH,
+        cost_assumptions.CLOUDFRONT_GB_OUT_PER_MONTH,
         "cloudfront_gb_out_north_america",
     )
     assert_line(lines["WAF web ACLs"], 1, "waf_web_acl_month")
     assert_line(lines["WAF rules"], 3, "waf_rule_month")
     assert_line(
         lines["WAF requests (baseline)"],
-        cost.WAF_REQUESTS_PER_MONTH / 1_000_000,
+        cost_assumptions.WAF_REQUESTS_PER_MONTH / 1_000_000,
         "waf_million_requests",
     )
     assert_line(lines["KMS customer-managed keys"], 1, "kms_key_month")
     assert_line(lines["Secrets Manager secrets"], 1, "secrets_manager_secret_month")
     assert_line(
         lines["CloudWatch Logs ingestion (baseline)"],
-        cost.LOG_GB_INGESTED_PER_MONTH,
+        cost_assumptions.LOG_GB_INGESTED_PER_MONTH,
         "cloudwatch_logs_ingestion_gb",
     )
     # 60 days of retention keep two months of ingestion.
     assert_line(
         lines["CloudWatch Logs storage (baseline)"],
-        2 * cost.LOG_GB_INGESTED_PER_MONTH,
+        2 * cost_assumptions.LOG_GB_INGESTED_PER_MONTH,
         "cloudwatch_logs_storage_gb_month",
     )
     # 3 alarms on one metric, and one over three: 6 alarm metrics.
@@ -251,12 +257,12 @@ def test_interface_endpoints_bill_each_zone_hour_and_take_aws_traffic_off_the_na
     )
     assert_line(
         lines["VPC endpoint data processed (baseline)"],
-        cost.AWS_API_GB_PER_MONTH,
+        cost_assumptions.AWS_API_GB_PER_MONTH,
         "interface_endpoint_gb_processed",
     )
     assert_line(
         lines["NAT data processed (baseline)"],
-        cost.NAT_GB_PROCESSED_PER_MONTH - cost.AWS_API_GB_PER_MONTH,
+        cost_assumptions.NAT_GB_PROCESSED_PER_MONTH - cost_assumptions.AWS_API_GB_PER_MONTH,
         "nat_gateway_gb_processed",
     )
 

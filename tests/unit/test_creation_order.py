@@ -10,7 +10,7 @@ from payments_infra.offline.graph import Graph, Resource
 
 # (order, waiter logical name, prerequisite logical names it must wait for)
 EXPECTED = {
-    "internet-facing ALB after the internet gateway": ("api-alb", {"network-igw"}),
+    "internet-facing ALB after the internet gateway": ("alb", {"network-igw"}),
     # The API's login: the service's tasks get the app secret only.
     "ECS service after its secret's value": ("api-service", {"database-app-credentials-value"}),
     "ECS service after its roles' policies": (
@@ -32,17 +32,17 @@ EXPECTED = {
             "endpoints-kms",
             "endpoints-sts",
             "network-s3-endpoint",
-            "api-tasks_out_endpoints",
-            "api-tasks_out_s3",
-            "endpoints-ingress-from-api-tasks",
+            "api-tasks-to-vpce-egress",
+            "api-tasks-to-s3-egress",
+            "api-tasks-to-vpce-ingress",
         },
     ),
-    "ECS service after what forwards to its target group": ("api-service", {"api-rule-api-paths"}),
+    "ECS service after what forwards to its target group": ("api-service", {"alb-rule-api-paths"}),
     "Aurora reader after the writer": ("database-reader", {"database-writer"}),
     "flow log after its role's policy": ("network-flow-log", {"network-flow-logs-policy"}),
     "function in a VPC after its role's policy": (
-        "database-rotation-function",
-        {"database-rotation-policy"},
+        "db-rotation-function",
+        {"db-rotation-policy"},
     ),
     "ECS service after the migrations": ("api-service", {"api-migrations-run"}),
     "migrations after the database, their secrets' values and their role's policy": (
@@ -56,25 +56,26 @@ EXPECTED = {
         },
     ),
     "a login's secret rotation after the migrations": (
-        "database-rotation-app",
+        "db-rotation-app",
         {"api-migrations-run"},
     ),
     # A login's: its function is invoked for the master's secret too (masterarn).
     "secret rotation after its value, its function's policy and invoke permission": (
-        "database-rotation-app",
+        "db-rotation-app",
         {
             "database-app-credentials-value",
-            "database-rotation-policy",
-            "database-rotation-invoked-for-master",
-            "database-rotation-invoked-for-app",
-            "database-rotation-invoked-for-keys",
+            "db-rotation-policy",
+            "db-rotation-invoked-for-master",
+            "db-rotation-invoked-for-app",
+            "db-rotation-invoked-for-keys",
         },
     ),
 }
 
 
 def by_name(graph: Graph, name: str) -> Resource:
-    (resource,) = [r for r in graph if r.name == name]
+    """The AWS resource of this logical name (a component may share it: ``alb``)."""
+    (resource,) = [r for r in graph if r.name == name and not r.type.startswith("payments:")]
     return resource
 
 
@@ -130,12 +131,12 @@ def test_every_logins_rotation_waits_for_the_migrations_but_the_masters_need_not
     (order,) = [o for o in ORDERS if o.name == "a login's secret rotation after the migrations"]
     run = by_name(graph, "api-migrations-run")
     for login in ("app", "keys"):
-        assert order.prerequisites(graph, by_name(graph, f"database-rotation-{login}")) == [run]
-    assert order.prerequisites(graph, by_name(graph, "database-rotation-master")) == []
+        assert order.prerequisites(graph, by_name(graph, f"db-rotation-{login}")) == [run]
+    assert order.prerequisites(graph, by_name(graph, "db-rotation-master")) == []
 
 
 def test_an_internal_alb_needs_no_internet_gateway(graph: Graph) -> None:
-    alb = by_name(graph, "api-alb")
+    alb = by_name(graph, "alb")
     alb.inputs["internal"] = True
     assert creation_order.internet_gateways(graph, alb) == []
 

@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 
 from payments_infra.config import SETTINGS, StackConfig
-from payments_infra.offline import creation_settings, docs, preflight, preview_gate
+from payments_infra.docs import generate as docs
+from payments_infra.offline import creation_settings, preflight, preview_gate
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.mocks import record_program
 from tests.stacks import DNS, EXISTING, VALID_CONFIG, WEB_DIST, ZONES
@@ -313,7 +314,7 @@ def test_a_new_suffix_replaces_the_cluster_and_everything_named() -> None:
         _names(lost)
     )
     secrets = {f"database-{role}-credentials" for role in ("master", "app", "keys")}
-    assert {*secrets, "api-alb-logs", "network-flow-logs"} <= _names(lost)
+    assert {*secrets, "alb-logs", "network-flow-logs"} <= _names(lost)
 
 
 def test_a_new_vpc_range_replaces_the_network_the_database_stands_in() -> None:

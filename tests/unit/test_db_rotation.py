@@ -1,4 +1,4 @@
-"""The database password rotation (db_rotation.py, the PasswordRotation component), read from
+"""The database password rotation (db_rotation.py, the DbRotation component), read from
 the recorded graph: the stack's own function, on by default, in the private subnets with its
 own group, a role scoped to the three database secrets and their key, its log group first,
 and a schedule per secret once everything it needs exists (the migrations included)."""
@@ -25,7 +25,7 @@ from payments_infra.aws.function_code import (
     python_archive,
     read_lock,
 )
-from payments_infra.components.db_rotation import ROTATION_LOCK, rotation_code
+from payments_infra.components.database.db_rotation import ROTATION_LOCK, rotation_code
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.creation_order import ancestors
 from payments_infra.offline.graph import Graph, Resource
@@ -52,11 +52,11 @@ def by_name(graph: Graph, type_token: str, prefix: str) -> Resource:
 
 
 def rotation_function(graph: Graph) -> Resource:
-    return by_name(graph, FUNCTION, "database-rotation-function")
+    return by_name(graph, FUNCTION, "db-rotation-function")
 
 
 def rotation_statements(graph: Graph) -> dict[str, dict[str, Any]]:
-    policy = by_name(graph, "aws:iam/rolePolicy:RolePolicy", "database-rotation-policy")
+    policy = by_name(graph, "aws:iam/rolePolicy:RolePolicy", "db-rotation-policy")
     return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
 
 
@@ -92,7 +92,7 @@ def test_the_default_stack_rotates_every_database_secret_with_its_own_function(
     function = rotation_function(graph)
     for role in ROLES:
         rotation = rotation_of(graph, role)
-        assert rotation.name == f"database-rotation-{role}"
+        assert rotation.name == f"db-rotation-{role}"
         assert rotation.inputs["rotationLambdaArn"] == function.outputs["arn"]
         assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": 30}
     assert function.inputs["name"] == f"db-password-rotation-{SUFFIX}"
@@ -106,17 +106,16 @@ def test_the_default_stack_rotates_every_database_secret_with_its_own_function(
 
 
 def test_its_resources_are_a_password_rotation_component_of_the_platform(graph: Graph) -> None:
-    (component,) = graph.of_type("payments:database:PasswordRotation")
-    assert component.name == "database-rotation"
+    (component,) = graph.of_type("payments:database:DbRotation")
+    assert component.name == "db-rotation"
     (platform,) = graph.of_type("payments:platform:PaymentsPlatform")
     assert component.parent == platform.urn
     children = {r.name for r in graph if r.parent == component.urn}
     assert {
-        "database-rotation-function",
-        "database-rotation-sg",
-        "database-rotation-logs",
-        *(f"database-rotation-{role}" for role in ROLES),
-        *(f"database-rotation-invoked-for-{role}" for role in ROLES),
+        "db-rotation-function",
+        "db-rotation-logs",
+        *(f"db-rotation-{role}" for role in ROLES),
+        *(f"db-rotation-invoked-for-{role}" for role in ROLES),
     } <= children
     # Nothing of the rotation is left in the Database component.
     (database,) = graph.of_type("payments:database:Database")
@@ -125,12 +124,12 @@ def test_its_resources_are_a_password_rotation_component_of_the_platform(graph: 
 
 def test_secrets_manager_may_invoke_it_for_each_database_secret_only(graph: Graph) -> None:
     permissions = graph.of_type(PERMISSION)
-    mine = [p for p in permissions if p.name.startswith("database-rotation-")]
+    mine = [p for p in permissions if p.name.startswith("db-rotation-")]
     assert sorted(p.name for p in mine) == sorted(
-        f"database-rotation-invoked-for-{role}" for role in ROLES
+        f"db-rotation-invoked-for-{role}" for role in ROLES
     )
     for role in ROLES:
-        permission = by_name(graph, PERMISSION, f"database-rotation-invoked-for-{role}")
+        permission = by_name(graph, PERMISSION, f"db-rotation-invoked-for-{role}")
         assert permission.inputs["function"] == rotation_function(graph).inputs["name"]
         assert permission.inputs["principal"] == "secretsmanager.amazonaws.com"
         assert permission.inputs["action"] == "lambda:InvokeFunction"
@@ -174,7 +173,7 @@ def test_its_group_reaches_the_database_and_secrets_manager_only(
 
 def test_its_log_group_is_made_first_kept_30_days_under_the_logs_key(graph: Graph) -> None:
     function = rotation_function(graph)
-    group = by_name(graph, "aws:cloudwatch/logGroup:LogGroup", "database-rotation-logs")
+    group = by_name(graph, "aws:cloudwatch/logGroup:LogGroup", "db-rotation-logs")
     assert group.inputs["name"] == f"/aws/lambda/db-password-rotation-{SUFFIX}"
     assert function.inputs["loggingConfig"]["logGroup"] == group.inputs["name"]
     assert group.inputs["retentionInDays"] == 30
@@ -234,18 +233,20 @@ def test_the_function_and_each_first_rotation_wait_for_what_they_need(
     graph: Graph, role: str
 ) -> None:
     function = rotation_function(graph)
-    policy = by_name(graph, "aws:iam/rolePolicy:RolePolicy", "database-rotation-policy")
+    policy = by_name(graph, "aws:iam/rolePolicy:RolePolicy", "db-rotation-policy")
     assert policy.urn in function.dependencies  # Lambda checks the ENI permissions
     rotation = rotation_of(graph, role)
     waits_for = ancestors(graph, rotation)
     needed = [
         # Secrets Manager may invoke the function for every secret: a login's rotation reads
         # the master's secret, and all three are made before any first rotation.
-        *(by_name(graph, PERMISSION, f"database-rotation-invoked-for-{r}") for r in ROLES),
+        *(by_name(graph, PERMISSION, f"db-rotation-invoked-for-{r}") for r in ROLES),
         *(by_name(graph, VERSION, f"database-{r}-credentials-value") for r in ROLES),
         by_name(graph, "aws:rds/clusterInstance:ClusterInstance", "database-writer"),
-        by_name(graph, INGRESS, "database-ingress-from-rotation"),
-        by_name(graph, INGRESS, "endpoints-ingress-from-db-rotation"),
+        by_name(graph, INGRESS, "db-rotation-to-db-ingress"),
+        by_name(graph, EGRESS, "db-rotation-to-db-egress"),
+        by_name(graph, INGRESS, "db-rotation-to-vpce-ingress"),
+        by_name(graph, EGRESS, "db-rotation-to-vpce-egress"),
         by_name(graph, INVOCATION, "api-migrations-run"),
         policy,
     ]
@@ -275,7 +276,11 @@ def test_a_failed_rotation_raises_the_rotation_alarm(graph: Graph) -> None:
 
 
 def archive_members(archive: pulumi.AssetArchive) -> dict[str, Path]:
-    return {name: Path(asset.path) for name, asset in archive.assets.items()}
+    return {
+        name: Path(asset.path)
+        for name, asset in archive.assets.items()
+        if isinstance(asset, pulumi.FileAsset)
+    }
 
 
 def test_the_archive_holds_the_handler_the_ca_bundle_and_the_locked_packages() -> None:

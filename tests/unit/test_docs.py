@@ -12,7 +12,7 @@ import yaml
 from payments_infra import REPO_ROOT
 from payments_infra.components.outputs import OUTPUTS
 from payments_infra.config import SETTINGS
-from payments_infra.offline import docs
+from payments_infra.docs import generate as docs
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.mocks import record_program
 from tests.graph_snapshot import CONFIGS

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from payments_infra.components.endpoints import SERVICES
+from payments_infra.components.network.endpoints import SERVICES
 from payments_infra.offline.checks_egress import check_endpoint_clients, check_task_egress
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.creation_order import vpc_endpoints
@@ -127,7 +127,7 @@ def test_the_endpoints_group_admits_443_from_what_calls_aws_only_and_sends_nowhe
     }
     assert security_group_rules(graph, EGRESS, endpoints) == set()
     assert not endpoints.inputs.get("ingress") and not endpoints.inputs.get("egress")
-    assert endpoints.parent == only(graph, "payments:endpoints:VpcEndpoints").urn
+    assert endpoints.parent == only(graph, "payments:network:SecurityGroups").urn
     assert check_endpoint_clients(graph) == []
 
 
@@ -140,7 +140,7 @@ def test_the_service_starts_after_the_endpoints_and_the_rules_that_reach_them(
         r
         for r in [*graph.of_type(EGRESS), *graph.of_type(INGRESS)]
         if r.name
-        in ("api-tasks_out_endpoints", "api-tasks_out_s3", "endpoints-ingress-from-api-tasks")
+        in ("api-tasks-to-vpce-egress", "api-tasks-to-s3-egress", "api-tasks-to-vpce-ingress")
     ]
     assert len(prerequisites) == 7 + 3
     assert {r.name for r in prerequisites if r.urn not in service.dependencies} == set()
@@ -157,11 +157,11 @@ def test_allow_list_entries_are_egress_rules_with_their_ports(
     tasks = group(graph, "api-tasks-sg")
     found = security_group_rules(graph, EGRESS, tasks)
     assert {("tcp", 443, 443, "52.94.10.0/24"), ("tcp", 8443, 8443, "54.239.0.0/20")} <= found
-    allowed = [r for r in graph.of_type(EGRESS) if r.name.startswith("api-tasks_out_allowed-")]
+    allowed = [r for r in graph.of_type(EGRESS) if r.name.startswith("api-tasks-to-allowed-")]
     assert len(allowed) == 2
     for rule in allowed:
         assert "payments:egressAllowList" in rule.inputs["description"]
-        assert rule.tags["Name"] == f"api-tasks-sg-out-allowed-{SUFFIX}"
+        assert rule.tags["Name"] == f"{rule.name.removesuffix('-egress')}-{SUFFIX}"
 
 
 def test_the_allow_list_with_endpoints_adds_only_its_destinations(allow_list_graph: Graph) -> None:
@@ -174,7 +174,7 @@ def test_the_allow_list_with_endpoints_adds_only_its_destinations(allow_list_gra
 def test_an_entry_given_twice_is_one_rule() -> None:
     twice = {"payments:egressAllowList": '["52.94.10.0/24:443", "52.94.10.0/24:443"]'}
     graph = record_program({**VALID_CONFIG, **twice}, stack="test")
-    allowed = [r for r in graph.of_type(EGRESS) if r.name.startswith("api-tasks_out_allowed-")]
+    allowed = [r for r in graph.of_type(EGRESS) if r.name.startswith("api-tasks-to-allowed-")]
     assert [r.inputs["cidrIpv4"] for r in allowed] == ["52.94.10.0/24"]
 
 
@@ -183,7 +183,7 @@ def test_an_entry_given_twice_is_one_rule() -> None:
 
 def test_without_endpoints_there_are_none_and_https_anywhere_is_back(open_graph: Graph) -> None:
     assert interface_endpoints(open_graph) == []
-    assert open_graph.of_type("payments:endpoints:VpcEndpoints") == []
+    assert open_graph.of_type("payments:network:VpcEndpoints") == []
     assert [g for g in open_graph.of_type(GROUP) if g.inputs["name"].startswith("vpce-")] == []
     tasks, db = group(open_graph, "api-tasks-sg"), group(open_graph, "db-sg")
     assert security_group_rules(open_graph, EGRESS, tasks) == {
@@ -212,21 +212,21 @@ def tasks_rule(graph: Graph, name: str) -> Resource:
 
 
 def test_https_anywhere_with_endpoints_fails_the_task_egress_check(graph: Graph) -> None:
-    rule = tasks_rule(graph, "api-tasks_out_endpoints")
+    rule = tasks_rule(graph, "api-tasks-to-vpce-egress")
     del rule.inputs["referencedSecurityGroupId"]
     rule.inputs["cidrIpv4"] = "0.0.0.0/0"
     (problem,) = check_task_egress(graph)
-    assert "api-tasks_out_endpoints" in problem and "to 0.0.0.0/0" in problem
+    assert "api-tasks-to-vpce-egress" in problem and "to 0.0.0.0/0" in problem
 
 
 @pytest.mark.parametrize(
     ("rule_name", "change", "message"),
     [
-        ("api-tasks_out_endpoints", {"fromPort": 80, "toPort": 80}, "endpoints on 80, not 443"),
-        ("api-tasks_out_db", {"fromPort": 22, "toPort": 22}, "database on 22, not 5432"),
-        ("api-tasks_out_s3", {"prefixListId": "pl-other"}, "only the S3 gateway's"),
-        ("api-tasks_out_db", {"referencedSecurityGroupId": "sg-x"}, "security group sg-x"),
-        ("api-tasks_out_s3", {"ipProtocol": "-1"}, "only one TCP port a rule"),
+        ("api-tasks-to-vpce-egress", {"fromPort": 80, "toPort": 80}, "endpoints on 80, not 443"),
+        ("api-tasks-to-db-egress", {"fromPort": 22, "toPort": 22}, "database on 22, not 5432"),
+        ("api-tasks-to-s3-egress", {"prefixListId": "pl-other"}, "only the S3 gateway's"),
+        ("api-tasks-to-db-egress", {"referencedSecurityGroupId": "sg-x"}, "security group sg-x"),
+        ("api-tasks-to-s3-egress", {"ipProtocol": "-1"}, "only one TCP port a rule"),
     ],
 )
 def test_a_destination_outside_the_list_fails_the_task_egress_check(
@@ -242,7 +242,9 @@ def test_a_private_or_wide_cidr_fails_the_task_egress_check(
     allow_list_graph: Graph, cidr: str
 ) -> None:
     graph = copy.deepcopy(allow_list_graph)
-    tasks_rule(graph, "api-tasks_out_allowed-52.94.10.0_24-443").inputs["cidrIpv4"] = cidr
+    tasks_rule(graph, "api-tasks-to-allowed-52.94.10.0_24-port-443-egress").inputs["cidrIpv4"] = (
+        cidr
+    )
     (problem,) = check_task_egress(graph)
     assert f"to {cidr}; only allow-listed public destinations of /16" in problem
 
@@ -253,13 +255,13 @@ def test_inline_egress_on_the_tasks_group_fails_the_task_egress_check(graph: Gra
 
 
 def test_tasks_the_endpoints_do_not_let_in_fail_the_reach_check(graph: Graph) -> None:
-    (ingress,) = [r for r in graph.of_type(INGRESS) if r.name == "endpoints-ingress-from-api-tasks"]
+    (ingress,) = [r for r in graph.of_type(INGRESS) if r.name == "api-tasks-to-vpce-ingress"]
     problems = about_the_service(check_endpoint_clients(graph.without(ingress.urn)))
     assert len(problems) == 1 and "not let in by the VPC endpoints' security group" in problems[0]
 
 
 def test_tasks_without_the_s3_rule_fail_the_reach_check(graph: Graph) -> None:
-    without_s3 = graph.without(tasks_rule(graph, "api-tasks_out_s3").urn)
+    without_s3 = graph.without(tasks_rule(graph, "api-tasks-to-s3-egress").urn)
     problems = about_the_service(check_endpoint_clients(without_s3))
     assert len(problems) == 1 and "S3's gateway prefix list" in problems[0]
 

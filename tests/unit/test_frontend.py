@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from payments_infra.aws.web_headers import CONTENT_SECURITY_POLICY
-from payments_infra.components.frontend import CACHING_DISABLED, CACHING_OPTIMIZED
-from payments_infra.components.site import load_site
+from payments_infra.components.frontend.frontend import CACHING_DISABLED, CACHING_OPTIMIZED
+from payments_infra.components.frontend.site import load_site
+from payments_infra.components.frontend.web_headers import CONTENT_SECURITY_POLICY
 from payments_infra.config.errors import ConfigError
-from payments_infra.offline import checks
+from payments_infra.offline import checks, checks_access
 from payments_infra.offline.graph import Graph, revealed
 from payments_infra.offline.mocks import PlaceholderMocks, RecordingMonitor, record_program
 from tests.graph_queries import in_component, only
@@ -153,7 +153,7 @@ def test_api_origin_name_is_covered_by_the_api_certificate(dns_graph: Graph) -> 
     names = [c.inputs["domainName"] for c in dns_graph.of_type("aws:acm/certificate:Certificate")]
     (origin,) = [o for o in distribution(dns_graph)["origins"] if o["originId"] == "api"]
     assert origin["domainName"] in names
-    assert checks.check_cloudfront(dns_graph) == []
+    assert checks_access.check_cloudfront(dns_graph) == []
 
 
 def test_an_alb_name_as_origin_is_caught(dns_graph: Graph) -> None:
@@ -163,7 +163,7 @@ def test_an_alb_name_as_origin_is_caught(dns_graph: Graph) -> None:
     for origin in cdn.inputs["origins"]:
         if origin["originId"] == "api":
             origin["domainName"] = "alb-x-1.us-east-1.elb.amazonaws.com"
-    assert any("elb.amazonaws.com" in p for p in checks.check_cloudfront(broken))
+    assert any("elb.amazonaws.com" in p for p in checks_access.check_cloudfront(broken))
 
 
 def test_waf_has_the_managed_rule_groups_and_a_rate_limit_and_logs_30_days(graph: Graph) -> None:

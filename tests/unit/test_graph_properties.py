@@ -1,4 +1,7 @@
-"""Graph-wide properties over the whole program, and proof that each check can fail."""
+"""Graph-wide properties over the whole program, and proof that each check can fail: here the
+conventions every resource keeps (tags, names, an explicit provider, nothing that blocks a
+destroy, log retention) and its IAM. Each tier's own are in test_graph_properties_network.py,
+test_graph_properties_database.py and test_graph_properties_service.py."""
 
 from __future__ import annotations
 
@@ -6,30 +9,11 @@ import json
 
 import pytest
 
-from payments_infra.offline import checks
 from payments_infra.offline.checks_conventions import aws_resources, effective_tags, is_taggable
-from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph, Resource
-from payments_infra.offline.mocks import MOCK_PASSWORD, record_program
-from tests.stacks import SUFFIX, VALID_CONFIG, ZONES
-
-
-def failing(graph: Graph) -> dict[str, list[str]]:
-    return {r.name: r.problems for r in checks.run_checks(graph, SUFFIX, ZONES) if not r.passed}
-
-
-def first(graph: Graph, type_token: str, **inputs: object) -> Resource:
-    return next(
-        r for r in graph.of_type(type_token) if all(r.inputs.get(k) == v for k, v in inputs.items())
-    )
-
-
-def subnet(graph: Graph, tier: str, zone: str) -> Resource:
-    return next(
-        s
-        for s in graph.of_type("aws:ec2/subnet:Subnet")
-        if s.tags["Tier"] == tier and s.inputs["availabilityZone"] == zone
-    )
+from payments_infra.offline.mocks import record_program
+from tests.graph_checks import failing, first, subnet
+from tests.stacks import SUFFIX, VALID_CONFIG
 
 
 def test_every_graph_wide_check_passes_on_the_real_program(graph: Graph) -> None:
@@ -125,201 +109,6 @@ def test_log_retention_other_than_30_days_is_caught(graph: Graph) -> None:
     assert "log retention 30 days" in failing(graph)
 
 
-def test_a_subnet_moved_to_another_zone_is_caught(graph: Graph) -> None:
-    subnet(graph, "public", "us-east-1c").inputs["availabilityZone"] = "us-east-1a"
-    assert any("us-east-1c has 0 public subnets" in p for p in failing(graph)["zone layout"])
-
-
-def test_a_subnet_changing_tier_is_caught(graph: Graph) -> None:
-    subnet(graph, "private", "us-east-1a").inputs["tags"]["Tier"] = "public"
-    assert "zone layout" in failing(graph)
-
-
-def test_a_removed_nat_gateway_is_caught(graph: Graph) -> None:
-    nat = graph.of_type("aws:ec2/natGateway:NatGateway")[1]
-    broken = failing(graph.without(nat.urn))
-    assert "private placement" in broken and "survives losing any one zone" in broken
-
-
-def test_a_nat_gateway_moved_to_another_zones_subnet_is_caught(graph: Graph) -> None:
-    nat_a = first(
-        graph, "aws:ec2/natGateway:NatGateway", subnetId=subnet(graph, "public", "us-east-1a").id
-    )
-    nat_a.inputs["subnetId"] = subnet(graph, "public", "us-east-1b").id
-    broken = failing(graph)
-    assert any("us-east-1a" in p for p in broken["private placement"])
-    assert any("losing us-east-1b cuts egress" in p for p in broken["survives losing any one zone"])
-
-
-def test_a_nat_gateway_in_a_private_subnet_is_caught(graph: Graph) -> None:
-    nat = graph.of_type("aws:ec2/natGateway:NatGateway")[0]
-    nat.inputs["subnetId"] = subnet(graph, "private", "us-east-1b").id
-    assert any("is not in a public subnet" in p for p in failing(graph)["private placement"])
-
-
-def test_a_private_route_to_the_internet_gateway_is_caught(graph: Graph) -> None:
-    igw = graph.of_type("aws:ec2/internetGateway:InternetGateway")[0]
-    route = next(r for r in graph.of_type("aws:ec2/route:Route") if r.inputs.get("natGatewayId"))
-    del route.inputs["natGatewayId"]
-    route.inputs["gatewayId"] = igw.id
-    broken = failing(graph)
-    assert "private placement" in broken and "zone layout" in broken
-
-
-def test_a_subnet_handing_out_public_ips_is_caught(graph: Graph) -> None:
-    subnet(graph, "public", "us-east-1a").inputs["mapPublicIpOnLaunch"] = True
-    assert any("public IPs" in p for p in failing(graph)["private placement"])
-
-
-@pytest.mark.parametrize("lost", ZONES)
-def test_losing_any_one_zone_leaves_the_others_routed_and_two_public_zones(
-    graph: Graph, lost: str
-) -> None:
-    survivors = [s for s in subnet_routing(graph) if s.availability_zone != lost]
-    private = [s for s in survivors if s.declared_tier == "private"]
-    assert len(private) == 2
-    assert all(
-        s.target_type == "nat_gateway" and s.nat_zone == s.availability_zone for s in private
-    )
-    assert len({s.availability_zone for s in survivors if s.declared_tier == "public"}) == 2
-
-
-def test_public_subnets_in_only_two_zones_fail_the_zone_loss_check(graph: Graph) -> None:
-    # With public subnets in a and b only, losing either leaves one zone: an ALB needs two.
-    public_c = subnet(graph, "public", "us-east-1c")
-    public_c.inputs["availabilityZone"] = "us-east-1a"
-    assert any("an ALB needs 2" in p for p in failing(graph)["survives losing any one zone"])
-
-
-def test_an_unencrypted_cluster_is_caught(graph: Graph) -> None:
-    first(graph, "aws:rds/cluster:Cluster").inputs["storageEncrypted"] = False
-    assert "encryption at rest with customer keys" in failing(graph)
-
-
-def test_a_secret_under_the_aws_managed_key_is_caught(graph: Graph) -> None:
-    del first(graph, "aws:secretsmanager/secret:Secret").inputs["kmsKeyId"]
-    assert "encryption at rest with customer keys" in failing(graph)
-
-
-def test_a_key_without_rotation_is_caught(graph: Graph) -> None:
-    first(graph, "aws:kms/key:Key").inputs["enableKeyRotation"] = False
-    assert any(
-        "does not rotate" in p for p in failing(graph)["encryption at rest with customer keys"]
-    )
-
-
-def test_a_parameter_group_without_forced_tls_is_caught(graph: Graph) -> None:
-    group = first(graph, "aws:rds/clusterParameterGroup:ClusterParameterGroup")
-    group.inputs["parameters"] = [
-        p for p in group.inputs["parameters"] if p["name"] != "rds.force_ssl"
-    ]
-    assert "TLS forced on the database" in failing(graph)
-
-
-def test_a_public_database_instance_is_caught(graph: Graph) -> None:
-    first(graph, "aws:rds/clusterInstance:ClusterInstance").inputs["publiclyAccessible"] = True
-    assert "database private" in failing(graph)
-
-
-def test_a_public_subnet_in_the_db_subnet_group_is_caught(graph: Graph) -> None:
-    group = first(graph, "aws:rds/subnetGroup:SubnetGroup")
-    group.inputs["subnetIds"] = [
-        *group.inputs["subnetIds"],
-        subnet(graph, "public", "us-east-1a").id,
-    ]
-    assert any("not private" in p for p in failing(graph)["database private"])
-
-
-def test_ingress_from_the_whole_internet_to_the_database_is_caught(graph: Graph) -> None:
-    rule = graph.by_urn(next(r.urn for r in graph if r.name == "database-ingress-from-api-tasks"))
-    del rule.inputs["referencedSecurityGroupId"]
-    rule.inputs["cidrIpv4"] = "0.0.0.0/0"
-    assert "no ingress from the whole Internet" in failing(graph)
-
-
-def test_a_password_in_a_plain_input_is_caught(graph: Graph) -> None:
-    first(graph, "aws:secretsmanager/secret:Secret").inputs["description"] = MOCK_PASSWORD
-    assert "no secret in a plain value" in failing(graph)
-
-
-def test_a_password_in_a_stack_output_is_caught(graph: Graph) -> None:
-    graph.stack_outputs["db_url"] = f"postgresql://u:{MOCK_PASSWORD}@h/db"
-    assert any("db_url" in p for p in failing(graph)["no secret in a plain value"])
-
-
-def test_an_rds_export_without_its_log_group_is_caught(graph: Graph) -> None:
-    group = next(
-        g
-        for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
-        if "/aws/rds/" in g.inputs["name"]
-    )
-    assert "log groups AWS would create exist first" in failing(graph.without(group.urn))
-
-
-def test_a_cluster_that_does_not_wait_for_its_log_group_is_caught(graph: Graph) -> None:
-    first(graph, "aws:rds/cluster:Cluster").dependencies.clear()
-    assert any(
-        "does not wait" in p for p in failing(graph)["log groups AWS would create exist first"]
-    )
-
-
-@pytest.mark.parametrize(
-    ("type_token", "key", "value"),
-    [
-        ("aws:rds/cluster:Cluster", "skipFinalSnapshot", False),
-        ("aws:rds/cluster:Cluster", "deletionProtection", True),
-        ("aws:secretsmanager/secret:Secret", "recoveryWindowInDays", 7),
-        ("aws:kms/key:Key", "deletionWindowInDays", 30),
-    ],
-)
-def test_database_settings_that_block_destroy_are_caught(
-    graph: Graph, type_token: str, key: str, value: object
-) -> None:
-    first(graph, type_token).inputs[key] = value
-    assert any(key in p for p in failing(graph)["destroyable"])
-
-
-def test_a_reader_in_the_writers_zone_is_caught(graph: Graph) -> None:
-    for instance in graph.of_type("aws:rds/clusterInstance:ClusterInstance"):
-        instance.inputs["availabilityZone"] = "us-east-1a"
-    assert "database in two zones" in failing(graph)
-
-
-def test_a_plain_http_listener_is_caught(graph: Graph) -> None:
-    listener = first(graph, "aws:lb/listener:Listener")
-    listener.inputs.update(port=80, protocol="HTTP")
-    assert any(
-        "only HTTPS" in p for p in failing(graph)["HTTPS with TLS 1.3 to and behind the ALB"]
-    )
-
-
-def test_a_listener_left_on_the_2016_policy_is_caught(graph: Graph) -> None:
-    del first(graph, "aws:lb/listener:Listener").inputs["sslPolicy"]
-    assert "HTTPS with TLS 1.3 to and behind the ALB" in failing(graph)
-
-
-def test_a_plain_http_target_group_is_caught(graph: Graph) -> None:
-    first(graph, "aws:lb/targetGroup:TargetGroup").inputs["protocol"] = "HTTP"
-    assert "HTTPS with TLS 1.3 to and behind the ALB" in failing(graph)
-
-
-def test_tasks_with_public_ips_are_caught(graph: Graph) -> None:
-    network = first(graph, "aws:ecs/service:Service").inputs["networkConfiguration"]
-    network["assignPublicIp"] = True
-    assert "tasks private, no public IP" in failing(graph)
-
-
-def test_tasks_in_public_subnets_are_caught(graph: Graph) -> None:
-    network = first(graph, "aws:ecs/service:Service").inputs["networkConfiguration"]
-    network["subnets"] = [subnet(graph, "public", "us-east-1a").id]
-    assert "tasks private, no public IP" in failing(graph)
-
-
-def test_a_service_whose_count_a_deploy_would_reset_is_caught(graph: Graph) -> None:
-    first(graph, "aws:ecs/service:Service").ignore_changes.clear()
-    assert "autoscaling owns the task count" in failing(graph)
-
-
 @pytest.mark.parametrize(
     ("action", "resource", "fragment"),
     [
@@ -337,70 +126,6 @@ def test_a_wildcard_in_a_policy_is_caught(
     document["Statement"].append({"Effect": "Allow", "Action": [action], "Resource": resource})
     policy.inputs["policy"] = json.dumps(document)
     assert any(fragment in p for p in failing(graph)["least-privilege policies"])
-
-
-def test_container_insights_without_its_log_group_is_caught(graph: Graph) -> None:
-    group = next(
-        g
-        for g in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
-        if "containerinsights" in g.inputs["name"]
-    )
-    assert "log groups AWS would create exist first" in failing(graph.without(group.urn))
-
-
-def test_internet_ingress_to_anything_but_the_alb_on_443_is_caught(graph: Graph) -> None:
-    rule = next(
-        r
-        for r in graph.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-        if r.inputs.get("cidrIpv4") == "0.0.0.0/0"
-    )
-    rule.inputs.update(fromPort=80, toPort=80)
-    assert "no ingress from the whole Internet" in failing(graph)
-
-
-def test_a_description_ec2_would_refuse_is_caught(graph: Graph) -> None:
-    first(graph, "aws:ec2/securityGroup:SecurityGroup").inputs["description"] = "CloudFront's"
-    assert "security-group descriptions" in failing(graph)
-
-
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-RULE_TYPES = {
-    "ingress": "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-    "egress": "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-}
-
-
-def group_rules(graph: Graph) -> list[tuple[str, Resource]]:
-    return [(way, r) for way, token in RULE_TYPES.items() for r in graph.of_type(token)]
-
-
-def test_every_rule_belongs_to_the_component_that_owns_its_group(graph: Graph) -> None:
-    owner = {g.id: g.parent for g in graph.of_type(SECURITY_GROUP)}
-    strays = [
-        rule.name
-        for _, rule in group_rules(graph)
-        if rule.parent != owner[rule.inputs["securityGroupId"]]
-    ]
-    assert strays == [], "rules made by a component that does not own their group"
-
-
-@pytest.mark.parametrize("overrides", [{}, {"payments:dbRotationDays": "30"}])
-def test_every_rule_between_groups_comes_with_its_mirror(overrides: dict[str, str]) -> None:
-    # allow() makes both halves: egress from one group, ingress into the other, same port.
-    graph = record_program({**VALID_CONFIG, **overrides}, stack="test")
-    halves = {
-        (
-            way,
-            rule.inputs["securityGroupId"],
-            rule.inputs["referencedSecurityGroupId"],
-            rule.inputs["fromPort"],
-        )
-        for way, rule in group_rules(graph)
-        if "referencedSecurityGroupId" in rule.inputs
-    }
-    mirror = {"ingress": "egress", "egress": "ingress"}
-    lonely = [h for h in halves if (mirror[h[0]], h[2], h[1], h[3]) not in halves]
-    assert len(halves) >= 4 and lonely == []
 
 
 # Roles whose permissions AWS publishes as a managed policy (service_roles.py), and the one

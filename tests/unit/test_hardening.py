@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from payments_infra.aws.buckets import ABORT_INCOMPLETE_UPLOADS_DAYS
-from payments_infra.aws.web_headers import SECURITY_HEADERS
-from payments_infra.components.alb_access_logs import FORWARDER_RESERVED_CONCURRENCY
+from payments_infra.components.frontend.web_headers import SECURITY_HEADERS
+from payments_infra.components.observability.alb_access_logs import FORWARDER_RESERVED_CONCURRENCY
 from payments_infra.offline import checks_hardening
 from payments_infra.offline.checks_hardening import check_hardening, check_hardening_links
 from payments_infra.offline.graph import Graph, Resource

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from payments_infra.aws import naming
+from payments_infra.config import name_rules, naming
 from payments_infra.config.errors import ConfigError
 from payments_infra.config.limits import validate_suffix
 from tests.stacks import ZONES
@@ -64,7 +64,7 @@ def test_every_invalid_suffix_is_rejected_with_its_value_in_the_message(suffix: 
 
 
 def test_the_suffix_limit_is_derived_from_the_tightest_name() -> None:
-    rooms = [entry.room_for_suffix for entry in naming.NAMES.values()]
+    rooms = [entry.room_for_suffix for entry in naming.entries(naming.Names).values()]
     assert naming.MAX_SUFFIX_LENGTH == min(rooms)
     # Today that is the target group: "tg-api-" leaves 25 of AWS's 32 characters.
     assert naming.BINDING_NAME == "tg-api-{suffix}"
@@ -73,27 +73,30 @@ def test_the_suffix_limit_is_derived_from_the_tightest_name() -> None:
 
 def test_longest_suffix_fills_the_target_group_name_exactly() -> None:
     suffix = "a" * naming.MAX_SUFFIX_LENGTH
-    assert len(naming.physical_name("target_group", suffix)) == 32
-    assert naming.TARGET_GROUP.problems(naming.physical_name("target_group", suffix)) == []
+    assert len(naming.physical_name(naming.Names.target_group, suffix)) == 32
+    assert (
+        name_rules.TARGET_GROUP.problems(naming.physical_name(naming.Names.target_group, suffix))
+        == []
+    )
 
 
 @pytest.mark.parametrize(
     ("rule", "longest_valid"),
     [
-        (naming.ALB, 32),
-        (naming.TARGET_GROUP, 32),
-        (naming.RDS_IDENTIFIER, 63),
-        (naming.S3_BUCKET, 63),
-        (naming.IAM_ROLE, 64),
-        (naming.IAM_POLICY, 128),
-        (naming.LOG_GROUP, 512),
-        (naming.SNS_TOPIC, 256),
-        (naming.LAMBDA_FUNCTION, 64),
-        (naming.SECRET, 512),
-        (naming.TAG_VALUE, 256),
+        (name_rules.ALB, 32),
+        (name_rules.TARGET_GROUP, 32),
+        (name_rules.RDS_IDENTIFIER, 63),
+        (name_rules.S3_BUCKET, 63),
+        (name_rules.IAM_ROLE, 64),
+        (name_rules.IAM_POLICY, 128),
+        (name_rules.LOG_GROUP, 512),
+        (name_rules.SNS_TOPIC, 256),
+        (name_rules.LAMBDA_FUNCTION, 64),
+        (name_rules.SECRET, 512),
+        (name_rules.TAG_VALUE, 256),
     ],
 )
-def test_length_limits_at_the_boundary(rule: naming.NameRule, longest_valid: int) -> None:
+def test_length_limits_at_the_boundary(rule: name_rules.NameRule, longest_valid: int) -> None:
     assert rule.problems("a" * longest_valid) == []
     assert any("characters" in p for p in rule.problems("a" * (longest_valid + 1)))
 
@@ -101,28 +104,31 @@ def test_length_limits_at_the_boundary(rule: naming.NameRule, longest_valid: int
 @pytest.mark.parametrize(
     ("rule", "name", "fragment"),
     [
-        (naming.ALB, "internal-api", 'not begin with "internal-"'),
-        (naming.ALB, "-alb", "not begin or end with a hyphen"),
-        (naming.RDS_IDENTIFIER, "1aurora", "must match"),
-        (naming.RDS_IDENTIFIER, "aurora--x", "two consecutive hyphens"),
-        (naming.RDS_IDENTIFIER, "aurora-", "not end with a hyphen"),
-        (naming.S3_BUCKET, "ab", "3 to 63 characters"),
-        (naming.S3_BUCKET, "Frontend-x", "must match"),
-        (naming.S3_BUCKET, "192.168.1.1", "IP address"),
-        (naming.S3_BUCKET, "xn--bucket", 'not begin with "xn--"'),
-        (naming.S3_BUCKET, "bucket-s3alias", 'not end with "-s3alias"'),
-        (naming.S3_BUCKET, "a..b", "two adjacent periods"),
-        (naming.LOG_GROUP, "aws/thing", 'not begin with "aws/"'),
-        (naming.KMS_ALIAS, "alias/aws/x", 'not begin with "alias/aws/"'),
-        (naming.SECURITY_GROUP, "sg-web", 'not begin with "sg-"'),
-        (naming.ECR_REPOSITORY, "Api", "must match"),
+        (name_rules.ALB, "internal-api", 'not begin with "internal-"'),
+        (name_rules.ALB, "-alb", "not begin or end with a hyphen"),
+        (name_rules.RDS_IDENTIFIER, "1aurora", "must match"),
+        (name_rules.RDS_IDENTIFIER, "aurora--x", "two consecutive hyphens"),
+        (name_rules.RDS_IDENTIFIER, "aurora-", "not end with a hyphen"),
+        (name_rules.S3_BUCKET, "ab", "3 to 63 characters"),
+        (name_rules.S3_BUCKET, "Frontend-x", "must match"),
+        (name_rules.S3_BUCKET, "192.168.1.1", "IP address"),
+        (name_rules.S3_BUCKET, "xn--bucket", 'not begin with "xn--"'),
+        (name_rules.S3_BUCKET, "bucket-s3alias", 'not end with "-s3alias"'),
+        (name_rules.S3_BUCKET, "a..b", "two adjacent periods"),
+        (name_rules.LOG_GROUP, "aws/thing", 'not begin with "aws/"'),
+        (name_rules.KMS_ALIAS, "alias/aws/x", 'not begin with "alias/aws/"'),
+        (name_rules.SECURITY_GROUP, "sg-web", 'not begin with "sg-"'),
+        (name_rules.ECR_REPOSITORY, "Api", "must match"),
     ],
 )
-def test_aws_specific_rules(rule: naming.NameRule, name: str, fragment: str) -> None:
+def test_aws_specific_rules(rule: name_rules.NameRule, name: str, fragment: str) -> None:
     assert any(fragment in problem for problem in rule.problems(name)), rule.problems(name)
 
 
 def test_physical_names_follow_the_convention() -> None:
-    assert naming.physical_name("alb", "prod1") == "alb-prod1"
-    assert naming.physical_name("db_cluster", "prod1") == "aurora-cluster-prod1"
-    assert naming.per_az_name("nat_gateway", "us-east-1a", "prod1") == "nat-us-east-1a-prod1"
+    assert naming.physical_name(naming.Names.alb, "prod1") == "alb-prod1"
+    assert naming.physical_name(naming.Names.db_cluster, "prod1") == "aurora-cluster-prod1"
+    assert (
+        naming.per_az_name(naming.PerAzNames.nat_gateway, "us-east-1a", "prod1")
+        == "nat-us-east-1a-prod1"
+    )

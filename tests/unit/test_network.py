@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from payments_infra.components.network import plan_subnets
+from payments_infra.components.network.network import plan_subnets
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph, Resource
 from tests.stacks import SUFFIX, ZONES

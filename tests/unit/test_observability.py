@@ -11,7 +11,7 @@ import pytest
 from payments_infra import REPO_ROOT
 from payments_infra.config import StackConfig
 from payments_infra.config.errors import ConfigError
-from payments_infra.offline import checks
+from payments_infra.offline import checks, checks_access, checks_conventions
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import record_program
 from tests.graph_queries import named
@@ -76,14 +76,16 @@ def test_logs_key_lets_cloudwatch_logs_use_it_only_for_this_accounts_groups(grap
 
 def test_implicit_log_groups_are_derived_from_the_graph_and_exist_first(graph: Graph) -> None:
     # The check enumerates RDS exports, Container Insights and Lambda functions itself.
-    assert checks.check_implicit_log_groups(graph) == []
+    assert checks_conventions.check_implicit_log_groups(graph) == []
     function = forwarder(graph)
     group = named(
         graph, "aws:cloudwatch/logGroup:LogGroup", f"/aws/lambda/alb-log-forwarder-{SUFFIX}"
     )
     assert group.urn in function.dependencies
     broken = graph.without(group.urn)
-    assert any("alb-log-forwarder" in p for p in checks.check_implicit_log_groups(broken))
+    assert any(
+        "alb-log-forwarder" in p for p in checks_conventions.check_implicit_log_groups(broken)
+    )
 
 
 def test_forwarder_is_an_arm64_python_lambda_writing_to_the_access_log_group(graph: Graph) -> None:
@@ -125,7 +127,7 @@ def test_forwarder_role_is_least_privilege(graph: Graph) -> None:
         "Resource": [f"{bucket}/AWSLogs/*"],
     }
     assert statements["WriteAccessLogs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
-    assert checks.check_least_privilege(graph) == []
+    assert checks_access.check_least_privilege(graph) == []
 
 
 @pytest.mark.parametrize(

@@ -19,16 +19,12 @@ from payments_infra.aws.monitoring import (
     MetricQuery,
     split_description,
 )
-from payments_infra.components.autoscaling import MAX_TASKS, MIN_TASKS
-from payments_infra.components.web_acl import RATE_WINDOW_SECONDS
-from payments_infra.config.settings import (
-    API_CPU,
-    API_MEMORY,
-    DB_MAX_CAPACITY,
-    DB_MIN_CAPACITY,
-    WAF_RATE_LIMIT,
-)
-from payments_infra.offline import docs
+from payments_infra.components.api.autoscaling import MAX_TASKS, MIN_TASKS
+from payments_infra.components.edge.web_acl import RATE_WINDOW_SECONDS
+from payments_infra.config.database_settings import DB_MAX_CAPACITY, DB_MIN_CAPACITY
+from payments_infra.config.frontend_settings import WAF_RATE_LIMIT
+from payments_infra.config.service_settings import API_CPU, API_MEMORY
+from payments_infra.docs import generate as docs
 from payments_infra.offline.api_model import check_api_rules
 from payments_infra.offline.graph import Graph
 from tests.stacks import SUFFIX, TEST_STACKS

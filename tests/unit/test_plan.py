@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from payments_infra import REPO_ROOT
-from payments_infra.components.db_rotation import ROTATION_OFF_WARNING
+from payments_infra.components.database.db_rotation import ROTATION_OFF_WARNING
 from tests.stacks import WEB_DIST
 
 

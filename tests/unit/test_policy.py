@@ -13,16 +13,8 @@ from pulumi_policy import EnforcementLevel
 from payments_infra import REPO_ROOT
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import record_program
-from policy.rules import (
-    POLICIES,
-    RULES,
-    STACK_RULES,
-    Rule,
-    args_for,
-    stack_args_for,
-    stack_violations,
-    violations,
-)
+from policy.offline_validation import args_for, stack_args_for, stack_violations, violations
+from policy.rules import POLICIES, RULES, STACK_RULES, Rule, StackRule
 from tests.graph_queries import mandatory_rule_violations
 from tests.stacks import VALID_CONFIG
 
@@ -32,12 +24,13 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 def test_every_rule_names_its_pci_requirement() -> None:
     assert len(POLICIES) == len(RULES) + len(STACK_RULES) >= 10
-    for policy, rule in zip(POLICIES, (*RULES, *STACK_RULES), strict=True):
+    rules: list[Rule | StackRule] = [*RULES, *STACK_RULES]
+    for policy, rule in zip(POLICIES, rules, strict=True):
         assert f"PCI DSS v4.0 {rule.requirement}" in policy.description
 
 
 def test_every_rule_passes_on_every_resource_of_the_real_program(graph: Graph) -> None:
-    # Advisory rules flag the demo on purpose (certificate mode 3): test_edge_guardrails.py.
+    # Advisory rules flag the demo on purpose (certificate mode 3): test_edge_cloudfront_tls.py.
     assert mandatory_rule_violations(graph) == {}
 
 
@@ -210,13 +203,13 @@ def test_every_stack_rule_passes_on_the_real_program(graph: Graph) -> None:
 def test_task_egress_to_the_whole_internet_with_endpoints_fails_its_stack_rule(
     graph: Graph,
 ) -> None:
-    (rule,) = [r for r in graph.of_type(EGRESS) if r.name == "api-tasks_out_endpoints"]
+    (rule,) = [r for r in graph.of_type(EGRESS) if r.name == "api-tasks-to-vpce-egress"]
     for values in (rule.inputs, rule.outputs):  # as the program sends it, as AWS returns it
         del values["referencedSecurityGroupId"]
         values["cidrIpv4"] = "0.0.0.0/0"
     found = stack_violations(STACK_RULE["task-egress-limited"], stack_args_for(graph))
     assert len(found) == 1 and found[0].startswith("PCI DSS 1.3.2: ")
-    assert "api-tasks_out_endpoints" in found[0] and "to 0.0.0.0/0" in found[0]
+    assert "api-tasks-to-vpce-egress" in found[0] and "to 0.0.0.0/0" in found[0]
 
 
 def test_without_endpoints_https_anywhere_passes_the_task_egress_rule() -> None:
@@ -274,7 +267,7 @@ def test_any_database_secret_left_without_its_rotation_fails_the_stack_rule(
     (schedule,) = [
         r
         for r in graph.of_type("aws:secretsmanager/secretRotation:SecretRotation")
-        if r.name == f"database-rotation-{role}"
+        if r.name == f"db-rotation-{role}"
     ]
     found = stack_violations(
         STACK_RULE["database-credentials-rotate"], stack_args_for(graph.without(schedule.urn))
@@ -289,13 +282,13 @@ def test_a_database_secret_rotated_less_than_yearly_fails_its_stack_rule(graph: 
     (schedule,) = [
         r
         for r in graph.of_type("aws:secretsmanager/secretRotation:SecretRotation")
-        if r.name == "database-rotation-app"
+        if r.name == "db-rotation-app"
     ]
     schedule.inputs["rotationRules"] = {"automaticallyAfterDays": 400}
     found = stack_violations(STACK_RULE["database-credentials-rotate"], stack_args_for(graph))
     assert found == [
         "PCI DSS 8.3.9: aws:secretsmanager/secretRotation:SecretRotation "
-        "database-rotation-app must rotate aws:secretsmanager/secret:Secret "
+        "db-rotation-app must rotate aws:secretsmanager/secret:Secret "
         "database-app-credentials every 1 to 365 days; got 400"
     ]
 

@@ -1,170 +1,30 @@
 """The preview gate: `make up` stops before `pulumi up` replaces or deletes what holds data.
 
-The documents below are shaped as `pulumi preview --json` prints them, from the Pulumi CLI's
-source (pulumi/pulumi):
-
-- ``sdk/pkg/display/json.go``: ``PreviewDigest`` (``config``, ``steps``, ``diagnostics``,
-  ``duration``, ``changeSummary``, ``maybeCorrupt``), ``PreviewStep`` (``op``, ``urn``,
-  ``provider``, ``oldState``, ``newState``, ``diffReasons``, ``replaceReasons``,
-  ``detailedDiff``), ``PropertyDiff`` (``kind``, ``inputDiff``), ``PreviewDiagnostic``;
-- ``pkg/backend/display/json.go``, ``ShowPreviewDigest``: the root stack's step is always
-  there, ``same`` steps only with ``--show-sames``, a replacement is one ``replace`` step
-  unless ``--show-replacement-steps`` (then ``create-replacement`` and ``delete-replaced``);
-  old and new state are ``apitype.ResourceV3`` (``urn``, ``custom``, ``id``, ``type``,
-  ``inputs``, ``outputs``, ``parent``, ``provider``, ...), secrets shown as ``[secret]``;
-- ``pkg/resource/deploy/step.go``: the op names (``same``, ``create``, ``update``,
-  ``delete``, ``replace``, ``create-replacement``, ``delete-replaced``, ``read``, ...).
-
-No Pulumi CLI runs here; what a real preview of this stack prints is unproven until one does.
-"""
+The previews are documents shaped as `pulumi preview --json` prints them (tests/preview_documents.py
+says from which source); a preview that is not one is test_preview_gate_input.py's."""
 
 from __future__ import annotations
 
-import io
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from payments_infra.offline import preview_gate
 from payments_infra.offline.graph import Graph
-
-STACK = "prod"
-PROVIDER = (
-    "urn:pulumi:prod::payments::pulumi:providers:aws::aws-provider::"
-    "0b9d8c3e-5c1e-4f0e-9a59-2a7c1b7b8f10"
+from tests.preview_documents import (
+    ALARM,
+    ALB_LOGS_BUCKET,
+    CLUSTER,
+    CLUSTER_INPUTS,
+    FRONTEND_BUCKET,
+    SERVICE,
+    SUBNET,
+    cluster_replaced,
+    document,
+    gate,
+    key_deleted,
+    step,
 )
-PLATFORM = "payments:platform:PaymentsPlatform"
-CLUSTER = (
-    f"urn:pulumi:prod::payments::{PLATFORM}$payments:database:Database"
-    "$aws:rds/cluster:Cluster::database-cluster"
-)
-WRITER = (
-    f"urn:pulumi:prod::payments::{PLATFORM}$payments:database:Database"
-    "$aws:rds/clusterInstance:ClusterInstance::database-writer"
-)
-KEY = (
-    f"urn:pulumi:prod::payments::{PLATFORM}$payments:database:Database"
-    "$aws:kms/key:Key::database-key"
-)
-SERVICE = (
-    f"urn:pulumi:prod::payments::{PLATFORM}$payments:service:ApiService"
-    "$aws:ecs/service:Service::api-service"
-)
-ALARM = (
-    f"urn:pulumi:prod::payments::{PLATFORM}$payments:observability:Observability"
-    "$aws:cloudwatch/metricAlarm:MetricAlarm::alarm-db-cpu"
-)
-SUBNET = (
-    f"urn:pulumi:prod::payments::{PLATFORM}$payments:network:Network"
-    "$aws:ec2/subnet:Subnet::network-private-us-east-1a"
-)
-FRONTEND_BUCKET = (
-    f"urn:pulumi:prod::payments::{PLATFORM}$payments:frontend:Frontend"
-    "$aws:s3/bucket:Bucket::frontend-bucket"
-)
-ALB_LOGS_BUCKET = (
-    f"urn:pulumi:prod::payments::{PLATFORM}$payments:service:ApiService"
-    "$payments:service:ApiLoadBalancer$aws:s3/bucket:Bucket::api-alb-logs"
-)
-ROOT = "urn:pulumi:prod::payments::pulumi:pulumi:Stack::payments-prod"
-
-
-def state(urn: str, inputs: dict[str, Any], resource_id: str = "") -> dict[str, Any]:
-    """An ``apitype.ResourceV3`` as the preview prints it."""
-    type_ = urn.split("::")[2].rsplit("$", 1)[-1]
-    return {
-        "urn": urn,
-        "custom": True,
-        "id": resource_id or urn.rsplit("::", 1)[1] + "-0a1b2c",
-        "type": type_,
-        "inputs": inputs,
-        "outputs": {**inputs, "arn": f"arn:aws:placeholder:{urn.rsplit('::', 1)[1]}"},
-        "parent": urn.split("::")[2].rsplit("$", 1)[0],
-        "provider": PROVIDER,
-        "created": "2025-06-01T10:00:00.000000Z",
-        "modified": "2025-06-01T10:00:00.000000Z",
-    }
-
-
-def step(
-    op: str,
-    urn: str,
-    old: dict[str, Any] | None = None,
-    new: dict[str, Any] | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    found: dict[str, Any] = {"op": op, "urn": urn, "provider": PROVIDER}
-    if old is not None:
-        found["oldState"] = state(urn, old)
-    if new is not None:
-        found["newState"] = state(urn, new)
-    found["detailedDiff"] = extra.pop("detailedDiff", None)
-    found.update(extra)
-    return found
-
-
-def root_step() -> dict[str, Any]:
-    outputs = {"vpc_id": "vpc-0123456789abcdef0"}
-    return {
-        "op": "same",
-        "urn": ROOT,
-        "oldState": {
-            "urn": ROOT,
-            "custom": False,
-            "type": "pulumi:pulumi:Stack",
-            "outputs": outputs,
-        },
-        "newState": {
-            "urn": ROOT,
-            "custom": False,
-            "type": "pulumi:pulumi:Stack",
-            "outputs": outputs,
-        },
-        "detailedDiff": None,
-    }
-
-
-def document(*steps: dict[str, Any], **summary: int) -> str:
-    return json.dumps(
-        {
-            "config": {"aws:region": "us-east-1", "payments:environmentSuffix": "prod1"},
-            "steps": [root_step(), *steps],
-            "duration": 41_000_000_000,
-            "changeSummary": {"same": 231, **summary},
-        },
-        indent=4,
-    )
-
-
-CLUSTER_INPUTS = {
-    "clusterIdentifier": "aurora-cluster-prod1",
-    "engine": "aurora-postgresql",
-    "masterPassword": "[secret]",
-    "serverlessv2ScalingConfiguration": {"maxCapacity": 16, "minCapacity": 1},
-}
-
-
-def cluster_replaced() -> dict[str, Any]:
-    return step(
-        "replace",
-        CLUSTER,
-        CLUSTER_INPUTS,
-        {**CLUSTER_INPUTS, "clusterIdentifier": "aurora-cluster-prod2"},
-        diffReasons=["clusterIdentifier"],
-        replaceReasons=["clusterIdentifier"],
-        detailedDiff={"clusterIdentifier": {"kind": "update-replace", "inputDiff": True}},
-    )
-
-
-def key_deleted() -> dict[str, Any]:
-    return step("delete", KEY, {"description": "Aurora storage", "enableKeyRotation": True})
-
-
-def gate(text: str, confirm: str = "", status: int = 0) -> tuple[int, list[str], list[str]]:
-    return preview_gate.run(STACK, text, preview_gate.confirmations(confirm), status)
-
 
 # -- what goes ahead ---------------------------------------------------------------------------
 
@@ -243,7 +103,7 @@ def test_the_frontend_bucket_is_rebuilt_by_every_up_so_its_replacement_passes() 
     )
     status, _, err = gate(document(replaced, replaced_logs, replace=2))
     assert status == 1
-    assert "api-alb-logs" in err[0]
+    assert "alb-logs" in err[0]
     assert not any("frontend-bucket (" in line for line in err)
 
 
@@ -357,75 +217,6 @@ def test_a_logical_name_two_stateful_resources_share_is_confirmed_by_urn() -> No
     assert f"confirm it with CONFIRM_REPLACE={CLUSTER}" in err[0]
     assert f"confirm it with CONFIRM_REPLACE={other}" in err[1]
     assert gate(text, f"{CLUSTER},{other}")[0] == 0
-
-
-# -- input that is not a preview ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "why"),
-    [
-        ("", "not JSON (Expecting value: line 1 column 1 (char 0))"),
-        ("warning: A new version of Pulumi is available\n{}", "not JSON (Expecting value"),
-        ("[]", "not a JSON object with steps"),
-        ('{"steps": {}}', "steps is not a list"),
-        ('{"steps": [{"op": "replace"}]}', "steps[0] has no op and urn strings"),
-        (
-            json.dumps({"steps": [{"op": "replace", "urn": CLUSTER, "replaceReasons": [{}]}]}),
-            "steps[0] has reasons that are not a list of property names",
-        ),
-        (
-            '{"steps": [{"op": "delete", "urn": "database-cluster"}]}',
-            "steps[0]: 'database-cluster' is not a Pulumi URN",
-        ),
-    ],
-)
-def test_malformed_input_is_a_clear_error_and_stops(text: str, why: str) -> None:
-    status, out, [error] = gate(text)
-    assert (status, out) == (1, [])
-    assert error.startswith(
-        f"preview gate: the preview is not what `pulumi preview --json` prints: {why}"
-    )
-    assert "nothing was checked, so `pulumi up` does not run" in error
-
-
-def test_a_failed_preview_stops_with_its_errors() -> None:
-    text = json.dumps(
-        {
-            "steps": [root_step()],
-            "diagnostics": [
-                {"urn": ROOT, "message": "payments:vpcCidr must be ...\n", "severity": "error"},
-                {"message": "rotation is off", "severity": "warning"},
-            ],
-        }
-    )
-    status, out, err = gate(text, status=255)
-    assert status == 1
-    assert "  warning: rotation is off" in out
-    assert err == [
-        "preview gate: `pulumi preview` failed (exit 255): payments:vpcCidr must be ...; fix "
-        "that and run `make up` again (nothing has changed)"
-    ]
-    # A preview that printed nothing says so, and that it failed.
-    [error] = gate("", status=255)[2]
-    assert error.startswith("preview gate: `pulumi preview` failed (exit 255) and the preview ")
-
-
-def test_main_reads_a_file_or_stdin_and_exits_with_the_gate(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    preview = tmp_path / "preview-prod.json"
-    preview.write_text(document(cluster_replaced(), replace=1))
-    assert preview_gate.main(["--stack", "prod", str(preview)]) == 1
-    assert "database-cluster" in capsys.readouterr().err
-    assert (
-        preview_gate.main(["--stack", "prod", "--confirm", "database-cluster", str(preview)]) == 0
-    )
-    monkeypatch.setattr("sys.stdin", io.StringIO("{not json"))
-    assert preview_gate.main(["--stack", "prod", "--preview-status", "0"]) == 1
-    assert "standard input is not what `pulumi preview --json` prints" in capsys.readouterr().err
-    assert preview_gate.main(["--stack", "prod", str(tmp_path / "missing.json")]) == 1
-    assert "cannot read" in capsys.readouterr().err
 
 
 # -- the table against the program -------------------------------------------------------------

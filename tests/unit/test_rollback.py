@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from payments_infra.components.image import source_tag
+from payments_infra.components.api.image import source_tag
 from payments_infra.config import StackConfig
 from payments_infra.config.errors import ConfigError
 from payments_infra.offline import checks
@@ -23,7 +23,7 @@ from tests.stacks import PREBUILT_IMAGE, SUFFIX, VALID_CONFIG, ZONES
 BUILD = "docker-build:index:Image"
 REPOSITORY = "aws:ecr/repository:Repository"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
-COMPONENT = "payments:image:ApiImage"
+COMPONENT = "payments:api:ApiImage"
 TAG = "src-0123456789abcdef-0123456789ab-arm64"
 DIGEST = f"sha256:{'ab' * 32}"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from payments_infra.components.frontend import (
+from payments_infra.components.frontend.frontend import (
     API_NOT_FOUND_BODY,
     API_NOT_ROUTED_BODY,
     API_NOT_ROUTED_CODE,

@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from payments_infra import REPO_ROOT
-from payments_infra.offline import preflight, state_backend
+from payments_infra.offline import state_backend
+from payments_infra.offline.bucket_owners import (
+    FREE,
+    THIS_STACKS,
+    bucket_owners,
+    taken_bucket_problems,
+)
+from payments_infra.offline.commands import Runner
 from payments_infra.offline.state_backend import Backend, effective_backend
 from tests.aws_stubs import stubbed
 
@@ -59,7 +66,7 @@ def test_the_secrets_provider_fits_the_backend(
     backend: Backend, environ: dict[str, str], document: dict[str, Any], wanted: str | None
 ) -> None:
     found = state_backend.secrets_provider_problems(document, backend, environ, "prod", None)
-    assert [p[: len(wanted)] for p in found] == ([wanted] if wanted else [])
+    assert [p[: len(wanted or "")] for p in found] == ([wanted] if wanted else [])
     if wanted == "the stack's secrets are encrypted":
         assert 'pulumi stack change-secrets-provider --stack prod "awskms://' in found[0]
 
@@ -106,7 +113,7 @@ def test_an_s3_state_bucket_must_answer_and_keep_versions() -> None:
     stub.assert_no_pending_responses()
 
 
-def stack_ls(*names: str, returncode: int = 0) -> state_backend.Runner:
+def stack_ls(*names: str, returncode: int = 0) -> Runner:
     def run(command: list[str]) -> subprocess.CompletedProcess[str]:
         assert command[1:] == ["stack", "ls", "--json"]
         out = json.dumps([{"name": name, "current": False} for name in names])
@@ -154,7 +161,7 @@ def test_each_bucket_is_looked_up_once_for_both_bucket_checks() -> None:
     )
     stub.add_client_error("head_bucket", "404", http_status_code=404)
     stub.activate()
-    owners = preflight.bucket_owners(s3, ["frontend-prod1", "alb-logs-prod1"], "prod")
+    owners = bucket_owners(s3, ["frontend-prod1", "alb-logs-prod1"], "prod")
     stub.assert_no_pending_responses()
-    assert owners == {"frontend-prod1": preflight.THIS_STACKS, "alb-logs-prod1": preflight.FREE}
-    assert preflight.taken_bucket_problems(owners) == []
+    assert owners == {"frontend-prod1": THIS_STACKS, "alb-logs-prod1": FREE}
+    assert taken_bucket_problems(owners) == []

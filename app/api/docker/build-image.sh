@@ -11,7 +11,7 @@
 #
 # The commit: GIT_COMMIT when set, else the last commit that changed the image's inputs, with
 # -dirty when they have uncommitted changes, as `make up` works it out
-# (payments_infra/components/image.py); empty without git. /healthz reports it.
+# (payments_infra/components/api/image.py); empty without git. /healthz reports it.
 #
 # pip's CA bundle: PIP_CA_BUNDLE (default /etc/ssl/certs/ca-certificates.crt when readable;
 # empty for none) goes in as the BuildKit secret pip-ca, mounted for the pip step only and
@@ -73,7 +73,7 @@ else
   base="$LOCAL_BASE"
 fi
 
-# The image's inputs, as payments_infra/components/image.py's IMAGE_INPUTS lists them (a test
+# The image's inputs, as payments_infra/components/api/image.py's IMAGE_INPUTS lists them (a test
 # holds the two lists equal).
 IMAGE_INPUTS=(Dockerfile requirements.txt payments_api certs)
 source_commit() {

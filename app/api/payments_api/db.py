@@ -1,5 +1,9 @@
-"""Database access: a psycopg connection pool over TLS, readiness, and re-reading rotated
-credentials from Secrets Manager.
+"""The API's database access: a psycopg connection pool over TLS, readiness, and recovery
+(re-reading rotated credentials from Secrets Manager, rebuilding the pool).
+
+How a connection is configured, and what its errors say: payments_api.db_connection (also
+used by the migrations and the key CLI). Where rotated credentials come from:
+payments_api.db_credentials.
 
 `DatabasePool` owns one `psycopg_pool.ConnectionPool` (sslmode verify-full by default, every
 connection checked before it is handed out). It never blocks start-up on the database: the
@@ -23,7 +27,7 @@ serialised and happen at most once every DB_REBUILD_MIN_INTERVAL seconds.
 Bounds: every database wait ends. Connection attempts take at most DB_CONNECT_TIMEOUT; a
 request waits at most DB_POOL_TIMEOUT for a pooled connection; the check of a pooled
 connection, and apart the request's statements, get DB_STATEMENT_TIMEOUT, enforced on the
-server (statement_timeout) and by the client (`_deadline` shuts the socket down, which a
+server (statement_timeout) and by the client (`_Deadline` shuts the socket down, which a
 server that accepts TCP but does not answer, such as a stopped process, cannot defeat). TCP
 keepalives find a dead peer of an idle connection. A request therefore ends within
 DB_POOL_TIMEOUT + DB_STATEMENT_TIMEOUT + 2 x max(DB_CONNECT_TIMEOUT, DB_STATEMENT_TIMEOUT).
@@ -33,19 +37,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
+from payments_api.db_connection import connection_params, describe_error, is_auth_failure
+from payments_api.db_credentials import CredentialSource, SecretsManagerCredentials
 from payments_api.metrics import request_timing
 from payments_api.roles import APP_GROUP
 from payments_api.settings import Settings
@@ -53,7 +58,6 @@ from payments_api.store import Conn
 
 logger = logging.getLogger(__name__)
 
-AUTH_FAILED_SQLSTATES = frozenset({"28P01", "28000"})
 # Retry-After of every 503 that says the database cannot be used (payment routes, /readyz).
 RETRY_AFTER_SECONDS = "1"
 # Added to the reason when a table is missing or may not be read: the deploy did not migrate
@@ -68,13 +72,6 @@ READY_STATEMENT = "SELECT 1 FROM payments, api_keys LIMIT 0"
 
 T = TypeVar("T")
 
-KEEPALIVES = {
-    "keepalives": "1",
-    "keepalives_idle": "30",
-    "keepalives_interval": "10",
-    "keepalives_count": "3",
-}
-
 
 class DatabaseUnavailableError(Exception):
     """No working database connection. `reason` is safe to show: it never holds the password."""
@@ -82,89 +79,6 @@ class DatabaseUnavailableError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class CredentialSource(Protocol):
-    def fetch(self) -> dict[str, str]:
-        """Current `user` and `password` connection parameters."""
-        ...
-
-
-def credentials_from_secret(secret: Mapping[str, Any]) -> dict[str, str]:
-    """`user` and `password` from an RDS secret's JSON (keys username and password, or url)."""
-    credentials: dict[str, str] = {}
-    url = secret.get("url")
-    if isinstance(url, str) and url:
-        parsed = conninfo_to_dict(url)
-        credentials.update({k: str(parsed[k]) for k in ("user", "password") if parsed.get(k)})
-    if secret.get("username"):
-        credentials["user"] = str(secret["username"])
-    if secret.get("password"):
-        credentials["password"] = str(secret["password"])
-    if "password" not in credentials:
-        raise ValueError("the database secret has no password (expected key 'password' or 'url')")
-    return credentials
-
-
-class SecretsManagerCredentials:
-    """Reads the database secret's JSON with boto3 `get_secret_value`."""
-
-    def __init__(self, secret_arn: str, region: str) -> None:
-        self._secret_arn = secret_arn
-        self._region = region
-
-    def fetch(self) -> dict[str, str]:
-        import boto3  # noqa: PLC0415  # only tasks with DB_SECRET_ARN pay for the import
-
-        client = boto3.client("secretsmanager", region_name=self._region)
-        value = client.get_secret_value(SecretId=self._secret_arn)
-        return credentials_from_secret(json.loads(value["SecretString"]))
-
-
-def connection_params(settings: Settings) -> dict[str, str]:
-    """libpq parameters from the settings; DATABASE_URL wins over the DB_* keys."""
-    if settings.database_url is not None:
-        params = {
-            k: str(v) for k, v in conninfo_to_dict(settings.database_url.get_secret_value()).items()
-        }
-    else:
-        assert settings.db_password is not None  # Settings checks it
-        params = {
-            "host": str(settings.db_host),
-            "port": str(settings.db_port),
-            "dbname": str(settings.db_name),
-            "user": str(settings.db_user),
-            "password": settings.db_password.get_secret_value(),
-        }
-    params["sslmode"] = "verify-full"  # Settings refuses any other mode in DATABASE_URL
-    params.setdefault("sslrootcert", settings.db_sslrootcert)
-    params.setdefault("connect_timeout", str(settings.db_connect_timeout))
-    params.setdefault("application_name", "payments-api")
-    # The server ends a statement that runs too long (the client bound is `_deadline`).
-    statement_ms = round(settings.db_statement_timeout * 1000)
-    params.setdefault("options", f"-c statement_timeout={statement_ms}")
-    # Find a dead peer of an idle pooled connection within 30 + 3 x 10 s.
-    for key, value in KEEPALIVES.items():
-        params.setdefault(key, value)
-    return params
-
-
-def describe_error(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
-    """One line from a psycopg error, with any secret masked (libpq never includes the
-    password, but the reason is shown to clients, so make sure)."""
-    reason = " ".join(str(error).split()) or type(error).__name__
-    for secret in secrets:
-        if len(secret) >= 4:  # masking a one-letter password would only garble the reason
-            reason = reason.replace(secret, "***")
-    return reason
-
-
-def is_auth_failure(error: psycopg.Error) -> bool:
-    """True for SQLSTATE 28P01/28000. libpq reports no SQLSTATE for errors while connecting,
-    so the server's message (English on RDS) is matched as well."""
-    if error.sqlstate in AUTH_FAILED_SQLSTATES:
-        return True
-    return "authentication failed" in str(error)
 
 
 @dataclass(frozen=True)

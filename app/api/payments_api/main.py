@@ -23,12 +23,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from payments_api.auth import ApiKeyVerifier
-from payments_api.db import (
-    RETRY_AFTER_SECONDS,
-    DatabasePool,
-    DatabaseUnavailableError,
-    describe_error,
-)
+from payments_api.db import RETRY_AFTER_SECONDS, DatabasePool, DatabaseUnavailableError
+from payments_api.db_connection import describe_error
 from payments_api.models import Message
 from payments_api.request_guards import (
     HEADERS_TOO_LARGE_DETAIL,

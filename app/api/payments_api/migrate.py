@@ -47,7 +47,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from pydantic import ValidationError
 
-from payments_api.db import connection_params, describe_error, is_auth_failure
+from payments_api.db_connection import connection_params, describe_error, is_auth_failure
 from payments_api.migrations import MigrationError, upgrade
 from payments_api.roles import APP_GROUP, APP_LOGIN_USERS, KEYS_GROUP, KEYS_LOGIN_USERS
 from payments_api.settings import Settings

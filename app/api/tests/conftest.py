@@ -8,7 +8,9 @@ CLI's payments_keys_cli set up. The whole suite runs as those roles: `settings_f
 `server_env` connect the API as payments_api, `new_api_key` inserts keys as
 payments_keys_cli. The logins belong to the server, with one password each for all of its
 databases; a test that changes its login's password or LOGIN, or ends its sessions, takes
-`own_login_database`, whose API login is a role of its own with payments_api's rights.
+`own_login_database`, whose API login is a role of its own with payments_api's rights. The
+migrations' own tests take `empty_database` (not migrated) or `migrated` (migrated to the head
+by its master user, no login set up).
 
 The API is live before its database is usable: the lifespan opens the pool without waiting,
 and the first connection happens in the background. The clients and the
@@ -24,10 +26,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from payments_local_servers.api import ApiServer, AppDatabase
-from payments_local_servers.postgres import PostgresServer
+from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
 from payments_api.main import create_app
-from tests.utils.databases import create_app_database, with_own_api_login
+from payments_api.migrations import upgrade
+from tests.utils.databases import (
+    create_app_database,
+    create_unmigrated_database,
+    with_own_api_login,
+)
 from tests.utils.keys import bearer, new_api_key
 from tests.utils.ready import wait_until_ready
 from tests.utils.settings import server_env, settings_for
@@ -61,6 +68,19 @@ def own_login_database(postgres: PostgresServer) -> AppDatabase:
     payments_api is), for tests that change the login's password or LOGIN, or end its
     sessions."""
     return with_own_api_login(postgres, create_app_database(postgres, _new_name()))
+
+
+@pytest.fixture
+def empty_database(postgres: PostgresServer) -> DatabaseCredentials:
+    """A new database, not migrated: its master user's credentials."""
+    return create_unmigrated_database(postgres, _new_name())
+
+
+@pytest.fixture
+def migrated(empty_database: DatabaseCredentials) -> DatabaseCredentials:
+    """`empty_database` migrated to the head by its master user (no login set up)."""
+    upgrade(empty_database.conninfo())
+    return empty_database
 
 
 @pytest.fixture(scope="session")

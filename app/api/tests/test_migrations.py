@@ -1,25 +1,20 @@
 """The schema's migrations against the real PostgreSQL (payments_api.migrations): from an empty
-database and from every earlier version to the head, two migrators at once, a failed
-revision rolled back whole, and lock waits that end instead of stalling the API.
+database and from every earlier version to the head, a failed revision rolled back whole, and
+new revisions made by `make migration`. Two migrators at once and lock waits that end instead
+of stalling the API: test_migration_locks.py.
 
-Revisions that fail or block are written by the tests into a temporary directory that is
-read beside versions/ (`alembic_config(version_locations)`)."""
+Revisions that fail are written by the tests into a temporary directory that is read beside
+versions/ (`alembic_config(version_locations)`, tests/utils/revision_files.py)."""
 
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-from payments_local_servers.api import AppDatabase
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 
 from payments_api import migrate, migrations, store
 from payments_api.migrations import (
-    MIGRATION_LOCK_ID,
     MigrationError,
     Versions,
     alembic_config,
@@ -29,11 +24,11 @@ from payments_api.migrations import (
 )
 from scripts.new_migration import new_migration
 from tests.utils.databases import create_unmigrated_database
-from tests.utils.migrate_cli import TIMEOUT_SECONDS, start_migrate
-from tests.utils.waiting import wait_for
+from tests.utils.revision_files import write_revision
+from tests.utils.schema_catalog import exists, fingerprint, rows
 
 HEAD = revisions()[-1]
-Conn = psycopg.Connection[tuple[Any, ...]]
+
 
 # The schema that the API created itself before migrations (store.py's CREATE TABLE IF NOT
 # EXISTS), as PostgreSQL describes it: read from pg_dump of a database made by that code.
@@ -96,87 +91,6 @@ INDEXES = [
     ),
     ("payments_pkey", "CREATE UNIQUE INDEX payments_pkey ON public.payments USING btree (id)"),
 ]
-TABLES = "('payments'::regclass, 'api_keys'::regclass, 'alembic_version'::regclass)"
-# Everything the migrations make in a database, as the catalogs tell it.
-FINGERPRINT = {
-    "columns": f"""
-        SELECT attrelid::regclass::text, attname, format_type(atttypid, atttypmod), attnotnull,
-               pg_get_expr(adbin, adrelid)
-        FROM pg_attribute LEFT JOIN pg_attrdef ON adrelid = attrelid AND adnum = attnum
-        WHERE attrelid IN {TABLES} AND attnum > 0 AND NOT attisdropped
-        ORDER BY attrelid::regclass::text, attnum
-    """,
-    "constraints": """
-        SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
-        WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2
-    """,
-    "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
-    "tables": """
-        SELECT relname, relkind::text, relacl::text FROM pg_class
-        WHERE relnamespace = 'public'::regnamespace ORDER BY 1
-    """,
-    "column grants": f"""
-        SELECT attrelid::regclass::text, attname, attacl::text FROM pg_attribute
-        WHERE attrelid IN {TABLES} AND attacl IS NOT NULL ORDER BY 1, 2
-    """,
-    "database grants": "SELECT datacl::text FROM pg_database WHERE datname = current_database()",
-    "schema grants": "SELECT nspacl::text FROM pg_namespace WHERE nspname = 'public'",
-    "memberships": """
-        SELECT r.rolname, m.rolname FROM pg_auth_members
-        JOIN pg_roles r ON r.oid = roleid JOIN pg_roles m ON m.oid = member
-        WHERE r.rolname LIKE 'payments%' ORDER BY 1, 2
-    """,
-    "version": "SELECT version_num FROM alembic_version",
-}
-
-
-def fingerprint(database: DatabaseCredentials) -> dict[str, list[tuple[Any, ...]]]:
-    """The catalogs' account of the schema, with the master user's name (the owner of the
-    database and the tables, different for every test database) replaced by OWNER."""
-    with psycopg.connect(database.conninfo()) as conn:
-        return {
-            name: [
-                tuple(
-                    value.replace(database.user, "OWNER") if isinstance(value, str) else value
-                    for value in row
-                )
-                for row in conn.execute(query).fetchall()
-            ]
-            for name, query in FINGERPRINT.items()
-        }
-
-
-def rows(database: DatabaseCredentials, query: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(database.conninfo()) as conn:
-        return conn.execute(query).fetchall()
-
-
-def exists(database: DatabaseCredentials, relation: str) -> bool:
-    return rows(database, f"SELECT to_regclass('{relation}') IS NOT NULL") == [(True,)]
-
-
-@pytest.fixture
-def empty_database(postgres: PostgresServer) -> DatabaseCredentials:
-    """A new database, not migrated: its master user's credentials."""
-    return create_unmigrated_database(postgres, f"payments_{uuid.uuid4().hex[:12]}")
-
-
-@pytest.fixture
-def migrated(empty_database: DatabaseCredentials) -> DatabaseCredentials:
-    upgrade(empty_database.conninfo())
-    return empty_database
-
-
-def write_revision(directory: Path, name: str, down: str, *statements: str) -> str:
-    """A revision `name` after `down` in `directory`, running `statements`; its id."""
-    body = "".join(f"    op.execute({statement!r})\n" for statement in statements)
-    (directory / f"{name}.py").write_text(
-        "from alembic import op\n\n"
-        f"revision = {name!r}\ndown_revision = {down!r}\n"
-        "branch_labels = None\ndepends_on = None\n\n\n"
-        f"def upgrade() -> None:\n{body}"
-    )
-    return name
 
 
 # --- Versions ---------------------------------------------------------------------------------
@@ -242,78 +156,6 @@ def test_revisions_run_with_bounded_lock_waits_and_statements(
     assert migrations.STATEMENT_TIMEOUT_SECONDS == 60
 
 
-# --- Two migrators ----------------------------------------------------------------------------
-
-
-def advisory_waiters(conn: Conn) -> int:
-    """Sessions of this database waiting for an advisory lock."""
-    row = conn.execute(
-        """
-        SELECT count(*) FROM pg_locks
-        WHERE locktype = 'advisory' AND NOT granted
-          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        """
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def test_two_migrators_at_once_both_succeed_and_the_schema_is_made_once(
-    empty_database: DatabaseCredentials,
-) -> None:
-    """Two migration tasks (processes: Alembic's context is one per process) at once."""
-    with psycopg.connect(empty_database.conninfo(), autocommit=True) as holder:
-        # Both start while the lock is held, so both are surely running at once.
-        holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
-        tasks = [start_migrate(empty_database.env()) for _ in range(2)]
-        try:
-
-            def both_wait() -> bool:
-                assert all(task.poll() is None for task in tasks), "a migrator ended early"
-                return advisory_waiters(holder) == 2
-
-            wait_for(both_wait, "both migrators wait for the lock")
-            holder.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))
-            outputs = [task.communicate(timeout=TIMEOUT_SECONDS) for task in tasks]
-        finally:
-            for task in tasks:
-                task.kill()
-                task.wait()
-    assert [task.returncode for task in tasks] == [0, 0], outputs
-    assert sorted(out for out, _ in outputs) == [
-        f"schema version before: {HEAD}\nschema version after: {HEAD}\n",
-        f"schema version before: none (an empty database)\nschema version after: {HEAD}\n",
-    ]
-    assert rows(empty_database, "SELECT version_num FROM alembic_version") == [(HEAD,)]
-
-
-def run_in_thread(work: Callable[[], object]) -> tuple[threading.Thread, dict[str, Any]]:
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = work()
-        except BaseException as error:
-            outcome["error"] = error
-        outcome["ended"] = time.monotonic()
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread, outcome
-
-
-def test_a_migrator_waits_for_another_one_only_so_long(migrated: DatabaseCredentials) -> None:
-    with psycopg.connect(migrated.conninfo(), autocommit=True) as holder:
-        holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
-        thread, outcome = run_in_thread(lambda: upgrade(migrated.conninfo(), wait=0.5))
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "the migrator still waits for the lock"
-    error = outcome.get("error")
-    assert isinstance(error, MigrationError), outcome
-    assert "waiting for another migrator" in str(error)
-    assert "lock timeout" in str(error)
-
-
 # --- Failures ---------------------------------------------------------------------------------
 
 
@@ -375,51 +217,6 @@ def test_the_command_exits_non_zero_naming_the_failed_revision(
     assert err.count("\n") == 1
     assert migrated.password not in err
     assert current_version(migrated.conninfo()) == HEAD
-
-
-# --- Lock waits -------------------------------------------------------------------------------
-
-
-def waiting_for_payments(conn: Conn) -> bool:
-    """A session waits for a lock on the payments table."""
-    row = conn.execute(
-        "SELECT count(*) FROM pg_locks WHERE relation = 'payments'::regclass AND NOT granted"
-    ).fetchone()
-    return row is not None and row[0] > 0
-
-
-def test_a_revision_that_cannot_get_its_lock_fails_within_lock_timeout(
-    postgres: PostgresServer, tmp_path: Path, isolated_database: AppDatabase
-) -> None:
-    """The API reads payments in a transaction; a revision that needs the table's ACCESS
-    EXCLUSIVE lock waits lock_timeout for it, then the run fails and rolls back, instead of
-    waiting (with every later request for the table queued behind it) until the API lets go."""
-    master = isolated_database.master
-    write_revision(tmp_path, "0999_add_column", HEAD, "ALTER TABLE payments ADD COLUMN probe int")
-    lock_timeout = 1.0
-    with (
-        psycopg.connect(isolated_database.api.conninfo()) as reader,
-        postgres.connect(master.dbname) as watcher,
-    ):
-        reader.execute("SELECT count(*) FROM payments")  # holds ACCESS SHARE until it ends
-        thread, outcome = run_in_thread(
-            lambda: upgrade(
-                master.conninfo(), lock_timeout=lock_timeout, config=alembic_config([tmp_path])
-            )
-        )
-        wait_for(lambda: waiting_for_payments(watcher), "the migration waits for payments")
-        seen_waiting = time.monotonic()
-        thread.join(timeout=30)  # bounds a failure only: a migration that hangs
-        assert not thread.is_alive(), "the migration still waits for the lock"
-        reader.rollback()
-    error = outcome.get("error")
-    assert isinstance(error, MigrationError), outcome
-    assert "0999_add_column failed" in str(error)
-    assert "canceling statement due to lock timeout" in str(error)
-    assert outcome["ended"] - seen_waiting < lock_timeout + 5
-    assert current_version(master.conninfo()) == HEAD
-    columns = rows(master, "SELECT attname FROM pg_attribute WHERE attrelid = 'payments'::regclass")
-    assert ("probe",) not in columns
 
 
 # --- New revisions ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from payments_local_servers.api import AppDatabase
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 from payments_local_servers.secrets_rotation import STEPS, SecretsManagerRotation
 
-from payments_api.db import credentials_from_secret
+from payments_api.db_credentials import credentials_from_secret
 from payments_api.main import create_app
 from tests.utils.keys import bearer, new_api_key
 from tests.utils.payments import idempotency_headers, payment_body

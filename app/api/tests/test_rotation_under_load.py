@@ -9,10 +9,11 @@ alternating users, logged in as the master (the database's owner). Secrets Manag
 in process for the rotation (`SecretsManagerRotation` runs the four steps as the service
 does), and over HTTP for the server (AWS_ENDPOINT_URL, tests/utils/moto_http.py).
 
-Worker threads POST payments without pause while the main thread runs two rotations, each
-step only once every worker has completed more requests since the last one, so every step
-overlaps live traffic. After each rotation every session of both users is ended (the load
-pausing between requests meanwhile: `end_sessions` says why), so the pool has to log in again:
+Worker threads (`Load`, tests/utils/steady_load.py) POST payments without pause while the
+main thread runs two rotations, each step only once every worker has completed more requests
+since the last one, so every step overlaps live traffic. After each rotation every session of
+both users is ended (the load pausing between requests meanwhile: `end_sessions` says why), so
+the pool has to log in again:
 
 1. after the first, the secret names `<u>_clone`; the API still holds `<u>`'s password, which
    the rotation never changed: new logins work and the secret is not even re-read;
@@ -27,12 +28,10 @@ from __future__ import annotations
 
 import importlib
 import json
-import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ import boto3
 import psycopg
 import pytest
 from moto import mock_aws
-from payments_local_servers.api import REQUEST_TIMEOUT_SECONDS, ApiServer, AppDatabase
+from payments_local_servers.api import ApiServer, AppDatabase
 from payments_local_servers.postgres import DatabaseCredentials, PostgresServer
 from payments_local_servers.secrets_rotation import STEPS, SecretsManagerRotation
 from psycopg import sql
@@ -48,14 +47,15 @@ from psycopg import sql
 from payments_api.roles import APP_GROUP
 from tests.utils.keys import new_api_key
 from tests.utils.moto_http import MotoSecretsManagerFront
-from tests.utils.payments import payment_body
 from tests.utils.rotation_function import rotation_function
 from tests.utils.settings import server_env
+from tests.utils.steady_load import Load
 from tests.utils.waiting import wait_for
 
 rotation = rotation_function()  # also puts the repository root on sys.path
-# The stack's own secret JSON (payments_infra/components/aurora.py), as the stack writes it.
-aurora: Any = importlib.import_module("payments_infra.components.aurora")
+# The stack's own secret JSON, as the stack writes it
+# (payments_infra/components/database/aurora.py).
+aurora: Any = importlib.import_module("payments_infra.components.database.aurora")
 
 REGION = "us-east-1"
 WORKERS = 4
@@ -64,7 +64,7 @@ WARM_UP_PAYMENTS = 40
 # Requests each worker completes after every step and every ending of sessions.
 REQUESTS_PER_STAGE = 5
 ROTATIONS = 2
-# The API's own application_name (payments_api.db.connection_params).
+# The API's own application_name (payments_api.db_connection.connection_params).
 API_APPLICATION_NAME = "payments-api"
 
 
@@ -200,134 +200,6 @@ def end_sessions(postgres: PostgresServer, dbname: str, pair: LoginPair, load: L
         )
     finally:
         load.resume()
-
-
-@dataclass
-class Load:
-    """`workers` threads, each POSTing payments one after the other (a new idempotency key
-    each) until `stop`, recording every outcome."""
-
-    server: ApiServer
-    api_key: str
-    workers: int
-    stop: threading.Event = field(default_factory=threading.Event)
-    statuses: Counter[int] = field(default_factory=Counter)
-    completed: list[int] = field(default_factory=list)
-    created: dict[str, str] = field(default_factory=dict)  # idempotency key -> payment id
-    failures: list[str] = field(default_factory=list)
-    slowest: float = 0.0  # seconds, the longest request
-    in_flight: int = 0
-    paused: bool = False
-    _lock: threading.Condition = field(default_factory=threading.Condition)
-    _threads: list[threading.Thread] = field(default_factory=list)
-
-    def start(self) -> None:
-        self.completed = [0] * self.workers
-        for index in range(self.workers):
-            thread = threading.Thread(target=self._work, args=(index,), name=f"load-{index}")
-            self._threads.append(thread)
-            thread.start()
-
-    def _work(self, index: int) -> None:
-        try:
-            with self.server.client(self.api_key) as client:
-                while self._next_request():
-                    key = f"rotation-load-{index}-{uuid.uuid4()}"
-                    sent = time.monotonic()
-                    try:
-                        response = client.post(
-                            "/api/payments",
-                            json=payment_body(merchant_reference=f"load-{index}"),
-                            headers={"Idempotency-Key": key},
-                        )
-                    finally:
-                        with self._lock:
-                            self.in_flight -= 1
-                    with self._lock:
-                        self.slowest = max(self.slowest, time.monotonic() - sent)
-                        self.statuses[response.status_code] += 1
-                        self.completed[index] += 1
-                        if response.status_code == 201:
-                            self.created[key] = str(response.json()["id"])
-                        else:
-                            self.failures.append(
-                                f"worker {index}: HTTP {response.status_code} {response.text}"
-                            )
-        except Exception as error:  # any exception is a failure of the run: recorded, shown
-            with self._lock:
-                self.failures.append(f"worker {index}: {type(error).__name__}: {error}")
-
-    def _next_request(self) -> bool:
-        """Whether to send another request (False once stopped); waits while paused."""
-        with self._lock:
-            self._lock.wait_for(lambda: not self.paused or self.stop.is_set())
-            if self.stop.is_set():
-                return False
-            self.in_flight += 1
-            return True
-
-    def pause(self) -> None:
-        """Let the requests in flight end, and send no other until `resume`."""
-        with self._lock:
-            self.paused = True
-
-        def idle() -> bool:
-            self._check("for the requests in flight to end")
-            with self._lock:
-                return self.in_flight == 0
-
-        wait_for(idle, "no request in flight")
-
-    def resume(self) -> None:
-        with self._lock:
-            self.paused = False
-            self._lock.notify_all()
-
-    def _check(self, what: str) -> None:
-        """Fail at once, with what went wrong, when a request failed or a worker ended."""
-        with self._lock:
-            failures = list(self.failures)
-        if failures:
-            shown = "\n".join(failures[:10])
-            raise AssertionError(
-                f"{len(failures)} failed requests or workers while waiting {what}, first:\n{shown}"
-            )
-        assert self.server.process is not None
-        if self.server.process.poll() is not None:
-            raise AssertionError(f"the API server exited {what}:\n{self.server.output()}")
-
-    def successes(self) -> int:
-        with self._lock:
-            return self.statuses[201]
-
-    def wait_for_successes(self, count: int, what: str) -> None:
-        def reached() -> bool:
-            self._check(what)
-            return self.successes() >= count
-
-        wait_for(reached, f"{count} successful payments {what}")
-
-    def wait_for_each_worker(self, more: int, what: str) -> None:
-        """Every worker completes `more` requests from now: the traffic overlaps `what`."""
-        with self._lock:
-            start = list(self.completed)
-
-        def reached() -> bool:
-            self._check(what)
-            with self._lock:
-                return all(
-                    now - then >= more for now, then in zip(self.completed, start, strict=True)
-                )
-
-        wait_for(reached, f"{more} more requests by each of {self.workers} workers {what}")
-
-    def finish(self) -> None:
-        self.stop.set()
-        self.resume()
-        for thread in self._threads:
-            thread.join(REQUEST_TIMEOUT_SECONDS + 5)
-        alive = [thread.name for thread in self._threads if thread.is_alive()]
-        assert not alive, f"workers did not stop: {alive}"
 
 
 def test_alternating_rotations_under_load_fail_no_request_and_lose_no_payment(

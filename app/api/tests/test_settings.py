@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from payments_api.db import connection_params
+from payments_api.db_connection import connection_params
 from payments_api.settings import Settings, settings_table
 
 API_DIR = Path(__file__).resolve().parents[1]

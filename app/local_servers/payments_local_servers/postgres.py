@@ -1,10 +1,11 @@
 """A throwaway PostgreSQL server over TLS for tests, end-to-end runs and benchmarks.
 
-`PostgresServer` creates a test CA and a server certificate for localhost/127.0.0.1 (with
-`cryptography`), initdb's a fresh data directory in a temporary directory, and starts
-postgres on a free loopback port with ssl=on and only `hostssl ... scram-sha-256` lines in
-pg_hba.conf (unix sockets stay inside the temporary directory). `create_database` makes a
-role and a database owned by it; `stop` (or leaving the `with` block) removes everything.
+`PostgresServer` creates a test CA and a server certificate for localhost/127.0.0.1
+(payments_local_servers.certificates), initdb's a fresh data directory in a temporary
+directory, and starts postgres on a free loopback port with ssl=on and only `hostssl ...
+scram-sha-256` lines in pg_hba.conf (unix sockets stay inside the temporary directory).
+`create_database` makes a role and a database owned by it; `stop` (or leaving the `with`
+block) removes everything.
 Roles belong to the whole server: `role_password` keeps one password per role name for every
 database of the server (the API's login roles, made by its migrations, are such roles).
 
@@ -21,8 +22,6 @@ postgresql). initdb and postgres refuse to run as root, so as root they run as t
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import ipaddress
 import os
 import pwd
 import secrets
@@ -34,12 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from psycopg import sql
 
+from payments_local_servers.certificates import (
+    CertificateAuthority,
+    generate_ca,
+    issue_server_certificate,
+)
 from payments_local_servers.lifecycle import StartStop
 
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
@@ -67,88 +67,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-@dataclass(frozen=True)
-class CertificateAuthority:
-    cert_pem: bytes
-    key: ec.EllipticCurvePrivateKey
-
-    @property
-    def certificate(self) -> x509.Certificate:
-        return x509.load_pem_x509_certificate(self.cert_pem)
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def generate_ca(common_name: str = "payments test CA") -> CertificateAuthority:
-    """A self-signed CA valid for a day."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - datetime.timedelta(minutes=5))
-        .not_valid_after(_now() + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return CertificateAuthority(cert.public_bytes(serialization.Encoding.PEM), key)
-
-
-def issue_server_certificate(ca: CertificateAuthority) -> tuple[bytes, bytes]:
-    """(certificate PEM, unencrypted key PEM) for localhost and 127.0.0.1, signed by `ca`."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - datetime.timedelta(minutes=5))
-        .not_valid_after(_now() + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
-            critical=False,
-        )
-        .sign(ca.key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@
 //   (health and readiness need no key)
 // Where CloudFront has no /api/* route (certificate mode 3), its function on the default behaviour
 // answers every /api path itself: 404 {"detail":"...","code":"api_not_routed"}
-// (payments_infra/components/frontend.py). Each call turns that into ApiNotRoutedError.
+// (payments_infra/components/frontend/frontend.py). Each call turns that into ApiNotRoutedError.
 //
 // The API key is an argument of each payments call: the page holds it in React state only (see
 // components/ApiKeyField.tsx), and nothing here stores it, logs it or puts it into a URL.
@@ -68,7 +68,7 @@ export class ApiError extends Error {
 
 /**
  * The code in the answer CloudFront's function gives /api where the distribution has no /api/*
- * route (certificate mode 3): API_NOT_ROUTED_CODE in payments_infra/components/frontend.py.
+ * route (certificate mode 3): API_NOT_ROUTED_CODE in payments_infra/components/frontend/frontend.py.
  */
 export const API_NOT_ROUTED_CODE = "api_not_routed";
 

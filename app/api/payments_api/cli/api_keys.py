@@ -42,7 +42,7 @@ from psycopg.conninfo import make_conninfo
 
 from payments_api import store
 from payments_api.auth import key_hash, key_prefix, new_key
-from payments_api.db import connection_params, describe_error
+from payments_api.db_connection import connection_params, describe_error
 from payments_api.roles import KEYS_GROUP
 from payments_api.settings import Settings
 

@@ -5,7 +5,7 @@ the key CLI never run DDL. This directory is Alembic's script directory: env.py 
 transaction, one advisory lock, bounded lock waits: read it) and versions/, one file per
 revision, SQL run with `op.execute`, forward only, ids `NNNN_name`. It sits inside the package
 because the image copies payments_api/ and no other source (Dockerfile, .dockerignore), and the
-image's content hash covers it (payments_infra/components/image.py), so a new revision ships
+image's content hash covers it (payments_infra/components/api/image.py), so a new revision ships
 with the code that needs it. How to add one: app/api/README.md, "Migrations".
 
 No alembic.ini and no `alembic` command: `alembic_config` builds the configuration here, so

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from payments_local_servers.api import API_LOGIN, ApiServer, AppDatabase
-from payments_local_servers.postgres import PostgresServer, generate_ca
+from payments_local_servers.certificates import generate_ca
+from payments_local_servers.postgres import PostgresServer
 
 from payments_api.db import RUN_THE_MIGRATIONS
 from payments_api.main import create_app

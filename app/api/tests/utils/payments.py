@@ -3,6 +3,10 @@
 import uuid
 from typing import Any
 
+# A card number (Visa's test number): the API refuses it wherever a client string would be
+# stored, and no log line or metric may carry it.
+CARD = "4111111111111111"
+
 
 def new_idempotency_key() -> str:
     return f"test-{uuid.uuid4()}"

@@ -140,7 +140,7 @@ export function fakeApi(
 
 /**
  * The answer CloudFront's function gives every /api path where the distribution has no /api/*
- * route (certificate mode 3): API_NOT_ROUTED_BODY in payments_infra/components/frontend.py.
+ * route (certificate mode 3): API_NOT_ROUTED_BODY in payments_infra/components/frontend/frontend.py.
  */
 export function notRouted(): Response {
   return json(

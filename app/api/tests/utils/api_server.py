@@ -1,0 +1,42 @@
+"""The real API server (payments_local_servers.api.ApiServer) below what a client does:
+requests no client would send, as raw bytes over TLS, and the server's log records once it has
+written them.
+"""
+
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any
+
+from payments_local_servers.api import ApiServer
+
+
+def raw_exchange(server: ApiServer, request: bytes) -> bytes:
+    """Send `request` over TLS as it is (no client would send it) and return the answer."""
+    context = server.ssl_context()
+    with (
+        socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock,
+        context.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(request)
+        answer = b""
+        try:
+            while chunk := tls.recv(65536):
+                answer += chunk
+        except (TimeoutError, ssl.SSLError, ConnectionError):
+            pass
+    return answer
+
+
+def wait_for_records(
+    server: ApiServer, select: Callable[[dict[str, Any]], bool], count: int, timeout: float = 30
+) -> list[dict[str, Any]]:
+    """The server's records that `select` picks, once there are `count` (lines are written
+    after the response has gone out)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = [r for r in server.log_records() if select(r)]
+        if len(records) >= count or time.monotonic() > deadline:
+            return records
+        time.sleep(0.05)

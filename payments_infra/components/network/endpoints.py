@@ -1,0 +1,130 @@
+"""VpcEndpoints component: the AWS APIs the tasks and functions call, inside the VPC.
+
+With ``payments:vpcEndpoints`` (the default) the platform builds, in the private subnets:
+- one interface endpoint per service of ``SERVICES`` (ECR API, ECR Docker registry,
+  CloudWatch Logs, Secrets Manager, KMS, STS), one network interface per zone, private DNS on,
+  so the SDKs' usual names (``secretsmanager.us-east-1.amazonaws.com``) resolve to addresses
+  in the VPC and the calls never cross the NAT gateways;
+- an endpoint policy on each that lets only principals of this account use it (the AWS data
+  perimeter's identity control: credentials of another account are refused here);
+- in the group SecurityGroups.endpoints, which platform.py lets the API tasks and the
+  rotation function reach on 443.
+
+The network's S3 gateway endpoint (free, network.py) serves S3, where ECR keeps image layers:
+clients reach it through its prefix list. ``endpoints`` lists every endpoint, interface and
+gateway: what a task waits for before it starts (a task started before them cannot pull its
+image).
+
+Interface endpoints bill per zone-hour and per GB (docs/cost.md); payments:vpcEndpoints=false
+leaves them out, and the tasks then reach AWS through the NAT gateways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from payments_infra.aws.policies import policy_document
+from payments_infra.aws.tagging import name_tag
+from payments_infra.config import REQUIRED_REGION
+from payments_infra.config.naming import Names, physical_name
+
+# What the API tasks and the functions call, by endpoint service: ECR's API (authentication,
+# manifests) and its Docker registry, CloudWatch Logs (the awslogs driver), Secrets Manager
+# (the task's secret, rotation), KMS and STS (the SDKs' credential and key calls).
+SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "sts")
+
+
+def endpoint_service_name(service: str) -> str:
+    """The endpoint service of ``service`` in the stack's region, e.g.
+    ``com.amazonaws.us-east-1.ecr.dkr``."""
+    return f"com.amazonaws.{REQUIRED_REGION}.{service}"
+
+
+# The Name of each endpoint, by service.
+ENDPOINT_NAMES = {
+    "ecr.api": Names.endpoint_ecr_api,
+    "ecr.dkr": Names.endpoint_ecr_dkr,
+    "logs": Names.endpoint_logs,
+    "secretsmanager": Names.endpoint_secretsmanager,
+    "kms": Names.endpoint_kms,
+    "sts": Names.endpoint_sts,
+}
+
+
+def this_account_only(account_id: str) -> str:
+    """An endpoint policy: any call, but only by principals of ``account_id``.
+
+    A perimeter, not a grant: IAM policies still decide what each principal may do. It keeps
+    credentials of another account (an attacker's) from using the VPC's way to AWS.
+    """
+    return policy_document(
+        {
+            "Sid": "OnlyThisAccountsPrincipals",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": account_id}},
+        }
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class VpcEndpointsArgs:
+    """Inputs of the VpcEndpoints component."""
+
+    environment_suffix: str
+    """Ends every physical name. Required."""
+    vpc_id: pulumi.Input[str]
+    """The VPC. Required."""
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    """Where the endpoints' network interfaces go: one per zone. Required."""
+    security_group_id: pulumi.Input[str]
+    """The endpoints' group (SecurityGroups.endpoints). Required."""
+    s3_endpoint: aws.ec2.VpcEndpoint
+    """The network's S3 gateway endpoint (network.py), listed in ``endpoints``. Required."""
+    account_id: pulumi.Input[str]
+    """The AWS account whose principals alone may use the endpoints. Required."""
+
+
+class VpcEndpoints(pulumi.ComponentResource):
+    """Interface endpoints for ECR, CloudWatch Logs, Secrets Manager, KMS and STS."""
+
+    def __init__(
+        self, name: str, args: VpcEndpointsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:network:VpcEndpoints", name, None, opts)
+        if not args.private_subnet_ids:
+            raise ValueError("VpcEndpoints needs the private subnets to place its interfaces in")
+        self._name = name
+        self._suffix = args.environment_suffix
+        self._child = pulumi.ResourceOptions(parent=self)
+
+        policy = pulumi.Output.from_input(args.account_id).apply(this_account_only)
+        self.interface_endpoints: dict[str, aws.ec2.VpcEndpoint] = {
+            service: aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}",
+                aws.ec2.VpcEndpointArgs(
+                    vpc_id=args.vpc_id,
+                    service_name=endpoint_service_name(service),
+                    vpc_endpoint_type="Interface",
+                    subnet_ids=list(args.private_subnet_ids),
+                    security_group_ids=[args.security_group_id],
+                    private_dns_enabled=True,
+                    policy=policy,
+                    tags=name_tag(physical_name(ENDPOINT_NAMES[service], self._suffix)),
+                ),
+                opts=self._child,
+            )
+            for service in SERVICES
+        }
+        self.endpoint_ids = [endpoint.id for endpoint in self.interface_endpoints.values()]
+        self.endpoints: list[pulumi.Resource] = [
+            *self.interface_endpoints.values(),
+            args.s3_endpoint,
+        ]
+        self.register_outputs({"endpoint_ids": self.endpoint_ids})

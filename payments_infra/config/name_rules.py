@@ -1,0 +1,131 @@
+"""AWS's naming rules, one per kind of resource, as each service's API reference states them.
+
+naming.py gives every physical name of the platform one of these rules.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """AWS's naming rule for one kind of resource, as its API documentation states it."""
+
+    kind: str
+    max_length: int
+    pattern: str
+    min_length: int = 1
+    extra: tuple[tuple[Callable[[str], bool], str], ...] = field(default=())
+
+    def problems(self, name: str) -> list[str]:
+        """Every way ``name`` breaks this rule, as readable sentences (empty when valid)."""
+        found = []
+        if not self.min_length <= len(name) <= self.max_length:
+            found.append(
+                f"{self.kind} name must be {self.min_length} to {self.max_length} characters; "
+                f'got {len(name)} in "{name}"'
+            )
+        if not re.fullmatch(self.pattern, name):
+            found.append(f'{self.kind} name must match {self.pattern}; got "{name}"')
+        for is_broken, rule in self.extra:
+            if is_broken(name):
+                found.append(f'{self.kind} name must {rule}; got "{name}"')
+        return found
+
+
+def _is_ipv4(name: str) -> bool:
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return False
+    return True
+
+
+# AWS naming rules, from each service's API reference (CreateLoadBalancer, CreateTargetGroup,
+# CreateDBCluster, CreateBucket "bucket naming rules", CreateRole, CreateLogGroup, CreateTopic,
+# CreateSecret, CreateRepository, CreateFunction, CreateAlias, ...).
+ALB = NameRule(
+    "ALB",
+    32,
+    r"[A-Za-z0-9-]+",
+    extra=(
+        (lambda n: n.startswith("-") or n.endswith("-"), "not begin or end with a hyphen"),
+        (lambda n: n.startswith("internal-"), 'not begin with "internal-"'),
+    ),
+)
+TARGET_GROUP = NameRule(
+    "target group",
+    32,
+    r"[A-Za-z0-9-]+",
+    extra=((lambda n: n.startswith("-") or n.endswith("-"), "not begin or end with a hyphen"),),
+)
+# RDS forbids a trailing hyphen and two hyphens in a row in every name it takes.
+_RDS_HYPHEN_RULES: tuple[tuple[Callable[[str], bool], str], ...] = (
+    (lambda n: n.endswith("-"), "not end with a hyphen"),
+    (lambda n: "--" in n, "not contain two consecutive hyphens"),
+)
+RDS_IDENTIFIER = NameRule("RDS identifier", 63, r"[A-Za-z][A-Za-z0-9-]*", extra=_RDS_HYPHEN_RULES)
+RDS_GROUP = NameRule("RDS subnet/parameter group", 255, r"[a-z][a-z0-9-]*", extra=_RDS_HYPHEN_RULES)
+S3_BUCKET = NameRule(
+    "S3 bucket",
+    63,
+    r"[a-z0-9][a-z0-9.-]*[a-z0-9]",
+    min_length=3,
+    extra=(
+        (lambda n: ".." in n, "not contain two adjacent periods"),
+        (_is_ipv4, "not be formatted as an IP address"),
+        (
+            lambda n: n.startswith(("xn--", "sthree-", "amzn-s3-demo-")),
+            'not begin with "xn--", "sthree-" or "amzn-s3-demo-"',
+        ),
+        (
+            lambda n: n.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")),
+            'not end with "-s3alias", "--ol-s3", ".mrap", "--x-s3" or "--table-s3"',
+        ),
+    ),
+)
+IAM_ROLE = NameRule("IAM role", 64, r"[\w+=,.@-]+")
+IAM_POLICY = NameRule("IAM policy", 128, r"[\w+=,.@-]+")
+LOG_GROUP = NameRule(
+    "CloudWatch log group",
+    512,
+    r"[A-Za-z0-9._/#-]+",
+    extra=((lambda n: n.startswith("aws/"), 'not begin with "aws/" (reserved by AWS)'),),
+)
+SNS_TOPIC = NameRule("SNS topic", 256, r"[A-Za-z0-9_-]+")
+SECRET = NameRule("Secrets Manager secret", 512, r"[A-Za-z0-9/_+=.@-]+")
+ECR_REPOSITORY = NameRule(
+    "ECR repository", 256, r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*", 2
+)
+ECS_NAME = NameRule("ECS cluster/service/family", 255, r"[A-Za-z0-9_-]+")
+LAMBDA_FUNCTION = NameRule("Lambda function", 64, r"[A-Za-z0-9_-]+")
+KMS_ALIAS = NameRule(
+    "KMS alias",
+    256,
+    r"alias/[A-Za-z0-9/_-]+",
+    extra=((lambda n: n.startswith("alias/aws/"), 'not begin with "alias/aws/"'),),
+)
+SECURITY_GROUP = NameRule(
+    "security group",
+    255,
+    r"[A-Za-z0-9 ._:/()#,@\[\]+=&;{}!$*-]+",
+    extra=((lambda n: n.lower().startswith("sg-"), 'not begin with "sg-"'),),
+)
+DASHBOARD = NameRule("CloudWatch dashboard", 255, r"[A-Za-z0-9_-]+")
+WAF_NAME = NameRule("WAF web ACL", 128, r"[\w-]+")
+TAG_VALUE = NameRule("Name tag", 256, r"[\w .:/=+@-]*")
+# CloudFront functions (64), origin access controls (64) and policies (128): the tightest.
+CLOUDFRONT_NAME = NameRule("CloudFront function/OAC/policy", 64, r"[A-Za-z0-9_-]+")
+LOG_DELIVERY = NameRule("CloudWatch log delivery source/destination", 60, r"[\w-]+")
+FIREHOSE_STREAM = NameRule("Firehose stream", 64, r"[A-Za-z0-9_.-]+")
+SQS_QUEUE = NameRule("SQS queue", 80, r"[A-Za-z0-9_-]+")
+ALARM = NameRule("CloudWatch alarm", 255, r"[^\x00-\x1f]+")
+SCALING_POLICY = NameRule("scaling policy", 256, r"[A-Za-z0-9._/-]+")
+# CreateTrail: 3 to 128 letters, digits, periods, underscores and hyphens, starting with a
+# letter or digit. PutConfigurationRecorder, PutDeliveryChannel: 1 to 256 characters.
+CLOUDTRAIL_TRAIL = NameRule("CloudTrail trail", 128, r"[A-Za-z0-9][A-Za-z0-9._-]*", min_length=3)
+CONFIG_NAME = NameRule("AWS Config recorder/delivery channel", 256, r"[\w.-]+")
