@@ -1,28 +1,9 @@
-"""Payments platform on AWS (us-east-1).
+"""Payments platform on AWS (us-east-1): the Pulumi program's entry point.
 
-Deploys, for the stack's ``payments:environmentSuffix``:
-- a VPC over three availability zones: public and private subnets, an internet gateway,
-  one NAT gateway per zone, per-zone private routing, flow logs (30 days), a locked default
-  security group, an S3 gateway endpoint and (payments:vpcEndpoints, default on) interface
-  endpoints for ECR, CloudWatch Logs, Secrets Manager, KMS and STS, the only AWS APIs the tasks
-  may reach;
-- Aurora PostgreSQL (Serverless v2 writer and reader in two zones), encrypted with its own
-  KMS key, TLS forced, logs exported to a 30-day log group, and its credentials and
-  connection URL in a Secrets Manager secret;
-- the API on ECS Fargate (3 to 10 tasks, CPU 70% / memory 80% target tracking) in the
-  private subnets behind an HTTPS-only ALB (TLS 1.3 policy, access logs), with its
-  certificate from ACM (DNS-validated, existing, or a self-signed demo one);
-- the React app in a private S3 bucket behind CloudFront (Origin Access Control, WAF,
-  security headers, /api to the ALB when a certificate allows it), access logs in
-  CloudWatch;
-- observability: every log group encrypted with one KMS key and kept 30 days, ALB access
-  logs shipped into CloudWatch, alarms to an SNS topic, one dashboard.
-
-Every resource is named ``{resource-type}-{environmentSuffix}``, tagged
-Environment=<payments:environment> (production by default) and CostCenter=payments, and
-destroyable with ``pulumi destroy``.
-Settings are declared in payments_infra/config/, outputs in payments_infra/components/outputs.py.
-The README is the handbook.
+Loads and validates the stack's settings (payments_infra/config/), resolves the zones and the
+Aurora version, builds ``PaymentsPlatform`` (payments_infra/components/platform.py, which reads
+like the diagram) and exports the declared outputs (payments_infra/components/outputs.py).
+What it builds: docs/architecture.md. How to run it: the README.
 """
 
 import pulumi

@@ -1,4 +1,4 @@
-"""CloudFront's default certificate forces TLSv1 (issue 16): where CloudFront keeps it
+"""CloudFront's default certificate forces TLSv1: where CloudFront keeps it
 (certificate mode 3, and mode 2 without a CloudFront certificate), the plan and the policy
 pack's advisory rule say so, and production's policy configuration makes that rule mandatory.
 """

@@ -1,4 +1,4 @@
-"""The ALB's own REGIONAL web ACL (issue 16), over the whole graph: associated with the ALB, AWS's
+"""The ALB's own REGIONAL web ACL, over the whole graph: associated with the ALB, AWS's
 managed rule groups then a per-IP rate limit and a body-size rule that blocks what WAF cannot
 inspect, logged to an ``aws-waf-logs-*`` group with API keys and the origin header redacted;
 and every edge check passing in every certificate mode and ingress.

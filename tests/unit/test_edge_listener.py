@@ -1,4 +1,4 @@
-"""What the ALB's listener forwards, and CloudFront's secret origin header (issue 16), over the
+"""What the ALB's listener forwards, and CloudFront's secret origin header, over the
 whole graph.
 
 The listener answers 403 to what no rule forwards; with ``albIngress: cloudfront`` only

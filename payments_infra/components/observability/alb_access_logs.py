@@ -12,8 +12,7 @@ Creates the log group ``/aws/alb/access/alb-{suffix}`` and, with
 - ``native``: CloudWatch vended-log delivery from the ALB (see docs/architecture.md).
 
 The ALB keeps writing its files to its own bucket either way (load_balancer.py); this
-component only reads them. It came out of ``Observability`` and keeps that component's name,
-so its resources keep their logical names (options.py).
+component only reads them.
 """
 
 from __future__ import annotations

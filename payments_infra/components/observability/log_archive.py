@@ -4,9 +4,6 @@ With ``payments:logArchive: s3``, each log group streams through a subscription 
 Kinesis Data Firehose into the bucket ``log-archive-{suffix}`` (private, SSE-S3, TLS only),
 which moves objects to Glacier Instant Retrieval after 90 days and deletes them after 365.
 Firehose writes with one role, CloudWatch Logs sends to Firehose with another.
-
-It came out of ``Observability`` and keeps that component's name, so its resources keep their
-logical names (options.py).
 """
 
 from __future__ import annotations
