@@ -45,7 +45,7 @@ from policy.validators import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rule:
     """One rule of the pack, declared once: docs/security.md's table is generated from these."""
 
@@ -70,102 +70,122 @@ class Rule:
 
 RULES = (
     Rule(
-        "encryption-at-rest", "3.5.1", "Stored data is encrypted; keys rotate", encryption_at_rest
+        name="encryption-at-rest",
+        requirement="3.5.1",
+        description="Stored data is encrypted; keys rotate",
+        validate=encryption_at_rest,
     ),
     Rule(
-        "encryption-in-transit",
-        "4.2.1",
-        "HTTPS-only listeners with a TLS 1.3 policy, HTTPS targets, CloudFront HTTPS",
-        reuse(
+        name="encryption-in-transit",
+        requirement="4.2.1",
+        description="HTTPS-only listeners with a TLS 1.3 policy, HTTPS targets, CloudFront HTTPS",
+        validate=reuse(
             lambda g: (
                 checks_access.check_encryption_in_transit(g) + checks_access.check_cloudfront(g)
             )
         ),
     ),
-    Rule("database-tls", "4.2.1", "The database refuses connections without TLS", database_tls),
     Rule(
-        "no-public-compute",
-        "1.4.4",
-        "No public IP on tasks, subnets or the database",
-        no_public_compute,
+        name="database-tls",
+        requirement="4.2.1",
+        description="The database refuses connections without TLS",
+        validate=database_tls,
     ),
-    Rule("no-open-ingress", "1.3.1", "Nothing but HTTPS is open to the Internet", no_open_ingress),
-    Rule("log-retention", "10.5.1", "Every log group keeps its logs the set time", log_retention),
     Rule(
-        "required-tags",
-        "12.5.1",
-        "Every taggable resource carries the inventory tags",
-        reuse(checks_conventions.check_tags),
+        name="no-public-compute",
+        requirement="1.4.4",
+        description="No public IP on tasks, subnets or the database",
+        validate=no_public_compute,
+    ),
+    Rule(
+        name="no-open-ingress",
+        requirement="1.3.1",
+        description="Nothing but HTTPS is open to the Internet",
+        validate=no_open_ingress,
+    ),
+    Rule(
+        name="log-retention",
+        requirement="10.5.1",
+        description="Every log group keeps its logs the set time",
+        validate=log_retention,
+    ),
+    Rule(
+        name="required-tags",
+        requirement="12.5.1",
+        description="Every taggable resource carries the inventory tags",
+        validate=reuse(checks_conventions.check_tags),
     ),
     # One resource at a time: a piece of the database that is protected must be protected
     # exactly; `make plan` holds the cluster, key and secret to it together.
     Rule(
-        "destroyable",
-        "12.5.1",
-        "Nothing blocks a clean teardown, but a protected stack's data (payments:protectData): "
-        "the database's cluster, key and secret, with deletion protection and a final snapshot",
-        reuse(checks_conventions.check_destroyable),
+        name="destroyable",
+        requirement="12.5.1",
+        description="Nothing blocks a clean teardown, but a protected stack's data "
+        "(payments:protectData): the database's cluster, key and secret, with deletion "
+        "protection and a final snapshot",
+        validate=reuse(checks_conventions.check_destroyable),
     ),
     Rule(
-        "least-privilege",
-        "7.2.1",
-        "No wildcard actions or resources in policies",
-        reuse(checks_access.check_least_privilege),
+        name="least-privilege",
+        requirement="7.2.1",
+        description="No wildcard actions or resources in policies",
+        validate=reuse(checks_access.check_least_privilege),
     ),
     Rule(
-        "waf-rules",
-        "6.4.2",
-        "Every web ACL has AWS's managed rule groups, a rate limit and a body-size rule that "
-        "blocks what WAF cannot inspect",
-        reuse(checks_edge.check_web_acl_rules),
+        name="waf-rules",
+        requirement="6.4.2",
+        description="Every web ACL has AWS's managed rule groups, a rate limit and a body-size "
+        "rule that blocks what WAF cannot inspect",
+        validate=reuse(checks_edge.check_web_acl_rules),
     ),
     Rule(
-        "alb-deny-by-default",
-        "6.4.2",
-        "ALB listeners answer 403 to whatever no rule forwards",
-        reuse(checks_edge.check_listeners_deny_by_default),
+        name="alb-deny-by-default",
+        requirement="6.4.2",
+        description="ALB listeners answer 403 to whatever no rule forwards",
+        validate=reuse(checks_edge.check_listeners_deny_by_default),
     ),
     # Advisory: certificate mode 3 (the demo `make up` deploys without a domain) always has
     # it, and a mandatory rule would refuse that demo. Production stacks raise it to
     # mandatory with policy/production.json (docs/security.md, "Policy pack").
     Rule(
-        "cloudfront-tls-production",
-        "4.2.1",
-        "CloudFront has a certificate of its own: on its default one it accepts TLS 1.0 "
-        "(not fit for production)",
-        reuse(checks_access.cloudfront_default_certificate),
+        name="cloudfront-tls-production",
+        requirement="4.2.1",
+        description="CloudFront has a certificate of its own: on its default one it accepts TLS "
+        "1.0 (not fit for production)",
+        validate=reuse(checks_access.cloudfront_default_certificate),
         enforcement=EnforcementLevel.ADVISORY,
     ),
     Rule(
-        "hsts-preload",
-        "4.2.1",
-        "CloudFront sends HSTS for a year, to every subdomain, with preload",
-        hardening(checks_hardening.HEADERS_POLICY),
+        name="hsts-preload",
+        requirement="4.2.1",
+        description="CloudFront sends HSTS for a year, to every subdomain, with preload",
+        validate=hardening(checks_hardening.HEADERS_POLICY),
     ),
     Rule(
-        "abort-incomplete-uploads",
-        "3.2.1",
-        "Bucket lifecycles abort incomplete multipart uploads (no invisible, billed parts)",
-        hardening(checks_hardening.LIFECYCLE),
+        name="abort-incomplete-uploads",
+        requirement="3.2.1",
+        description="Bucket lifecycles abort incomplete multipart uploads "
+        "(no invisible, billed parts)",
+        validate=hardening(checks_hardening.LIFECYCLE),
     ),
     Rule(
-        "image-scanning",
-        "6.3.1",
-        "ECR repositories scan every pushed image and encrypt it with KMS",
-        hardening(checks_hardening.REPOSITORY),
+        name="image-scanning",
+        requirement="6.3.1",
+        description="ECR repositories scan every pushed image and encrypt it with KMS",
+        validate=hardening(checks_hardening.REPOSITORY),
     ),
     Rule(
-        "hardened-configuration",
-        "2.2.1",
-        "Aurora instances report OS metrics (enhanced monitoring); Lambda functions trace "
-        "actively and have a reserved concurrency",
-        hardening(checks_hardening.DB_INSTANCE, checks_hardening.FUNCTION),
+        name="hardened-configuration",
+        requirement="2.2.1",
+        description="Aurora instances report OS metrics (enhanced monitoring); Lambda functions "
+        "trace actively and have a reserved concurrency",
+        validate=hardening(checks_hardening.DB_INSTANCE, checks_hardening.FUNCTION),
     ),
     Rule(
-        "audit-log-integrity",
-        "10.3.4",
-        "CloudTrail trails validate their log files (tampering is detectable)",
-        hardening(checks_hardening.TRAIL),
+        name="audit-log-integrity",
+        requirement="10.3.4",
+        description="CloudTrail trails validate their log files (tampering is detectable)",
+        validate=hardening(checks_hardening.TRAIL),
     ),
 )
 
@@ -192,7 +212,7 @@ def stack_graph(args: StackValidationArgs) -> Graph:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StackRule:
     """A rule over the whole stack (module docstring), declared like ``Rule``."""
 
@@ -217,25 +237,26 @@ class StackRule:
 
 STACK_RULES = (
     StackRule(
-        "task-egress-limited",
-        "1.3.2",
-        "With VPC endpoints, the API tasks send only to them, S3, the database and the "
+        name="task-egress-limited",
+        requirement="1.3.2",
+        description="With VPC endpoints, the API tasks send only to them, S3, the database and the "
         "allow-list: nothing to the whole Internet",
-        checks_egress.check_task_egress,
+        check=checks_egress.check_task_egress,
     ),
     StackRule(
-        "every-bucket-aborts-uploads",
-        "3.2.1",
-        "Every bucket has a lifecycle rule that aborts incomplete multipart uploads",
-        checks_hardening.check_bucket_lifecycles,
+        name="every-bucket-aborts-uploads",
+        requirement="3.2.1",
+        description="Every bucket has a lifecycle rule that aborts incomplete multipart uploads",
+        check=checks_hardening.check_bucket_lifecycles,
     ),
     # Advisory: payments:dbRotationDays=0 is allowed (the plan warns). Production stacks
     # raise it to mandatory with policy/production.json.
     StackRule(
-        "database-credentials-rotate",
-        "8.3.9",
-        "The database secret has a rotation schedule (at most a year) run by a function",
-        checks_data.check_database_secret_rotation,
+        name="database-credentials-rotate",
+        requirement="8.3.9",
+        description="The database secret has a rotation schedule (at most a year) "
+        "run by a function",
+        check=checks_data.check_database_secret_rotation,
         enforcement=EnforcementLevel.ADVISORY,
     ),
 )

@@ -23,7 +23,7 @@ import pulumi_aws as aws
 from payments_infra.config import REQUIRED_REGION
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AlarmSpec:
     """One alarm: what it watches, when it fires, and why it exists."""
 
@@ -54,7 +54,7 @@ class AlarmSpec:
         return described(self.why, self.runbook, self.action)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MetricQuery:
     """One metric a math alarm reads: ``id`` is its name in the expressions."""
 
@@ -65,7 +65,7 @@ class MetricQuery:
     stat: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Expression:
     """One metric math expression over the queries' ids (and earlier expressions' ids)."""
 
@@ -74,7 +74,7 @@ class Expression:
     label: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MathAlarmSpec:
     """An alarm on a metric math expression: the last of ``expressions`` is what it watches.
 
@@ -138,7 +138,7 @@ def split_description(description: str) -> tuple[str, str]:
 MetricRow = Sequence[pulumi.Input[str] | Mapping[str, Any]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DashboardWidget:
     """One metric graph: CloudWatch's ``metrics`` rows (namespace, metric, dimension pairs)."""
 

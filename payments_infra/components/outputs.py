@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from payments_infra.components.platform import PaymentsPlatform
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StackOutput:
     name: str
     description: str
@@ -39,141 +39,157 @@ def creation_settings(platform: PaymentsPlatform) -> dict[str, str]:
 
 OUTPUTS: tuple[StackOutput, ...] = (
     StackOutput(
-        "availability_zones",
-        "The three availability zones in use, in order.",
-        lambda p: p.network.availability_zones,
+        name="availability_zones",
+        description="The three availability zones in use, in order.",
+        value=lambda p: p.network.availability_zones,
     ),
     StackOutput(
-        "availability_zone_ids",
-        "The zone IDs of availability_zones, in order: the same physical zones in every "
-        "account, as AWS Health and support name them.",
-        lambda p: p.availability_zone_ids,
+        name="availability_zone_ids",
+        description="The zone IDs of availability_zones, in order: the same physical zones in "
+        "every account, as AWS Health and support name them.",
+        value=lambda p: p.availability_zone_ids,
     ),
-    StackOutput("vpc_id", "The VPC.", lambda p: p.network.vpc_id),
+    StackOutput(name="vpc_id", description="The VPC.", value=lambda p: p.network.vpc_id),
     StackOutput(
-        "public_subnet_ids",
-        "The public subnets (ALB, NAT gateways), one per zone, in zone order.",
-        lambda p: p.network.public_subnet_ids,
-    ),
-    StackOutput(
-        "private_subnet_ids",
-        "The private subnets (tasks, database), one per zone, in zone order.",
-        lambda p: p.network.private_subnet_ids,
+        name="public_subnet_ids",
+        description="The public subnets (ALB, NAT gateways), one per zone, in zone order.",
+        value=lambda p: p.network.public_subnet_ids,
     ),
     StackOutput(
-        "nat_gateway_ids",
-        "The NAT gateways, one per zone, in zone order.",
-        lambda p: p.network.nat_gateway_ids,
+        name="private_subnet_ids",
+        description="The private subnets (tasks, database), one per zone, in zone order.",
+        value=lambda p: p.network.private_subnet_ids,
     ),
     StackOutput(
-        "flow_log_group_name",
-        "The VPC flow-log group.",
-        lambda p: p.network.flow_log_group.name,
+        name="nat_gateway_ids",
+        description="The NAT gateways, one per zone, in zone order.",
+        value=lambda p: p.network.nat_gateway_ids,
     ),
     StackOutput(
-        "db_cluster_endpoint",
-        "The Aurora writer endpoint.",
-        lambda p: p.database.cluster_endpoint,
+        name="flow_log_group_name",
+        description="The VPC flow-log group.",
+        value=lambda p: p.network.flow_log_group.name,
     ),
     StackOutput(
-        "db_cluster_reader_endpoint",
-        "The Aurora reader endpoint.",
-        lambda p: p.database.cluster_reader_endpoint,
+        name="db_cluster_endpoint",
+        description="The Aurora writer endpoint.",
+        value=lambda p: p.database.cluster_endpoint,
     ),
     StackOutput(
-        "db_security_group_id",
-        "The database's security group, `db-sg-{suffix}`.",
-        lambda p: p.security_groups.database.security_group_id,
+        name="db_cluster_reader_endpoint",
+        description="The Aurora reader endpoint.",
+        value=lambda p: p.database.cluster_reader_endpoint,
     ),
     StackOutput(
-        "db_master_secret_arn",
-        "The master user's secret, `db-master-credentials-{suffix}`: the migrations and the "
-        "rotation function only (no value is ever an output).",
-        lambda p: p.database.secrets.master.arn,
+        name="db_security_group_id",
+        description="The database's security group, `db-sg-{suffix}`.",
+        value=lambda p: p.security_groups.database.security_group_id,
     ),
     StackOutput(
-        "db_app_secret_arn",
-        "The API's database login, `db-app-credentials-{suffix}`: what the service's tasks get.",
-        lambda p: p.database.secrets.app.arn,
+        name="db_master_secret_arn",
+        description="The master user's secret, `db-master-credentials-{suffix}`: the migrations "
+        "and the rotation function only (no value is ever an output).",
+        value=lambda p: p.database.secrets.master.arn,
     ),
     StackOutput(
-        "db_keys_secret_arn",
-        "The key CLI's database login, `db-keys-credentials-{suffix}`: what the key task gets.",
-        lambda p: p.database.secrets.keys.arn,
+        name="db_app_secret_arn",
+        description="The API's database login, `db-app-credentials-{suffix}`: "
+        "what the service's tasks get.",
+        value=lambda p: p.database.secrets.app.arn,
     ),
     StackOutput(
-        "certificate_mode",
-        "`dns`, `existing` or `self-signed` (docs/architecture.md, API tier).",
-        lambda p: p.certificates.mode,
+        name="db_keys_secret_arn",
+        description="The key CLI's database login, `db-keys-credentials-{suffix}`: "
+        "what the key task gets.",
+        value=lambda p: p.database.secrets.keys.arn,
     ),
     StackOutput(
-        "api_url",
-        "`https://api.<domain>` (mode 1), `https://<apiDomainName>` (mode 2) or "
+        name="certificate_mode",
+        description="`dns`, `existing` or `self-signed` (docs/architecture.md, API tier).",
+        value=lambda p: p.certificates.mode,
+    ),
+    StackOutput(
+        name="api_url",
+        description="`https://api.<domain>` (mode 1), `https://<apiDomainName>` (mode 2) or "
         "`https://<alb dns name>`.",
-        lambda p: p.load_balancer.api_url,
+        value=lambda p: p.load_balancer.api_url,
     ),
     StackOutput(
-        "api_certificate_pem",
-        "Mode 3 only: the self-signed certificate (public), to trust exactly it.",
-        lambda p: p.certificates.api_certificate_pem,
-    ),
-    StackOutput("alb_dns_name", "The ALB's DNS name.", lambda p: p.load_balancer.alb_dns_name),
-    StackOutput(
-        "alb_logs_bucket_name",
-        "The bucket the ALB writes its access logs to.",
-        lambda p: p.load_balancer.log_bucket_name,
-    ),
-    StackOutput("ecs_cluster_name", "The ECS cluster.", lambda p: p.service.cluster_name),
-    StackOutput("ecs_service_name", "The API's ECS service.", lambda p: p.service.service_name),
-    StackOutput(
-        "migrations_task_definition_arn",
-        "The migrations' task definition revision the last deploy ran (before the service's "
-        "new tasks).",
-        lambda p: p.service.migrations.task_definition.arn,
+        name="api_certificate_pem",
+        description="Mode 3 only: the self-signed certificate (public), to trust exactly it.",
+        value=lambda p: p.certificates.api_certificate_pem,
     ),
     StackOutput(
-        "keys_task_definition_arn",
-        "The key CLI's task definition revision, of the family `api-keys-{suffix}` "
+        name="alb_dns_name",
+        description="The ALB's DNS name.",
+        value=lambda p: p.load_balancer.alb_dns_name,
+    ),
+    StackOutput(
+        name="alb_logs_bucket_name",
+        description="The bucket the ALB writes its access logs to.",
+        value=lambda p: p.load_balancer.log_bucket_name,
+    ),
+    StackOutput(
+        name="ecs_cluster_name",
+        description="The ECS cluster.",
+        value=lambda p: p.service.cluster_name,
+    ),
+    StackOutput(
+        name="ecs_service_name",
+        description="The API's ECS service.",
+        value=lambda p: p.service.service_name,
+    ),
+    StackOutput(
+        name="migrations_task_definition_arn",
+        description="The migrations' task definition revision the last deploy ran (before the "
+        "service's new tasks).",
+        value=lambda p: p.service.migrations.task_definition.arn,
+    ),
+    StackOutput(
+        name="keys_task_definition_arn",
+        description="The key CLI's task definition revision, of the family `api-keys-{suffix}` "
         "(docs/deploy.md, API keys).",
-        lambda p: p.service.keys_task.task_definition.arn,
+        value=lambda p: p.service.keys_task.task_definition.arn,
     ),
     StackOutput(
-        "site_url",
-        "`https://<domain>` (mode 1, or mode 2 with a CloudFront certificate) or "
+        name="site_url",
+        description="`https://<domain>` (mode 1, or mode 2 with a CloudFront certificate) or "
         "`https://<id>.cloudfront.net`.",
-        lambda p: p.frontend.site_url,
+        value=lambda p: p.frontend.site_url,
     ),
     StackOutput(
-        "distribution_id", "The CloudFront distribution.", lambda p: p.frontend.distribution_id
+        name="distribution_id",
+        description="The CloudFront distribution.",
+        value=lambda p: p.frontend.distribution_id,
     ),
     StackOutput(
-        "distribution_domain_name",
-        "CloudFront's own name for the distribution (`d111111abcdef8.cloudfront.net`): what "
-        "mode 2's payments:siteDomainName must point at (docs/deploy.md, DNS per mode).",
-        lambda p: p.frontend.distribution.domain_name,
+        name="distribution_domain_name",
+        description="CloudFront's own name for the distribution (`d111111abcdef8.cloudfront.net`): "
+        "what mode 2's payments:siteDomainName must point at (docs/deploy.md, DNS per mode).",
+        value=lambda p: p.frontend.distribution.domain_name,
     ),
     StackOutput(
-        "frontend_bucket_name",
-        "The bucket behind CloudFront that holds the web app.",
-        lambda p: p.frontend.bucket_name,
+        name="frontend_bucket_name",
+        description="The bucket behind CloudFront that holds the web app.",
+        value=lambda p: p.frontend.bucket_name,
     ),
     StackOutput(
-        "alerts_topic_arn",
-        "The SNS topic every alarm sends to.",
-        lambda p: p.observability.topic_arn,
+        name="alerts_topic_arn",
+        description="The SNS topic every alarm sends to.",
+        value=lambda p: p.observability.topic_arn,
     ),
     StackOutput(
-        "alb_access_log_group_name",
-        "Where the ALB's access logs land in CloudWatch.",
-        lambda p: p.alb_access_logs.log_group_name,
+        name="alb_access_log_group_name",
+        description="Where the ALB's access logs land in CloudWatch.",
+        value=lambda p: p.alb_access_logs.log_group_name,
     ),
     StackOutput(
-        "creation_settings",
-        "The creation-only settings (marked in the settings table) as this stack was built "
-        "with them, key -> value as a stack file writes it; `payments:availabilityZones` is "
+        name="creation_settings",
+        description="The creation-only settings (marked in the settings table) as this stack was "
+        "built with them, key -> value as a stack file writes it; `payments:availabilityZones` is "
         "the zones in use, pinned or looked up. `make up` refuses a stack file that changes "
         "one (docs/deploy.md, Changing a deployed stack). Nothing secret.",
-        creation_settings,
+        value=creation_settings,
     ),
 )
 

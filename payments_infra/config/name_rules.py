@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NameRule:
     """AWS's naming rule for one kind of resource, as its API documentation states it."""
 
@@ -49,18 +49,18 @@ def _is_ipv4(name: str) -> bool:
 # CreateDBCluster, CreateBucket "bucket naming rules", CreateRole, CreateLogGroup, CreateTopic,
 # CreateSecret, CreateRepository, CreateFunction, CreateAlias, ...).
 ALB = NameRule(
-    "ALB",
-    32,
-    r"[A-Za-z0-9-]+",
+    kind="ALB",
+    max_length=32,
+    pattern=r"[A-Za-z0-9-]+",
     extra=(
         (lambda n: n.startswith("-") or n.endswith("-"), "not begin or end with a hyphen"),
         (lambda n: n.startswith("internal-"), 'not begin with "internal-"'),
     ),
 )
 TARGET_GROUP = NameRule(
-    "target group",
-    32,
-    r"[A-Za-z0-9-]+",
+    kind="target group",
+    max_length=32,
+    pattern=r"[A-Za-z0-9-]+",
     extra=((lambda n: n.startswith("-") or n.endswith("-"), "not begin or end with a hyphen"),),
 )
 # RDS forbids a trailing hyphen and two hyphens in a row in every name it takes.
@@ -68,12 +68,19 @@ _RDS_HYPHEN_RULES: tuple[tuple[Callable[[str], bool], str], ...] = (
     (lambda n: n.endswith("-"), "not end with a hyphen"),
     (lambda n: "--" in n, "not contain two consecutive hyphens"),
 )
-RDS_IDENTIFIER = NameRule("RDS identifier", 63, r"[A-Za-z][A-Za-z0-9-]*", extra=_RDS_HYPHEN_RULES)
-RDS_GROUP = NameRule("RDS subnet/parameter group", 255, r"[a-z][a-z0-9-]*", extra=_RDS_HYPHEN_RULES)
+RDS_IDENTIFIER = NameRule(
+    kind="RDS identifier", max_length=63, pattern=r"[A-Za-z][A-Za-z0-9-]*", extra=_RDS_HYPHEN_RULES
+)
+RDS_GROUP = NameRule(
+    kind="RDS subnet/parameter group",
+    max_length=255,
+    pattern=r"[a-z][a-z0-9-]*",
+    extra=_RDS_HYPHEN_RULES,
+)
 S3_BUCKET = NameRule(
-    "S3 bucket",
-    63,
-    r"[a-z0-9][a-z0-9.-]*[a-z0-9]",
+    kind="S3 bucket",
+    max_length=63,
+    pattern=r"[a-z0-9][a-z0-9.-]*[a-z0-9]",
     min_length=3,
     extra=(
         (lambda n: ".." in n, "not contain two adjacent periods"),
@@ -88,44 +95,55 @@ S3_BUCKET = NameRule(
         ),
     ),
 )
-IAM_ROLE = NameRule("IAM role", 64, r"[\w+=,.@-]+")
-IAM_POLICY = NameRule("IAM policy", 128, r"[\w+=,.@-]+")
+IAM_ROLE = NameRule(kind="IAM role", max_length=64, pattern=r"[\w+=,.@-]+")
+IAM_POLICY = NameRule(kind="IAM policy", max_length=128, pattern=r"[\w+=,.@-]+")
 LOG_GROUP = NameRule(
-    "CloudWatch log group",
-    512,
-    r"[A-Za-z0-9._/#-]+",
+    kind="CloudWatch log group",
+    max_length=512,
+    pattern=r"[A-Za-z0-9._/#-]+",
     extra=((lambda n: n.startswith("aws/"), 'not begin with "aws/" (reserved by AWS)'),),
 )
-SNS_TOPIC = NameRule("SNS topic", 256, r"[A-Za-z0-9_-]+")
-SECRET = NameRule("Secrets Manager secret", 512, r"[A-Za-z0-9/_+=.@-]+")
+SNS_TOPIC = NameRule(kind="SNS topic", max_length=256, pattern=r"[A-Za-z0-9_-]+")
+SECRET = NameRule(kind="Secrets Manager secret", max_length=512, pattern=r"[A-Za-z0-9/_+=.@-]+")
 ECR_REPOSITORY = NameRule(
-    "ECR repository", 256, r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*", 2
+    kind="ECR repository",
+    max_length=256,
+    pattern=r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*",
+    min_length=2,
 )
-ECS_NAME = NameRule("ECS cluster/service/family", 255, r"[A-Za-z0-9_-]+")
-LAMBDA_FUNCTION = NameRule("Lambda function", 64, r"[A-Za-z0-9_-]+")
+ECS_NAME = NameRule(kind="ECS cluster/service/family", max_length=255, pattern=r"[A-Za-z0-9_-]+")
+LAMBDA_FUNCTION = NameRule(kind="Lambda function", max_length=64, pattern=r"[A-Za-z0-9_-]+")
 KMS_ALIAS = NameRule(
-    "KMS alias",
-    256,
-    r"alias/[A-Za-z0-9/_-]+",
+    kind="KMS alias",
+    max_length=256,
+    pattern=r"alias/[A-Za-z0-9/_-]+",
     extra=((lambda n: n.startswith("alias/aws/"), 'not begin with "alias/aws/"'),),
 )
 SECURITY_GROUP = NameRule(
-    "security group",
-    255,
-    r"[A-Za-z0-9 ._:/()#,@\[\]+=&;{}!$*-]+",
+    kind="security group",
+    max_length=255,
+    pattern=r"[A-Za-z0-9 ._:/()#,@\[\]+=&;{}!$*-]+",
     extra=((lambda n: n.lower().startswith("sg-"), 'not begin with "sg-"'),),
 )
-DASHBOARD = NameRule("CloudWatch dashboard", 255, r"[A-Za-z0-9_-]+")
-WAF_NAME = NameRule("WAF web ACL", 128, r"[\w-]+")
-TAG_VALUE = NameRule("Name tag", 256, r"[\w .:/=+@-]*")
+DASHBOARD = NameRule(kind="CloudWatch dashboard", max_length=255, pattern=r"[A-Za-z0-9_-]+")
+WAF_NAME = NameRule(kind="WAF web ACL", max_length=128, pattern=r"[\w-]+")
+TAG_VALUE = NameRule(kind="Name tag", max_length=256, pattern=r"[\w .:/=+@-]*")
 # CloudFront functions (64), origin access controls (64) and policies (128): the tightest.
-CLOUDFRONT_NAME = NameRule("CloudFront function/OAC/policy", 64, r"[A-Za-z0-9_-]+")
-LOG_DELIVERY = NameRule("CloudWatch log delivery source/destination", 60, r"[\w-]+")
-FIREHOSE_STREAM = NameRule("Firehose stream", 64, r"[A-Za-z0-9_.-]+")
-SQS_QUEUE = NameRule("SQS queue", 80, r"[A-Za-z0-9_-]+")
-ALARM = NameRule("CloudWatch alarm", 255, r"[^\x00-\x1f]+")
-SCALING_POLICY = NameRule("scaling policy", 256, r"[A-Za-z0-9._/-]+")
+CLOUDFRONT_NAME = NameRule(
+    kind="CloudFront function/OAC/policy", max_length=64, pattern=r"[A-Za-z0-9_-]+"
+)
+LOG_DELIVERY = NameRule(
+    kind="CloudWatch log delivery source/destination", max_length=60, pattern=r"[\w-]+"
+)
+FIREHOSE_STREAM = NameRule(kind="Firehose stream", max_length=64, pattern=r"[A-Za-z0-9_.-]+")
+SQS_QUEUE = NameRule(kind="SQS queue", max_length=80, pattern=r"[A-Za-z0-9_-]+")
+ALARM = NameRule(kind="CloudWatch alarm", max_length=255, pattern=r"[^\x00-\x1f]+")
+SCALING_POLICY = NameRule(kind="scaling policy", max_length=256, pattern=r"[A-Za-z0-9._/-]+")
 # CreateTrail: 3 to 128 letters, digits, periods, underscores and hyphens, starting with a
 # letter or digit. PutConfigurationRecorder, PutDeliveryChannel: 1 to 256 characters.
-CLOUDTRAIL_TRAIL = NameRule("CloudTrail trail", 128, r"[A-Za-z0-9][A-Za-z0-9._-]*", min_length=3)
-CONFIG_NAME = NameRule("AWS Config recorder/delivery channel", 256, r"[\w.-]+")
+CLOUDTRAIL_TRAIL = NameRule(
+    kind="CloudTrail trail", max_length=128, pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*", min_length=3
+)
+CONFIG_NAME = NameRule(
+    kind="AWS Config recorder/delivery channel", max_length=256, pattern=r"[\w.-]+"
+)

@@ -50,7 +50,7 @@ LOGIN_SECRET_PREFIXES = tuple(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CreationOrder:
     """``waiter`` resources must be created after everything ``prerequisites`` names."""
 
@@ -274,87 +274,87 @@ def login_rotation_migrations(graph: Graph, rotation: Resource) -> list[Resource
 
 ORDERS: tuple[CreationOrder, ...] = (
     CreationOrder(
-        "internet-facing ALB after the internet gateway",
-        ALB,
-        internet_gateways,
-        "AWS refuses an internet-facing load balancer in a VPC with no internet gateway",
+        name="internet-facing ALB after the internet gateway",
+        waiter=ALB,
+        prerequisites=internet_gateways,
+        why="AWS refuses an internet-facing load balancer in a VPC with no internet gateway",
     ),
     CreationOrder(
-        "ECS service after its secret's value",
-        ECS_SERVICE,
-        secret_values,
-        "a task that reads a secret with no value yet fails with ResourceInitializationError",
+        name="ECS service after its secret's value",
+        waiter=ECS_SERVICE,
+        prerequisites=secret_values,
+        why="a task that reads a secret with no value yet fails with ResourceInitializationError",
     ),
     CreationOrder(
-        "ECS service after its roles' policies",
-        ECS_SERVICE,
-        task_role_policies,
-        "a task whose role has no policy yet cannot pull its image or read its secret",
+        name="ECS service after its roles' policies",
+        waiter=ECS_SERVICE,
+        prerequisites=task_role_policies,
+        why="a task whose role has no policy yet cannot pull its image or read its secret",
     ),
     CreationOrder(
-        "ECS service after the private default routes",
-        ECS_SERVICE,
-        private_egress,
-        "a task in a subnet with no route out cannot pull its image or reach AWS APIs",
+        name="ECS service after the private default routes",
+        waiter=ECS_SERVICE,
+        prerequisites=private_egress,
+        why="a task in a subnet with no route out cannot pull its image or reach AWS APIs",
     ),
     CreationOrder(
-        "ECS service after what forwards to its target group",
-        ECS_SERVICE,
-        forwarding_to_targets,
-        "ECS refuses a target group that no listener or listener rule forwards to (it has no "
+        name="ECS service after what forwards to its target group",
+        waiter=ECS_SERVICE,
+        prerequisites=forwarding_to_targets,
+        why="ECS refuses a target group that no listener or listener rule forwards to (it has no "
         "load balancer yet); the listener's own default action answers 403",
     ),
     CreationOrder(
-        "ECS service after the VPC endpoints and the rules to them",
-        ECS_SERVICE,
-        vpc_endpoints,
-        "with no way to the whole Internet, a task started before them cannot pull its image, "
+        name="ECS service after the VPC endpoints and the rules to them",
+        waiter=ECS_SERVICE,
+        prerequisites=vpc_endpoints,
+        why="with no way to the whole Internet, a task started before them cannot pull its image, "
         "read its secret or write its logs",
     ),
     CreationOrder(
-        "Aurora reader after the writer",
-        CLUSTER_INSTANCE,
-        first_instance,
-        "Aurora makes the first instance available the writer, whatever it is called",
+        name="Aurora reader after the writer",
+        waiter=CLUSTER_INSTANCE,
+        prerequisites=first_instance,
+        why="Aurora makes the first instance available the writer, whatever it is called",
     ),
     CreationOrder(
-        "flow log after its role's policy",
-        FLOW_LOG,
-        flow_log_role_policies,
-        "EC2 checks at creation that the flow log's role may write to the log group",
+        name="flow log after its role's policy",
+        waiter=FLOW_LOG,
+        prerequisites=flow_log_role_policies,
+        why="EC2 checks at creation that the flow log's role may write to the log group",
     ),
     CreationOrder(
-        "function in a VPC after its role's policy",
-        LAMBDA_FUNCTION,
-        vpc_function_role_policies,
-        "Lambda checks at creation that the role may create the function's network interfaces",
+        name="function in a VPC after its role's policy",
+        waiter=LAMBDA_FUNCTION,
+        prerequisites=vpc_function_role_policies,
+        why="Lambda checks at creation that the role may create the function's network interfaces",
     ),
     CreationOrder(
-        "ECS service after the migrations",
-        ECS_SERVICE,
-        migration_runs,
-        "new tasks must find the schema their image expects: the migrations of that image run "
+        name="ECS service after the migrations",
+        waiter=ECS_SERVICE,
+        prerequisites=migration_runs,
+        why="new tasks must find the schema their image expects: the migrations of that image run "
         "first, and a failed run stops the deploy before the service changes",
     ),
     CreationOrder(
-        "migrations after the database, their secrets' values and their role's policy",
-        INVOCATION,
-        migration_prerequisites,
-        "the runner starts the task at once: it needs a database to migrate, the credentials "
+        name="migrations after the database, their secrets' values and their role's policy",
+        waiter=INVOCATION,
+        prerequisites=migration_prerequisites,
+        why="the runner starts the task at once: it needs a database to migrate, the credentials "
         "ECS injects, and a role that may read them",
     ),
     CreationOrder(
-        "a login's secret rotation after the migrations",
-        SECRET_ROTATION,
-        login_rotation_migrations,
-        "a login's first rotation gives its second user (payments_api_clone) a password, and "
+        name="a login's secret rotation after the migrations",
+        waiter=SECRET_ROTATION,
+        prerequisites=login_rotation_migrations,
+        why="a login's first rotation gives its second user (payments_api_clone) a password, and "
         "the migrations create that user",
     ),
     CreationOrder(
-        "secret rotation after its value, its function's policy and invoke permission",
-        SECRET_ROTATION,
-        rotation_prerequisites,
-        "Secrets Manager starts a rotation at once: it invokes the function, which reads the "
+        name="secret rotation after its value, its function's policy and invoke permission",
+        waiter=SECRET_ROTATION,
+        prerequisites=rotation_prerequisites,
+        why="Secrets Manager starts a rotation at once: it invokes the function, which reads the "
         "secret's current value",
     ),
 )

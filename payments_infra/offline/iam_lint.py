@@ -89,7 +89,7 @@ OWN_TITLES = {
 CONDITION_ISSUES = {"UNKNOWN_CONDITION_FOR_ACTION", "MISMATCHED_TYPE", "MISMATCHED_TYPE_BUT_USABLE"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Justification:
     """A reviewed finding we accept: where (a logical name or a document kind), the issue,
     text its description must contain ("" for any), and why it is acceptable."""
@@ -102,32 +102,33 @@ class Justification:
 
 JUSTIFIED: tuple[Justification, ...] = (
     Justification(
-        "key policy",
-        "RESOURCE_STAR",
-        "",
-        'In a key policy "Resource": "*" means the key the policy is attached to and nothing '
-        'else (AWS KMS Developer Guide, "Creating a key policy": elements in a key policy).',
+        where="key policy",
+        issue="RESOURCE_STAR",
+        match="",
+        reason='In a key policy "Resource": "*" means the key the policy is attached to and '
+        'nothing else (AWS KMS Developer Guide, "Creating a key policy": elements in a key '
+        "policy).",
     ),
     Justification(
-        "logs-key-key",
-        "UNKNOWN_CONDITION_FOR_ACTION",
-        "kms:EncryptionContext:aws:logs:arn for action kms:DescribeKey",
-        "DescribeKey carries no encryption context (AWS lists no such condition key for it), "
-        "so this condition never matches it: the statement, shaped like the CloudWatch Logs "
+        where="logs-key-key",
+        issue="UNKNOWN_CONDITION_FOR_ACTION",
+        match="kms:EncryptionContext:aws:logs:arn for action kms:DescribeKey",
+        reason="DescribeKey carries no encryption context (AWS lists no such condition key for "
+        "it), so this condition never matches it: the statement, shaped like the CloudWatch Logs "
         "guide's (kms:Describe* under the same condition), grants DescribeKey to nobody.",
     ),
     Justification(
-        "logs-key-key",
-        "MISMATCHED_TYPE",
-        '"ArnLike": {"kms:EncryptionContext:aws:logs:arn"',
-        "The key's value is the log group's ARN; AWS's own policies test it with ArnLike "
+        where="logs-key-key",
+        issue="MISMATCHED_TYPE",
+        match='"ArnLike": {"kms:EncryptionContext:aws:logs:arn"',
+        reason="The key's value is the log group's ARN; AWS's own policies test it with ArnLike "
         "(the managed policy CloudWatchLogsAPIKeyAccess), and parliament's catalogue types "
         "every kms:EncryptionContext: key as String.",
     ),
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IamFinding:
     resource: Resource
     kind: str
@@ -240,7 +241,10 @@ def _lint(resource: Resource, kind: str, document: dict[str, Any]) -> list[IamFi
     for name, statement in zip(names, statements, strict=True):
         if not isinstance(statement, dict):
             continue  # parliament reports it
-        found += [IamFinding(resource, kind, name, x, "") for x in _shape_problems(kind, statement)]
+        found += [
+            IamFinding(resource=resource, kind=kind, statement=name, issue=x, description="")
+            for x in _shape_problems(kind, statement)
+        ]
         if kind == TRUST and "Resource" not in statement and "NotResource" not in statement:
             # The role is a trust policy's resource: parliament then checks the actions on it.
             statement["Resource"] = resource.outputs.get("arn") or "arn:aws:iam::*:role/*"
@@ -250,14 +254,31 @@ def _lint(resource: Resource, kind: str, document: dict[str, Any]) -> list[IamFi
     try:
         findings = parliament.analyze_policy_string(text).findings
     except Exception as error:  # a bug of parliament's: a finding, not a crash of the plan
-        return [*found, IamFinding(resource, kind, "", "EXCEPTION", repr(error))]
+        return [
+            *found,
+            IamFinding(
+                resource=resource,
+                kind=kind,
+                statement="",
+                issue="EXCEPTION",
+                description=repr(error),
+            ),
+        ]
     for finding in findings:
         line = finding.location.get("line")
         index = bisect_right(starts, line) - 1 if line is not None else -1
         statement = statements[index] if index >= 0 else {}
         description = _describe(finding, statement if isinstance(statement, dict) else {})
         name = names[index] if index >= 0 else ""
-        found.append(IamFinding(resource, kind, name, finding.issue, description))
+        found.append(
+            IamFinding(
+                resource=resource,
+                kind=kind,
+                statement=name,
+                issue=finding.issue,
+                description=description,
+            )
+        )
     return found
 
 
@@ -298,9 +319,22 @@ def _resource_findings(
         except json.JSONDecodeError as error:
             problem = str(error)
         if problem:
-            found.append(IamFinding(resource, kind, "", "MALFORMED_JSON", problem))
+            found.append(
+                IamFinding(
+                    resource=resource,
+                    kind=kind,
+                    statement="",
+                    issue="MALFORMED_JSON",
+                    description=problem,
+                )
+            )
             continue
-        found += [IamFinding(resource, kind, "", "PLACEHOLDER_ARN", p) for p in shaper.unknown]
+        found += [
+            IamFinding(
+                resource=resource, kind=kind, statement="", issue="PLACEHOLDER_ARN", description=p
+            )
+            for p in shaper.unknown
+        ]
         shaper.unknown.clear()
         found += _lint(resource, kind, document)
     return found

@@ -58,17 +58,50 @@ def test_every_alarm_of_every_test_stack_says_what_to_do_next_within_the_limit(
 
 def test_an_alarm_without_an_action_cannot_be_declared() -> None:
     with pytest.raises(TypeError, match="action"):
-        AlarmSpec("a", "AWS/X", "M", {}, "GreaterThanThreshold", 0, "why")  # type: ignore[call-arg]
+        AlarmSpec(  # type: ignore[call-arg]
+            name="a",
+            namespace="AWS/X",
+            metric="M",
+            dimensions={},
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            why="why",
+        )
     with pytest.raises(ValueError, match="alarm a: action must say"):
-        AlarmSpec("a", "AWS/X", "M", {}, "GreaterThanThreshold", 0, "why", action=" ")
-    query = MetricQuery("m", "AWS/X", "M", {}, "Sum")
+        AlarmSpec(
+            name="a",
+            namespace="AWS/X",
+            metric="M",
+            dimensions={},
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            why="why",
+            action=" ",
+        )
+    query = MetricQuery(id="m", namespace="AWS/X", metric="M", dimensions={}, stat="Sum")
     with pytest.raises(ValueError, match="alarm b: action must say"):
-        MathAlarmSpec("b", [query], [Expression("e", "m", "m")], ">", 0, "why", action="")
+        MathAlarmSpec(
+            name="b",
+            metrics=[query],
+            expressions=[Expression(id="e", expression="m", label="m")],
+            comparison=">",
+            threshold=0,
+            why="why",
+            action="",
+        )
 
 
 def test_the_description_reads_reason_then_look_first_then_action() -> None:
     spec = AlarmSpec(
-        "a", "AWS/X", "M", {}, "GreaterThanThreshold", 0, "Why.", action="Do.", runbook="here."
+        name="a",
+        namespace="AWS/X",
+        metric="M",
+        dimensions={},
+        comparison="GreaterThanThreshold",
+        threshold=0,
+        why="Why.",
+        action="Do.",
+        runbook="here.",
     )
     assert spec.description == "Why. Look first: here. Action: Do."
     assert split_description(spec.description) == ("Why. Look first: here.", "Do.")

@@ -100,8 +100,8 @@ class AccountControls(pulumi.ComponentResource):
         self.key = customer_managed_key(
             f"{self._name}-audit-key",
             description=f"CloudTrail log files of {trail_name}",
-            policy=pulumi.Output.all(self._account_id, arn).apply(
-                lambda values: audit_key_policy(*values)
+            policy=pulumi.Output.all(account_id=self._account_id, trail_arn=arn).apply(
+                lambda v: audit_key_policy(**v)
             ),
             name=Names.audit_kms_key,
             alias=Names.audit_kms_alias,
@@ -123,9 +123,9 @@ class AccountControls(pulumi.ComponentResource):
             f"{self._name}-trail-bucket-policy",
             aws.s3.BucketPolicyArgs(
                 bucket=self.trail_bucket.bucket,
-                policy=pulumi.Output.all(self.trail_bucket.arn, self._account_id, arn).apply(
-                    lambda values: trail_bucket_policy(*values)
-                ),
+                policy=pulumi.Output.all(
+                    bucket_arn=self.trail_bucket.arn, account_id=self._account_id, trail=arn
+                ).apply(lambda v: trail_bucket_policy(**v)),
             ),
             opts=self._child,
         )
@@ -143,9 +143,9 @@ class AccountControls(pulumi.ComponentResource):
             service="cloudtrail.amazonaws.com",
             description="CloudTrail: deliver the trail's events to its log group",
             account_id=args.account_id,
-            policy=pulumi.Output.all(self.trail_log_group.arn, self._account_id).apply(
-                lambda values: trail_logs_policy(*values)
-            ),
+            policy=pulumi.Output.all(
+                log_group_arn=self.trail_log_group.arn, account_id=self._account_id
+            ).apply(lambda v: trail_logs_policy(**v)),
             suffix=self._suffix,
             opts=self._child,
             confused_deputy_conditions=False,
@@ -206,9 +206,9 @@ class AccountControls(pulumi.ComponentResource):
             service="config.amazonaws.com",
             description="AWS Config: record the account's resources, deliver to its bucket",
             account_id=self._account_id,
-            policy=pulumi.Output.all(self.config_bucket.arn, self._account_id).apply(
-                lambda values: config_delivery_policy(*values)
-            ),
+            policy=pulumi.Output.all(
+                bucket_arn=self.config_bucket.arn, account_id=self._account_id
+            ).apply(lambda v: config_delivery_policy(**v)),
             suffix=self._suffix,
             opts=self._child,
         )

@@ -38,8 +38,8 @@ def scale_with_load(
         aws.appautoscaling.TargetArgs(
             service_namespace="ecs",
             scalable_dimension="ecs:service:DesiredCount",
-            resource_id=pulumi.Output.all(cluster.name, service.name).apply(
-                lambda names: f"service/{names[0]}/{names[1]}"
+            resource_id=pulumi.Output.all(cluster=cluster.name, service=service.name).apply(
+                lambda names: f"service/{names['cluster']}/{names['service']}"
             ),
             min_capacity=MIN_TASKS,
             max_capacity=MAX_TASKS,
@@ -89,13 +89,13 @@ def capacity_alarms(
     )
     return [
         AlarmSpec(
-            physical_name(Names.alarm_running_tasks, suffix),
-            "ECS/ContainerInsights",
-            "RunningTaskCount",
-            dimensions,
-            "LessThanThreshold",
-            MIN_TASKS,
-            f"Fewer than {MIN_TASKS} tasks: one zone's worth of capacity is gone.",
+            name=physical_name(Names.alarm_running_tasks, suffix),
+            namespace="ECS/ContainerInsights",
+            metric="RunningTaskCount",
+            dimensions=dimensions,
+            comparison="LessThanThreshold",
+            threshold=MIN_TASKS,
+            why=f"Fewer than {MIN_TASKS} tasks: one zone's worth of capacity is gone.",
             action=f"aws ecs describe-services {on_service}: its events say why tasks do not "
             "start (image pull, the Fargate vCPU quota, failing health checks); fix that cause "
             "(a bad image: docs/deploy.md, Rolling back); autoscaling restores the count "
@@ -105,13 +105,13 @@ def capacity_alarms(
             treat_missing_data="breaching",
         ),
         AlarmSpec(
-            physical_name(Names.alarm_ecs_cpu, suffix),
-            "AWS/ECS",
-            "CPUUtilization",
-            dimensions,
-            "GreaterThanThreshold",
-            85,
-            f"CPU stays above the {CPU_TARGET_PERCENT:.0f}% scaling target: autoscaling is at "
+            name=physical_name(Names.alarm_ecs_cpu, suffix),
+            namespace="AWS/ECS",
+            metric="CPUUtilization",
+            dimensions=dimensions,
+            comparison="GreaterThanThreshold",
+            threshold=85,
+            why=f"CPU stays above the {CPU_TARGET_PERCENT:.0f}% scaling target: autoscaling is at "
             f"{MAX_TASKS} tasks or stuck.",
             action=f"At {MAX_TASKS} running tasks (aws ecs describe-services {on_service}): raise "
             "payments:apiCpu (1024 for a whole vCPU) and make up, or MAX_TASKS in "
@@ -122,13 +122,13 @@ def capacity_alarms(
             evaluation_periods=3,
         ),
         AlarmSpec(
-            physical_name(Names.alarm_ecs_memory, suffix),
-            "AWS/ECS",
-            "MemoryUtilization",
-            dimensions,
-            "GreaterThanThreshold",
-            90,
-            f"Memory stays above the {MEMORY_TARGET_PERCENT:.0f}% scaling target: a leak or "
+            name=physical_name(Names.alarm_ecs_memory, suffix),
+            namespace="AWS/ECS",
+            metric="MemoryUtilization",
+            dimensions=dimensions,
+            comparison="GreaterThanThreshold",
+            threshold=90,
+            why=f"Memory stays above the {MEMORY_TARGET_PERCENT:.0f}% scaling target: a leak or "
             "too small a task.",
             action="Climbing in every task: a leak; aws ecs update-service --cluster "
             f"{physical_name(Names.ecs_cluster, suffix)} --service "

@@ -87,13 +87,13 @@ def business_alarms(
         error_rate_alarm(m, suffix),
         metrics_missing_alarm(m, suffix, target),
         AlarmSpec(
-            physical_name(Names.alarm_api_p99, suffix),
-            m.namespace,
-            m.latency.name,
-            m.latency.dimensions({m.route: PAYMENT_ROUTE}),
-            "GreaterThanThreshold",
-            P99_BUDGET_MS,
-            f"The payment POST's p99 over {P99_BUDGET_MS:g} ms for {P99_PERIODS} minutes "
+            name=physical_name(Names.alarm_api_p99, suffix),
+            namespace=m.namespace,
+            metric=m.latency.name,
+            dimensions=m.latency.dimensions({m.route: PAYMENT_ROUTE}),
+            comparison="GreaterThanThreshold",
+            threshold=P99_BUDGET_MS,
+            why=f"The payment POST's p99 over {P99_BUDGET_MS:g} ms for {P99_PERIODS} minutes "
             "(the benchmark's is 5-6 ms): checkouts hang.",
             extended_statistic="p99",
             evaluation_periods=P99_PERIODS,
@@ -105,13 +105,13 @@ def business_alarms(
             "means Aurora (CPU, capacity at dbMaxCapacity, locks, a failover).",
         ),
         AlarmSpec(
-            physical_name(Names.alarm_auth_failures, suffix),
-            m.namespace,
-            m.auth_failures.name,
-            m.auth_failures.dimensions({}),
-            "GreaterThanThreshold",
-            AUTH_FAILURES_PER_5_MINUTES,
-            f"Over {AUTH_FAILURES_PER_5_MINUTES:g} requests in 5 minutes refused for want of "
+            name=physical_name(Names.alarm_auth_failures, suffix),
+            namespace=m.namespace,
+            metric=m.auth_failures.name,
+            dimensions=m.auth_failures.dimensions({}),
+            comparison="GreaterThanThreshold",
+            threshold=AUTH_FAILURES_PER_5_MINUTES,
+            why=f"Over {AUTH_FAILURES_PER_5_MINUTES:g} requests in 5 minutes refused for want of "
             "a valid API key: a client with a revoked key, or someone guessing keys.",
             period=300,
             evaluation_periods=1,
@@ -132,42 +132,50 @@ def no_payments_alarm(m: ApiMetrics, suffix: str) -> MathAlarmSpec:
     little more than the POSTs': the cautious side), since they are the auth alarm's."""
     posts = [
         MetricQuery(
-            f"post_{status_class}",
-            m.namespace,
-            m.requests.name,
-            m.requests.dimensions({m.route: PAYMENT_ROUTE, m.status_class: status_class}),
-            "Sum",
+            id=f"post_{status_class}",
+            namespace=m.namespace,
+            metric=m.requests.name,
+            dimensions=m.requests.dimensions(
+                {m.route: PAYMENT_ROUTE, m.status_class: status_class}
+            ),
+            stat="Sum",
         )
         for status_class in STATUS_CLASSES
     ]
     attempts = " + ".join(q.id for q in posts) + " - auth"
     return MathAlarmSpec(
-        physical_name(Names.alarm_no_payments, suffix),
-        [
+        name=physical_name(Names.alarm_no_payments, suffix),
+        metrics=[
             *posts,
             MetricQuery(
-                "auth", m.namespace, m.auth_failures.name, m.auth_failures.dimensions({}), "Sum"
+                id="auth",
+                namespace=m.namespace,
+                metric=m.auth_failures.name,
+                dimensions=m.auth_failures.dimensions({}),
+                stat="Sum",
             ),
             MetricQuery(
-                "created",
-                m.namespace,
-                m.payments_created.name,
-                m.payments_created.dimensions({}),
-                "Sum",
+                id="created",
+                namespace=m.namespace,
+                metric=m.payments_created.name,
+                dimensions=m.payments_created.dimensions({}),
+                stat="Sum",
             ),
         ],
-        [
-            Expression("attempts", attempts, f"{PAYMENT_ROUTE} with a valid API key"),
+        expressions=[
+            Expression(
+                id="attempts", expression=attempts, label=f"{PAYMENT_ROUTE} with a valid API key"
+            ),
             # Arithmetic counts a missing point as 0, so "created" never sent reads as none.
             Expression(
-                "stalled",
-                f"IF(attempts >= {MIN_POST_ATTEMPTS}, 1, 0) - IF(created > 0, 1, 0)",
-                "1 when payments are attempted and none is created",
+                id="stalled",
+                expression=f"IF(attempts >= {MIN_POST_ATTEMPTS}, 1, 0) - IF(created > 0, 1, 0)",
+                label="1 when payments are attempted and none is created",
             ),
         ],
-        "GreaterThanOrEqualToThreshold",
-        1,
-        f"{MIN_POST_ATTEMPTS} or more payment POSTs with a valid key in each of "
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=1,
+        why=f"{MIN_POST_ATTEMPTS} or more payment POSTs with a valid key in each of "
         f"{NO_PAYMENTS_PERIODS} five-minute periods in a row, and not one payment created: "
         "payments have stopped.",
         period=NO_PAYMENTS_PERIOD_SECONDS,
@@ -191,21 +199,33 @@ def metrics_missing_alarm(
     keep that count above 0."""
     logs = physical_name(Names.api_log_group, suffix)
     return MathAlarmSpec(
-        physical_name(Names.alarm_api_metrics_missing, suffix),
-        [
-            MetricQuery("api", m.namespace, m.requests.name, m.requests.dimensions({}), "Sum"),
-            MetricQuery("alb", "AWS/ApplicationELB", "RequestCount", target, "Sum"),
+        name=physical_name(Names.alarm_api_metrics_missing, suffix),
+        metrics=[
+            MetricQuery(
+                id="api",
+                namespace=m.namespace,
+                metric=m.requests.name,
+                dimensions=m.requests.dimensions({}),
+                stat="Sum",
+            ),
+            MetricQuery(
+                id="alb",
+                namespace="AWS/ApplicationELB",
+                metric="RequestCount",
+                dimensions=target,
+                stat="Sum",
+            ),
         ],
-        [
+        expressions=[
             Expression(
-                "missing",
-                f"IF(alb >= {MIN_ALB_REQUESTS}, 1, 0) - IF(api > 0, 1, 0)",
-                "1 when the ALB forwards requests and the API's metrics count none",
+                id="missing",
+                expression=f"IF(alb >= {MIN_ALB_REQUESTS}, 1, 0) - IF(api > 0, 1, 0)",
+                label="1 when the ALB forwards requests and the API's metrics count none",
             )
         ],
-        "GreaterThanOrEqualToThreshold",
-        1,
-        f"The ALB forwarded requests to the API for {NO_PAYMENTS_PERIODS} five-minute periods "
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=1,
+        why=f"The ALB forwarded requests to the API for {NO_PAYMENTS_PERIODS} five-minute periods "
         "and the API's metrics counted none: the business alarms are blind.",
         period=NO_PAYMENTS_PERIOD_SECONDS,
         evaluation_periods=NO_PAYMENTS_PERIODS,
@@ -222,18 +242,30 @@ def error_rate_alarm(m: ApiMetrics, suffix: str) -> MathAlarmSpec:
     """5xx as a share of every request. No requests at all: division by zero drops the
     point, and missing data is not breaching."""
     return MathAlarmSpec(
-        physical_name(Names.alarm_api_error_rate, suffix),
-        [
-            MetricQuery("requests", m.namespace, m.requests.name, m.requests.dimensions({}), "Sum"),
+        name=physical_name(Names.alarm_api_error_rate, suffix),
+        metrics=[
             MetricQuery(
-                "errors", m.namespace, m.server_errors.name, m.server_errors.dimensions({}), "Sum"
+                id="requests",
+                namespace=m.namespace,
+                metric=m.requests.name,
+                dimensions=m.requests.dimensions({}),
+                stat="Sum",
+            ),
+            MetricQuery(
+                id="errors",
+                namespace=m.namespace,
+                metric=m.server_errors.name,
+                dimensions=m.server_errors.dimensions({}),
+                stat="Sum",
             ),
         ],
-        [Expression("rate", ERROR_RATE, "5xx responses (% of requests)")],
-        "GreaterThanThreshold",
-        ERROR_RATE_PERCENT,
-        f"Over {ERROR_RATE_PERCENT:g}% of the API's answers are 5xx in {ERROR_RATE_TO_ALARM} of "
-        f"{ERROR_RATE_PERIODS} minutes: payments fail, at any traffic.",
+        expressions=[
+            Expression(id="rate", expression=ERROR_RATE, label="5xx responses (% of requests)")
+        ],
+        comparison="GreaterThanThreshold",
+        threshold=ERROR_RATE_PERCENT,
+        why=f"Over {ERROR_RATE_PERCENT:g}% of the API's answers are 5xx in {ERROR_RATE_TO_ALARM} "
+        f"of {ERROR_RATE_PERIODS} minutes: payments fail, at any traffic.",
         evaluation_periods=ERROR_RATE_PERIODS,
         datapoints_to_alarm=ERROR_RATE_TO_ALARM,
         action="503s while /readyz fails: the database, follow the Aurora alarms' actions (after "
@@ -260,13 +292,13 @@ def business_widgets(metrics: ApiMetrics | None = None) -> list[DashboardWidget]
 
     return [
         DashboardWidget(
-            "Payments per minute: created, replayed, conflicting",
-            [row(m.payments_created), row(m.payments_replayed), row(m.payments_conflicted)],
+            title="Payments per minute: created, replayed, conflicting",
+            metrics=[row(m.payments_created), row(m.payments_replayed), row(m.payments_conflicted)],
             width=6,
         ),
         DashboardWidget(
-            "API 5xx rate (%), refusals per minute",
-            [
+            title="API 5xx rate (%), refusals per minute",
+            metrics=[
                 row(m.requests, id="requests", visible=False),
                 row(m.server_errors, id="errors", visible=False),
                 [{"expression": ERROR_RATE, "label": "5xx (% of requests)", "id": "rate"}],
@@ -276,8 +308,8 @@ def business_widgets(metrics: ApiMetrics | None = None) -> list[DashboardWidget]
             width=6,
         ),
         DashboardWidget(
-            "API latency p99 (ms)",
-            [
+            title="API latency p99 (ms)",
+            metrics=[
                 row(
                     m.latency,
                     dimensions={m.route: PAYMENT_ROUTE},
@@ -289,8 +321,8 @@ def business_widgets(metrics: ApiMetrics | None = None) -> list[DashboardWidget]
             width=6,
         ),
         DashboardWidget(
-            "Database time per request (ms)",
-            [
+            title="Database time per request (ms)",
+            metrics=[
                 row(m.database_latency, stat="p99", label=f"{m.database_latency.name} p99"),
                 row(m.database_latency, stat="Average", label=f"{m.database_latency.name} avg"),
                 row(m.pool_wait, stat="p99", label=f"{m.pool_wait.name} p99"),

@@ -78,22 +78,14 @@ def run_migrations(
         description="Runs the migrations task once per deploy and waits for its exit code",
         account_id=account_id,
         policy=pulumi.Output.all(
-            account_id,
-            cluster.arn,
-            cluster.name,
-            migrations.execution_role.arn,
-            migrations.log_group.arn,
-            runner_logs.arn,
+            account_id=account_id,
+            cluster_arn=cluster.arn,
+            cluster_name=cluster.name,
+            execution_role_arn=migrations.execution_role.arn,
+            migrations_log_group_arn=migrations.log_group.arn,
+            own_log_group_arn=runner_logs.arn,
         ).apply(
-            lambda v: runner_policy(
-                account_id=v[0],
-                cluster_arn=v[1],
-                cluster_name=v[2],
-                execution_role_arn=v[3],
-                migrations_log_group_arn=v[4],
-                own_log_group_arn=v[5],
-                family=physical_name(Names.migrations_task_family, suffix),
-            )
+            lambda v: runner_policy(**v, family=physical_name(Names.migrations_task_family, suffix))
         ),
         suffix=suffix,
         opts=opts,
@@ -120,18 +112,18 @@ def run_migrations(
         aws.lambda_.InvocationArgs(
             function_name=function.name,
             input=pulumi.Output.all(
-                cluster.arn,
-                task_definition.arn,
-                pulumi.Output.all(*subnet_ids),
-                security_group_id,
+                cluster=cluster.arn,
+                task_definition=task_definition.arn,
+                subnets=pulumi.Output.all(*subnet_ids),
+                security_group=security_group_id,
             ).apply(
                 lambda v: json.dumps(
                     {
-                        "cluster": v[0],
-                        "taskDefinition": v[1],
+                        "cluster": v["cluster"],
+                        "taskDefinition": v["task_definition"],
                         "containerName": MIGRATIONS_CONTAINER,
-                        "subnets": list(v[2]),
-                        "securityGroups": [v[3]],
+                        "subnets": list(v["subnets"]),
+                        "securityGroups": [v["security_group"]],
                     }
                 )
             ),

@@ -211,11 +211,11 @@ def one_off_task(
         description=description,
         account_id=account_id,
         policy=pulumi.Output.all(
-            pulumi.Output.all(*secret_arns),
-            setting.db_kms_key_arn,
-            logs.arn,
-            setting.repository_arn,
-        ).apply(lambda v: execution_policy(v[0], v[1], v[2], v[3])),
+            secret_arns=pulumi.Output.all(*secret_arns),
+            key_arn=setting.db_kms_key_arn,
+            log_group_arn=logs.arn,
+            repository_arn=setting.repository_arn,
+        ).apply(lambda v: execution_policy(**v)),
         suffix=suffix,
         opts=opts,
     )
@@ -234,18 +234,21 @@ def one_off_task(
             execution_role_arn=role.role.arn,
             volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
             container_definitions=pulumi.Output.all(
-                setting.image,
-                logs.name,
-                pulumi.Output.all(
-                    *(pulumi.Output.all(s.env, s.secret_arn, s.json_key) for s in secrets)
+                image=setting.image,
+                log_group_name=logs.name,
+                secrets=pulumi.Output.all(
+                    *(
+                        pulumi.Output.all(env=s.env, secret_arn=s.secret_arn, json_key=s.json_key)
+                        for s in secrets
+                    )
                 ),
             ).apply(
                 lambda v: one_off_container_definitions(
                     name=container,
-                    image=v[0],
+                    image=v["image"],
                     command=command,
-                    log_group_name=v[1],
-                    secrets=[tuple(s) for s in v[2]],
+                    log_group_name=v["log_group_name"],
+                    secrets=[(s["env"], s["secret_arn"], s["json_key"]) for s in v["secrets"]],
                 )
             ),
             tags=name_tag(family),

@@ -183,11 +183,11 @@ class ApiService(pulumi.ComponentResource):
             "the DB secret",
             account_id=args.account_id,
             policy=pulumi.Output.all(
-                args.database_secrets.app.arn,
-                args.db_kms_key_arn,
-                self.log_group.arn,
-                args.ecr_repository_arn,
-            ).apply(lambda v: execution_policy([v[0]], v[1], v[2], v[3])),
+                secret_arns=pulumi.Output.all(args.database_secrets.app.arn),
+                key_arn=args.db_kms_key_arn,
+                log_group_arn=self.log_group.arn,
+                repository_arn=args.ecr_repository_arn,
+            ).apply(lambda v: execution_policy(**v)),
             suffix=self._suffix,
             opts=self._child,
         )
@@ -199,9 +199,10 @@ class ApiService(pulumi.ComponentResource):
             source_arn=ecs_tasks_of_this_account,
             description="The API itself: re-read its DB login's secret after a rotation",
             account_id=args.account_id,
-            policy=pulumi.Output.all(args.database_secrets.app.arn, args.db_kms_key_arn).apply(
-                lambda v: policy_document(*read_secret_statements([v[0]], v[1]))
-            ),
+            policy=pulumi.Output.all(
+                secret_arns=pulumi.Output.all(args.database_secrets.app.arn),
+                key_arn=args.db_kms_key_arn,
+            ).apply(lambda v: policy_document(*read_secret_statements(**v))),
             suffix=self._suffix,
             opts=self._child,
         )
@@ -252,10 +253,12 @@ class ApiService(pulumi.ComponentResource):
                 # The writable /tmp of a read-only root filesystem: task-local storage.
                 volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
                 container_definitions=pulumi.Output.all(
-                    args.image, self.log_group.name, args.database_secrets.app.arn
+                    image=args.image,
+                    log_group_name=self.log_group.name,
+                    secret_arn=args.database_secrets.app.arn,
                 ).apply(
-                    lambda values: container_definitions(
-                        values[0], values[1], values[2], args.database_secrets.secret_keys
+                    lambda v: container_definitions(
+                        **v, secret_keys=args.database_secrets.secret_keys
                     )
                 ),
                 tags=name_tag(physical_name(Names.task_family, self._suffix)),
@@ -337,16 +340,16 @@ class ApiService(pulumi.ComponentResource):
         self.dashboard_widgets = [
             *business_widgets(),
             DashboardWidget(
-                "ECS CPU and memory (%)",
-                [
+                title="ECS CPU and memory (%)",
+                metrics=[
                     ["AWS/ECS", "CPUUtilization", *by_service],
                     ["AWS/ECS", "MemoryUtilization", *by_service],
                 ],
                 stat="Average",
             ),
             DashboardWidget(
-                "ECS running tasks",
-                [["ECS/ContainerInsights", "RunningTaskCount", *by_service]],
+                title="ECS running tasks",
+                metrics=[["ECS/ContainerInsights", "RunningTaskCount", *by_service]],
                 stat="Minimum",
             ),
         ]

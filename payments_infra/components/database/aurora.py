@@ -125,13 +125,13 @@ def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
     raise_max = "pulumi config set payments:dbMaxCapacity <ACU> and make up (in place)"
     return [
         AlarmSpec(
-            physical_name(Names.alarm_db_cpu, suffix),
-            "AWS/RDS",
-            "CPUUtilization",
-            dimensions,
-            "GreaterThanThreshold",
-            80,
-            "Aurora CPU high for 15 minutes: raise dbMaxCapacity or fix a query.",
+            name=physical_name(Names.alarm_db_cpu, suffix),
+            namespace="AWS/RDS",
+            metric="CPUUtilization",
+            dimensions=dimensions,
+            comparison="GreaterThanThreshold",
+            threshold=80,
+            why="Aurora CPU high for 15 minutes: raise dbMaxCapacity or fix a query.",
             action=f"Performance Insights of {physical_name(Names.db_instance_writer, suffix)}, "
             "top SQL: a runaway query is fixed in the API; real load with "
             f"ServerlessDatabaseCapacity at dbMaxCapacity: {raise_max}.",
@@ -140,13 +140,13 @@ def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
             evaluation_periods=3,
         ),
         AlarmSpec(
-            physical_name(Names.alarm_db_memory, suffix),
-            "AWS/RDS",
-            "FreeableMemory",
-            dimensions,
-            "LessThanThreshold",
-            256 * 1024 * 1024,
-            "Under 256 MiB free: the buffer cache is gone and latency will follow.",
+            name=physical_name(Names.alarm_db_memory, suffix),
+            namespace="AWS/RDS",
+            metric="FreeableMemory",
+            dimensions=dimensions,
+            comparison="LessThanThreshold",
+            threshold=256 * 1024 * 1024,
+            why="Under 256 MiB free: the buffer cache is gone and latency will follow.",
             action="Raise the floor, pulumi config set payments:dbMinCapacity <ACU> (about 2 GiB "
             f"each) and make up; if ServerlessDatabaseCapacity is at dbMaxCapacity: {raise_max}.",
             statistic="Minimum",
@@ -154,13 +154,14 @@ def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
             evaluation_periods=3,
         ),
         AlarmSpec(
-            physical_name(Names.alarm_db_connections, suffix),
-            "AWS/RDS",
-            "DatabaseConnections",
-            dimensions,
-            "GreaterThanThreshold",
-            400,
-            "Connections near the limit of small capacities: pools are leaking or too many tasks.",
+            name=physical_name(Names.alarm_db_connections, suffix),
+            namespace="AWS/RDS",
+            metric="DatabaseConnections",
+            dimensions=dimensions,
+            comparison="GreaterThanThreshold",
+            threshold=400,
+            why="Connections near the limit of small capacities: "
+            "pools are leaking or too many tasks.",
             action="The API holds at most its running tasks x DB_POOL_MAX (10 by default). "
             "More than that: find who in the connection lines of "
             f"{physical_name(Names.db_log_group, suffix)} and stop it (docs/deploy.md, On-call: "
@@ -170,13 +171,13 @@ def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
             evaluation_periods=2,
         ),
         AlarmSpec(
-            physical_name(Names.alarm_db_replica_lag, suffix),
-            "AWS/RDS",
-            "AuroraReplicaLag",
-            {"DBInstanceIdentifier": reader},
-            "GreaterThanThreshold",
-            1000,
-            "Reader over 1 s behind: a failover would lose that much recent work.",
+            name=physical_name(Names.alarm_db_replica_lag, suffix),
+            namespace="AWS/RDS",
+            metric="AuroraReplicaLag",
+            dimensions={"DBInstanceIdentifier": reader},
+            comparison="GreaterThanThreshold",
+            threshold=1000,
+            why="Reader over 1 s behind: a failover would lose that much recent work.",
             action="If the reader's ServerlessDatabaseCapacity is at dbMaxCapacity: "
             f"{raise_max}; else aws rds reboot-db-instance --db-instance-identifier "
             f"{reader} (the API uses the writer only).",

@@ -124,8 +124,8 @@ class Database(pulumi.ComponentResource):
         self.alarms = database_alarms(self.cluster_identifier, self.reader_identifier, suffix)
         self.dashboard_widgets = [
             DashboardWidget(
-                "Aurora CPU, connections, capacity",
-                [
+                title="Aurora CPU, connections, capacity",
+                metrics=[
                     ["AWS/RDS", metric, "DBClusterIdentifier", self.cluster_identifier]
                     for metric in (
                         "CPUUtilization",

@@ -134,22 +134,13 @@ class DbRotation(pulumi.ComponentResource):
             "through Secrets Manager, its log group, traces, its network interfaces",
             account_id=args.account_id,
             policy=pulumi.Output.all(
-                args.key_arn,
-                rotation_logs.arn,
-                args.account_id,
-                args.security_group_id,
-                pulumi.Output.all(*(secret.arn for secret in secrets)),
-                pulumi.Output.all(*args.private_subnet_ids),
-            ).apply(
-                lambda v: rotation_policy(
-                    secret_arns=v[4],
-                    key_arn=v[0],
-                    log_group_arn=v[1],
-                    account_id=v[2],
-                    security_group_id=v[3],
-                    subnet_ids=v[5],
-                )
-            ),
+                key_arn=args.key_arn,
+                log_group_arn=rotation_logs.arn,
+                account_id=args.account_id,
+                security_group_id=args.security_group_id,
+                secret_arns=pulumi.Output.all(*(secret.arn for secret in secrets)),
+                subnet_ids=pulumi.Output.all(*args.private_subnet_ids),
+            ).apply(lambda v: rotation_policy(**v)),
             suffix=suffix,
             opts=child,
         )
@@ -215,13 +206,13 @@ def rotation_alarms(suffix: str) -> list[AlarmSpec]:
     may disagree until one succeeds (docs/architecture.md, Database)."""
     return [
         AlarmSpec(
-            physical_name(Names.alarm_db_rotation_errors, suffix),
-            "AWS/Lambda",
-            "Errors",
-            {"FunctionName": physical_name(Names.db_rotation_function, suffix)},
-            "GreaterThanThreshold",
-            0,
-            "A password rotation step failed: read the function's log, fix, and rotate again.",
+            name=physical_name(Names.alarm_db_rotation_errors, suffix),
+            namespace="AWS/Lambda",
+            metric="Errors",
+            dimensions={"FunctionName": physical_name(Names.db_rotation_function, suffix)},
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            why="A password rotation step failed: read the function's log, fix, and rotate again.",
             action=f"Read {physical_name(Names.db_rotation_log_group, suffix)} for the failed step "
             "and its secret, fix its cause (network path, the database down, a password the "
             "secret and the database disagree on, a login's user missing: run the migrations), "

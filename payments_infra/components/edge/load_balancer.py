@@ -160,9 +160,9 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             f"{self._name}-logs-policy",
             aws.s3.BucketPolicyArgs(
                 bucket=bucket,
-                policy=pulumi.Output.all(self.log_bucket.arn, account_id).apply(
-                    lambda values: alb_log_bucket_policy(*values)
-                ),
+                policy=pulumi.Output.all(
+                    bucket_arn=self.log_bucket.arn, account_id=account_id
+                ).apply(lambda v: alb_log_bucket_policy(**v)),
             ),
             opts=self._child,
         )
@@ -357,16 +357,16 @@ class ApiLoadBalancer(pulumi.ComponentResource):
         by_target: list[pulumi.Input[str]] = ["LoadBalancer", alb, "TargetGroup", target_group]
         self.dashboard_widgets = [
             DashboardWidget(
-                "ALB requests and 5xx",
-                [
+                title="ALB requests and 5xx",
+                metrics=[
                     ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", alb],
                     ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", alb],
                     ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *by_target],
                 ],
             ),
             DashboardWidget(
-                "API latency p99 (s)",
-                [["AWS/ApplicationELB", "TargetResponseTime", *by_target]],
+                title="API latency p99 (s)",
+                metrics=[["AWS/ApplicationELB", "TargetResponseTime", *by_target]],
                 stat="p99",
             ),
             waf_widget,

@@ -23,49 +23,49 @@ def load_balancer_alarms(
     logs = physical_name(Names.api_log_group, suffix)
     return [
         AlarmSpec(
-            physical_name(Names.alarm_alb_5xx, suffix),
-            "AWS/ApplicationELB",
-            "HTTPCode_ELB_5XX_Count",
-            alb,
-            "GreaterThanThreshold",
-            10,
-            "The ALB itself answers 5xx (no healthy target, overload): payments fail.",
+            name=physical_name(Names.alarm_alb_5xx, suffix),
+            namespace="AWS/ApplicationELB",
+            metric="HTTPCode_ELB_5XX_Count",
+            dimensions=alb,
+            comparison="GreaterThanThreshold",
+            threshold=10,
+            why="The ALB itself answers 5xx (no healthy target, overload): payments fail.",
             action=f"{health}: no healthy target, follow alarm-unhealthy-hosts' action; all "
             f"healthy at {MAX_TASKS} tasks: overload (docs/deploy.md, On-call: capacity limits).",
         ),
         AlarmSpec(
-            physical_name(Names.alarm_target_5xx, suffix),
-            "AWS/ApplicationELB",
-            "HTTPCode_Target_5XX_Count",
-            target,
-            "GreaterThanThreshold",
-            10,
-            "The API answers 5xx: a bug or the database is failing requests.",
+            name=physical_name(Names.alarm_target_5xx, suffix),
+            namespace="AWS/ApplicationELB",
+            metric="HTTPCode_Target_5XX_Count",
+            dimensions=target,
+            comparison="GreaterThanThreshold",
+            threshold=10,
+            why="The API answers 5xx: a bug or the database is failing requests.",
             action=f"Logs Insights on {logs}: filter status >= 500 | stats count(*) by status, "
             "path. 503s: the database (the Aurora alarms' actions); 500s: a bug, roll back "
             "(docs/deploy.md, Rolling back).",
         ),
         AlarmSpec(
-            physical_name(Names.alarm_target_p99, suffix),
-            "AWS/ApplicationELB",
-            "TargetResponseTime",
-            target,
-            "GreaterThanThreshold",
-            1.0,
-            "p99 latency over 1 s for 5 minutes: checkout feels broken long before errors.",
+            name=physical_name(Names.alarm_target_p99, suffix),
+            namespace="AWS/ApplicationELB",
+            metric="TargetResponseTime",
+            dimensions=target,
+            comparison="GreaterThanThreshold",
+            threshold=1.0,
+            why="p99 latency over 1 s for 5 minutes: checkout feels broken long before errors.",
             action="The API's PoolWait and DatabaseLatency (dashboard, business row) say where: "
             "the database, raise payments:dbMaxCapacity and make up; the tasks, see "
             "alarm-ecs-cpu's action (docs/deploy.md, On-call: capacity limits).",
             extended_statistic="p99",
         ),
         AlarmSpec(
-            physical_name(Names.alarm_unhealthy_hosts, suffix),
-            "AWS/ApplicationELB",
-            "UnHealthyHostCount",
-            target,
-            "GreaterThanThreshold",
-            0,
-            "A task fails its health checks: capacity is lower than it looks.",
+            name=physical_name(Names.alarm_unhealthy_hosts, suffix),
+            namespace="AWS/ApplicationELB",
+            metric="UnHealthyHostCount",
+            dimensions=target,
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            why="A task fails its health checks: capacity is lower than it looks.",
             action=f"{health}, then the stopped tasks' stoppedReason (aws ecs list-tasks "
             f"--desired-status STOPPED, describe-tasks) and their last lines in {logs}; "
             "failing again after each replacement means a bad "

@@ -315,13 +315,14 @@ def waf_monitoring(
         dimensions["Region"] = REQUIRED_REGION
     by_web_acl = [part for pair in dimensions.items() for part in pair]
     alarm = AlarmSpec(
-        physical_name(alarm_name, suffix),
-        "AWS/WAFV2",
-        "BlockedRequests",
-        dimensions,
-        "GreaterThanThreshold",
-        1000,
-        f"A spike of blocked requests {where}: an attack or a false positive locking users out.",
+        name=physical_name(alarm_name, suffix),
+        namespace="AWS/WAFV2",
+        metric="BlockedRequests",
+        dimensions=dimensions,
+        comparison="GreaterThanThreshold",
+        threshold=1000,
+        why=f"A spike of blocked requests {where}: "
+        "an attack or a false positive locking users out.",
         action=f"Logs Insights on {physical_name(log_group_name, suffix)}: filter action = "
         '"BLOCK" | stats count(*) by terminatingRuleId, httpRequest.clientIp. Many addresses: '
         "an attack, leave it blocked; one merchant's address on RateLimitPerIp: "
@@ -330,8 +331,8 @@ def waf_monitoring(
         evaluation_periods=1,
     )
     widget = DashboardWidget(
-        title,
-        [
+        title=title,
+        metrics=[
             ["AWS/WAFV2", "AllowedRequests", *by_web_acl],
             ["AWS/WAFV2", "BlockedRequests", *by_web_acl],
         ],

@@ -378,14 +378,14 @@ class Frontend(pulumi.ComponentResource):
         self.alarms = [waf_alarm]
         self.dashboard_widgets = [
             DashboardWidget(
-                "CloudFront requests",
-                [["AWS/CloudFront", "Requests", *by_distribution]],
+                title="CloudFront requests",
+                metrics=[["AWS/CloudFront", "Requests", *by_distribution]],
                 region=CLOUDFRONT_METRICS_REGION,
             ),
             # A percentage: its average over the period, never a sum of percentages.
             DashboardWidget(
-                "CloudFront 5xx error rate (%)",
-                [["AWS/CloudFront", "5xxErrorRate", *by_distribution]],
+                title="CloudFront 5xx error rate (%)",
+                metrics=[["AWS/CloudFront", "5xxErrorRate", *by_distribution]],
                 stat="Average",
                 region=CLOUDFRONT_METRICS_REGION,
             ),

@@ -129,9 +129,9 @@ def allow_reads_from(
         f"{name}-bucket-policy",
         aws.s3.BucketPolicyArgs(
             bucket=site_bucket.bucket,
-            policy=pulumi.Output.all(site_bucket.arn, distribution_arn).apply(
-                lambda values: frontend_bucket_policy(*values)
-            ),
+            policy=pulumi.Output.all(
+                bucket_arn=site_bucket.arn, distribution_arn=distribution_arn
+            ).apply(lambda v: frontend_bucket_policy(**v)),
         ),
         opts=opts,
     )

@@ -338,13 +338,13 @@ def nat_alarms(nat_gateways: dict[str, aws.ec2.NatGateway], suffix: str) -> list
     """One alarm per zone's NAT gateway running out of ports."""
     return [
         AlarmSpec(
-            per_az_name(PerAzNames.alarm_nat_ports, zone, suffix),
-            "AWS/NATGateway",
-            "ErrorPortAllocation",
-            {"NatGatewayId": nat.id},
-            "GreaterThanThreshold",
-            0,
-            f"The NAT gateway in {zone} ran out of ports: tasks there cannot reach AWS APIs.",
+            name=per_az_name(PerAzNames.alarm_nat_ports, zone, suffix),
+            namespace="AWS/NATGateway",
+            metric="ErrorPortAllocation",
+            dimensions={"NatGatewayId": nat.id},
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            why=f"The NAT gateway in {zone} ran out of ports: tasks there cannot reach AWS APIs.",
             action=f"Flow logs {physical_name(Names.flow_log_group, suffix)}: the destination the "
             "zone's tasks hold most connections to; AWS APIs: turn payments:vpcEndpoints on and "
             "make up; an allow-list destination: fewer, longer-lived connections to it.",

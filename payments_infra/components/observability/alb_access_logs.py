@@ -129,12 +129,12 @@ class AlbAccessLogs(pulumi.ComponentResource):
             description="ALB access-log forwarder: read the log files, write one log group",
             account_id=args.account_id,
             policy=pulumi.Output.all(
-                args.log_bucket_arn,
-                self.log_group.arn,
-                function_logs.arn,
-                dead_letters.arn,
-                args.log_kms_key_arn,
-            ).apply(lambda values: forwarder_policy(*values)),
+                bucket_arn=args.log_bucket_arn,
+                log_group_arn=self.log_group.arn,
+                function_log_group_arn=function_logs.arn,
+                queue_arn=dead_letters.arn,
+                key_arn=args.log_kms_key_arn,
+            ).apply(lambda v: forwarder_policy(**v)),
             suffix=self._suffix,
             opts=self._child,
         )
@@ -198,8 +198,8 @@ class AlbAccessLogs(pulumi.ComponentResource):
         self.alarms += forwarder_alarms(function_name, queue_name, self._suffix)
         self.dashboard_widgets.append(
             DashboardWidget(
-                "ALB log forwarder",
-                [
+                title="ALB log forwarder",
+                metrics=[
                     ["AWS/Lambda", "Invocations", "FunctionName", function_name],
                     ["AWS/Lambda", "Errors", "FunctionName", function_name],
                 ],
@@ -260,26 +260,26 @@ def forwarder_alarms(function_name: str, queue_name: str, suffix: str) -> list[A
     """The forwarder failing, and files it gave up on. Thresholds: docs/architecture.md."""
     return [
         AlarmSpec(
-            physical_name(Names.alarm_forwarder_errors, suffix),
-            "AWS/Lambda",
-            "Errors",
-            {"FunctionName": function_name},
-            "GreaterThanThreshold",
-            0,
-            "The ALB log forwarder failed: access logs are missing from CloudWatch.",
+            name=physical_name(Names.alarm_forwarder_errors, suffix),
+            namespace="AWS/Lambda",
+            metric="Errors",
+            dimensions={"FunctionName": function_name},
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            why="The ALB log forwarder failed: access logs are missing from CloudWatch.",
             action=f"Read {physical_name(Names.alb_log_forwarder_log_group, suffix)} for the error "
             "and fix its cause (permissions, the log group, a new log format); the files it "
             f"gave up on wait in {queue_name}: replay them as docs/deploy.md, On-call: "
             "forwarder failures, says.",
         ),
         AlarmSpec(
-            physical_name(Names.alarm_forwarder_dead_letters, suffix),
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            {"QueueName": queue_name},
-            "GreaterThanThreshold",
-            0,
-            "Log files the forwarder gave up on: replay them from the dead-letter queue.",
+            name=physical_name(Names.alarm_forwarder_dead_letters, suffix),
+            namespace="AWS/SQS",
+            metric="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": queue_name},
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            why="Log files the forwarder gave up on: replay them from the dead-letter queue.",
             action="Once alarm-forwarder-errors is fixed, send each message's requestPayload "
             f"back to {function_name} and delete the message (the loop in docs/deploy.md, "
             "On-call: forwarder failures); the queue keeps each "
