@@ -65,11 +65,12 @@ def test_a_folder_without_a_handler_is_refused(tmp_path: Path) -> None:
         function_sources(tmp_path)
 
 
-def test_the_three_functions_are_found() -> None:
+def test_every_function_is_found() -> None:
     assert [d.name for d in FUNCTION_DIRS] == [
         "alb_log_forwarder",
         "db_migration_runner",
         "db_rotation",
+        "origin_header_rotation",
     ]
 
 

@@ -1,0 +1,1 @@
+"""Rotation of CloudFront's origin header secret; the Lambda handler is handler.handler."""
