@@ -31,6 +31,7 @@ from payments_infra.offline import (
     checks_edge,
     checks_egress,
     checks_hardening,
+    checks_perimeter,
 )
 from payments_infra.offline.graph import Graph, Resource
 from policy.validators import (
@@ -236,6 +237,22 @@ class StackRule:
 
 
 STACK_RULES = (
+    StackRule(
+        name="vpc-endpoints-closed",
+        requirement="1.3.2",
+        description="Every VPC endpoint has a policy admitting this account's principals only, "
+        "and through S3 this account's buckets and ECR's image layers only",
+        check=checks_perimeter.check_endpoint_policies,
+    ),
+    # Advisory: payments:vpcEndpoints=false is allowed for a demo stack (cost.md). Production
+    # stacks raise it to mandatory with policy/production.json.
+    StackRule(
+        name="tasks-behind-vpc-endpoints",
+        requirement="1.3.2",
+        description="The API tasks reach AWS through the VPC endpoints, not HTTPS to any address",
+        check=checks_perimeter.check_tasks_behind_endpoints,
+        enforcement=EnforcementLevel.ADVISORY,
+    ),
     StackRule(
         name="task-egress-limited",
         requirement="1.3.2",

@@ -32,6 +32,7 @@ from payments_infra.aws.options import after
 from payments_infra.aws.policies import policy_document
 from payments_infra.aws.service_roles import service_role
 from payments_infra.aws.tagging import name_tag
+from payments_infra.components.network.endpoint_policies import s3_gateway_policy
 from payments_infra.config import REQUIRED_REGION
 from payments_infra.config.naming import Names, PerAzNames, per_az_name, physical_name
 
@@ -121,7 +122,7 @@ class Network(pulumi.ComponentResource):
         self._create_nat_routing()
         self._create_flow_logs(args.account_id)
         self._lock_default_security_group()
-        self._create_s3_endpoint()
+        self._create_s3_endpoint(args.account_id)
 
         self.public_subnet_ids = [subnet.id for subnet in self.public_subnets.values()]
         self.private_subnet_ids = [subnet.id for subnet in self.private_subnets.values()]
@@ -320,7 +321,7 @@ class Network(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _create_s3_endpoint(self) -> None:
+    def _create_s3_endpoint(self, account_id: pulumi.Input[str]) -> None:
         self.s3_endpoint = aws.ec2.VpcEndpoint(
             f"{self._name}-s3-endpoint",
             aws.ec2.VpcEndpointArgs(
@@ -328,6 +329,8 @@ class Network(pulumi.ComponentResource):
                 service_name=f"com.amazonaws.{REQUIRED_REGION}.s3",
                 vpc_endpoint_type="Gateway",
                 route_table_ids=[rt.id for rt in self.private_route_tables.values()],
+                # Without a policy a gateway endpoint lets anything through (endpoint_policies).
+                policy=pulumi.Output.from_input(account_id).apply(s3_gateway_policy),
                 tags=name_tag(physical_name(Names.s3_endpoint, self._suffix)),
             ),
             opts=self._child,
