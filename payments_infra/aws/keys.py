@@ -9,7 +9,8 @@ before every tier) is the key every log group and the alerts topic are encrypted
 the ALB log forwarder's environment (the name of the group it writes to). Its policy lets
 the regional CloudWatch Logs service use it only for this account's log groups
 (encryption-context condition), lets CloudWatch alarms publish to the encrypted topic, and
-lets the account use it through SNS and Lambda only.
+EventBridge too, for that topic's messages only, when rules send to it (account/findings.py),
+and lets the account use it through SNS and Lambda only.
 """
 
 from __future__ import annotations
@@ -69,9 +70,28 @@ def customer_managed_key(
     return key
 
 
-def logs_key_policy(account_id: str) -> str:
+def logs_key_policy(account_id: str, event_rules_topic: str | None = None) -> str:
     """Administration by the account; use by CloudWatch Logs for this account's log groups,
-    by CloudWatch alarms and SNS for the alerts topic, and nobody else."""
+    by CloudWatch alarms and SNS for the alerts topic, by EventBridge for the messages of
+    ``event_rules_topic`` (the alerts topic, when rules send to it), and nobody else.
+
+    EventBridge's statement is held to the topic by SNS's encryption context, not by
+    ``aws:SourceArn`` or ``aws:SourceAccount``: the SNS developer guide ("Enable compatibility
+    between event sources from AWS services and encrypted topics") says EventBridge's
+    publishing to an encrypted topic does not support those keys, so such a condition would
+    refuse every delivery, silently. Which rules may publish is the topic policy's to say
+    (observability.py), by ``aws:SourceArn``, which SNS does support.
+    """
+    events = {
+        "Sid": "EventRulesPublishToTheAlertsTopic",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": event_rules_topic}
+        },
+    }
     return policy_document(
         key_admin_statement(account_id),
         {
@@ -96,6 +116,7 @@ def logs_key_policy(account_id: str) -> str:
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         },
+        *([events] if event_rules_topic else []),
         {
             "Sid": "UseThroughSns",
             "Effect": "Allow",
@@ -236,6 +257,9 @@ class LogsKeyArgs:
     """Ends every physical name. Required."""
     account_id: pulumi.Input[str]
     """The AWS account, for the key policy. Required."""
+    event_rules_topic_arn: pulumi.Input[str] | None = None
+    """The alerts topic, when EventBridge rules send to it (account/findings.py): EventBridge
+    may then use the key for its messages."""
 
 
 class LogsKey(pulumi.ComponentResource):
@@ -250,7 +274,9 @@ class LogsKey(pulumi.ComponentResource):
             f"{name}-key",
             description="CloudWatch Logs groups, the alerts topic and the log forwarder's "
             "environment of the payments stack",
-            policy=pulumi.Output.from_input(args.account_id).apply(logs_key_policy),
+            policy=pulumi.Output.all(
+                account_id=args.account_id, event_rules_topic=args.event_rules_topic_arn
+            ).apply(lambda v: logs_key_policy(**v)),
             name=Names.logs_kms_key,
             alias=Names.logs_kms_alias,
             suffix=args.environment_suffix,

@@ -17,6 +17,7 @@ from payments_infra.aws.monitoring import Watched
 from payments_infra.aws.provider import EngineVersion
 from payments_infra.aws.security_groups import HTTPS_PORT, Peer, allow
 from payments_infra.components.account.account_controls import AccountControls, AccountControlsArgs
+from payments_infra.components.account.findings import findings_rule_arns, findings_topic_arn
 from payments_infra.components.api.image import ApiImage, ApiImageArgs, ecr_repository_arn_of
 from payments_infra.components.api.service import ApiService, ApiServiceArgs
 from payments_infra.components.api.task_definition import CONTAINER_PORT
@@ -81,9 +82,16 @@ class PaymentsPlatform(pulumi.ComponentResource):
         # The settings it was built with: the creation_settings output records some of them.
         self.config = config
 
-        # First: every tier encrypts its log groups with this key.
+        # First: every tier encrypts its log groups with this key. It and the alerts topic let
+        # the rules that send the account's findings to on-call publish (account/findings.py).
         self.logs_key = LogsKey(
-            "logs-key", LogsKeyArgs(environment_suffix=suffix, account_id=args.account_id), child
+            "logs-key",
+            LogsKeyArgs(
+                environment_suffix=suffix,
+                account_id=args.account_id,
+                event_rules_topic_arn=findings_topic_arn(args.account_id, config),
+            ),
+            child,
         )
         log_key = self.logs_key.key_arn
 
@@ -322,10 +330,12 @@ class PaymentsPlatform(pulumi.ComponentResource):
             "observability",
             ObservabilityArgs(
                 environment_suffix=suffix,
+                account_id=args.account_id,
                 log_kms_key_arn=log_key,
                 alert_emails=config.observability.alert_emails,
                 alarms=[alarm for tier in watched for alarm in tier.alarms],
                 dashboard_widgets=[widget for tier in watched for widget in tier.dashboard_widgets],
+                publishing_rule_arns=findings_rule_arns(args.account_id, config),
             ),
             child,
         )
@@ -337,7 +347,11 @@ class PaymentsPlatform(pulumi.ComponentResource):
             self.account_controls = AccountControls(
                 "account",
                 AccountControlsArgs(
-                    environment_suffix=suffix, account_id=args.account_id, log_kms_key_arn=log_key
+                    environment_suffix=suffix,
+                    account_id=args.account_id,
+                    log_kms_key_arn=log_key,
+                    alerts_topic_arn=self.observability.topic_arn,
+                    findings_min_severity=config.findings_min_severity,
                 ),
                 child,
             )

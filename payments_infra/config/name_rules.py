@@ -147,3 +147,5 @@ CLOUDTRAIL_TRAIL = NameRule(
 CONFIG_NAME = NameRule(
     kind="AWS Config recorder/delivery channel", max_length=256, pattern=r"[\w.-]+"
 )
+# PutRule: 1 to 64 letters, digits, periods, hyphens and underscores.
+EVENT_RULE = NameRule(kind="EventBridge rule", max_length=64, pattern=r"[A-Za-z0-9._-]+")

@@ -22,6 +22,7 @@ from payments_infra.config.name_rules import (
     DASHBOARD,
     ECR_REPOSITORY,
     ECS_NAME,
+    EVENT_RULE,
     FIREHOSE_STREAM,
     IAM_POLICY,
     IAM_ROLE,
@@ -86,8 +87,6 @@ class Names:
     endpoint_ecr_dkr = PhysicalName("vpce-ecr-dkr", TAG_VALUE)
     endpoint_logs = PhysicalName("vpce-logs", TAG_VALUE)
     endpoint_secretsmanager = PhysicalName("vpce-secretsmanager", TAG_VALUE)
-    endpoint_kms = PhysicalName("vpce-kms", TAG_VALUE)
-    endpoint_sts = PhysicalName("vpce-sts", TAG_VALUE)
     endpoint_security_group = PhysicalName("vpce-sg", SECURITY_GROUP)
     flow_log = PhysicalName("flow-log", TAG_VALUE)
     flow_log_group = PhysicalName("/aws/vpc/flow-logs", LOG_GROUP)
@@ -212,6 +211,9 @@ class Names:
     config_bucket = PhysicalName("config-history", S3_BUCKET)
     config_role = PhysicalName("config-recorder-role", IAM_ROLE)
     config_policy = PhysicalName("config-recorder-policy", IAM_POLICY)
+    # The findings sent to on-call (findings.py): one EventBridge rule per service.
+    guardduty_findings_rule = PhysicalName("guardduty-findings", EVENT_RULE)
+    security_hub_findings_rule = PhysicalName("securityhub-findings", EVENT_RULE)
     # Alarms (Observability creates them all), by the tier that watches itself with them.
     alarm_alb_5xx = PhysicalName("alarm-alb-5xx", ALARM)
     alarm_target_5xx = PhysicalName("alarm-target-5xx", ALARM)

@@ -71,6 +71,7 @@ from payments_infra.config.setting import (
     CreationOnly,
     Setting,
     choice_rule,
+    number,
     one_of,
     text_matching,
     true_or_false,
@@ -165,7 +166,7 @@ VPC_ENDPOINTS: Setting[bool] = Setting(
     default=True,
     rule="true or false",
     description="Interface VPC endpoints for what the tasks and functions call (ECR, "
-    "CloudWatch Logs, Secrets Manager, KMS, STS), so the tasks' security group sends only "
+    "CloudWatch Logs, Secrets Manager), so the tasks' security group sends only "
     "to the endpoints, the S3 prefix list, the database and payments:egressAllowList. "
     "false saves their hourly price (docs/cost.md) and lets the tasks out to any HTTPS "
     "address through the NAT gateways.",
@@ -192,6 +193,20 @@ ACCOUNT_CONTROLS: Setting[bool] = Setting(
     "run by the organisation already: off by default, and refused when the account has one "
     "(docs/security.md).",
     parse=true_or_false,
+)
+# GuardDuty's scale (user guide, "Severity levels of GuardDuty findings"): Low 1.0-3.9, Medium
+# 4.0-6.9, High 7.0-8.9, Critical 9.0-10.0 (attack sequences). 9 sends the critical ones only.
+FINDINGS_MIN_SEVERITY: Setting[float] = Setting(
+    key="payments:findingsMinSeverity",
+    type="number",
+    default=7.0,
+    shown_default="7.0 (High)",
+    rule="a number from 1 to 9",
+    description="With payments:accountControls, the GuardDuty findings of this severity or "
+    "above are sent to the alerts topic, as are Security Hub's new failed controls of critical "
+    "or high severity (docs/security.md). GuardDuty's scale: Low 1.0-3.9, Medium 4.0-6.9, "
+    "High 7.0-8.9, Critical 9.0-10.0.",
+    parse=number(lambda severity: 1 <= severity <= 9),
 )
 
 # -- every setting, in the order of the docs ---------------------------------------------------
@@ -232,4 +247,5 @@ SETTINGS: tuple[Setting[Any], ...] = (
     VPC_ENDPOINTS,
     EGRESS_ALLOW_LIST,
     ACCOUNT_CONTROLS,
+    FINDINGS_MIN_SEVERITY,
 )

@@ -74,6 +74,7 @@ from payments_infra.config.settings import (
     EGRESS_ALLOW_LIST,
     ENVIRONMENT,
     ENVIRONMENT_SUFFIX,
+    FINDINGS_MIN_SEVERITY,
     REGION,
     SETTINGS,
     VPC_CIDR,
@@ -169,6 +170,7 @@ class StackConfig:
     vpc_endpoints: bool = bound(VPC_ENDPOINTS)
     egress_allow_list: tuple[tuple[ipaddress.IPv4Network, int], ...] = bound(EGRESS_ALLOW_LIST)
     account_controls: bool = bound(ACCOUNT_CONTROLS)
+    findings_min_severity: float = bound(FINDINGS_MIN_SEVERITY)  # GuardDuty's, to on-call
     database: DatabaseSettings
     certificates: CertificateSettings
     service: ServiceSettings

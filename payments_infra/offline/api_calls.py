@@ -207,6 +207,21 @@ API_CALLS: dict[str, ApiCall] = {
     "aws:sns/topicSubscription:TopicSubscription": ApiCall(
         "sns", ("Subscribe",), {"topic": "TopicArn"}
     ),
+    "aws:sns/topicPolicy:TopicPolicy": ApiCall(
+        "sns", ("SetTopicAttributes",), {"arn": "TopicArn", "policy": "AttributeValue"}
+    ),
+    # Findings to on-call (account/findings.py)
+    "aws:cloudwatch/eventRule:EventRule": ApiCall("events", ("PutRule",)),
+    "aws:cloudwatch/eventTarget:EventTarget": ApiCall(
+        "events",
+        ("PutTargets",),
+        {
+            "targetId": "Targets.Id",
+            "arn": "Targets.Arn",
+            "inputTransformer": "Targets.InputTransformer",
+            "inputTransformer.inputPaths": "Targets.InputTransformer.InputPathsMap",
+        },
+    ),
     "aws:sqs/queue:Queue": ApiCall(
         "sqs",
         ("CreateQueue",),

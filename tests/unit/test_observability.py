@@ -304,6 +304,7 @@ def test_observability_knows_no_tier_only_the_topic_alarms_and_dashboard(graph: 
     kinds = {r.type for r in children_of(graph, "payments:observability:Observability")}
     assert kinds == {
         "aws:sns/topic:Topic",
+        "aws:sns/topicPolicy:TopicPolicy",
         "aws:cloudwatch/metricAlarm:MetricAlarm",
         "aws:cloudwatch/dashboard:Dashboard",
     }

@@ -15,7 +15,9 @@ Built only with ``payments:accountControls: true``. Creates:
 - AWS Config: the recorder ``config-recorder-{suffix}`` (every supported resource type,
   global ones too, continuously) through the role ``config-recorder-role-{suffix}`` (AWS's
   ``AWS_ConfigRole`` plus writing to its bucket), the delivery channel to the bucket
-  ``config-history-{suffix}`` (TLS only, kept a year), and the recorder switched on.
+  ``config-history-{suffix}`` (TLS only, kept a year), and the recorder switched on;
+- findings to on-call (findings.py): GuardDuty's from ``payments:findingsMinSeverity`` up, and
+  Security Hub's new failed controls, critical or high, to the alerts topic.
 
 Each is one per account and Region: an organisation often runs them already, so the
 setting is off by default and preflight (offline/preflight.py) refuses to deploy them next
@@ -37,6 +39,7 @@ from payments_infra.aws.options import after
 from payments_infra.aws.policies import deny_insecure_transport, policy_document
 from payments_infra.aws.service_roles import attach_managed_policy, service_role
 from payments_infra.aws.tagging import name_tag
+from payments_infra.components.account.findings import route_findings
 from payments_infra.components.observability.log_archive import ARCHIVE_DAYS, ARCHIVE_HOT_DAYS
 from payments_infra.config import REQUIRED_REGION
 from payments_infra.config.naming import Names, physical_name
@@ -62,6 +65,10 @@ class AccountControlsArgs:
     """The AWS account, for the key, bucket and role policies. Required."""
     log_kms_key_arn: pulumi.Input[str]
     """The key the trail's log group is encrypted with (keys.LogsKey). Required."""
+    alerts_topic_arn: pulumi.Input[str]
+    """The alerts topic (observability.py), where the serious findings go. Required."""
+    findings_min_severity: float
+    """GuardDuty findings of this severity or above go to the alerts topic. Required."""
 
 
 class AccountControls(pulumi.ComponentResource):
@@ -88,6 +95,13 @@ class AccountControls(pulumi.ComponentResource):
         )
         self._create_config()
         self._create_security_hub()
+        self.findings_rules = route_findings(
+            name,
+            suffix=self._suffix,
+            alerts_topic_arn=args.alerts_topic_arn,
+            min_severity=args.findings_min_severity,
+            opts=self._child,
+        )
 
         self.log_groups = [self.trail_log_group]
         self.trail_arn = self.trail.arn

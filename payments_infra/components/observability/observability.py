@@ -2,7 +2,8 @@
 
 Creates:
 - the SNS topic ``alerts-{suffix}`` (the logs key) with e-mail subscriptions from
-  ``alertEmails``;
+  ``alertEmails``, and its policy: TLS only; this account's CloudWatch alarms may publish, and
+  the EventBridge rules it is given (account/findings.py, by ARN), and nothing else;
 - one CloudWatch alarm per ``AlarmSpec`` or ``MathAlarmSpec`` the tiers expose (each with its
   reason and, where given, what to look at first), all sending to the topic, on alarm and
   back to OK;
@@ -29,7 +30,9 @@ from payments_infra.aws.monitoring import (
     MathAlarmSpec,
     dashboard_body,
 )
+from payments_infra.aws.policies import policy_document
 from payments_infra.aws.tagging import name_tag
+from payments_infra.config import REQUIRED_REGION
 from payments_infra.config.naming import Names, physical_name
 
 
@@ -39,6 +42,8 @@ class ObservabilityArgs:
 
     environment_suffix: str
     """Ends every physical name. Required."""
+    account_id: pulumi.Input[str]
+    """The AWS account, whose alarms may publish to the alerts topic. Required."""
     log_kms_key_arn: pulumi.Input[str]
     """The key the alerts topic is encrypted with (keys.LogsKey). Required."""
     alert_emails: Sequence[str]
@@ -47,6 +52,8 @@ class ObservabilityArgs:
     """Every tier's alarms. Required."""
     dashboard_widgets: Sequence[DashboardWidget]
     """Every tier's widgets, in the order the dashboard shows them. Required."""
+    publishing_rule_arns: pulumi.Input[Sequence[str]] = ()
+    """EventBridge rules that may publish to the alerts topic (account/findings.py), by ARN."""
 
 
 class Observability(pulumi.ComponentResource):
@@ -82,6 +89,18 @@ class Observability(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+        self.topic_policy = aws.sns.TopicPolicy(
+            f"{self._name}-alerts-policy",
+            aws.sns.TopicPolicyArgs(
+                arn=self.topic.arn,
+                policy=pulumi.Output.all(
+                    topic_arn=self.topic.arn,
+                    account_id=args.account_id,
+                    rule_arns=args.publishing_rule_arns,
+                ).apply(lambda v: alerts_topic_policy(**v)),
+            ),
+            opts=self._child,
+        )
         for index, email in enumerate(args.alert_emails):
             # Each address gets a confirmation mail; nothing arrives until it is confirmed.
             aws.sns.TopicSubscription(
@@ -114,6 +133,48 @@ class Observability(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+
+
+def alerts_topic_policy(topic_arn: str, account_id: str, rule_arns: Sequence[str]) -> str:
+    """TLS only; this account's CloudWatch alarms may publish (the CloudWatch user guide's
+    statement for a topic with a policy, ``aws:SourceArn`` and ``aws:SourceAccount``), and the
+    EventBridge rules ``rule_arns`` (the EventBridge user guide's, by ``aws:SourceArn``).
+    Nothing else: the account's own principals have what their IAM policies give them."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:*",
+            "Resource": [topic_arn],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "AlarmsOfThisAccountPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["sns:Publish"],
+            "Resource": [topic_arn],
+            "Condition": {
+                "ArnLike": {
+                    "aws:SourceArn": f"arn:aws:cloudwatch:{REQUIRED_REGION}:{account_id}:alarm:*"
+                },
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        },
+    ]
+    if rule_arns:
+        statements.append(
+            {
+                "Sid": "TheseEventRulesPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": ["sns:Publish"],
+                "Resource": [topic_arn],
+                "Condition": {"ArnEquals": {"aws:SourceArn": list(rule_arns)}},
+            }
+        )
+    return policy_document(*statements)
 
 
 def _metric_alarm_args(spec: AlarmSpec) -> dict[str, Any]:

@@ -1,0 +1,216 @@
+"""Findings to on-call: GuardDuty's and Security Hub's serious findings, sent to the alerts topic.
+
+Made by AccountControls (account_controls.py), so only with ``payments:accountControls``: two
+EventBridge rules on the account's default event bus, each with one target, the alerts topic
+``alerts-{suffix}``, through an input transformer that writes a few short lines (what, how
+severe, which account, Region and resource, where to look), never the raw finding.
+
+- ``guardduty-findings-{suffix}``: GuardDuty findings of ``payments:findingsMinSeverity``
+  (default 7.0, High) or above. GuardDuty sends a new finding within 5 minutes, and its later
+  occurrences every 15 minutes (account_controls.GUARDDUTY_FINDINGS_EVERY).
+- ``securityhub-findings-{suffix}``: Security Hub's own control findings that are active,
+  failed, new (nobody has looked at them yet) and critical or high. Its own only
+  (``ProductArn`` ``.../product/aws/securityhub``): GuardDuty's findings reach Security Hub
+  too, and would alert a second time, without the GuardDuty rule's threshold; the other
+  integrations' findings are not failed controls. A finding stays new and failed at every
+  check until someone acts, and each check sends it again: setting its workflow status to
+  NOTIFIED (or resolving or suppressing it) is how on-call acknowledges it.
+
+The alerts topic's policy (observability.py) lets exactly these rules publish, each named by
+the ARN ``findings_rule_arns`` gives; the logs key's (aws/keys.py) lets EventBridge encrypt the
+alerts topic's messages, and no other's (``findings_topic_arn``). Both are known from the names
+alone, so the key, made before every tier, can name them. The patterns are checked against
+AWS's sample events in tests/unit/test_findings_routing.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from payments_infra.aws.tagging import name_tag
+from payments_infra.config import REQUIRED_REGION, StackConfig
+from payments_infra.config.naming import Names, PhysicalName, physical_name
+
+# The product ARN of Security Hub's own (control) findings in the stack's Region (ASFF
+# ProductArn; Security Hub user guide, "Samples of control findings").
+SECURITY_HUB_PRODUCT_ARN = f"arn:aws:securityhub:{REQUIRED_REGION}::product/aws/securityhub"
+SECURITY_HUB_SEVERITIES = ["CRITICAL", "HIGH"]
+# Each rule has one target, the alerts topic.
+TARGET_ID = "alerts-topic"
+
+
+def event_rule_arn(account_id: str, rule_name: str) -> str:
+    """The ARN of a rule of the account's default event bus (what ``aws:SourceArn`` is when it
+    publishes)."""
+    return f"arn:aws:events:{REQUIRED_REGION}:{account_id}:rule/{rule_name}"
+
+
+FINDINGS_RULES: tuple[PhysicalName, ...] = (
+    Names.guardduty_findings_rule,
+    Names.security_hub_findings_rule,
+)
+
+
+def findings_rule_arns(
+    account_id: pulumi.Input[str], config: StackConfig
+) -> pulumi.Input[Sequence[str]]:
+    """The ARNs of the rules below, before they exist (the alerts topic's policy names them):
+    none without ``payments:accountControls``."""
+    if not config.account_controls:
+        return []
+    names = [physical_name(rule, config.environment_suffix) for rule in FINDINGS_RULES]
+    return pulumi.Output.from_input(account_id).apply(
+        lambda account: [event_rule_arn(account, name) for name in names]
+    )
+
+
+def findings_topic_arn(
+    account_id: pulumi.Input[str], config: StackConfig
+) -> pulumi.Input[str] | None:
+    """The ARN of the alerts topic the rules send to, before it exists (the logs key names it):
+    None without ``payments:accountControls``."""
+    if not config.account_controls:
+        return None
+    topic = physical_name(Names.alerts_topic, config.environment_suffix)
+    return pulumi.Output.from_input(account_id).apply(
+        lambda account: f"arn:aws:sns:{REQUIRED_REGION}:{account}:{topic}"
+    )
+
+
+def guardduty_pattern(min_severity: float) -> dict[str, Any]:
+    """Every GuardDuty finding of ``min_severity`` or above (its ``detail`` is the finding)."""
+    return {
+        "source": ["aws.guardduty"],
+        "detail-type": ["GuardDuty Finding"],
+        "detail": {"severity": [{"numeric": [">=", min_severity]}]},
+    }
+
+
+# Each event holds one finding (Security Hub user guide, "EventBridge event formats").
+SECURITY_HUB_PATTERN: dict[str, Any] = {
+    "source": ["aws.securityhub"],
+    "detail-type": ["Security Hub Findings - Imported"],
+    "detail": {
+        "findings": {
+            "ProductArn": [SECURITY_HUB_PRODUCT_ARN],
+            "Compliance": {"Status": ["FAILED"]},
+            "Severity": {"Label": SECURITY_HUB_SEVERITIES},
+            "Workflow": {"Status": ["NEW"]},
+            "RecordState": ["ACTIVE"],
+        }
+    },
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """What an input transformer sends: values taken from the event by JSON path, and the
+    lines they fill (``<name>``)."""
+
+    paths: Mapping[str, str]
+    lines: tuple[str, ...]
+
+    @property
+    def template(self) -> str:
+        """One quoted string a line, as EventBridge takes a text template (GuardDuty user
+        guide, "Creating an EventBridge rule": the SNS example)."""
+        return "\n".join(json.dumps(line) for line in self.lines)
+
+
+GUARDDUTY_MESSAGE = Message(
+    paths={
+        "severity": "$.detail.severity",
+        "title": "$.detail.title",
+        "type": "$.detail.type",
+        "account": "$.account",
+        "region": "$.region",
+        "resource": "$.detail.resource.resourceType",
+        "id": "$.detail.id",
+    },
+    lines=(
+        "GuardDuty finding, severity <severity>: <title>",
+        "Type: <type>",
+        "Account <account>, Region <region>, resource: <resource>",
+        # The finding in the console, as GuardDuty links it (its findings' SourceUrl).
+        "https://<region>.console.aws.amazon.com/guardduty/home?region=<region>"
+        "#/findings?macros=current&fId=<id>",
+    ),
+)
+SECURITY_HUB_MESSAGE = Message(
+    paths={
+        "severity": "$.detail.findings[0].Severity.Label",
+        "title": "$.detail.findings[0].Title",
+        "control": "$.detail.findings[0].Compliance.SecurityControlId",
+        "account": "$.account",
+        "region": "$.region",
+        "resource": "$.detail.findings[0].Resources[0].Id",
+        "remediation": "$.detail.findings[0].Remediation.Recommendation.Url",
+    },
+    lines=(
+        "Security Hub, <severity>: control <control> failed: <title>",
+        "Account <account>, Region <region>, resource: <resource>",
+        "How to fix it: <remediation>",
+        "https://console.aws.amazon.com/securityhub/home?region=<region>#/controls/<control>",
+        "Set the finding's workflow status to NOTIFIED once handled, or each check resends it.",
+    ),
+)
+
+
+def route_findings(
+    name: str,
+    *,
+    suffix: str,
+    alerts_topic_arn: pulumi.Input[str],
+    min_severity: float,
+    opts: pulumi.ResourceOptions,
+) -> list[aws.cloudwatch.EventRule]:
+    """The two rules, each with the alerts topic as its target; returns the rules."""
+    routes = (
+        (
+            "guardduty",
+            Names.guardduty_findings_rule,
+            f"GuardDuty findings of severity {min_severity:g} or above, to the alerts topic",
+            guardduty_pattern(min_severity),
+            GUARDDUTY_MESSAGE,
+        ),
+        (
+            "security-hub",
+            Names.security_hub_findings_rule,
+            "Security Hub's new failed controls, critical or high, to the alerts topic",
+            SECURITY_HUB_PATTERN,
+            SECURITY_HUB_MESSAGE,
+        ),
+    )
+    rules = []
+    for key, entry, description, pattern, message in routes:
+        rule_name = physical_name(entry, suffix)
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-{key}-findings",
+            aws.cloudwatch.EventRuleArgs(
+                name=rule_name,
+                description=description,
+                event_pattern=json.dumps(pattern),
+                tags=name_tag(rule_name),
+            ),
+            opts=opts,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-{key}-findings-to-alerts",
+            aws.cloudwatch.EventTargetArgs(
+                rule=rule.name,
+                target_id=TARGET_ID,
+                arn=alerts_topic_arn,
+                input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                    input_paths=dict(message.paths), input_template=message.template
+                ),
+            ),
+            opts=opts,
+        )
+        rules.append(rule)
+    return rules
