@@ -64,7 +64,7 @@ SERVERLESS = {"Engine": "aurora-postgresql", "DBInstanceClass": "db.serverless"}
 
 
 # The interface endpoint services of Pulumi.dev.yaml's plan (payments:vpcEndpoints is on).
-ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "kms", "logs", "secretsmanager", "sts")
+ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
 
 
 def controls_stubs(

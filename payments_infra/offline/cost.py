@@ -3,6 +3,11 @@
 Why from the graph: the estimate counts what the program really creates (NAT gateways, alarms,
 keys...) and reads the sizes it really asks for (task CPU and memory, Aurora minimum capacity,
 WAF rules), so a change to the program changes the estimate without anyone editing it.
+Each line says what it pays for (``Part``): the minimal highly available platform (this
+module's lines), or one of the controls on top of it (the interface endpoints, WAF,
+customer-managed keys, flow logs, the account controls and the log archive: cost_controls.py),
+so that cost_report.py shows the minimal bill beside the default one and what each control
+adds.
 
 Prices come from ``prices_us_east_1.json`` (``price_table.py``; with its sources and date,
 re-check them before relying on them). What depends on traffic is priced at the baseline usage
@@ -13,7 +18,7 @@ bill per metric, one per name and combination of dimension values, counted from 
 A month is 730 hours. Not priced: free tiers (left out on purpose), Savings Plans, taxes,
 scaling above the minimum (more tasks, more ACUs, more LCUs), S3 and ECR storage, Container
 Insights metrics, CloudFront Functions, KMS and Secrets Manager API calls, data transfer other
-than CloudFront's.
+than CloudFront's, GuardDuty's protection plans.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ from payments_infra.offline.cost_assumptions import (
     ALB_LCUS_PER_HOUR,
     AURORA_IO_MILLION_REQUESTS_PER_MONTH,
     AURORA_STORAGE_GB,
-    AWS_API_GB_PER_MONTH,
     CLOUDFRONT_GB_OUT_PER_MONTH,
     CLOUDFRONT_REQUESTS_PER_MONTH,
     LAMBDA_GB_SECONDS_PER_MONTH,
@@ -38,10 +42,22 @@ from payments_infra.offline.cost_assumptions import (
     NON_PRODUCTION_TASKS,
     SNS_MILLION_PUBLISHES_PER_MONTH,
     SQS_MILLION_REQUESTS_PER_MONTH,
-    WAF_REQUESTS_PER_MONTH,
+)
+from payments_infra.offline.cost_controls import (
+    AccountControlCounts,
+    account_control_lines,
+    endpoint_lines,
+    endpoint_zones,
+    flow_log_lines,
+    key_lines,
+    log_archive_lines,
+    log_archive_streams,
+    logs_ingested_gb,
+    stored_months,
+    waf_lines,
 )
 from payments_infra.offline.graph import Graph, Resource
-from payments_infra.offline.price_table import PRICES_FILE, CostLine, PriceTable, load_prices
+from payments_infra.offline.price_table import CostLine, PriceTable, load_prices
 
 HOURS_PER_MONTH = 730  # AWS prices an hourly item per month at 730 hours (365 x 24 / 12)
 
@@ -63,7 +79,6 @@ FARGATE_PRICE_KEYS = {
 }
 
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
-VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 ELASTIC_IP = "aws:ec2/eip:Eip"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 ECS_SERVICE = "aws:ecs/service:Service"
@@ -71,10 +86,7 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 AURORA_CLUSTER = "aws:rds/cluster:Cluster"
 AURORA_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
-WEB_ACL = "aws:wafv2/webAcl:WebAcl"
-KMS_KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 
@@ -89,21 +101,33 @@ def estimate(
     zone, one Fargate task instead of the desired count, and Aurora with the writer only at a
     0.5 ACU minimum. The stack does NOT offer these as settings today; the figure shows what
     such settings would save. Everything else is priced as recorded.
+
+    The lines come in the order of their parts: the minimal platform's, then each control's.
     """
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
     prices = prices or load_prices()
     cheaper = profile == "non-production"
+    months = stored_months(graph)
     return [
         *_nat_lines(graph, prices, cheaper),
-        *_endpoint_lines(graph, prices),
         *_load_balancer_lines(graph, prices),
         *_fargate_lines(graph, prices, cheaper),
         *_aurora_lines(graph, prices, cheaper),
-        *_edge_lines(graph, prices),
-        *_key_and_secret_lines(graph, prices),
+        *_cloudfront_lines(graph, prices),
+        *_secret_lines(graph, prices),
         *_cloudwatch_lines(graph, prices),
         *_negligible_lines(prices),
+        *endpoint_lines(
+            prices,
+            zone_hours=endpoint_zones(graph) * HOURS_PER_MONTH,
+            nat_gateways=bool(graph.of_type(NAT_GATEWAY)),
+        ),
+        *waf_lines(graph, prices),
+        *key_lines(graph, prices),
+        *flow_log_lines(graph, prices),
+        *account_control_lines(prices, AccountControlCounts.of(graph), months),
+        *log_archive_lines(prices, log_archive_streams(graph), logs_ingested_gb(graph)),
     ]
 
 
@@ -112,47 +136,12 @@ def total(lines: list[CostLine]) -> float:
     return sum(line.monthly for line in lines)
 
 
-def render(lines: list[CostLine], *, profile: Profile = "production") -> str:
-    """A fixed-width table with a total line, amounts in USD with two decimals."""
-    if profile == "production":
-        title = "Monthly cost estimate, us-east-1, production: the recorded graph"
-    else:
-        title = (
-            "Monthly cost estimate, us-east-1, NON-PRODUCTION WHAT-IF on the recorded graph:\n"
-            f"{NON_PRODUCTION_NAT_GATEWAYS} NAT gateway, {NON_PRODUCTION_TASKS} Fargate task, "
-            f"Aurora writer only at {NON_PRODUCTION_AURORA_MIN_ACU} ACU minimum.\n"
-            "The stack does NOT offer these as settings today; what it deploys is unchanged."
-        )
-    header = f"{'Item':<38} {'Quantity':>12}  {'Unit':<24} {'Unit price':>10} {'Monthly USD':>12}"
-    rows = [
-        f"{line.item:<38} {line.quantity:>12,.2f}  {line.unit:<24} "
-        f"{_unit_price(line.unit_price):>10} {line.monthly:>12,.2f}"
-        for line in lines
-    ]
-    rule = "-" * len(header)
-    footer = (
-        f"{'Total':<38} {'':>12}  {'':<24} {'':>10} {total(lines):>12,.2f}\n"
-        f"{HOURS_PER_MONTH} hours a month; list prices as of {load_prices().as_of} from "
-        f"{PRICES_FILE.name} (re-check them);\n"
-        "usage is baseline assumptions (payments_infra/offline/cost_assumptions.py), not "
-        "measurements."
-    )
-    return "\n".join([title, rule, header, rule, *rows, rule, footer])
-
-
-def _unit_price(value: float) -> str:
-    """Two decimals at least, six at most: enough for hourly prices such as 0.004445."""
-    whole, _, decimals = f"{value:.6f}".rstrip("0").partition(".")
-    return f"{whole}.{decimals:0<2}"
-
-
 def _nat_lines(graph: Graph, prices: PriceTable, cheaper: bool) -> list[CostLine]:
-    """NAT gateways and their Elastic IPs bill by the hour, busy or idle."""
+    """NAT gateways and their Elastic IPs bill by the hour, busy or idle. The data processed is
+    all of it, AWS's APIs included: the endpoints' lines take those off (``endpoint_lines``)."""
     gateways = len(graph.of_type(NAT_GATEWAY))
     addresses = len(graph.of_type(ELASTIC_IP))
     processed = NAT_GB_PROCESSED_PER_MONTH if gateways else 0.0
-    if _interface_endpoints(graph):
-        processed = max(processed - AWS_API_GB_PER_MONTH, 0.0)  # AWS's APIs go to the endpoints
     if cheaper:
         gateways = min(gateways, NON_PRODUCTION_NAT_GATEWAYS)
         addresses = min(addresses, NON_PRODUCTION_NAT_GATEWAYS)  # each NAT holds one EIP
@@ -162,27 +151,6 @@ def _nat_lines(graph: Graph, prices: PriceTable, cheaper: bool) -> list[CostLine
             "Elastic IP (public IPv4) hours", addresses * HOURS_PER_MONTH, "public_ipv4_hour"
         ),
         prices.line("NAT data processed (baseline)", processed, "nat_gateway_gb_processed"),
-    ]
-
-
-def _interface_endpoints(graph: Graph) -> list[Resource]:
-    return [
-        e for e in graph.of_type(VPC_ENDPOINT) if e.inputs.get("vpcEndpointType") == "Interface"
-    ]
-
-
-def _endpoint_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
-    """Interface endpoints bill each hour in each zone they have a network interface in (one per
-    subnet), busy or idle, and per GB; the S3 gateway endpoint is free."""
-    endpoints = _interface_endpoints(graph)
-    zone_hours = sum(len(e.inputs.get("subnetIds", [])) for e in endpoints) * HOURS_PER_MONTH
-    return [
-        prices.line("VPC interface endpoint AZ-hours", zone_hours, "interface_endpoint_az_hour"),
-        prices.line(
-            "VPC endpoint data processed (baseline)",
-            AWS_API_GB_PER_MONTH if endpoints else 0.0,
-            "interface_endpoint_gb_processed",
-        ),
     ]
 
 
@@ -260,11 +228,9 @@ def _aurora_lines(graph: Graph, prices: PriceTable, cheaper: bool) -> list[CostL
     return lines
 
 
-def _edge_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
-    """CloudFront bills requests and bytes; WAF bills each web ACL, each rule and requests."""
+def _cloudfront_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
+    """CloudFront bills requests and bytes."""
     distributions = len(graph.of_type(DISTRIBUTION))
-    web_acls = graph.of_type(WEB_ACL)
-    rules = sum(len(acl.inputs.get("rules", [])) for acl in web_acls)
     return [
         prices.line(
             "CloudFront HTTPS requests (baseline)",
@@ -276,20 +242,12 @@ def _edge_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
             distributions * CLOUDFRONT_GB_OUT_PER_MONTH,
             "cloudfront_gb_out_north_america",
         ),
-        prices.line("WAF web ACLs", len(web_acls), "waf_web_acl_month"),
-        prices.line("WAF rules", rules, "waf_rule_month"),
-        prices.line(
-            "WAF requests (baseline)",
-            len(web_acls) * WAF_REQUESTS_PER_MONTH / 1_000_000,
-            "waf_million_requests",
-        ),
     ]
 
 
-def _key_and_secret_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
-    """Each customer-managed key and each secret bills monthly, used or not."""
+def _secret_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
+    """Each secret bills monthly, used or not: the database's logins must live somewhere."""
     return [
-        prices.line("KMS customer-managed keys", len(graph.of_type(KMS_KEY)), "kms_key_month"),
         prices.line(
             "Secrets Manager secrets", len(graph.of_type(SECRET)), "secrets_manager_secret_month"
         ),
@@ -297,16 +255,13 @@ def _key_and_secret_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
 
 
 def _cloudwatch_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
-    """Log ingestion and storage at baseline; each alarm and dashboard bills monthly.
+    """Log ingestion and storage at baseline (the flow logs' and the trail's are theirs); each
+    alarm and dashboard bills monthly.
 
     Stored logs: a month's ingestion for each month of the longest retention, which is the
     steady state (an upper bound: AWS bills storage compressed).
     """
-    retention_days = max(
-        (float(group.inputs.get("retentionInDays", 0)) for group in graph.of_type(LOG_GROUP)),
-        default=0.0,
-    )
-    stored_gb = LOG_GB_INGESTED_PER_MONTH * retention_days / 30
+    stored_gb = LOG_GB_INGESTED_PER_MONTH * stored_months(graph)
     return [
         prices.line(
             "CloudWatch Logs ingestion (baseline)",

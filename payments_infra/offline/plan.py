@@ -7,7 +7,8 @@ Runs the real program under recording mocks with the stack's config file
 name and key settings, the program's warnings (what ``pulumi up`` would warn about, such as
 rotation turned off, or CloudFront on its default certificate: not fit for production), then
 the graph-wide checks as pass/fail lines and a monthly cost
-estimate (cost.py), and writes the graph to ``build/plan-<stack>.json``. Exit status: 0 all
+estimate (cost.py; cost_report.py: the minimal highly available bill, then what each control
+adds), and writes the graph to ``build/plan-<stack>.json``. Exit status: 0 all
 checks pass, 1 a check fails, 2 bad config (one line per problem, no traceback).
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 
 from payments_infra import REPO_ROOT
 from payments_infra.config.errors import ConfigError
-from payments_infra.offline import cost
+from payments_infra.offline import cost, cost_report
 from payments_infra.offline.api_model import Coverage, check_api_model
 from payments_infra.offline.checks import CheckResult, run_checks
 from payments_infra.offline.checks_access import cloudfront_default_certificate
@@ -345,8 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(graph_document(graph, results), indent=2, default=str) + "\n")
     failed = [r.name for r in results if not r.passed]
     print()
-    for profile in ("production", "non-production"):
-        print(cost.render(cost.estimate(graph, profile=profile), profile=profile))
+    would_add = cost_report.if_on(graph)  # what each optional part that is off would cost
+    for profile in cost.PROFILES:
+        lines = cost.estimate(graph, profile=profile)
+        print(cost_report.render(lines, profile=profile, would_add=would_add))
         print()
     print(f"Graph written to {out}. {len(results) - len(failed)}/{len(results)} checks passed.")
     return 1 if failed else 0

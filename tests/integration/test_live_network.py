@@ -78,7 +78,7 @@ def test_flow_log_group_keeps_30_days_and_receives_events(
 
 ENDPOINT_SERVICES = {
     f"com.amazonaws.us-east-1.{service}"
-    for service in ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "sts")
+    for service in ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
 }
 
 

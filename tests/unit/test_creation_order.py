@@ -29,8 +29,6 @@ EXPECTED = {
             "endpoints-ecr-dkr",
             "endpoints-logs",
             "endpoints-secretsmanager",
-            "endpoints-kms",
-            "endpoints-sts",
             "network-s3-endpoint",
             "api-tasks-to-vpce-egress",
             "api-tasks-to-s3-egress",

@@ -93,7 +93,8 @@ def test_every_interface_endpoint_is_in_the_private_subnets_with_private_dns_and
     assert sorted(e.inputs["serviceName"] for e in endpoints) == sorted(
         f"com.amazonaws.us-east-1.{service}" for service in SERVICES
     )
-    assert set(SERVICES) == {"ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "sts"}
+    # No KMS or STS endpoint: nothing in the VPC calls them (test_endpoint_callers.py).
+    assert set(SERVICES) == {"ecr.api", "ecr.dkr", "logs", "secretsmanager"}
     vpc = only(graph, "aws:ec2/vpc:Vpc")
     for endpoint in endpoints:
         assert endpoint.inputs["vpcId"] == vpc.id, endpoint.name
@@ -142,7 +143,7 @@ def test_the_service_starts_after_the_endpoints_and_the_rules_that_reach_them(
         if r.name
         in ("api-tasks-to-vpce-egress", "api-tasks-to-s3-egress", "api-tasks-to-vpce-ingress")
     ]
-    assert len(prerequisites) == 7 + 3
+    assert len(prerequisites) == 5 + 3  # 4 interface endpoints and S3's, 3 rules
     assert {r.name for r in prerequisites if r.urn not in service.dependencies} == set()
 
 

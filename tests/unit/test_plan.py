@@ -43,7 +43,7 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         (4, "aws:ec2/routeTable:RouteTable"),
         (6, "aws:ec2/routeTableAssociation:RouteTableAssociation"),
         (1, "aws:ec2/flowLog:FlowLog"),
-        (7, "aws:ec2/vpcEndpoint:VpcEndpoint"),
+        (5, "aws:ec2/vpcEndpoint:VpcEndpoint"),
         (13, "aws:cloudwatch/logGroup:LogGroup"),
         (3, "aws:lambda/function:Function"),  # the forwarder, the rotation, the migration runner
         (1, "aws:lambda/invocation:Invocation"),  # the migration step of each deploy
@@ -82,7 +82,7 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         out,
     )
     assert re.search(r"runs migrations-dev1 once per new revision, before api-service-dev1\n", out)
-    assert "FAIL" not in out and out.count("PASS") == 32
+    assert "FAIL" not in out and out.count("PASS") == 33
     # AWS's own rules: the API-model coverage and the IAM lint, each with what it read.
     assert re.search(r"\n    \d+/\d+ AWS resource types mapped to their API call", out)
     assert "input values checked against the API model" in out

@@ -2,7 +2,8 @@
 
 With ``payments:vpcEndpoints`` (the default) the platform builds, in the private subnets:
 - one interface endpoint per service of ``SERVICES`` (ECR API, ECR Docker registry,
-  CloudWatch Logs, Secrets Manager, KMS, STS), one network interface per zone, private DNS on,
+  CloudWatch Logs, Secrets Manager: each one something in the private subnets calls), one
+  network interface per zone, private DNS on,
   so the SDKs' usual names (``secretsmanager.us-east-1.amazonaws.com``) resolve to addresses
   in the VPC and the calls never cross the NAT gateways;
 - an endpoint policy on each that lets only principals of this account use it (the AWS data
@@ -27,15 +28,35 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.aws.policies import policy_document
 from payments_infra.aws.tagging import name_tag
+from payments_infra.components.network.endpoint_policies import this_account_only
 from payments_infra.config import REQUIRED_REGION
 from payments_infra.config.naming import Names, physical_name
 
-# What the API tasks and the functions call, by endpoint service: ECR's API (authentication,
-# manifests) and its Docker registry, CloudWatch Logs (the awslogs driver), Secrets Manager
-# (the task's secret, rotation), KMS and STS (the SDKs' credential and key calls).
-SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "sts")
+# An interface endpoint for each AWS API something in the private subnets calls, and for no
+# other (each bills every hour in every zone: docs/cost.md). Who calls each, and where:
+# - ecr.api: the Fargate agent, before pulling a task's image: GetAuthorizationToken (the
+#   execution roles' "AuthenticateToEcr", api/task_definition.py, execution_policy), for the
+#   API's service and its one-off tasks (api/service.py, api/one_off_tasks.py).
+# - ecr.dkr: the pull itself, Docker's registry API at the image's *.dkr.ecr name: the
+#   manifest and the layers' locations ("PullApiImage": BatchGetImage,
+#   GetDownloadUrlForLayer). The layers come from S3, through the gateway endpoint.
+# - logs: the awslogs log driver of every task, run by the Fargate agent (task_definition.py,
+#   "logConfiguration": PutLogEvents to /ecs/api-{suffix} and the one-off tasks' groups).
+# - secretsmanager: the Fargate agent injecting the tasks' secrets (task_definition.py,
+#   "secrets"); the API re-reading its login when the database refuses its password
+#   (app/api/payments_api/db_credentials.py, SecretsManagerCredentials.fetch); the rotation
+#   function, the one Lambda function in the VPC (functions/db_rotation/handler.py,
+#   secrets_client: DescribeSecret, Get/PutSecretValue, GetRandomPassword,
+#   UpdateSecretVersionStage).
+# None for what nothing in the VPC calls (tests/unit/test_endpoint_callers.py pins both lists):
+# - kms: no code and no agent in the VPC calls KMS. Secrets Manager decrypts a secret with its
+#   key on its own side (the roles' kms:Decrypt holds only with kms:ViaService
+#   secretsmanager), and CloudWatch Logs, ECR and RDS use their keys the same way.
+# - sts: nothing in the VPC asks STS for credentials. ECS hands a task its role's credentials
+#   through the container credentials endpoint (169.254.170.2, AWS_CONTAINER_CREDENTIALS_*)
+#   and the Fargate agent the execution role's; Lambda gives the function its role's.
+SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
 
 
 def endpoint_service_name(service: str) -> str:
@@ -50,27 +71,7 @@ ENDPOINT_NAMES = {
     "ecr.dkr": Names.endpoint_ecr_dkr,
     "logs": Names.endpoint_logs,
     "secretsmanager": Names.endpoint_secretsmanager,
-    "kms": Names.endpoint_kms,
-    "sts": Names.endpoint_sts,
 }
-
-
-def this_account_only(account_id: str) -> str:
-    """An endpoint policy: any call, but only by principals of ``account_id``.
-
-    A perimeter, not a grant: IAM policies still decide what each principal may do. It keeps
-    credentials of another account (an attacker's) from using the VPC's way to AWS.
-    """
-    return policy_document(
-        {
-            "Sid": "OnlyThisAccountsPrincipals",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "*",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:PrincipalAccount": account_id}},
-        }
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
