@@ -69,6 +69,21 @@ def private_bucket(
     return bucket
 
 
+def versioned(resource_name: str, bucket: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
+    """Keep every version of the bucket's objects (a lifecycle rule of the bucket expires the
+    old ones): an overwritten or deleted object can be brought back."""
+    aws.s3.BucketVersioning(
+        resource_name,
+        aws.s3.BucketVersioningInitArgs(
+            bucket=bucket,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+        ),
+        opts=opts,
+    )
+
+
 def lifecycle_rule(
     resource_name: str,
     bucket: pulumi.Input[str],

@@ -9,13 +9,15 @@ import re
 import pytest
 
 from payments_infra import REPO_ROOT
+from payments_infra.offline.graph import Graph
+from tests.graph_queries import named
+from tests.stacks import SUFFIX
 
 SECURITY = REPO_ROOT / "docs" / "security.md"
 # Each Checkov finding the stack is known to raise, and its Security Hub control (None: none).
 FINDINGS: dict[str, str | None] = {
     "CKV2_AWS_62": "S3.11",  # S3 event notifications
     "CKV2_AWS_8": None,  # an AWS Backup plan for the Aurora cluster
-    "CKV_AWS_21": "S3.14",  # versioning of the ALB's log bucket
     "CKV_AWS_272": None,  # Lambda code signing
     "CKV_AWS_310": "CloudFront.4",  # CloudFront origin failover
     "CKV_AWS_332": "ECS.10",  # the Fargate platform version, pinned on purpose
@@ -58,3 +60,22 @@ def test_every_row_has_three_cells_and_each_checkov_id_in_it_is_known() -> None:
         for finding in re.findall(r"\bCKV2?_AWS_\d+\b", row[0]):
             # CKV_AWS_374 (geo restriction) predates this list: a row of its own.
             assert finding in FINDINGS or finding == "CKV_AWS_374", finding
+
+
+def test_a_fixed_finding_has_no_exception_row_and_its_fix_is_in_the_graph(graph: Graph) -> None:
+    # CKV_AWS_21 / Security Hub S3.14: the ALB's log bucket is versioned, old versions kept a day.
+    assert not [row for row in exception_rows() if "CKV_AWS_21" in row[0]]
+    bucket = named(graph, "aws:s3/bucket:Bucket", f"alb-logs-{SUFFIX}")
+    (versioning,) = [
+        v
+        for v in graph.of_type("aws:s3/bucketVersioning:BucketVersioning")
+        if v.inputs["bucket"] == bucket.inputs["bucket"]
+    ]
+    assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
+    (lifecycle,) = [
+        c
+        for c in graph.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        if c.inputs["bucket"] == bucket.inputs["bucket"]
+    ]
+    (rule,) = lifecycle.inputs["rules"]
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 1}

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.aws.buckets import lifecycle_rule, private_bucket
+from payments_infra.aws.buckets import lifecycle_rule, private_bucket, versioned
 from payments_infra.aws.monitoring import DashboardWidget
 from payments_infra.aws.options import after
 from payments_infra.aws.policies import deny_insecure_transport, policy_document
@@ -148,11 +148,15 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             f"{self._name}-logs", Names.alb_logs_bucket, self._suffix, opts=self._child
         )
         bucket = self.log_bucket.bucket
+        # Versioned (Security Hub S3.14): a log file deleted or overwritten by someone with
+        # write access can be brought back for a day, evidence an assessor may need.
+        versioned(f"{self._name}-logs-versioning", bucket, self._child)
         lifecycle_rule(
             f"{self._name}-logs-expiry",
             bucket,
             "expire-access-logs",
             expire_after_days=ALB_LOG_DAYS,
+            expire_noncurrent_after_days=1,
             abort_uploads_after_days=1,
             opts=self._child,
         )

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from payments_infra import REPO_ROOT
-from payments_infra.aws.buckets import lifecycle_rule, private_bucket
+from payments_infra.aws.buckets import lifecycle_rule, private_bucket, versioned
 from payments_infra.aws.policies import deny_insecure_transport, policy_document
 from payments_infra.aws.tagging import name_tag
 from payments_infra.config.errors import ConfigError
@@ -84,16 +84,7 @@ def create_site_bucket(
     # the content needs (docs/architecture.md, "Frontend tier").
     site_bucket = private_bucket(f"{name}-bucket", Names.frontend_bucket, suffix, opts=opts)
     bucket = site_bucket.bucket
-    aws.s3.BucketVersioning(
-        f"{name}-bucket-versioning",
-        aws.s3.BucketVersioningInitArgs(
-            bucket=bucket,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-        ),
-        opts=opts,
-    )
+    versioned(f"{name}-bucket-versioning", bucket, opts)
     lifecycle_rule(
         f"{name}-bucket-lifecycle",
         bucket,
