@@ -133,6 +133,13 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 child,
             )
 
+        # What anything in the private subnets needs before it calls AWS: the default routes and,
+        # when there are any, the endpoints.
+        ways_to_aws: list[pulumi.Resource] = [
+            *self.network.private_egress,
+            *(self.endpoints.endpoints if self.endpoints else []),
+        ]
+
         # Who may reach whom: one line per arrow of the diagram (docs/architecture.md), each
         # rule named {source}-to-{target}. Made before the tiers, which wait for their ways.
         clients = alb_clients(config.service.ingress, args.cloudfront_prefix_list_id)
@@ -229,8 +236,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 security_group_id=groups.api_tasks.security_group_id,
                 network_paths=[
                     *task_paths,
-                    *self.network.private_egress,
-                    *(self.endpoints.endpoints if self.endpoints else []),
+                    *ways_to_aws,
                 ],
                 target_group_arn=self.load_balancer.target_group_arn,
                 forwarding=self.load_balancer.forwarding,
@@ -258,8 +264,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                     security_group_id=groups.db_rotation.security_group_id,
                     network_paths=[
                         *rotation_paths,
-                        *self.network.private_egress,
-                        *(self.endpoints.endpoints if self.endpoints else []),
+                        *ways_to_aws,
                     ],
                     private_subnet_ids=self.network.private_subnet_ids,
                     locked_security_group_id=self.network.default_security_group.id,

@@ -14,10 +14,9 @@ from typing import Any
 
 from payments_infra.components.network.endpoint_policies import ECR_LAYER_BUCKET
 from payments_infra.offline.checks_conventions import label
+from payments_infra.offline.checks_egress import ECS_SERVICE, VPC_ENDPOINT, interface_endpoints
 from payments_infra.offline.graph import Graph, Resource
 
-VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-ECS_SERVICE = "aws:ecs/service:Service"
 ECR_LAYERS = f"arn:aws:s3:::{ECR_LAYER_BUCKET}/*"
 
 
@@ -82,10 +81,7 @@ def check_tasks_behind_endpoints(graph: Graph) -> list[str]:
     """The API tasks reach AWS through the interface endpoints, not through the NAT gateways to
     any address: with ``payments:vpcEndpoints=false`` they may send HTTPS anywhere, which a
     production stack must not (advisory in the pack, mandatory in policy/production.json)."""
-    interface = [
-        e for e in graph.of_type(VPC_ENDPOINT) if e.inputs.get("vpcEndpointType") == "Interface"
-    ]
-    if interface:
+    if interface_endpoints(graph):
         return []
     return [
         f"{label(service)} reaches AWS through the NAT gateways, HTTPS to any address: "
