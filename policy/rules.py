@@ -28,6 +28,7 @@ from payments_infra.offline import (
     checks_access,
     checks_conventions,
     checks_data,
+    checks_dns,
     checks_edge,
     checks_egress,
     checks_hardening,
@@ -259,6 +260,20 @@ STACK_RULES = (
         description="With VPC endpoints, the API tasks send only to them, S3, the database and the "
         "allow-list: nothing to the whole Internet",
         check=checks_egress.check_task_egress,
+    ),
+    StackRule(
+        name="dns-firewall",
+        requirement="1.3.2",
+        description="Every VPC's resolver answers only what a DNS Firewall rule allows (the "
+        "associated group's last rule blocks every domain) and fails closed: no way out in DNS "
+        "queries",
+        check=checks_dns.check_dns_firewall,
+    ),
+    StackRule(
+        name="dns-query-logging",
+        requirement="10.2.1",
+        description="Every VPC's DNS queries, and what DNS Firewall blocked, are logged",
+        check=checks_dns.check_dns_query_logging,
     ),
     StackRule(
         name="every-bucket-aborts-uploads",

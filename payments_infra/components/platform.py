@@ -32,6 +32,7 @@ from payments_infra.components.edge.certificates import Certificates, Certificat
 from payments_infra.components.edge.load_balancer import ApiLoadBalancer, ApiLoadBalancerArgs
 from payments_infra.components.frontend.frontend import Frontend, FrontendArgs
 from payments_infra.components.frontend.site import SiteFile
+from payments_infra.components.network.dns_firewall import DnsFirewall, DnsFirewallArgs
 from payments_infra.components.network.endpoints import VpcEndpoints, VpcEndpointsArgs
 from payments_infra.components.network.network import Network, NetworkArgs
 from payments_infra.components.network.security_groups import (
@@ -106,14 +107,25 @@ class PaymentsPlatform(pulumi.ComponentResource):
             ),
             child,
         )
-        rotating = config.database.rotation_days > 0
+        # The VPC's resolver answers only the names the stack needs, and logs every query.
+        self.dns_firewall = DnsFirewall(
+            "dns-firewall",
+            DnsFirewallArgs(
+                environment_suffix=suffix,
+                vpc_id=self.network.vpc_id,
+                account_id=args.account_id,
+                log_kms_key_arn=log_key,
+                extra_domains=config.dns_allow_list,
+            ),
+            child,
+        )
         self.security_groups = groups = SecurityGroups(
             "security-groups",
             SecurityGroupsArgs(
                 environment_suffix=suffix,
                 vpc_id=self.network.vpc_id,
                 endpoints=config.vpc_endpoints,
-                rotation=rotating,
+                rotation=config.database.rotation_days > 0,
             ),
             child,
         )
@@ -234,10 +246,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 ecr_repository_arn=repository_arn,
                 private_subnet_ids=self.network.private_subnet_ids,
                 security_group_id=groups.api_tasks.security_group_id,
-                network_paths=[
-                    *task_paths,
-                    *ways_to_aws,
-                ],
+                network_paths=[*task_paths, *ways_to_aws],
                 target_group_arn=self.load_balancer.target_group_arn,
                 forwarding=self.load_balancer.forwarding,
                 target_dimensions=self.load_balancer.target_dimensions,
@@ -262,10 +271,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                     environment_suffix=suffix,
                     rotation_days=config.database.rotation_days,
                     security_group_id=groups.db_rotation.security_group_id,
-                    network_paths=[
-                        *rotation_paths,
-                        *ways_to_aws,
-                    ],
+                    network_paths=[*rotation_paths, *ways_to_aws],
                     private_subnet_ids=self.network.private_subnet_ids,
                     locked_security_group_id=self.network.default_security_group.id,
                     account_id=args.account_id,
@@ -320,8 +326,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
             child,
         )
 
-        # The API first, then what it depends on, the edge and the plumbing: the dashboard's
-        # order.
+        # The API first, then what it depends on, the edge and the plumbing: the dashboard's order.
         watched: list[Watched] = [
             self.service,
             self.load_balancer,
@@ -329,6 +334,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
             *([self.rotation] if self.rotation else []),
             self.frontend,
             self.network,
+            self.dns_firewall,
             self.alb_access_logs,
         ]
         self.observability = Observability(
@@ -377,6 +383,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                         *self.frontend.log_groups,
                         *self.alb_access_logs.log_groups,
                         *(self.account_controls.log_groups if self.account_controls else []),
+                        *self.dns_firewall.log_groups,
                     ],
                 ),
                 child,

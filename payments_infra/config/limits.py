@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from payments_infra.config.errors import ConfigError
+from payments_infra.config.name_rules import firewall_domain_problems
 from payments_infra.config.naming import suffix_problems
 from payments_infra.config.setting import (
     Parse,
@@ -152,6 +153,9 @@ def validate_suffix(suffix: str) -> str:
 
 
 MIN_EGRESS_PREFIX = 16
+# DNS (53) and DNS over TLS (853): a resolver outside the VPC would answer what the VPC's DNS
+# Firewall refuses (components/network/dns_firewall.py), so no allow-list entry may reach one.
+DNS_PORTS = (53, 853)
 EGRESS_DESTINATION = re.compile(r"(?P<cidr>[0-9./]+):(?P<port>[0-9]{1,5})")
 
 
@@ -184,6 +188,12 @@ def _egress_destinations(
                 f"{setting.key} entries must be public internet addresses (the VPC's own "
                 f'destinations are allowed already); got "{entry}"'
             )
+        elif port in DNS_PORTS:
+            problems.append(
+                f"{setting.key} entries must not be DNS ports {' or '.join(map(str, DNS_PORTS))} "
+                "(a resolver outside the VPC would go round its DNS Firewall; add the names to "
+                f'payments:dnsAllowList instead); got "{entry}"'
+            )
         elif network.prefixlen < MIN_EGRESS_PREFIX:
             problems.append(
                 f"{setting.key} entries must be /{MIN_EGRESS_PREFIX} or narrower (an allow-list, "
@@ -192,3 +202,27 @@ def _egress_destinations(
         else:
             destinations.append((network, port))
     return tuple(destinations), problems
+
+
+def _dns_domains(setting: Setting[tuple[str, ...]], text: str) -> Parsed[tuple[str, ...]]:
+    """A JSON list of domain names for the DNS Firewall's allow-list, e.g.
+    ["api.processor.example", "*.processor.example"]."""
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError:
+        entries = None
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        return setting.default, [setting.broken(text)]
+    problems = [
+        f'{setting.key} entries must {rule}; got "{entry}"'
+        for entry in entries
+        for rule in firewall_domain_problems(entry)
+    ]
+    # A wildcard over a top-level domain (or everything) would reopen the way out it closes.
+    problems += [
+        f"{setting.key} entries must keep at least two labels after a wildcard "
+        f'("*.processor.example", not "*.example" or "*"); got "{entry}"'
+        for entry in entries
+        if entry.split(".")[0] == "*" and entry.count(".") < 2
+    ]
+    return tuple(dict.fromkeys(e.lower() for e in entries)), problems

@@ -149,3 +149,38 @@ CONFIG_NAME = NameRule(
 )
 # PutRule: 1 to 64 letters, digits, periods, hyphens and underscores.
 EVENT_RULE = NameRule(kind="EventBridge rule", max_length=64, pattern=r"[A-Za-z0-9._-]+")
+# Route 53 Resolver's names (CreateFirewallDomainList, CreateFirewallRuleGroup,
+# CreateFirewallRule, AssociateFirewallRuleGroup, CreateResolverQueryLogConfig): at most 64
+# letters, digits, hyphens, underscores, apostrophes and spaces, not digits only.
+RESOLVER_NAME = NameRule(
+    kind="Route 53 Resolver",
+    max_length=64,
+    pattern=r"[A-Za-z0-9_' -]+",
+    extra=((str.isdigit, "not be digits only"),),
+)
+# PutMetricFilter: 1 to 512 characters, no colon or asterisk.
+METRIC_FILTER = NameRule(kind="CloudWatch metric filter", max_length=512, pattern=r"[^:*]+")
+
+# UpdateFirewallDomains (botocore's route53resolver model, FirewallDomainName and the
+# Domains member's documentation): 1 to 255 characters, A-Z, a-z, 0-9 and hyphens between the
+# dots, optionally starting with an asterisk. DNS itself (RFC 1035) caps a label at 63.
+_DOMAIN_LABEL = re.compile(r"[A-Za-z0-9-]{1,63}")
+FIREWALL_DOMAIN_MAX_LENGTH = 255
+
+
+def firewall_domain_problems(domain: str) -> list[str]:
+    """Every way ``domain`` breaks DNS Firewall's rule for a domain-list entry: the characters
+    and length AWS accepts, the wildcard only as the whole leftmost label (``*.example.com``)."""
+    found = []
+    if not 1 <= len(domain) <= FIREWALL_DOMAIN_MAX_LENGTH:
+        found.append(f"be 1 to {FIREWALL_DOMAIN_MAX_LENGTH} characters ({len(domain)})")
+    labels = domain.split(".")
+    rest = labels[1:] if labels[0] == "*" else labels
+    if "*" in "".join(rest) or (labels[0] != "*" and "*" in labels[0]):
+        found.append('have a wildcard only as the whole leftmost label, as in "*.example.com"')
+    elif not all(_DOMAIN_LABEL.fullmatch(label) for label in rest):
+        found.append(
+            "hold only letters, digits and hyphens between single dots, each label 1 to 63 "
+            "characters, with no dot at either end"
+        )
+    return found

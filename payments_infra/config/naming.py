@@ -30,8 +30,10 @@ from payments_infra.config.name_rules import (
     LAMBDA_FUNCTION,
     LOG_DELIVERY,
     LOG_GROUP,
+    METRIC_FILTER,
     RDS_GROUP,
     RDS_IDENTIFIER,
+    RESOLVER_NAME,
     S3_BUCKET,
     SCALING_POLICY,
     SECRET,
@@ -92,6 +94,17 @@ class Names:
     flow_log_group = PhysicalName("/aws/vpc/flow-logs", LOG_GROUP)
     flow_log_role = PhysicalName("vpc-flow-logs-role", IAM_ROLE)
     flow_log_policy = PhysicalName("vpc-flow-logs-policy", IAM_POLICY)
+    # The VPC's DNS Firewall and query logs (dns_firewall.py)
+    dns_allowed_domains = PhysicalName("dns-allowed", RESOLVER_NAME)
+    dns_every_domain = PhysicalName("dns-every-domain", RESOLVER_NAME)
+    dns_firewall = PhysicalName("dns-firewall", RESOLVER_NAME)
+    dns_allow_rule = PhysicalName("dns-allow", RESOLVER_NAME)
+    dns_block_rule = PhysicalName("dns-block-the-rest", RESOLVER_NAME)
+    dns_firewall_association = PhysicalName("dns-firewall-vpc", RESOLVER_NAME)
+    dns_query_log_config = PhysicalName("dns-query-logs", RESOLVER_NAME)
+    dns_query_log_group = PhysicalName("/aws/route53resolver/dns-queries", LOG_GROUP)
+    dns_query_log_policy = PhysicalName("dns-query-log-delivery", TAG_VALUE)
+    dns_blocked_filter = PhysicalName("dns-blocked-queries", METRIC_FILTER)
     # data tier
     db_cluster = PhysicalName("aurora-cluster", RDS_IDENTIFIER)
     # The snapshot RDS takes when a protected cluster (payments:protectData) is deleted.
@@ -236,6 +249,7 @@ class Names:
     alarm_waf_blocked = PhysicalName("alarm-waf-blocked", ALARM)
     alarm_forwarder_errors = PhysicalName("alarm-forwarder-errors", ALARM)
     alarm_forwarder_dead_letters = PhysicalName("alarm-forwarder-dead-letters", ALARM)
+    alarm_dns_blocked = PhysicalName("alarm-dns-blocked", ALARM)
 
 
 # Names made per availability zone put the AZ between prefix and suffix. The zone names are

@@ -45,6 +45,7 @@ from payments_infra.config.limits import (
     MAX_VPC_PREFIX,
     MIN_VPC_PREFIX,
     REQUIRED_REGION,
+    _dns_domains,
     _egress_destinations,
     _region,
     _suffix,
@@ -183,6 +184,18 @@ EGRESS_ALLOW_LIST: Setting[tuple[tuple[ipaddress.IPv4Network, int], ...]] = Sett
     "nowhere else outside the VPC (PCI DSS 1.3.2).",
     parse=_egress_destinations,
 )
+DNS_ALLOW_LIST: Setting[tuple[str, ...]] = Setting(
+    key="payments:dnsAllowList",
+    type="JSON list",
+    default=(),
+    shown_default="[] (none)",
+    rule="a JSON list of domain names, a wildcard only as the whole leftmost label and "
+    'followed by two labels or more, e.g. ["api.processor.example", "*.processor.example"]',
+    description="Names outside AWS the tasks and functions in the VPC may resolve (the payment "
+    "processor behind payments:egressAllowList): the VPC's DNS Firewall answers NXDOMAIN to "
+    "every name but these and the AWS names the stack needs (docs/security.md).",
+    parse=_dns_domains,
+)
 ACCOUNT_CONTROLS: Setting[bool] = Setting(
     key="payments:accountControls",
     type="boolean",
@@ -246,6 +259,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     LOG_ARCHIVE,
     VPC_ENDPOINTS,
     EGRESS_ALLOW_LIST,
+    DNS_ALLOW_LIST,
     ACCOUNT_CONTROLS,
     FINDINGS_MIN_SEVERITY,
 )

@@ -71,6 +71,7 @@ from payments_infra.config.settings import (
     ACCOUNT_CONTROLS,
     ACCOUNT_ID,
     AVAILABILITY_ZONES,
+    DNS_ALLOW_LIST,
     EGRESS_ALLOW_LIST,
     ENVIRONMENT,
     ENVIRONMENT_SUFFIX,
@@ -169,6 +170,7 @@ class StackConfig:
     availability_zones: tuple[str, ...] | None = bound(AVAILABILITY_ZONES)
     vpc_endpoints: bool = bound(VPC_ENDPOINTS)
     egress_allow_list: tuple[tuple[ipaddress.IPv4Network, int], ...] = bound(EGRESS_ALLOW_LIST)
+    dns_allow_list: tuple[str, ...] = bound(DNS_ALLOW_LIST)  # beyond the AWS names it needs
     account_controls: bool = bound(ACCOUNT_CONTROLS)
     findings_min_severity: float = bound(FINDINGS_MIN_SEVERITY)  # GuardDuty's, to on-call
     database: DatabaseSettings

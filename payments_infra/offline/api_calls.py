@@ -190,6 +190,16 @@ API_CALLS: dict[str, ApiCall] = {
         "logs", ("PutDeliveryDestination",)
     ),
     "aws:cloudwatch/logDelivery:LogDelivery": ApiCall("logs", ("CreateDelivery",)),
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": ApiCall("logs", ("PutResourcePolicy",)),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": ApiCall(
+        "logs",
+        ("PutMetricFilter",),
+        {
+            "name": "filterName",
+            "pattern": "filterPattern",
+            "metricTransformation": "metricTransformations",
+        },
+    ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ApiCall(
         "cloudwatch",
         ("PutMetricAlarm",),

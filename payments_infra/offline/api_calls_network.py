@@ -56,6 +56,31 @@ NETWORK_API_CALLS: dict[str, ApiCall] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": ApiCall(
         "ec2", ("CreateVpcEndpoint",), {**EC2_TAGS, "policy": "PolicyDocument"}
     ),
+    # The VPC resolver's DNS Firewall and query logs. The provider sends the domains after
+    # creating the list, in one UpdateFirewallDomains call (at most 1000 per request).
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": ApiCall(
+        "route53resolver",
+        ("CreateFirewallDomainList", "UpdateFirewallDomains"),
+        {"domains": "UpdateFirewallDomains:Domains"},
+    ),
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": ApiCall(
+        "route53resolver", ("CreateFirewallRuleGroup",)
+    ),
+    "aws:route53/resolverFirewallRule:ResolverFirewallRule": ApiCall(
+        "route53resolver", ("CreateFirewallRule",), {"qType": "Qtype"}
+    ),
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation": (
+        ApiCall("route53resolver", ("AssociateFirewallRuleGroup",))
+    ),
+    "aws:route53/resolverFirewallConfig:ResolverFirewallConfig": ApiCall(
+        "route53resolver", ("UpdateFirewallConfig",)
+    ),
+    "aws:route53/resolverQueryLogConfig:ResolverQueryLogConfig": ApiCall(
+        "route53resolver", ("CreateResolverQueryLogConfig",)
+    ),
+    "aws:route53/resolverQueryLogConfigAssociation:ResolverQueryLogConfigAssociation": ApiCall(
+        "route53resolver", ("AssociateResolverQueryLogConfig",)
+    ),
     # Load balancer
     "aws:lb/loadBalancer:LoadBalancer": ApiCall(
         "elbv2",
