@@ -46,6 +46,7 @@ from payments_infra.offline.cost_assumptions import (
 from payments_infra.offline.cost_controls import (
     AccountControlCounts,
     account_control_lines,
+    dns_firewall_lines,
     endpoint_lines,
     endpoint_zones,
     flow_log_lines,
@@ -126,6 +127,7 @@ def estimate(
         *waf_lines(graph, prices),
         *key_lines(graph, prices),
         *flow_log_lines(graph, prices),
+        *dns_firewall_lines(graph, prices),
         *account_control_lines(prices, AccountControlCounts.of(graph), months),
         *log_archive_lines(prices, log_archive_streams(graph), logs_ingested_gb(graph)),
     ]

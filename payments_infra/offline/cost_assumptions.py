@@ -28,6 +28,15 @@ LOG_GB_INGESTED_PER_MONTH = 5.0  # every log group but the flow logs' and the tr
 # the calls to the endpoints make a few hundred flows a minute at light traffic: about 1.3 GB
 # a month, rounded up. Per flow log.
 FLOW_LOG_GB_PER_MONTH = 2.0
+# The VPC's DNS Firewall processes every query that reaches the resolver: the three tasks'
+# look-ups of the AWS names they call (logs, secrets, the database, ECR at each start), each
+# again when its TTL (60 s for most AWS names) runs out, about 10 a minute a task, plus the
+# functions': about 1.3 million a month, rounded up. Per VPC.
+DNS_MILLION_QUERIES_PER_MONTH = 2.0
+# Query logging writes one JSON record (about 500 bytes) per query the resolver did not answer
+# from its cache (Route 53 Developer Guide, "Resolver query logging"): at most the queries
+# above, about 1 GB. Per VPC.
+DNS_QUERY_LOG_GB_PER_MONTH = 1.0
 # SNS, SQS and Lambda only carry alerts, failures and log files: negligible at baseline.
 SNS_MILLION_PUBLISHES_PER_MONTH = 0.0
 SQS_MILLION_REQUESTS_PER_MONTH = 0.0

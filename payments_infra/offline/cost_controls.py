@@ -1,7 +1,8 @@
 """The lines of the controls the stack adds to the minimal highly available platform, each
 tagged with its ``Part``; cost.py assembles them with the platform's into the estimate.
 
-Always built: the WAF web ACLs, the customer-managed keys and the VPC flow logs; on by default:
+Always built: the WAF web ACLs, the customer-managed keys, the VPC flow logs and the VPC's DNS
+Firewall with its query logs (per domain listed, per query, the logs' volume); on by default:
 the interface endpoints (``payments:vpcEndpoints``). Priced from the graph like the platform.
 
 Opt-in: the account controls (``payments:accountControls``, components/account/): the trail,
@@ -36,6 +37,8 @@ from payments_infra.offline.cost_assumptions import (
     AWS_API_GB_PER_MONTH,
     CLOUDTRAIL_LOG_GB_PER_MONTH,
     CONFIG_ITEMS_PER_MONTH,
+    DNS_MILLION_QUERIES_PER_MONTH,
+    DNS_QUERY_LOG_GB_PER_MONTH,
     FLOW_LOG_GB_PER_MONTH,
     GUARDDUTY_FLOW_DNS_GB_PER_MONTH,
     GUARDDUTY_MILLION_EVENTS_PER_MONTH,
@@ -52,6 +55,14 @@ WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 KMS_KEY = "aws:kms/key:Key"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+DOMAIN_LIST = "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList"
+FIREWALL_ASSOCIATION = (
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation"
+)
+QUERY_LOG_ASSOCIATION = (
+    "aws:route53/resolverQueryLogConfigAssociation:ResolverQueryLogConfigAssociation"
+)
+METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
 ACCOUNT_CONTROLS_COMPONENT = "payments:account:AccountControls"
 TRAIL = "aws:cloudtrail/trail:Trail"
 DETECTOR = "aws:guardduty/detector:Detector"
@@ -136,6 +147,41 @@ def flow_log_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
     ]
 
 
+def dns_firewall_lines(graph: Graph, prices: PriceTable) -> list[CostLine]:
+    """DNS Firewall bills each domain of its lists and each query it processes; the query logs
+    are vended logs into CloudWatch Logs, like the flow logs; the blocked-queries filter makes
+    one custom metric (its alarm is with the others)."""
+    domains = sum(len(d.inputs.get("domains") or []) for d in graph.of_type(DOMAIN_LIST))
+    queries = len(graph.of_type(FIREWALL_ASSOCIATION)) * DNS_MILLION_QUERIES_PER_MONTH
+    log_gb = dns_query_log_gb(graph)
+    part = Part.DNS_FIREWALL
+    return [
+        prices.line("DNS Firewall domains", domains, "dns_firewall_domain_month", part),
+        prices.line(
+            "DNS Firewall queries (baseline)", queries, "dns_firewall_million_queries", part
+        ),
+        prices.line(
+            "DNS query logs ingestion (baseline)", log_gb, "cloudwatch_logs_ingestion_gb", part
+        ),
+        prices.line(
+            "DNS query logs storage (baseline)",
+            log_gb * stored_months(graph),
+            "cloudwatch_logs_storage_gb_month",
+            part,
+        ),
+        prices.line(
+            "DNS blocked-queries metric",
+            len(graph.of_type(METRIC_FILTER)),
+            "cloudwatch_custom_metric_month",
+            part,
+        ),
+    ]
+
+
+def dns_query_log_gb(graph: Graph) -> float:
+    return len(graph.of_type(QUERY_LOG_ASSOCIATION)) * DNS_QUERY_LOG_GB_PER_MONTH
+
+
 def flow_logs_to_cloudwatch(graph: Graph) -> int:
     return sum(
         1
@@ -154,11 +200,11 @@ def stored_months(graph: Graph) -> float:
 
 
 def logs_ingested_gb(graph: Graph) -> float:
-    """Every GB CloudWatch Logs ingests a month: the stack's log groups, the flow logs and the
-    trail's events (what the log archive copies)."""
+    """Every GB CloudWatch Logs ingests a month: the stack's log groups, the flow logs, the DNS
+    query logs and the trail's events (what the log archive copies)."""
     trail_gb = AccountControlCounts.of(graph).trails_to_logs * CLOUDTRAIL_LOG_GB_PER_MONTH
     flow_gb = flow_logs_to_cloudwatch(graph) * FLOW_LOG_GB_PER_MONTH
-    return LOG_GB_INGESTED_PER_MONTH + flow_gb + trail_gb
+    return LOG_GB_INGESTED_PER_MONTH + flow_gb + trail_gb + dns_query_log_gb(graph)
 
 
 # -- the opt-in parts ----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ class Part(StrEnum):
     WAF = "WAF web ACLs"
     KMS_KEYS = "KMS customer-managed keys"
     FLOW_LOGS = "VPC flow logs"
+    DNS_FIREWALL = "DNS Firewall and query logs"
     ACCOUNT_CONTROLS = "account controls"
     LOG_ARCHIVE = "log archive"
 

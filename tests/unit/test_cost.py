@@ -55,6 +55,11 @@ EXPECTED_ITEMS = {
     "Lambda compute",
     "VPC flow logs ingestion (baseline)",
     "VPC flow logs storage (baseline)",
+    "DNS Firewall domains",
+    "DNS Firewall queries (baseline)",
+    "DNS query logs ingestion (baseline)",
+    "DNS query logs storage (baseline)",
+    "DNS blocked-queries metric",
     # The account controls and the log archive, off in the default stack: their lines are 0.
     "CloudTrail logs ingestion (estimate)",
     "CloudTrail logs storage (estimate)",
@@ -352,6 +357,20 @@ def test_the_real_graph_is_priced_from_its_own_counts_and_sizes(recorded_graph: 
     assert lines["VPC flow logs ingestion (baseline)"].quantity == (
         cost_assumptions.FLOW_LOG_GB_PER_MONTH
     )
+    # One VPC behind a DNS Firewall: every domain of its two lists (the allow-list and "*"),
+    # its queries and its query logs at the stated baseline, one blocked-queries metric.
+    domain_lists = recorded_graph.of_type(cost_controls.DOMAIN_LIST)
+    assert lines["DNS Firewall domains"].quantity == sum(
+        len(d.inputs["domains"]) for d in domain_lists
+    )
+    assert lines["DNS Firewall domains"].unit_price == 0.0005
+    assert lines["DNS Firewall queries (baseline)"].monthly == pytest.approx(
+        cost_assumptions.DNS_MILLION_QUERIES_PER_MONTH * 0.60
+    )
+    assert lines["DNS query logs ingestion (baseline)"].quantity == (
+        cost_assumptions.DNS_QUERY_LOG_GB_PER_MONTH
+    )
+    assert lines["DNS blocked-queries metric"].quantity == 1
 
 
 def test_the_non_production_what_if_is_cheaper_with_one_nat_one_task_and_a_small_writer(

@@ -145,7 +145,11 @@ def test_the_log_archive_is_priced_from_every_log_group_when_on(
 ) -> None:
     lines = cost.estimate(archive_graph)
     archive = of_part(lines, Part.LOG_ARCHIVE)
-    ingested = cost_assumptions.LOG_GB_INGESTED_PER_MONTH + cost_assumptions.FLOW_LOG_GB_PER_MONTH
+    ingested = (
+        cost_assumptions.LOG_GB_INGESTED_PER_MONTH
+        + cost_assumptions.FLOW_LOG_GB_PER_MONTH
+        + cost_assumptions.DNS_QUERY_LOG_GB_PER_MONTH
+    )
 
     assert archive["Log archive: Firehose (baseline)"].quantity == pytest.approx(ingested)
     # A year's archive: 90 days in S3 Standard, the other 275 in Glacier Instant Retrieval.
