@@ -198,6 +198,7 @@ API_CALLS: dict[str, ApiCall] = {
             "name": "filterName",
             "pattern": "filterPattern",
             "metricTransformation": "metricTransformations",
+            "metricTransformation.value": "metricTransformations.metricValue",
         },
     ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ApiCall(

@@ -15,6 +15,7 @@ import pytest
 from payments_infra import REPO_ROOT
 from payments_infra.components.api import api_metrics, business_metrics
 from payments_infra.components.api.api_metrics import PAYMENT_ROUTE, STATUS_CLASSES
+from payments_infra.components.network.dns_firewall import BLOCKED_NAMESPACE
 from payments_infra.offline import cost
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.mocks import record_program
@@ -212,7 +213,8 @@ def test_the_dashboard_opens_with_the_business_row(graph: Graph) -> None:
 def test_every_custom_metric_used_is_in_the_declared_namespace(graph: Graph) -> None:
     namespaces = {m[0] for m in every_metric_used(graph)}
     custom = {n for n in namespaces if not n.startswith(("AWS/", "ECS/"))}
-    assert custom == {DECLARED["namespace"]}
+    # The API's, and the one the DNS Firewall's blocked-queries metric filter writes.
+    assert custom == {DECLARED["namespace"], BLOCKED_NAMESPACE}
 
 
 def test_every_api_metric_used_is_declared_with_that_dimension_set(graph: Graph) -> None:

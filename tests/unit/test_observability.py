@@ -34,7 +34,7 @@ def alarms(graph: Graph) -> dict[str, dict[str, Any]]:
 
 def test_every_log_group_keeps_30_days_and_uses_the_logs_key(graph: Graph) -> None:
     groups = graph.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 13
+    assert len(groups) == 14
     key_arn = logs_key(graph).outputs["arn"]
     assert {
         g.inputs["name"]: (g.inputs["retentionInDays"], g.inputs["kmsKeyId"]) for g in groups
@@ -54,6 +54,7 @@ def test_every_log_group_keeps_30_days_and_uses_the_logs_key(graph: Graph) -> No
             f"/aws/alb/access/alb-{SUFFIX}",
             f"/aws/lambda/alb-log-forwarder-{SUFFIX}",
             f"/aws/lambda/db-password-rotation-{SUFFIX}",
+            f"/aws/route53resolver/dns-queries-{SUFFIX}",
         ]
     }
 
@@ -309,8 +310,8 @@ def test_observability_knows_no_tier_only_the_topic_alarms_and_dashboard(graph: 
         "aws:cloudwatch/dashboard:Dashboard",
     }
     # every tier's: 13 API (one the ALB's WAF, 5 on the API's business metrics), 5 database,
-    # 1 CloudFront WAF, 3 NAT, 2 logs
-    assert len(graph.of_type(ALARM)) == 24
+    # 1 CloudFront WAF, 3 NAT, 1 DNS Firewall, 2 logs
+    assert len(graph.of_type(ALARM)) == 25
 
 
 def test_alb_access_logs_are_a_piece_of_their_own_that_reads_the_albs_bucket(
