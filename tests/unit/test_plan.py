@@ -44,13 +44,17 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         (6, "aws:ec2/routeTableAssociation:RouteTableAssociation"),
         (1, "aws:ec2/flowLog:FlowLog"),
         (5, "aws:ec2/vpcEndpoint:VpcEndpoint"),
-        (13, "aws:cloudwatch/logGroup:LogGroup"),
+        (14, "aws:cloudwatch/logGroup:LogGroup"),
         (3, "aws:lambda/function:Function"),  # the forwarder, the rotation, the migration runner
         (1, "aws:lambda/invocation:Invocation"),  # the migration step of each deploy
         (3, "aws:secretsmanager/secretRotation:SecretRotation"),
         (1, "aws:sns/topic:Topic"),
         (1, "aws:cloudwatch/dashboard:Dashboard"),
-        (24, "aws:cloudwatch/metricAlarm:MetricAlarm"),
+        (25, "aws:cloudwatch/metricAlarm:MetricAlarm"),
+        # The VPC's DNS Firewall: the allow-list, "*", and the rule that refuses every other.
+        (2, "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList"),
+        (2, "aws:route53/resolverFirewallRule:ResolverFirewallRule"),
+        (1, "aws:route53/resolverQueryLogConfigAssociation:ResolverQueryLogConfigAssociation"),
         (1, "aws:cloudfront/distribution:Distribution"),
         (2, "aws:wafv2/webAcl:WebAcl"),
         (1, "aws:wafv2/webAclAssociation:WebAclAssociation"),
@@ -82,7 +86,7 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         out,
     )
     assert re.search(r"runs migrations-dev1 once per new revision, before api-service-dev1\n", out)
-    assert "FAIL" not in out and out.count("PASS") == 33
+    assert "FAIL" not in out and out.count("PASS") == 35
     # AWS's own rules: the API-model coverage and the IAM lint, each with what it read.
     assert re.search(r"\n    \d+/\d+ AWS resource types mapped to their API call", out)
     assert "input values checked against the API model" in out
