@@ -24,6 +24,11 @@ config = load_stack_config()
 site_files = load_site(config.frontend.dist_dir)  # before any resource: no empty site
 provider = create_aws_provider(config)
 account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+# Who runs `pulumi up`, as its role's ARN when it runs as a session of one: a custodian of the
+# keys and the secrets (payments_infra/aws/access.py), so it never locks itself out.
+caller = aws.iam.get_session_context_output(
+    arn=account_id.arn, opts=pulumi.InvokeOutputOptions(provider=provider)
+)
 zones = resolve_zones(config, provider)  # by zone ID, leaving out limited ones
 
 platform = PaymentsPlatform(
@@ -33,6 +38,7 @@ platform = PaymentsPlatform(
         availability_zones=[zone.name for zone in zones],
         availability_zone_ids=[zone.zone_id for zone in zones],
         account_id=account_id.account_id,
+        caller_arn=caller.issuer_arn,
         db_engine=resolve_engine_version(config, provider),
         site_files=site_files,
         cloudfront_prefix_list_id=(

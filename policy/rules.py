@@ -27,6 +27,7 @@ from pulumi_policy import (
 from payments_infra.offline import (
     checks_access,
     checks_conventions,
+    checks_custody,
     checks_data,
     checks_dns,
     checks_edge,
@@ -253,6 +254,20 @@ STACK_RULES = (
         description="The API tasks reach AWS through the VPC endpoints, not HTTPS to any address",
         check=checks_perimeter.check_tasks_behind_endpoints,
         enforcement=EnforcementLevel.ADVISORY,
+    ),
+    StackRule(
+        name="secrets-closed",
+        requirement="7.2.1",
+        description="Every secret has a resource policy denying its reads and writes to all but "
+        "the roles that use it, the deployers and break-glass",
+        check=checks_custody.check_secret_policies,
+    ),
+    StackRule(
+        name="key-admin-named",
+        requirement="3.6.1",
+        description="No KMS key lets the whole account change its policy, disable or delete it: "
+        "its administrators are named",
+        check=checks_custody.check_key_admins,
     ),
     StackRule(
         name="task-egress-limited",

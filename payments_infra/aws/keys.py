@@ -1,8 +1,9 @@
 """Customer-managed KMS keys: the one way the stack makes one, their policies, and ``LogsKey``.
 
 ``customer_managed_key`` makes a rotating, quickly deletable, aliased key; every key of the
-platform comes from it, with one of the policies below (the database's is used by
-database.py, the image repository's by image.py, the audit trail's by account_controls.py).
+platform comes from it, with one of the policies below (the image repository's is used by
+image.py, the audit trail's by account_controls.py; the database's and the origin header's
+live with their secrets). Each is administered by the custodians only (aws/access.py).
 A key per kind of data: each policy names the one or two services that may use its key, so
 widening one service's access never reaches another's data. ``LogsKey`` (created first,
 before every tier) is the key every log group and the alerts topic are encrypted with, and
@@ -15,13 +16,15 @@ and lets the account use it through SNS and Lambda only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.aws.policies import key_admin_statement, policy_document, regional_service
+from payments_infra.aws.access import Custodians
+from payments_infra.aws.policies import key_admin_statements, policy_document, regional_service
 from payments_infra.aws.tagging import name_tag
 from payments_infra.config import REQUIRED_REGION
 from payments_infra.config.naming import Names, PhysicalName, physical_name
@@ -70,10 +73,13 @@ def customer_managed_key(
     return key
 
 
-def logs_key_policy(account_id: str, event_rules_topic: str | None = None) -> str:
-    """Administration by the account; use by CloudWatch Logs for this account's log groups,
-    by CloudWatch alarms and SNS for the alerts topic, by EventBridge for the messages of
-    ``event_rules_topic`` (the alerts topic, when rules send to it), and nobody else.
+def logs_key_policy(
+    account_id: str, custodians: Sequence[str], event_rules_topic: str | None = None
+) -> str:
+    """Administration by the custodians (aws/access.py); use by CloudWatch Logs for this
+    account's log groups, by CloudWatch alarms and SNS for the alerts topic, by EventBridge
+    for the messages of ``event_rules_topic`` (the alerts topic, when rules send to it), and
+    nobody else.
 
     EventBridge's statement is held to the topic by SNS's encryption context, not by
     ``aws:SourceArn`` or ``aws:SourceAccount``: the SNS developer guide ("Enable compatibility
@@ -93,7 +99,7 @@ def logs_key_policy(account_id: str, event_rules_topic: str | None = None) -> st
         },
     }
     return policy_document(
-        key_admin_statement(account_id),
+        *key_admin_statements(account_id, custodians),
         {
             "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
             "Effect": "Allow",
@@ -160,15 +166,15 @@ def through_service_statement(
     }
 
 
-def ecr_key_policy(account_id: str) -> str:
-    """Administration by the account; use only through ECR.
+def ecr_key_policy(account_id: str, custodians: Sequence[str]) -> str:
+    """Administration by the custodians; use only through ECR.
 
     ECR checks the key (DescribeKey) and gives the repository two grants when it creates
     it, and retires them when it deletes it; pushes and pulls then go through those grants,
     so neither the deployer nor the task execution role needs to decrypt anything.
     """
     return policy_document(
-        key_admin_statement(account_id),
+        *key_admin_statements(account_id, custodians),
         through_service_statement(
             "UseThroughEcr",
             account_id,
@@ -178,7 +184,7 @@ def ecr_key_policy(account_id: str) -> str:
     )
 
 
-def audit_key_policy(account_id: str, trail_arn: str) -> str:
+def audit_key_policy(account_id: str, custodians: Sequence[str], trail_arn: str) -> str:
     """The trail's key: CloudTrail encrypts this account's log files with it (and only for
     ``trail_arn``); the account's principals decrypt them for reading, and nothing else.
 
@@ -190,7 +196,7 @@ def audit_key_policy(account_id: str, trail_arn: str) -> str:
         "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account_id}:trail/*"
     }
     return policy_document(
-        key_admin_statement(account_id),
+        *key_admin_statements(account_id, custodians),
         {
             "Sid": "CloudTrailEncryptsThisAccountsLogFiles",
             "Effect": "Allow",
@@ -224,31 +230,6 @@ def audit_key_policy(account_id: str, trail_arn: str) -> str:
     )
 
 
-KEY_SERVICES = [regional_service("rds"), regional_service("secretsmanager")]
-
-
-def database_key_policy(account_id: str) -> str:
-    """The key's policy: administration by the account, use only through RDS and Secrets Manager.
-
-    The account root principal delegates to IAM, so who may administer or use the key is then
-    decided by IAM policies; the ``kms:ViaService`` condition means even they can use it only
-    through those two services, never to decrypt data directly.
-    """
-    return policy_document(
-        key_admin_statement(account_id),
-        {
-            "Sid": "UseThroughRdsAndSecretsManager",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-            "Action": ["kms:CreateGrant", *KEY_USE_ACTIONS],
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {"kms:ViaService": KEY_SERVICES, "kms:CallerAccount": account_id}
-            },
-        },
-    )
-
-
 @dataclass(frozen=True, kw_only=True)
 class LogsKeyArgs:
     """Inputs of the LogsKey component."""
@@ -257,6 +238,8 @@ class LogsKeyArgs:
     """Ends every physical name. Required."""
     account_id: pulumi.Input[str]
     """The AWS account, for the key policy. Required."""
+    custodians: Custodians
+    """Who administers the key (aws/access.py). Required."""
     event_rules_topic_arn: pulumi.Input[str] | None = None
     """The alerts topic, when EventBridge rules send to it (account/findings.py): EventBridge
     may then use the key for its messages."""
@@ -275,7 +258,9 @@ class LogsKey(pulumi.ComponentResource):
             description="CloudWatch Logs groups, the alerts topic and the log forwarder's "
             "environment of the payments stack",
             policy=pulumi.Output.all(
-                account_id=args.account_id, event_rules_topic=args.event_rules_topic_arn
+                account_id=args.account_id,
+                custodians=args.custodians.arns(),
+                event_rules_topic=args.event_rules_topic_arn,
             ).apply(lambda v: logs_key_policy(**v)),
             name=Names.logs_kms_key,
             alias=Names.logs_kms_alias,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from payments_infra.config import REQUIRED_REGION
@@ -61,21 +62,18 @@ def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
     }
 
 
-# What the account may do to a customer-managed key, without being able to use it.
+# What a key's administrators may do to it, without being able to use it: change its policy,
+# disable it, schedule its deletion. Only the custodians (the deployers and the break-glass
+# role, aws/access.py) hold them, never the whole account: an account administrator must not be
+# able to give themselves the database's or the audit trail's key.
 KEY_ADMIN_ACTIONS = [
     "kms:CancelKeyDeletion",
     "kms:CreateAlias",
     "kms:DeleteAlias",
-    "kms:DescribeKey",
     "kms:DisableKey",
     "kms:DisableKeyRotation",
     "kms:EnableKey",
     "kms:EnableKeyRotation",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListGrants",
-    "kms:ListKeyPolicies",
-    "kms:ListResourceTags",
     "kms:PutKeyPolicy",
     "kms:RevokeGrant",
     "kms:RotateKeyOnDemand",
@@ -85,14 +83,64 @@ KEY_ADMIN_ACTIONS = [
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 ]
+# What anyone of the account may read about a key (through IAM): its settings, never its
+# use. AWS Config's rules (Security Hub KMS.4 reads GetKeyRotationStatus) and the console
+# need them, and they reveal no data.
+KEY_READ_ACTIONS = [
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+]
 
 
-def key_admin_statement(account_id: str) -> dict[str, Any]:
-    """The key-policy statement that lets the account (through IAM) administer the key."""
+def key_admin_statements(account_id: str, custodians: Sequence[str]) -> list[dict[str, Any]]:
+    """The key-policy statements that let ``custodians`` (ARNs of the deployers and the
+    break-glass role, each named as a principal) administer the key, and the account read its
+    settings.
+
+    Named principals, not the account root with IAM deciding: KMS refuses a policy that would
+    not let its caller call PutKeyPolicy again (the lockout safety check), so the deployer
+    running ``pulumi up`` is always among them (aws/access.py).
+    """
+    return [
+        {
+            "Sid": "CustodiansAdministerKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": sorted(set(custodians))},
+            "Action": KEY_ADMIN_ACTIONS,
+            "Resource": "*",  # in a key policy, "*" means this key
+        },
+        {
+            "Sid": "TheAccountReadsTheKeysSettings",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": KEY_READ_ACTIONS,
+            "Resource": "*",
+        },
+    ]
+
+
+def callers_through_service_statement(
+    sid: str, account_id: str, service: str, actions: list[str], callers: Sequence[str]
+) -> dict[str, Any]:
+    """``callers`` (principal ARNs) may use the key for ``actions``, only through ``service``.
+
+    The callers are an ``aws:PrincipalArn`` condition on the account, not principals: roles the
+    stack makes after the key (the tasks' roles read secrets encrypted with it) cannot be
+    named as principals before they exist, and a condition's ARNs need not exist. The role's
+    own IAM policy must allow the action too (the account principal delegates to IAM).
+    """
     return {
-        "Sid": "AdministerKey",
+        "Sid": sid,
         "Effect": "Allow",
         "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-        "Action": KEY_ADMIN_ACTIONS,
-        "Resource": "*",  # in a key policy, "*" means this key
+        "Action": actions,
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"kms:ViaService": service, "kms:CallerAccount": account_id},
+            "ArnEquals": {"aws:PrincipalArn": sorted(set(callers))},
+        },
     }

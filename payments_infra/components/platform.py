@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from payments_infra.aws.access import stack_custodians
 from payments_infra.aws.keys import LogsKey, LogsKeyArgs
 from payments_infra.aws.monitoring import Watched
 from payments_infra.aws.provider import EngineVersion
@@ -61,6 +62,8 @@ class PaymentsPlatformArgs:
     what AWS's health notices and capacity answers name. Required."""
     account_id: pulumi.Input[str]
     """The AWS account the stack deploys into. Required."""
+    caller_arn: pulumi.Input[str]
+    """Who runs ``pulumi up``, as a role's ARN when a session of one (a custodian). Required."""
     db_engine: EngineVersion
     """The exact Aurora version (provider.resolve_engine_version). Required."""
     site_files: list[SiteFile]
@@ -83,13 +86,17 @@ class PaymentsPlatform(pulumi.ComponentResource):
         # The settings it was built with: the creation_settings output records some of them.
         self.config = config
 
-        # First: every tier encrypts its log groups with this key. It and the alerts topic let
-        # the rules that send the account's findings to on-call publish (account/findings.py).
+        # Before every key and secret: who administers the keys and may open every secret.
+        custodians = stack_custodians(
+            "break-glass", config, args.account_id, args.caller_arn, child
+        )
+        # Every tier's log groups' key; EventBridge may publish the findings with it (findings.py).
         self.logs_key = LogsKey(
             "logs-key",
             LogsKeyArgs(
                 environment_suffix=suffix,
                 account_id=args.account_id,
+                custodians=custodians,
                 event_rules_topic_arn=findings_topic_arn(args.account_id, config),
             ),
             child,
@@ -145,8 +152,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 child,
             )
 
-        # What anything in the private subnets needs before it calls AWS: the default routes and,
-        # when there are any, the endpoints.
+        # What the private subnets need before they call AWS: the default routes, the endpoints.
         ways_to_aws: list[pulumi.Resource] = [
             *self.network.private_egress,
             *(self.endpoints.endpoints if self.endpoints else []),
@@ -182,6 +188,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 private_subnet_ids=self.network.private_subnet_ids,
                 availability_zones=self.network.availability_zones,
                 account_id=args.account_id,
+                custodians=custodians,
                 log_kms_key_arn=log_key,
             ),
             child,
@@ -204,8 +211,8 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 internet_gateway=self.network.internet_gateway,
                 certificate_arn=self.certificates.api_certificate_arn,
                 account_id=args.account_id,
-                # The name the API's certificate covers (modes 1 and 2): api_url uses it, and
-                # in mode 1 an alias record points it at the ALB.
+                custodians=custodians,
+                # The name the API's certificate covers (modes 1, 2): api_url, mode 1's alias.
                 api_domain_name=self.certificates.api_domain_name,
                 hosted_zone_id=self.certificates.hosted_zone_id,
                 # CloudFront routes /api to the ALB by the name its certificate covers: the ALB
@@ -231,6 +238,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                     cpu_architecture=config.service.cpu_architecture,
                     keep_images=config.service.ecr_keep_images,
                     account_id=args.account_id,
+                    custodians=custodians,
                     image_tag=config.service.image_tag,
                 ),
                 child,
@@ -326,7 +334,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
             child,
         )
 
-        # The API first, then what it depends on, the edge and the plumbing: the dashboard's order.
+        # The dashboard's order: the API, then what it depends on, the edge, the plumbing.
         watched: list[Watched] = [
             self.service,
             self.load_balancer,
@@ -360,6 +368,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 AccountControlsArgs(
                     environment_suffix=suffix,
                     account_id=args.account_id,
+                    custodians=custodians,
                     log_kms_key_arn=log_key,
                     alerts_topic_arn=self.observability.topic_arn,
                     findings_min_severity=config.findings_min_severity,

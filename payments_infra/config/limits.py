@@ -122,6 +122,24 @@ def _emails(setting: Setting[tuple[str, ...]], text: str) -> Parsed[tuple[str, .
     return tuple(emails), []
 
 
+# An IAM role's ARN in any account (a path allowed): what a deployer is named by.
+ROLE_ARN = r"arn:aws:iam::[0-9]{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}"
+
+
+def _role_arns(setting: Setting[tuple[str, ...]], text: str) -> Parsed[tuple[str, ...]]:
+    """A JSON list of IAM role ARNs (deployerRoleArns)."""
+    try:
+        arns = json.loads(text)
+    except json.JSONDecodeError:
+        arns = None
+    if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
+        return setting.default, [setting.broken(text)]
+    bad = [a for a in arns if not re.fullmatch(ROLE_ARN, a)]
+    if bad:
+        return tuple(arns), [f"{setting.key} must hold IAM role ARNs only; got {bad}"]
+    return tuple(dict.fromkeys(arns)), []
+
+
 def _engine_version(text: str) -> bool:
     match = re.fullmatch(r"(\d+)(\.\d+)?", text)
     return match is not None and int(match[1]) >= MIN_DB_MAJOR

@@ -78,6 +78,9 @@ class PhysicalName:
 class Names:
     """Every physical name of the platform but the per-zone ones (``PerAzNames``)."""
 
+    # the stack's own break-glass role (aws/access.py): reads the secrets, administers the keys
+    break_glass_role = PhysicalName("break-glass", IAM_ROLE)
+    break_glass_policy = PhysicalName("break-glass-policy", IAM_POLICY)
     # network
     vpc = PhysicalName("vpc", TAG_VALUE)
     internet_gateway = PhysicalName("igw", TAG_VALUE)

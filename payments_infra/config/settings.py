@@ -48,6 +48,7 @@ from payments_infra.config.limits import (
     _dns_domains,
     _egress_destinations,
     _region,
+    _role_arns,
     _suffix,
     _vpc_cidr,
     _zones,
@@ -128,6 +129,20 @@ ACCOUNT_ID: Setting[str | None] = Setting(
     "says so before anything starts. Set it on every real stack (docs/deploy.md, production "
     "checklist): credentials of the wrong account would otherwise build a second copy there.",
     parse=text_matching(r"[0-9]{12}"),
+)
+DEPLOYER_ROLE_ARNS: Setting[tuple[str, ...]] = Setting(
+    key="payments:deployerRoleArns",
+    type="list of strings",
+    default=(),
+    shown_default="[] (only the identity running `pulumi up`)",
+    rule='a JSON list of IAM role ARNs, e.g. ["arn:aws:iam::123456789012:role/deployer"]',
+    description="The roles that deploy the stack besides the identity running `pulumi up` "
+    "(always admitted): each may administer the stack's KMS keys and read and write its "
+    "secrets, which deny everyone else but the roles that use them and `break-glass-{suffix}`. "
+    "Each must exist (KMS refuses a key policy naming an unknown principal). A new deployer "
+    "is added here and deployed by the old one first (docs/security.md, Who may read the "
+    "secrets).",
+    parse=_role_arns,
 )
 VPC_CIDR: Setting[ipaddress.IPv4Network] = Setting(
     key="payments:vpcCidr",
@@ -229,6 +244,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     ENVIRONMENT,
     REGION,
     ACCOUNT_ID,
+    DEPLOYER_ROLE_ARNS,
     VPC_CIDR,
     AVAILABILITY_ZONES,
     DB_ENGINE_VERSION,

@@ -71,6 +71,7 @@ from payments_infra.config.settings import (
     ACCOUNT_CONTROLS,
     ACCOUNT_ID,
     AVAILABILITY_ZONES,
+    DEPLOYER_ROLE_ARNS,
     DNS_ALLOW_LIST,
     EGRESS_ALLOW_LIST,
     ENVIRONMENT,
@@ -165,6 +166,7 @@ class StackConfig:
     environment: Environment = bound(ENVIRONMENT)  # the Environment tag (tagging.py)
     region: str = bound(REGION)
     account_id: str | None = bound(ACCOUNT_ID)
+    deployer_role_arns: tuple[str, ...] = bound(DEPLOYER_ROLE_ARNS)
     vpc_cidr: ipaddress.IPv4Network = bound(VPC_CIDR)
     # None means "look the zones up" (provider.resolve_zones).
     availability_zones: tuple[str, ...] | None = bound(AVAILABILITY_ZONES)

@@ -37,6 +37,11 @@ API_CALLS: dict[str, ApiCall] = {
     "aws:secretsmanager/secretVersion:SecretVersion": ApiCall(
         "secretsmanager", ("PutSecretValue",)
     ),
+    "aws:secretsmanager/secretPolicy:SecretPolicy": ApiCall(
+        "secretsmanager",
+        ("PutResourcePolicy",),
+        {"secretArn": "SecretId", "policy": "ResourcePolicy"},
+    ),
     "aws:secretsmanager/secretRotation:SecretRotation": ApiCall(
         "secretsmanager", ("RotateSecret",), {"rotationLambdaArn": "RotationLambdaARN"}
     ),

@@ -5,9 +5,9 @@ each as a sentence naming the resource and the rule; an empty list means it pass
 offline plan prints them as pass/fail lines and the tests assert them, so a resource a later
 tier adds is held to the same rules without a new test. The checks live by subject in
 checks_conventions.py, checks_network.py, checks_egress.py, checks_data.py, checks_access.py,
-checks_edge.py, checks_hardening.py, checks_perimeter.py, checks_dns.py, creation_order.py,
-api_model.py (AWS's own request rules) and iam_lint.py (every policy document, by
-parliament); ``run_checks`` runs them all.
+checks_edge.py, checks_hardening.py, checks_perimeter.py, checks_dns.py, checks_custody.py,
+creation_order.py, api_model.py (AWS's own request rules) and iam_lint.py (every policy
+document, by parliament); ``run_checks`` runs them all.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from payments_infra.offline.checks_conventions import (
     check_names,
     check_tags,
 )
+from payments_infra.offline.checks_custody import check_key_admins, check_secret_policies
 from payments_infra.offline.checks_data import (
     check_database_private,
     check_database_zones,
@@ -112,6 +113,8 @@ def run_checks(
             check_dns_firewall(graph),
         ),
         CheckResult("DNS queries logged for every VPC", check_dns_query_logging(graph)),
+        CheckResult("secrets closed to all but their users", check_secret_policies(graph)),
+        CheckResult("keys administered by the custodians only", check_key_admins(graph)),
         CheckResult("CloudFront HTTPS, verified origins, WAF", check_cloudfront(graph)),
         CheckResult("WAF rules: managed groups, rate, body size", check_web_acl_rules(graph)),
         CheckResult("a WAF in front of every ALB, WAF logs kept", check_waf_coverage(graph)),

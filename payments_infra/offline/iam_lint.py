@@ -125,6 +125,14 @@ JUSTIFIED: tuple[Justification, ...] = (
         "(the managed policy CloudWatchLogsAPIKeyAccess), and parliament's catalogue types "
         "every kms:EncryptionContext: key as String.",
     ),
+    Justification(
+        where="break-glass-policy",
+        issue="UNKNOWN_CONDITION_FOR_ACTION",
+        match="kms:ResourceAliases for action kms:Decrypt",
+        reason="KMS evaluates kms:ResourceAliases for operations on a key, Decrypt among them "
+        '(AWS KMS Developer Guide, "kms:ResourceAliases"); parliament 1.6.4\'s catalogue predates '
+        "the key. Unproven without AWS: a deploy, then a break-glass GetSecretValue.",
+    ),
 )
 
 

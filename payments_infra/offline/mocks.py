@@ -98,6 +98,10 @@ class PlaceholderMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:user/plan",
                 "userId": "AIDAPLACEHOLDER",
             }, []
+        if args.token == "aws:iam/getSessionContext:getSessionContext":
+            # The caller above is a user: the provider passes a non-session ARN through.
+            arn = args.args["arn"]
+            return {"arn": arn, "issuerArn": arn, "id": arn}, []
         # A new data source must be answered here on purpose, never silently with nothing.
         raise NotImplementedError(f"recording mocks do not answer {args.token}")
 

@@ -33,6 +33,8 @@ INVOKE_ACTIONS: dict[str, str] = {
     "aws:rds/getEngineVersion:getEngineVersion": "rds:DescribeDBEngineVersions",
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": "ecr:GetAuthorizationToken",
     "aws:index/getCallerIdentity:getCallerIdentity": "",  # STS: needs no permission
+    # For a session, the provider looks the role up (its path is not in the session's ARN).
+    "aws:iam/getSessionContext:getSessionContext": "iam:GetRole",
 }
 # Services the deployer gets on the stack's own resources only, and the types their
 # statements were written for (None: any type, the resources being named): review a new one.

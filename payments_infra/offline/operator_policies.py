@@ -83,6 +83,16 @@ class Stack:
         return name
 
 
+def _action_names(actions: str) -> list[str]:
+    """``"ec2:A B rds:C"`` -> ec2:A, ec2:B, rds:C: a name without a prefix takes the one
+    before it."""
+    prefix, names = "", []
+    for token in actions.split():
+        prefix, _, name = token.rpartition(":") if ":" in token else (prefix, ":", token)
+        names.append(f"{prefix}:{name}")
+    return names
+
+
 def _statement(
     sid: str,
     actions: str | Iterable[str],
@@ -97,11 +107,7 @@ def _statement(
     if regional:
         merged.setdefault("StringEquals", {})["aws:RequestedRegion"] = REGION
     if isinstance(actions, str):
-        prefix, names = "", []
-        for token in actions.split():
-            prefix, _, name = token.rpartition(":") if ":" in token else (prefix, ":", token)
-            names.append(f"{prefix}:{name}")
-        actions = names
+        actions = _action_names(actions)
     resources = resources.split() if isinstance(resources, str) else resources
     statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions))}
     statement["Resource"] = sorted(set(resources))
@@ -221,7 +227,16 @@ def deployer(stack: Stack) -> Policy:
     zones = _names(graph, "aws:route53/record:Record", "zoneId")
     rows: list[tuple[str, str | list[str], list[str]]] = [
         ("GraphServices", [f"{p}:*" for p in service_prefixes(graph) - set(SCOPED_TYPES)], ["*"]),
-        ("ProviderDataSources", " ".join(INVOKE_ACTIONS.values()), ["*"]),
+        ("ProviderDataSources", " ".join(_invoke_actions(iam=False)), ["*"]),
+        # The deployer's own role (aws.get_caller_identity, then iam.get_session_context,
+        # which reads the role for its path): the program admits it to the secrets and keys
+        # (aws/access.py). Which role deploys is not known here, so any role of the account;
+        # GetRole is read-only and reveals no secret.
+        (
+            "ReadTheDeployersRole",
+            _invoke_actions(iam=True),
+            [f"arn:aws:iam::{stack.account}:role/*"],
+        ),
         ("StackBuckets", "s3:*", [f"arn:aws:s3:::{b}{t}" for b in buckets for t in ("", "/*")]),
         ("StackSecrets", "secretsmanager:*", secrets),
         (
@@ -234,6 +249,12 @@ def deployer(stack: Stack) -> Policy:
     found = [_statement(sid, actions, arns) for sid, actions, arns in rows if arns]
     found += _role_statements(graph, stack.account) + state_statements(stack, write=True)
     return {"Version": "2012-10-17", "Statement": found}
+
+
+def _invoke_actions(*, iam: bool) -> list[str]:
+    """The data sources' actions, IAM's or the others' (the lists INVOKE_ACTIONS holds)."""
+    actions = _action_names(" ".join(INVOKE_ACTIONS.values()))
+    return [a for a in actions if a.startswith("iam:") == iam]
 
 
 def _names_of(stack: Stack) -> dict[str, str]:

@@ -60,17 +60,29 @@ def test_key_rotates_has_the_shortest_deletion_window_and_its_alias(graph: Graph
 def test_key_policy_allows_use_only_through_rds_and_secrets_manager(graph: Graph) -> None:
     policy = json.loads(only(graph, "aws:kms/key:Key").inputs["policy"])
     statements = {s["Sid"]: s for s in policy["Statement"]}
-    assert set(statements) == {"AdministerKey", "UseThroughRdsAndSecretsManager"}
-    administer, use = statements["AdministerKey"], statements["UseThroughRdsAndSecretsManager"]
-    assert not {"kms:Decrypt", "kms:Encrypt"} & set(administer["Action"])
-    assert all("*" not in action for s in statements.values() for action in s["Action"])
-    assert use["Condition"]["StringEquals"]["kms:ViaService"] == [
-        "rds.us-east-1.amazonaws.com",
-        "secretsmanager.us-east-1.amazonaws.com",
-    ]
-    assert {s["Principal"]["AWS"] for s in statements.values()} == {
-        "arn:aws:iam::123456789012:root"
+    assert set(statements) == {
+        "CustodiansAdministerKey",
+        "TheAccountReadsTheKeysSettings",
+        "RdsForTheClusterAndPerformanceInsights",
+        "SecretsManagerForTheSecretsUsers",
     }
+    administer, read = (
+        statements["CustodiansAdministerKey"],
+        statements["TheAccountReadsTheKeysSettings"],
+    )
+    assert not {"kms:Decrypt", "kms:Encrypt"} & set(administer["Action"] + read["Action"])
+    assert all("*" not in action for s in statements.values() for action in s["Action"])
+    rds, sm = (
+        statements["RdsForTheClusterAndPerformanceInsights"],
+        statements["SecretsManagerForTheSecretsUsers"],
+    )
+    assert rds["Condition"]["StringEquals"]["kms:ViaService"] == "rds.us-east-1.amazonaws.com"
+    assert (
+        sm["Condition"]["StringEquals"]["kms:ViaService"]
+        == "secretsmanager.us-east-1.amazonaws.com"
+    )
+    # Use only by named callers (test_custody.py says which), never the whole account.
+    assert all("aws:PrincipalArn" in s["Condition"]["ArnEquals"] for s in (rds, sm))
 
 
 def test_subnet_group_has_exactly_the_three_private_subnets(graph: Graph) -> None:

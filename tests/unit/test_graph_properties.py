@@ -152,7 +152,8 @@ def test_every_role_is_a_service_role_with_one_inline_or_managed_policy(
     graph = record_program({**VALID_CONFIG, **overrides}, stack="test")
     policies = graph.of_type("aws:iam/rolePolicy:RolePolicy")
     attachments = graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    for role in graph.of_type("aws:iam/role:Role"):
+    # break-glass is the one role people assume (MFA): test_custody.py holds its trust.
+    for role in [r for r in graph.of_type("aws:iam/role:Role") if r.name != "break-glass"]:
         (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert statement["Action"] == "sts:AssumeRole", role.name
         assert list(statement["Principal"]) == ["Service"], role.name

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from payments_infra.aws.access import Custodians
 from payments_infra.aws.buckets import lifecycle_rule, private_bucket
 from payments_infra.aws.keys import audit_key_policy, customer_managed_key
 from payments_infra.aws.logs import log_group
@@ -63,6 +64,8 @@ class AccountControlsArgs:
     """Ends every physical name. Required."""
     account_id: pulumi.Input[str]
     """The AWS account, for the key, bucket and role policies. Required."""
+    custodians: Custodians
+    """Who administers the audit key (aws/access.py): not the whole account. Required."""
     log_kms_key_arn: pulumi.Input[str]
     """The key the trail's log group is encrypted with (keys.LogsKey). Required."""
     alerts_topic_arn: pulumi.Input[str]
@@ -114,9 +117,9 @@ class AccountControls(pulumi.ComponentResource):
         self.key = customer_managed_key(
             f"{self._name}-audit-key",
             description=f"CloudTrail log files of {trail_name}",
-            policy=pulumi.Output.all(account_id=self._account_id, trail_arn=arn).apply(
-                lambda v: audit_key_policy(**v)
-            ),
+            policy=pulumi.Output.all(
+                account_id=self._account_id, custodians=args.custodians.arns(), trail_arn=arn
+            ).apply(lambda v: audit_key_policy(**v)),
             name=Names.audit_kms_key,
             alias=Names.audit_kms_alias,
             suffix=self._suffix,

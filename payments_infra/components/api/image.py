@@ -37,6 +37,7 @@ import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from payments_infra import REPO_ROOT
+from payments_infra.aws.access import Custodians
 from payments_infra.aws.keys import customer_managed_key, ecr_key_policy
 from payments_infra.aws.tagging import name_tag
 from payments_infra.config.naming import Names, physical_name
@@ -179,6 +180,8 @@ class ApiImageArgs:
     """How many images the repository keeps. Required."""
     account_id: pulumi.Input[str]
     """The AWS account, for the repository key's policy. Required."""
+    custodians: Custodians
+    """Who administers the repository's key (aws/access.py). Required."""
     image_tag: str | None = None
     """payments:apiImageTag: a tag or digest already in this repository. The tasks run it and
     nothing is built (a rollback). Default: None (build app/api)."""
@@ -197,7 +200,9 @@ class ApiImage(pulumi.ComponentResource):
         self.key = customer_managed_key(
             f"{name}-key",
             description=f"Images of the ECR repository {repository_name}",
-            policy=pulumi.Output.from_input(args.account_id).apply(ecr_key_policy),
+            policy=pulumi.Output.all(args.account_id, args.custodians.arns()).apply(
+                lambda v: ecr_key_policy(v[0], v[1])
+            ),
             name=Names.ecr_kms_key,
             alias=Names.ecr_kms_alias,
             suffix=args.environment_suffix,

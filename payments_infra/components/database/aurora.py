@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from payments_infra.aws.monitoring import AlarmSpec
+from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
 from payments_infra.config.naming import Names, physical_name
 
 DATABASE_NAME = "payments"
@@ -185,3 +185,15 @@ def database_alarms(cluster: str, reader: str, suffix: str) -> list[AlarmSpec]:
             evaluation_periods=5,
         ),
     ]
+
+
+def database_widget(cluster_identifier: str) -> DashboardWidget:
+    """The tier's row of the dashboard: the cluster's CPU, connections and capacity."""
+    return DashboardWidget(
+        title="Aurora CPU, connections, capacity",
+        metrics=[
+            ["AWS/RDS", metric, "DBClusterIdentifier", cluster_identifier]
+            for metric in ("CPUUtilization", "DatabaseConnections", "ServerlessDatabaseCapacity")
+        ],
+        stat="Average",
+    )

@@ -25,12 +25,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from payments_infra.aws.keys import (
-    customer_managed_key,
-    database_key_policy,
-)
+from payments_infra.aws.access import Custodians
+from payments_infra.aws.keys import customer_managed_key
 from payments_infra.aws.logs import log_group
-from payments_infra.aws.monitoring import DashboardWidget
 from payments_infra.aws.provider import EngineVersion
 from payments_infra.aws.service_roles import managed_service_role
 from payments_infra.aws.tagging import name_tag
@@ -49,6 +46,7 @@ from payments_infra.components.database.aurora import (
     DatabaseLogin,
     cluster_parameters,
     database_alarms,
+    database_widget,
     secret_document,
 )
 from payments_infra.components.database.secrets import (
@@ -57,6 +55,9 @@ from payments_infra.components.database.secrets import (
     UNPROTECTED_SECRET_RECOVERY_DAYS,
     DatabaseSecret,
     DatabaseSecrets,
+    SecretUsers,
+    key_policy,
+    restrict_database_secrets,
 )
 from payments_infra.config import DatabaseSettings
 from payments_infra.config.naming import Names, physical_name
@@ -85,6 +86,8 @@ class DatabaseArgs:
     """The AWS account, for the key policy. Required."""
     log_kms_key_arn: pulumi.Input[str]
     """The key every log group of the tier is encrypted with (keys.LogsKey). Required."""
+    custodians: Custodians
+    """The deployers and break-glass: the key's administrators, admitted to every secret."""
 
 
 class Database(pulumi.ComponentResource):
@@ -107,7 +110,10 @@ class Database(pulumi.ComponentResource):
         )
         self.reader_identifier = physical_name(Names.db_instance_reader, self._suffix)
 
-        self._create_key(args.account_id)
+        self._users = pulumi.Output.from_input(args.account_id).apply(
+            lambda account: SecretUsers.of_the_stack(rotating=self._rotating).arns(account, suffix)
+        )
+        self._create_key(args.account_id, args.custodians)
         self._create_cluster(args)
         master = self._create_master_secret()
         self.secrets = DatabaseSecrets(
@@ -116,26 +122,14 @@ class Database(pulumi.ComponentResource):
             keys=self._create_login_secret(KEYS_LOGIN, master),
             secret_keys=dict(SECRET_KEYS),
         )
+        restrict_database_secrets(name, self.secrets, self._users, args.custodians, self._child)
         self.log_groups = [self._export_logs]
         self.cluster_endpoint = self.cluster.endpoint
         self.cluster_reader_endpoint = self.cluster.reader_endpoint
         self.kms_key_arn = self.key.arn
         self.port = PORT
         self.alarms = database_alarms(self.cluster_identifier, self.reader_identifier, suffix)
-        self.dashboard_widgets = [
-            DashboardWidget(
-                title="Aurora CPU, connections, capacity",
-                metrics=[
-                    ["AWS/RDS", metric, "DBClusterIdentifier", self.cluster_identifier]
-                    for metric in (
-                        "CPUUtilization",
-                        "DatabaseConnections",
-                        "ServerlessDatabaseCapacity",
-                    )
-                ],
-                stat="Average",
-            )
-        ]
+        self.dashboard_widgets = [database_widget(self.cluster_identifier)]
         self.register_outputs(
             {
                 "cluster_endpoint": self.cluster_endpoint,
@@ -147,12 +141,12 @@ class Database(pulumi.ComponentResource):
             }
         )
 
-    def _create_key(self, account_id: pulumi.Input[str]) -> None:
+    def _create_key(self, account_id: pulumi.Input[str], custodians: Custodians) -> None:
         self.key = customer_managed_key(
             f"{self._name}-key",
             description="Aurora storage, Performance Insights and the DB secret of "
             f"{self.cluster_identifier}",
-            policy=pulumi.Output.from_input(account_id).apply(database_key_policy),
+            policy=key_policy(account_id, custodians, self._users),
             name=Names.db_kms_key,
             alias=Names.db_kms_alias,
             suffix=self._suffix,

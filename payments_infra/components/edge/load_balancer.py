@@ -2,14 +2,12 @@
 
 The ALB ``alb-{suffix}`` in the public subnets, its one HTTPS listener, the target group the
 ECS service registers its tasks in, the access-log bucket, its own web ACL, and in certificate
-mode 1 the alias ``api.<domain>``. Its security group is SecurityGroups.alb: who reaches it is
-said in platform.py. docs/architecture.md (API tier) describes the tier; the decisions are
-commented where they are made. What the listener forwards (``forwarding_rules``), everything
-else getting a fixed 403:
+mode 1 the alias ``api.<domain>``. Its security group is SecurityGroups.alb: who reaches it
+is said in platform.py. docs/architecture.md (API tier) describes the tier. What the listener
+forwards (``forwarding_rules``), everything else getting a fixed 403:
 
-- when CloudFront routes ``/api`` here (``cloudfront_origin``), requests carrying the secret
-  origin header (origin_header.py) CloudFront adds; with ``payments:albIngress: cloudfront``
-  only those, so another customer's distribution, which the prefix list also admits, gets 403;
+- when CloudFront routes ``/api`` here (``cloudfront_origin``), requests with the origin header
+  (origin_header.py); with ``albIngress: cloudfront`` only those: other distributions get 403;
 - with ``internet``, where API clients call ``api.<domain>`` directly, the API's paths
   (``/api/*``, ``/healthz``, ``/readyz``) from anyone: the web ACL guards them.
 """
@@ -22,6 +20,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from payments_infra.aws.access import Custodians
 from payments_infra.aws.buckets import lifecycle_rule, private_bucket, versioned
 from payments_infra.aws.monitoring import DashboardWidget
 from payments_infra.aws.options import after
@@ -73,6 +72,8 @@ class ApiLoadBalancerArgs:
     """The listener's certificate (Certificates component). Required."""
     account_id: pulumi.Input[str]
     """The AWS account, whose prefix of the log bucket ELB may write. Required."""
+    custodians: Custodians
+    """Who may open the origin header's secret and administer its key. Required."""
     api_domain_name: str | None = None
     """The name the certificate covers (modes 1 and 2), used for api_url. Default: None."""
     hosted_zone_id: str | None = None
@@ -105,7 +106,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
         self.origin_header: OriginHeader | None = None
         if args.cloudfront_origin:
             self.origin_header = create_origin_header(
-                name, self._suffix, account_id=args.account_id, opts=self._child
+                name, self._suffix, args.account_id, args.custodians, opts=self._child
             )
         self._create_log_bucket(args.account_id)
         self._create_load_balancer(args)

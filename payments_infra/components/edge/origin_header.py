@@ -14,8 +14,11 @@ Creates:
 - the Secrets Manager secret ``cloudfront-origin-header-{suffix}`` holding it (the value
   alone; the description names the header), so that an operator or a later rotation reads it
   from one place; no recovery window (destroyable);
-- the secret's own customer-managed key ``alias/origin-header-{suffix}`` (rotation on), which
-  principals of the account may use only through Secrets Manager.
+- the secret's own customer-managed key ``alias/origin-header-{suffix}`` (rotation on),
+  administered by the custodians (aws/access.py), usable only through Secrets Manager by
+  those the secret admits;
+- the secret's resource policy (aws/secret_policies.py): it admits the custodians and
+  ``admitted_roles`` only (none yet: the rotation function's role, once the stack deploys it).
 
 Rotation (docs/security.md, "CloudFront origin header"): replace the random value
 (``pulumi up --replace`` on it); one ``up`` then updates the secret, the listener rule, the
@@ -24,14 +27,22 @@ ALB's web ACL and CloudFront.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from payments_infra.aws.access import Custodians
 from payments_infra.aws.keys import KEY_USE_ACTIONS, customer_managed_key
-from payments_infra.aws.policies import key_admin_statement, policy_document, regional_service
+from payments_infra.aws.policies import (
+    callers_through_service_statement,
+    key_admin_statements,
+    policy_document,
+    regional_service,
+)
+from payments_infra.aws.secret_policies import restrict_secret
 from payments_infra.aws.tagging import name_tag
 from payments_infra.config.naming import Names, physical_name
 
@@ -51,34 +62,38 @@ class OriginHeader:
     secret_arn: pulumi.Output[str]
 
 
-def origin_key_policy(account_id: str) -> str:
-    """Administration by the account; use only through Secrets Manager, by this account."""
+def origin_key_policy(account_id: str, custodians: Sequence[str], users: Sequence[str]) -> str:
+    """Administration by the custodians; use only through Secrets Manager, by the custodians
+    and ``users`` (the roles the secret admits)."""
     return policy_document(
-        key_admin_statement(account_id),
-        {
-            "Sid": "UseThroughSecretsManager",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-            "Action": KEY_USE_ACTIONS,
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": regional_service("secretsmanager"),
-                    "kms:CallerAccount": account_id,
-                }
-            },
-        },
+        *key_admin_statements(account_id, custodians),
+        callers_through_service_statement(
+            "UseThroughSecretsManager",
+            account_id,
+            regional_service("secretsmanager"),
+            KEY_USE_ACTIONS,
+            [*custodians, *users],
+        ),
     )
 
 
 def create_origin_header(
-    name: str, suffix: str, *, account_id: pulumi.Input[str], opts: pulumi.ResourceOptions
+    name: str,
+    suffix: str,
+    account_id: pulumi.Input[str],
+    custodians: Custodians,
+    *,
+    opts: pulumi.ResourceOptions,
+    admitted_roles: Sequence[str] = (),
 ) -> OriginHeader:
-    """The random value, its key and its secret; ``name`` prefixes the logical names."""
+    """The random value, its key and its secret, which admits the custodians and
+    ``admitted_roles`` (role ARNs) only; ``name`` prefixes the logical names."""
     key = customer_managed_key(
         f"{name}-origin-header-key",
         description="The CloudFront origin header secret of the payments stack",
-        policy=pulumi.Output.from_input(account_id).apply(origin_key_policy),
+        policy=pulumi.Output.all(account_id, custodians.arns()).apply(
+            lambda v: origin_key_policy(v[0], v[1], admitted_roles)
+        ),
         name=Names.origin_header_kms_key,
         alias=Names.origin_header_kms_alias,
         suffix=suffix,
@@ -104,6 +119,9 @@ def create_origin_header(
             tags=name_tag(secret_name),
         ),
         opts=opts,
+    )
+    restrict_secret(
+        f"{name}-origin-header-policy", secret, custodians.with_roles(list(admitted_roles)), opts
     )
     secret_value: pulumi.Output[str] = pulumi.Output.secret(value.result)
     aws.secretsmanager.SecretVersion(
