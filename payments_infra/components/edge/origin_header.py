@@ -17,9 +17,13 @@ Creates:
 - the secret's own customer-managed key ``alias/origin-header-{suffix}`` (rotation on), which
   principals of the account may use only through Secrets Manager.
 
-Rotation (docs/security.md, "CloudFront origin header"): replace the random value
-(``pulumi up --replace`` on it); one ``up`` then updates the secret, the listener rule, the
-ALB's web ACL and CloudFront.
+Rotation (docs/security.md, "CloudFront origin header"): automatic, by Secrets Manager and
+the stack's function (origin_rotation.py, functions/origin_header_rotation), which writes the
+new value into the secret, the ALB's listener rule, its WAF rule group and CloudFront. The
+program's random value is then only the first one: the four resources that carry it ignore
+the paths the function writes (``ROTATED_PATHS``), so a later ``pulumi up`` does not put it
+back, and the first version carries a label of its own (``PULUMI``) so that Secrets Manager
+never deletes it as unlabelled (the provider would then create it again as ``AWSCURRENT``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,20 @@ from payments_infra.config.naming import Names, physical_name
 ORIGIN_HEADER_NAME = "X-Origin-Verify"
 # ALB listener-rule values are at most 128 characters.
 ORIGIN_HEADER_LENGTH = 64
+# The first version's labels: AWSCURRENT (the value in use), and one no rotation moves, which
+# keeps Secrets Manager from deleting the version once rotations leave it unlabelled
+# (hashicorp/terraform-provider-aws#37302; functions/origin_header_rotation/README.md).
+FIRST_VERSION_STAGES = ["AWSCURRENT", "PULUMI"]
+# What the rotation function writes after creation, by type token, as Pulumi's
+# ``ignore_changes`` paths (the provider schema's camelCase names; ``[*]`` pairs list elements
+# by index): a later ``up`` must not put the program's first value back. `make up` refreshes
+# first, since an update of the whole resource sends the value Pulumi's state holds.
+ROTATED_PATHS: dict[str, list[str]] = {
+    "aws:lb/listenerRule:ListenerRule": ["conditions[*].httpHeader.values"],
+    "aws:wafv2/ruleGroup:RuleGroup": ["rules[*].statement"],
+    "aws:cloudfront/distribution:Distribution": ["origins[*].customHeaders"],
+    "aws:secretsmanager/secretVersion:SecretVersion": ["secretString", "versionStages"],
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,30 @@ class OriginHeader:
     value: pulumi.Output[str]
     """A Pulumi secret: never export it or put it in a plain input."""
     secret_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+    """The secret's own key: the rotation reads and writes versions through it."""
+    first_version: aws.secretsmanager.SecretVersion
+    """The first value in the secret: what a rotation starts from."""
+
+
+@dataclass(frozen=True)
+class OriginChecks:
+    """The header, and where the ALB checks it: the places its rotation rewrites there."""
+
+    header: OriginHeader
+    listener_rule_arn: pulumi.Output[str]
+    """The listener rule that forwards requests carrying the value (priority 10)."""
+    rule_group_name: pulumi.Output[str]
+    rule_group_id: pulumi.Output[str]
+    rule_group_arn: pulumi.Output[str]
+    """The REGIONAL rule group that labels those requests for the ALB's web ACL."""
+
+
+def rotated(type_token: str, opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+    """``opts`` ignoring what the rotation writes on a resource of ``type_token``."""
+    return pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(ignore_changes=ROTATED_PATHS[type_token])
+    )
 
 
 def origin_key_policy(account_id: str) -> str:
@@ -106,9 +148,20 @@ def create_origin_header(
         opts=opts,
     )
     secret_value: pulumi.Output[str] = pulumi.Output.secret(value.result)
-    aws.secretsmanager.SecretVersion(
+    version_type = "aws:secretsmanager/secretVersion:SecretVersion"
+    first_version = aws.secretsmanager.SecretVersion(
         f"{name}-origin-header-value",
-        aws.secretsmanager.SecretVersionArgs(secret_id=secret.id, secret_string=secret_value),
-        opts=opts,
+        aws.secretsmanager.SecretVersionArgs(
+            secret_id=secret.id,
+            secret_string=secret_value,
+            version_stages=FIRST_VERSION_STAGES,
+        ),
+        opts=rotated(version_type, opts),
     )
-    return OriginHeader(name=ORIGIN_HEADER_NAME, value=secret_value, secret_arn=secret.arn)
+    return OriginHeader(
+        name=ORIGIN_HEADER_NAME,
+        value=secret_value,
+        secret_arn=secret.arn,
+        key_arn=key.arn,
+        first_version=first_version,
+    )
