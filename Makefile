@@ -22,7 +22,7 @@ help:
 	@echo "make image           the API image payments-api:local (local Debian base without Docker Hub)"
 	@echo "make migration NAME=add_x  a new SQL migration of the API's schema (app/api/README.md)"
 	@echo "make bench           the benchmarks: offline plan, API vs pgbench, API app alone (docs/performance.md)"
-	@echo "make up STACK=dev    preview, stop on a stateful replace/delete, then pulumi up (Pulumi CLI 3.x + AWS credentials)"
+	@echo "make up STACK=dev    refresh and preview, stop on a stateful replace/delete, then pulumi up --refresh (Pulumi CLI 3.x + AWS credentials)"
 	@echo "  CONFIRM_REPLACE=a,b  let up replace or delete these stateful resources (logical names or URNs)"
 	@echo "make verify STACK=dev  live tests against the deployed stack's outputs"
 	@echo "make down STACK=dev  pulumi destroy"
@@ -180,14 +180,18 @@ PREVIEW := build/preview-$(STACK).json
 # with payments:protectData (payments_infra/offline/production.py).
 POLICY_PACK = $$($(PY) -m payments_infra.offline.production --policy-args --stack "$(STACK)")
 
+# Both refresh first: the origin header's rotation rewrites the listener rule, the WAF rule
+# group and the distribution outside Pulumi, and ignore_changes sends the value in the state,
+# so an update of either whole resource without a refresh would put the first value back
+# (functions/origin_header_rotation/README.md, "What that costs").
 up: venv web
 	@$(PREFLIGHT) --for up
 	pulumi stack select --create "$(STACK)"
 	@mkdir -p build
-	pulumi preview --stack "$(STACK)" --json $(POLICY_PACK) > $(PREVIEW); \
+	pulumi preview --refresh --stack "$(STACK)" --json $(POLICY_PACK) > $(PREVIEW); \
 	  $(PY) -m payments_infra.offline.preview_gate --stack "$(STACK)" --preview-status $$? \
 	    --confirm '$(value CONFIRM_REPLACE)' $(PREVIEW)
-	pulumi up --stack "$(STACK)" $(POLICY_PACK)
+	pulumi up --refresh --stack "$(STACK)" $(POLICY_PACK)
 
 verify: venv
 	@$(PREFLIGHT) --for verify

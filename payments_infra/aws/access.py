@@ -24,7 +24,7 @@ import pulumi_aws as aws
 from payments_infra.aws.policies import policy_document, regional_service
 from payments_infra.aws.tagging import name_tag
 from payments_infra.config import REQUIRED_REGION, StackConfig
-from payments_infra.config.naming import Names, physical_name
+from payments_infra.config.naming import Names, PhysicalName, physical_name
 
 # One hour (IAM's minimum): an emergency read, not a working session.
 BREAK_GLASS_SESSION_SECONDS = 3600
@@ -46,6 +46,13 @@ class Custodians:
     def with_roles(self, roles: pulumi.Input[Sequence[str]]) -> pulumi.Output[list[str]]:
         """The custodians and ``roles`` (the roles that use one secret): a secret's admitted."""
         return pulumi.Output.all(self.arns(), roles).apply(lambda v: sorted({*v[0], *v[1]}))
+
+
+def stack_role_arn(account_id: str, role: PhysicalName, suffix: str) -> str:
+    """The ARN one of the stack's roles will have (no path: the stack's roles have none,
+    service_roles.py), for a policy that names it before it exists (a condition's ARNs need
+    not exist)."""
+    return f"arn:aws:iam::{account_id}:role/{physical_name(role, suffix)}"
 
 
 def stack_custodians(

@@ -19,7 +19,7 @@ from payments_infra.aws.provider import EngineVersion
 from payments_infra.aws.security_groups import HTTPS_PORT, Peer, allow
 from payments_infra.components.account.account_controls import AccountControls, AccountControlsArgs
 from payments_infra.components.account.findings import findings_rule_arns, findings_topic_arn
-from payments_infra.components.api.image import ApiImage, ApiImageArgs, ecr_repository_arn_of
+from payments_infra.components.api.image import api_image
 from payments_infra.components.api.service import ApiService, ApiServiceArgs
 from payments_infra.components.api.task_definition import CONTAINER_PORT
 from payments_infra.components.database.aurora import PORT
@@ -31,6 +31,7 @@ from payments_infra.components.database.db_rotation import (
 )
 from payments_infra.components.edge.certificates import Certificates, CertificatesArgs
 from payments_infra.components.edge.load_balancer import ApiLoadBalancer, ApiLoadBalancerArgs
+from payments_infra.components.edge.origin_rotation import OriginRotation, OriginRotationArgs
 from payments_infra.components.frontend.frontend import Frontend, FrontendArgs
 from payments_infra.components.frontend.site import SiteFile
 from payments_infra.components.network.dns_firewall import DnsFirewall, DnsFirewallArgs
@@ -224,26 +225,9 @@ class PaymentsPlatform(pulumi.ComponentResource):
             child,
         )
 
-        # payments:apiImage, an image from outside the stack, takes the place of the stack's own
-        # repository; payments:apiImageTag (a rollback) keeps the repository and runs an image
-        # already in it, building nothing.
-        if config.service.image:
-            image: pulumi.Input[str] = config.service.image
-            repository_arn: pulumi.Input[str] | None = ecr_repository_arn_of(config.service.image)
-        else:
-            self.image = ApiImage(
-                "image",
-                ApiImageArgs(
-                    environment_suffix=suffix,
-                    cpu_architecture=config.service.cpu_architecture,
-                    keep_images=config.service.ecr_keep_images,
-                    account_id=args.account_id,
-                    custodians=custodians,
-                    image_tag=config.service.image_tag,
-                ),
-                child,
-            )
-            image, repository_arn = self.image.image_ref, self.image.repository_arn
+        image, repository_arn = api_image(
+            config.service, suffix, args.account_id, custodians, child
+        )
 
         self.service = ApiService(
             "api",
@@ -320,6 +304,24 @@ class PaymentsPlatform(pulumi.ComponentResource):
             child,
         )
 
+        # The origin header rotates wherever CloudFront sends it: the secret, the ALB's rule and
+        # WAF rule group, and CloudFront follow (functions/origin_header_rotation).
+        self.origin_rotation: OriginRotation | None = None
+        if (checks := self.load_balancer.origin_checks) is not None:
+            self.origin_rotation = OriginRotation(
+                "origin-rotation",
+                OriginRotationArgs(
+                    environment_suffix=suffix,
+                    rotation_days=config.frontend.origin_header_rotation_days,
+                    checks=checks,
+                    distribution_id=self.frontend.distribution_id,
+                    distribution_arn=self.frontend.distribution_arn,
+                    account_id=args.account_id,
+                    log_kms_key_arn=log_key,
+                ),
+                child,
+            )
+
         self.alb_access_logs = AlbAccessLogs(
             "alb-access-logs",
             AlbAccessLogsArgs(
@@ -341,6 +343,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
             self.database,
             *([self.rotation] if self.rotation else []),
             self.frontend,
+            *([self.origin_rotation] if self.origin_rotation else []),
             self.network,
             self.dns_firewall,
             self.alb_access_logs,
@@ -393,6 +396,8 @@ class PaymentsPlatform(pulumi.ComponentResource):
                         *self.alb_access_logs.log_groups,
                         *self.dns_firewall.log_groups,
                         *(self.account_controls.log_groups if self.account_controls else []),
+                        # Last: a group added before another renames that one's filter.
+                        *(self.origin_rotation.log_groups if self.origin_rotation else []),
                     ],
                 ),
                 child,

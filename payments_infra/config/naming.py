@@ -171,6 +171,10 @@ class Names:
     origin_header_secret = PhysicalName("cloudfront-origin-header", SECRET)
     origin_header_kms_key = PhysicalName("origin-header-key", TAG_VALUE)
     origin_header_kms_alias = PhysicalName("alias/origin-header", KMS_ALIAS)
+    origin_rotation_function = PhysicalName("origin-header-rotation", LAMBDA_FUNCTION)
+    origin_rotation_log_group = PhysicalName("/aws/lambda/origin-header-rotation", LOG_GROUP)
+    origin_rotation_role = PhysicalName("origin-header-rotation-role", IAM_ROLE)
+    origin_rotation_policy = PhysicalName("origin-header-rotation-policy", IAM_POLICY)
     container_insights_log_group = PhysicalName(
         "/aws/ecs/containerinsights/ecs-cluster", LOG_GROUP, tail="/performance"
     )
@@ -249,6 +253,7 @@ class Names:
     alarm_db_connections = PhysicalName("alarm-db-connections", ALARM)
     alarm_db_replica_lag = PhysicalName("alarm-db-replica-lag", ALARM)
     alarm_db_rotation_errors = PhysicalName("alarm-db-rotation-errors", ALARM)
+    alarm_origin_rotation_errors = PhysicalName("alarm-origin-rotation-errors", ALARM)
     alarm_waf_blocked = PhysicalName("alarm-waf-blocked", ALARM)
     alarm_forwarder_errors = PhysicalName("alarm-forwarder-errors", ALARM)
     alarm_forwarder_dead_letters = PhysicalName("alarm-forwarder-dead-letters", ALARM)

@@ -39,7 +39,12 @@ from payments_infra.config.database_settings import (
     DB_ROTATION_DAYS,
     PROTECT_DATA,
 )
-from payments_infra.config.frontend_settings import PRICE_CLASS, WAF_RATE_LIMIT, WEB_DIST_DIR
+from payments_infra.config.frontend_settings import (
+    ORIGIN_HEADER_ROTATION_DAYS,
+    PRICE_CLASS,
+    WAF_RATE_LIMIT,
+    WEB_DIST_DIR,
+)
 from payments_infra.config.limits import (
     AZ_COUNT,
     MAX_VPC_PREFIX,
@@ -270,6 +275,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     WEB_DIST_DIR,
     PRICE_CLASS,
     WAF_RATE_LIMIT,
+    ORIGIN_HEADER_ROTATION_DAYS,
     ALERT_EMAILS,
     ALB_ACCESS_LOG_DELIVERY,
     LOG_ARCHIVE,

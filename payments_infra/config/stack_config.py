@@ -49,7 +49,12 @@ from payments_infra.config.database_settings import (
     PROTECT_DATA,
 )
 from payments_infra.config.errors import ConfigError
-from payments_infra.config.frontend_settings import PRICE_CLASS, WAF_RATE_LIMIT, WEB_DIST_DIR
+from payments_infra.config.frontend_settings import (
+    ORIGIN_HEADER_ROTATION_DAYS,
+    PRICE_CLASS,
+    WAF_RATE_LIMIT,
+    WEB_DIST_DIR,
+)
 from payments_infra.config.limits import PROJECT_NAMESPACE
 from payments_infra.config.observability_settings import (
     ALB_ACCESS_LOG_DELIVERY,
@@ -138,6 +143,7 @@ class FrontendSettings:
     dist_dir: str = bound(WEB_DIST_DIR)
     price_class: PriceClass = bound(PRICE_CLASS)
     waf_rate_limit: int = bound(WAF_RATE_LIMIT)
+    origin_header_rotation_days: int = bound(ORIGIN_HEADER_ROTATION_DAYS)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -127,6 +127,7 @@ ANY_RESOURCE_ACTIONS = {
     "secretsmanager:GetRandomPassword",
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSubnets",
+    "elasticloadbalancing:DescribeRules",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }

@@ -74,6 +74,15 @@ ARN_SHAPES: dict[str, str] = {
         "arn:aws:firehose:{region}:{account}:deliverystream/{name}"
     ),
     "aws:cloudfront/distribution:Distribution": "arn:aws:cloudfront::{account}:distribution/{id}",
+    # A listener rule's ARN names its load balancer, listener and rule by generated ids.
+    "aws:lb/listenerRule:ListenerRule": (
+        "arn:aws:elasticloadbalancing:{region}:{account}:listener-rule/app/alb/"
+        "50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
+    ),
+    # The stack's only rule group is REGIONAL (the ALB's web ACL's).
+    "aws:wafv2/ruleGroup:RuleGroup": (
+        "arn:aws:wafv2:{region}:{account}:regional/rulegroup/{name}/{id}"
+    ),
 }
 PLACEHOLDER_ARN = re.compile(
     r"arn:aws:[a-z0-9-]+:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -132,6 +141,17 @@ JUSTIFIED: tuple[Justification, ...] = (
         reason="KMS evaluates kms:ResourceAliases for operations on a key, Decrypt among them "
         '(AWS KMS Developer Guide, "kms:ResourceAliases"); parliament 1.6.4\'s catalogue predates '
         "the key. Unproven without AWS: a deploy, then a break-glass GetSecretValue.",
+    ),
+    Justification(
+        where="origin-rotation-policy",
+        issue="RESOURCE_MISMATCH",
+        match="elasticloadbalancing:ModifyRule needs a resource like "
+        "arn:*:elasticloadbalancing:*:*:listener-rule/net/*/*/*/*, and the statement names "
+        "['arn:aws:elasticloadbalancing:",
+        reason="ModifyRule acts on one rule, of an ALB (listener-rule/app/...) or of an NLB "
+        "(listener-rule/net/...): the Service Authorization Reference lists both types for it, "
+        "and parliament wants every listed type matched. The statement names the ALB's rule, "
+        "which matches listener-rule/app (test_origin_rotation.py pins it to that rule's ARN).",
     ),
 )
 

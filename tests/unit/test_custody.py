@@ -106,9 +106,22 @@ def test_the_master_is_read_by_the_migrations_and_the_rotation_only(graph: Graph
     }
 
 
-def test_the_origin_header_admits_the_custodians_only(everything: Graph) -> None:
+def test_the_origin_header_admits_its_rotation_and_the_custodians_only(
+    everything: Graph,
+) -> None:
+    """Its one reader is the rotation function's role; its key lets exactly those use it
+    through Secrets Manager (a role left out of either could not rotate)."""
     policy = policy_of(everything, "cloudfront-origin-header-test1")
-    assert admitted(policy) == {DEPLOYER, BREAK_GLASS}
+    rotation = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/origin-header-rotation-role-test1"
+    assert readers(everything, policy.inputs["secretArn"]) == {rotation}
+    assert admitted(policy) == {rotation, DEPLOYER, BREAK_GLASS}
+    (key,) = [
+        k
+        for k in everything.of_type("aws:kms/key:Key")
+        if k.inputs["description"].startswith("The CloudFront origin header")
+    ]
+    (use,) = [s for s in statements(key.inputs["policy"]) if s["Sid"] == "UseThroughSecretsManager"]
+    assert set(use["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == admitted(policy)
 
 
 def test_configured_deployers_are_custodians_of_every_secret_and_key() -> None:

@@ -109,6 +109,7 @@ def test_pass_role_only_to_the_service_each_role_trusts(
         f"vpc-flow-logs-role{suffix}": ["vpc-flow-logs.amazonaws.com"],
         f"aurora-monitoring-role{suffix}": ["monitoring.rds.amazonaws.com"],
         f"db-password-rotation-role{suffix}": ["lambda.amazonaws.com"],
+        f"origin-header-rotation-role{suffix}": ["lambda.amazonaws.com"],
         f"cloudtrail-logs-role{suffix}": ["cloudtrail.amazonaws.com"],
         f"config-recorder-role{suffix}": ["config.amazonaws.com"],
         f"log-archive-firehose-role{suffix}": ["firehose.amazonaws.com"],

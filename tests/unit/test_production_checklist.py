@@ -72,7 +72,7 @@ def test_make_up_runs_the_policy_pack_with_the_production_rules_on_a_protected_s
 def test_the_makefile_passes_them_to_pulumi_up() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text()
     up = makefile[makefile.index("\nup:") : makefile.index("\nverify:")]
-    assert 'pulumi up --stack "$(STACK)" $(POLICY_PACK)' in up
+    assert 'pulumi up --refresh --stack "$(STACK)" $(POLICY_PACK)' in up
     assert "--json $(POLICY_PACK)" in up  # the preview the gate reads runs the pack too
     assert (
         "POLICY_PACK = $$($(PY) -m payments_infra.offline.production --policy-args --stack "

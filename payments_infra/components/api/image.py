@@ -20,6 +20,7 @@ its images (lifecycle rule, force delete on destroy).
 
 Used only when ``payments:apiImage`` (an image from outside the stack) is not set;
 ``ecr_repository_arn_of`` finds the repository of one that is, for the pull permission.
+``api_image`` makes that choice for platform.py.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from payments_infra import REPO_ROOT
 from payments_infra.aws.access import Custodians
 from payments_infra.aws.keys import customer_managed_key, ecr_key_policy
 from payments_infra.aws.tagging import name_tag
+from payments_infra.config import ServiceSettings
 from payments_infra.config.naming import Names, physical_name
 
 API_SOURCE = REPO_ROOT / "app" / "api"
@@ -302,3 +304,31 @@ class ApiImage(pulumi.ComponentResource):
                 retain_on_delete=True,
             ),
         )
+
+
+def api_image(
+    settings: ServiceSettings,
+    suffix: str,
+    account_id: pulumi.Input[str],
+    custodians: Custodians,
+    opts: pulumi.ResourceOptions,
+) -> tuple[pulumi.Input[str], pulumi.Input[str] | None]:
+    """The image the API's tasks run, and the ECR repository they pull it from (None: not
+    ECR). payments:apiImage, an image from outside the stack, takes the place of the stack's
+    own repository (``ApiImage`` named ``image``); payments:apiImageTag (a rollback) keeps
+    the repository and runs an image already in it, building nothing."""
+    if settings.image:
+        return settings.image, ecr_repository_arn_of(settings.image)
+    built = ApiImage(
+        "image",
+        ApiImageArgs(
+            environment_suffix=suffix,
+            cpu_architecture=settings.cpu_architecture,
+            keep_images=settings.ecr_keep_images,
+            account_id=account_id,
+            custodians=custodians,
+            image_tag=settings.image_tag,
+        ),
+        opts,
+    )
+    return built.image_ref, built.repository_arn

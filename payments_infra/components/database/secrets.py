@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.aws.access import Custodians
+from payments_infra.aws.access import Custodians, stack_role_arn
 from payments_infra.aws.keys import KEY_DELETION_WINDOW_DAYS, KEY_USE_ACTIONS
 from payments_infra.aws.policies import (
     callers_through_service_statement,
@@ -25,7 +25,7 @@ from payments_infra.aws.policies import (
     regional_service,
 )
 from payments_infra.aws.secret_policies import restrict_secret
-from payments_infra.config.naming import Names, PhysicalName, physical_name
+from payments_infra.config.naming import Names, PhysicalName
 
 # The protected secret's recovery window (module docstring); unprotected, it goes at once, so
 # a destroy followed by an up can reuse the name.
@@ -98,10 +98,9 @@ class SecretUsers:
         )
 
     def arns(self, account_id: str, suffix: str) -> dict[str, list[str]]:
-        """Secret role ("master", "app", "keys") -> its users' role ARNs (no path: the stack's
-        roles have none, service_roles.py)."""
+        """Secret role ("master", "app", "keys") -> its users' role ARNs."""
         return {
-            role: [f"arn:aws:iam::{account_id}:role/{physical_name(n, suffix)}" for n in names]
+            role: [stack_role_arn(account_id, n, suffix) for n in names]
             for role, names in (("master", self.master), ("app", self.app), ("keys", self.keys))
         }
 

@@ -22,7 +22,6 @@ import pulumi_aws as aws
 
 from payments_infra.aws.access import Custodians
 from payments_infra.aws.buckets import lifecycle_rule, private_bucket, versioned
-from payments_infra.aws.monitoring import DashboardWidget
 from payments_infra.aws.options import after
 from payments_infra.aws.policies import deny_insecure_transport, policy_document
 from payments_infra.aws.security_groups import HTTPS_PORT
@@ -32,9 +31,14 @@ from payments_infra.components.api.task_definition import (
     HEALTH_CHECK_INTERVAL_SECONDS,
     HEALTH_CHECK_PATH,
 )
-from payments_infra.components.edge.load_balancer_alarms import load_balancer_alarms
-from payments_infra.components.edge.origin_header import OriginHeader, create_origin_header
-from payments_infra.components.edge.web_acl import WebAclSpec, create_web_acl, waf_monitoring
+from payments_infra.components.edge.load_balancer_alarms import load_balancer_monitoring
+from payments_infra.components.edge.origin_header import (
+    ROTATED_PATHS,
+    OriginChecks,
+    OriginHeader,
+    create_origin_header,
+)
+from payments_infra.components.edge.web_acl import WebAclSpec, create_web_acl
 from payments_infra.config import Ingress, ServiceSettings
 from payments_infra.config.naming import Names, PhysicalName, physical_name
 
@@ -133,7 +137,9 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             if args.api_domain_name
             else self.alb.dns_name.apply(lambda dns: f"https://{dns}")
         )
-        self._describe_monitoring()
+        self.alarms, self.dashboard_widgets = load_balancer_monitoring(
+            self.alb.arn_suffix, self.target_group.arn_suffix, self.web_acl.name, self._suffix
+        )
         self.register_outputs(
             {
                 "alb_dns_name": self.alb_dns_name,
@@ -259,6 +265,8 @@ class ApiLoadBalancer(pulumi.ComponentResource):
                             values=[self.origin_header.value],
                         )
                     ),
+                    # The rotation rewrites the values (origin_header.py).
+                    ignore=ROTATED_PATHS["aws:lb/listenerRule:ListenerRule"],
                 )
             )
         if ingress == Ingress.INTERNET:
@@ -281,6 +289,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
         name: PhysicalName,
         priority: int,
         condition: aws.lb.ListenerRuleConditionArgs,
+        ignore: list[str] | None = None,
     ) -> aws.lb.ListenerRule:
         return aws.lb.ListenerRule(
             f"{self._name}-rule-{key}",
@@ -295,11 +304,13 @@ class ApiLoadBalancer(pulumi.ComponentResource):
                 ],
                 tags=name_tag(physical_name(name, self._suffix)),
             ),
-            opts=self._child,
+            opts=pulumi.ResourceOptions.merge(
+                self._child, pulumi.ResourceOptions(ignore_changes=ignore)
+            ),
         )
 
     def _create_web_acl(self, args: ApiLoadBalancerArgs) -> None:
-        self.web_acl, self.waf_log_group = create_web_acl(
+        self.web_acl, self.waf_log_group, group = create_web_acl(
             self._name,
             self._suffix,
             WebAclSpec(
@@ -321,6 +332,13 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
+        # What the origin header's rotation rewrites at the ALB (origin_rotation.py).
+        self.origin_checks: OriginChecks | None = None
+        if self.origin_header is not None and group is not None:
+            rule = self.forwarding_rules[0]  # from CloudFront, made first when there is a header
+            self.origin_checks = OriginChecks(
+                self.origin_header, rule.arn, group.name, group.id, group.arn
+            )
 
     def _create_alias_record(self, api_domain_name: str, hosted_zone_id: str) -> None:
         aws.route53.Record(
@@ -339,43 +357,6 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-
-    def _describe_monitoring(self) -> None:
-        alb, target_group = self.alb.arn_suffix, self.target_group.arn_suffix
-        waf_alarm, waf_widget = waf_monitoring(
-            self.web_acl.name,
-            "REGIONAL",
-            alarm_name=Names.alarm_alb_waf_blocked,
-            log_group_name=Names.alb_waf_log_group,
-            where="at the ALB",
-            title="ALB WAF allowed and blocked",
-            suffix=self._suffix,
-        )
-        self.alarms = [
-            *load_balancer_alarms(
-                {"LoadBalancer": alb},
-                {"LoadBalancer": alb, "TargetGroup": target_group},
-                self._suffix,
-            ),
-            waf_alarm,
-        ]
-        by_target: list[pulumi.Input[str]] = ["LoadBalancer", alb, "TargetGroup", target_group]
-        self.dashboard_widgets = [
-            DashboardWidget(
-                title="ALB requests and 5xx",
-                metrics=[
-                    ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", alb],
-                    ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", alb],
-                    ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *by_target],
-                ],
-            ),
-            DashboardWidget(
-                title="API latency p99 (s)",
-                metrics=[["AWS/ApplicationELB", "TargetResponseTime", *by_target]],
-                stat="p99",
-            ),
-            waf_widget,
-        ]
 
 
 def alb_log_bucket_policy(bucket_arn: str, account_id: str) -> str:

@@ -1,5 +1,6 @@
 """The load balancer's alarms: errors from the ALB and from the API, slow answers, failing
-tasks, each with the action on-call takes (docs/deploy.md, On-call)."""
+tasks, each with the action on-call takes (docs/deploy.md, On-call); its WAF's alarm, and
+its dashboard widgets."""
 
 from __future__ import annotations
 
@@ -7,9 +8,53 @@ from collections.abc import Mapping
 
 import pulumi
 
-from payments_infra.aws.monitoring import AlarmSpec
+from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
 from payments_infra.components.api.autoscaling import MAX_TASKS
+from payments_infra.components.edge.web_acl import waf_monitoring
 from payments_infra.config.naming import Names, physical_name
+
+
+def load_balancer_monitoring(
+    alb: pulumi.Input[str],
+    target_group: pulumi.Input[str],
+    web_acl_name: pulumi.Input[str],
+    suffix: str,
+) -> tuple[list[AlarmSpec], list[DashboardWidget]]:
+    """The ALB's and its web ACL's alarms and widgets, from the ALB's and the target group's
+    ARN suffixes (their metrics' dimensions) and the web ACL's name."""
+    waf_alarm, waf_widget = waf_monitoring(
+        web_acl_name,
+        "REGIONAL",
+        alarm_name=Names.alarm_alb_waf_blocked,
+        log_group_name=Names.alb_waf_log_group,
+        where="at the ALB",
+        title="ALB WAF allowed and blocked",
+        suffix=suffix,
+    )
+    alarms = [
+        *load_balancer_alarms(
+            {"LoadBalancer": alb}, {"LoadBalancer": alb, "TargetGroup": target_group}, suffix
+        ),
+        waf_alarm,
+    ]
+    by_target: list[pulumi.Input[str]] = ["LoadBalancer", alb, "TargetGroup", target_group]
+    widgets = [
+        DashboardWidget(
+            title="ALB requests and 5xx",
+            metrics=[
+                ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", alb],
+                ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", alb],
+                ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *by_target],
+            ],
+        ),
+        DashboardWidget(
+            title="API latency p99 (s)",
+            metrics=[["AWS/ApplicationELB", "TargetResponseTime", *by_target]],
+            stat="p99",
+        ),
+        waf_widget,
+    ]
+    return alarms, widgets
 
 
 def load_balancer_alarms(

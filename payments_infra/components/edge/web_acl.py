@@ -37,7 +37,7 @@ import pulumi_aws as aws
 from payments_infra.aws.logs import log_group
 from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
 from payments_infra.aws.tagging import name_tag
-from payments_infra.components.edge.origin_header import ORIGIN_HEADER_NAME, OriginHeader
+from payments_infra.components.edge.origin_header import ORIGIN_HEADER_NAME, OriginHeader, rotated
 from payments_infra.config import REQUIRED_REGION
 from payments_infra.config.naming import Names, PhysicalName, physical_name
 
@@ -177,7 +177,8 @@ def _origin_rule_group(
             visibility_config=_visible(aws.wafv2.RuleGroupVisibilityConfigArgs, group_name),
             tags=name_tag(group_name),
         ),
-        opts=opts,
+        # The rotation rewrites the statement (one ByteMatch per value it accepts).
+        opts=rotated("aws:wafv2/ruleGroup:RuleGroup", opts),
     )
 
 
@@ -257,9 +258,11 @@ def create_web_acl(
     *,
     log_kms_key_arn: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
-) -> tuple[aws.wafv2.WebAcl, aws.cloudwatch.LogGroup]:
-    """The web ACL and the log group it logs to; ``name`` prefixes logical names."""
+) -> tuple[aws.wafv2.WebAcl, aws.cloudwatch.LogGroup, aws.wafv2.RuleGroup | None]:
+    """The web ACL, the log group it logs to, and the rule group that labels the trusted
+    origin's requests (None without one); ``name`` prefixes logical names."""
     rules = [_managed_group_rule(g, i) for i, g in enumerate(MANAGED_RULE_GROUPS)]
+    group = None
     if spec.trusted_origin is not None:
         group = _origin_rule_group(name, suffix, spec.trusted_origin, opts)
         rules.append(_label_origin_rule(group, len(rules)))
@@ -293,7 +296,7 @@ def create_web_acl(
         ),
         opts=opts,
     )
-    return web_acl, waf_logs
+    return web_acl, waf_logs, group
 
 
 def waf_monitoring(

@@ -19,7 +19,7 @@ from payments_infra.aws.logs import deliver_to_log_group, log_group
 from payments_infra.aws.monitoring import DashboardWidget
 from payments_infra.aws.security_groups import HTTPS_PORT
 from payments_infra.aws.tagging import name_tag
-from payments_infra.components.edge.origin_header import OriginHeader
+from payments_infra.components.edge.origin_header import OriginHeader, rotated
 from payments_infra.components.edge.web_acl import WebAclSpec, create_web_acl, waf_monitoring
 from payments_infra.components.frontend.site import SiteFile, allow_reads_from, create_site_bucket
 from payments_infra.components.frontend.web_headers import (
@@ -34,6 +34,7 @@ from payments_infra.config.naming import Names, physical_name
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 # CloudFront's hosted zone for alias records (the same for every distribution).
 CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 # CloudFront is global and publishes its metrics in us-east-1, whatever the stack's region.
@@ -132,7 +133,7 @@ class Frontend(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
 
         self.bucket = create_site_bucket(name, self._suffix, args.site_files, opts=self._child)
-        self.web_acl, waf_logs = create_web_acl(
+        self.web_acl, waf_logs, _ = create_web_acl(
             name,
             self._suffix,
             WebAclSpec(
@@ -153,6 +154,7 @@ class Frontend(pulumi.ComponentResource):
 
         self.bucket_name = self.bucket.bucket
         self.distribution_id = self.distribution.id
+        self.distribution_arn = self.distribution.arn
         self.web_acl_name = self.web_acl.name
         self.log_groups = [waf_logs, self._cdn_logs]
         self.site_url = (
@@ -315,7 +317,8 @@ class Frontend(pulumi.ComponentResource):
                 ),
                 tags=name_tag(physical_name(Names.distribution, self._suffix)),
             ),
-            opts=self._child,
+            # The origin header's rotation rewrites the /api origin's header (origin_header.py).
+            opts=rotated(DISTRIBUTION, self._child) if args.origin_header else self._child,
         )
 
     def _create_access_logs(self) -> None:
