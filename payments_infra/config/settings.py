@@ -177,10 +177,12 @@ EGRESS_ALLOW_LIST: Setting[tuple[tuple[ipaddress.IPv4Network, int], ...]] = Sett
     type="JSON list",
     default=(),
     shown_default="[] (none)",
-    rule='a JSON list of "<public IPv4 CIDR, /16 or narrower>:<port>", e.g. ["52.94.10.0/24:443"]',
+    rule='a JSON list of "<public IPv4 CIDR, /24 or narrower>[:<port>,...]" (port 443 when '
+    'none is named), e.g. ["52.94.10.0/24", "54.187.174.169/32:8443"]',
     description="Internet destinations the API really needs (its payment processor), "
-    "reached through the NAT gateways; with payments:vpcEndpoints the tasks may send "
-    "nowhere else outside the VPC (PCI DSS 1.3.2).",
+    "reached through the NAT gateways, each on its own ports only; with "
+    "payments:vpcEndpoints the tasks may send nowhere else outside the VPC (PCI DSS 1.3.2). "
+    "A wider range is listed as several /24s.",
     parse=_egress_destinations,
 )
 ACCOUNT_CONTROLS: Setting[bool] = Setting(

@@ -344,16 +344,37 @@ def test_egress_destinations_are_parsed() -> None:
     )
 
 
+def test_an_egress_entry_without_a_port_is_https_only_and_may_name_several() -> None:
+    value = '["52.94.10.0/24", "54.187.174.169/32:8443,443,8443"]'
+    config = load(**{"payments:egressAllowList": value})
+    assert config.egress_allow_list == (
+        (ipaddress.IPv4Network("52.94.10.0/24"), 443),
+        (ipaddress.IPv4Network("54.187.174.169/32"), 8443),
+        (ipaddress.IPv4Network("54.187.174.169/32"), 443),
+    )
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
         ('"52.94.10.0/24:443"', "payments:egressAllowList must be a JSON list"),
-        ('["52.94.10.0/24"]', 'entries must be "<IPv4 CIDR>:<port>" .*; got "52.94.10.0/24"'),
+        (
+            '["52.94.10.0/24:"]',
+            'entries must be "<IPv4 CIDR>" \\(port 443\\) or .*; got "52.94.10.0/24:"',
+        ),
+        ('["52.94.10.0/24:443,"]', 'got "52.94.10.0/24:443,"'),
         ('["52.94.10.1/24:443"]', 'got "52.94.10.1/24:443"'),  # host bits set
         ('["52.94.10.0/24:70000"]', 'got "52.94.10.0/24:70000"'),
-        ('["10.1.0.0/16:443"]', 'must be public internet addresses .*; got "10.1.0.0/16:443"'),
+        ('["52.94.10.0/24:443,0"]', 'got "52.94.10.0/24:443,0"'),
+        ('["10.1.0.0/24:443"]', 'must be public internet addresses .*; got "10.1.0.0/24:443"'),
         ('["203.0.113.0/24:443"]', "must be public internet addresses"),  # documentation range
-        ('["0.0.0.0/0:443"]', 'must be /16 or narrower .*; got "0.0.0.0/0:443"'),
+        ('["0.0.0.0/0:443"]', 'must be /24 or narrower .*; got "0.0.0.0/0:443"'),
+        # The boundary: /24 is accepted (above), /23 refused; no port still means a bound.
+        (
+            '["52.94.10.0/23"]',
+            'must be /24 or narrower \\(at most 256 addresses.*; got "52.94.10.0/23"',
+        ),
+        ('["54.239.0.0/16:443"]', 'must be /24 or narrower .*; got "54.239.0.0/16:443"'),
     ],
 )
 def test_bad_egress_destinations_are_refused(value: str, message: str) -> None:

@@ -15,6 +15,8 @@ from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.creation_order import vpc_endpoints
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import MOCK_ACCOUNT_ID, MOCK_S3_PREFIX_LIST_ID, record_program
+from policy.offline_validation import stack_args_for, stack_violations
+from policy.rules import STACK_RULES
 from tests.graph_queries import named, only, security_group_rules
 from tests.stacks import SUFFIX, VALID_CONFIG
 
@@ -22,8 +24,9 @@ ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-ALLOW_LIST = {"payments:egressAllowList": '["52.94.10.0/24:443", "54.239.0.0/20:8443"]'}
+ALLOW_LIST = {"payments:egressAllowList": '["52.94.10.0/24:443", "54.239.10.0/24:8443"]'}
 NO_ENDPOINTS = {"payments:vpcEndpoints": "false"}
+TASK_EGRESS_RULE = next(rule for rule in STACK_RULES if rule.name == "task-egress-limited")
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +160,7 @@ def test_allow_list_entries_are_egress_rules_with_their_ports(
     graph: Graph = request.getfixturevalue(fixture)
     tasks = group(graph, "api-tasks-sg")
     found = security_group_rules(graph, EGRESS, tasks)
-    assert {("tcp", 443, 443, "52.94.10.0/24"), ("tcp", 8443, 8443, "54.239.0.0/20")} <= found
+    assert {("tcp", 443, 443, "52.94.10.0/24"), ("tcp", 8443, 8443, "54.239.10.0/24")} <= found
     allowed = [r for r in graph.of_type(EGRESS) if r.name.startswith("api-tasks-to-allowed-")]
     assert len(allowed) == 2
     for rule in allowed:
@@ -191,7 +194,7 @@ def test_without_endpoints_there_are_none_and_https_anywhere_is_back(open_graph:
         ("tcp", 443, 443, "0.0.0.0/0"),
         ("tcp", 5432, 5432, db.id),
         ("tcp", 443, 443, "52.94.10.0/24"),
-        ("tcp", 8443, 8443, "54.239.0.0/20"),
+        ("tcp", 8443, 8443, "54.239.10.0/24"),
     }
     # The free S3 gateway endpoint stays: image layers keep off the NAT gateways.
     assert gateway_endpoint(open_graph).inputs["serviceName"] == "com.amazonaws.us-east-1.s3"
@@ -238,16 +241,18 @@ def test_a_destination_outside_the_list_fails_the_task_egress_check(
     assert message in problem
 
 
-@pytest.mark.parametrize("cidr", ["10.0.0.0/8", "52.0.0.0/8"])
+@pytest.mark.parametrize("cidr", ["10.0.0.0/8", "52.0.0.0/8", "52.94.10.0/23"])
 def test_a_private_or_wide_cidr_fails_the_task_egress_check(
     allow_list_graph: Graph, cidr: str
 ) -> None:
     graph = copy.deepcopy(allow_list_graph)
-    tasks_rule(graph, "api-tasks-to-allowed-52.94.10.0_24-port-443-egress").inputs["cidrIpv4"] = (
-        cidr
-    )
+    rule = tasks_rule(graph, "api-tasks-to-allowed-52.94.10.0_24-port-443-egress")
+    for values in (rule.inputs, rule.outputs):  # as the program sends it, as AWS returns it
+        values["cidrIpv4"] = cidr
     (problem,) = check_task_egress(graph)
-    assert f"to {cidr}; only allow-listed public destinations of /16" in problem
+    assert f"to {cidr}; only allow-listed public destinations of /24" in problem
+    (violation,) = stack_violations(TASK_EGRESS_RULE, stack_args_for(graph))
+    assert violation.startswith("PCI DSS 1.3.2: ") and f"to {cidr}" in violation
 
 
 def test_inline_egress_on_the_tasks_group_fails_the_task_egress_check(graph: Graph) -> None:
