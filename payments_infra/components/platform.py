@@ -101,6 +101,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 environment_suffix=suffix,
                 vpc_cidr=config.vpc_cidr,
                 availability_zones=args.availability_zones,
+                availability_zone_ids=args.availability_zone_ids,
                 account_id=args.account_id,
                 log_kms_key_arn=log_key,
             ),

@@ -154,7 +154,8 @@ AVAILABILITY_ZONES: Setting[tuple[str, ...] | None] = Setting(
     "looks them up by zone ID (provider.LIMITED_ZONE_IDS says which it leaves out and why).",
     parse=_zones,
     creation_only=CreationOnly(
-        "it is the `availability_zone` of every subnet and of the Aurora writer and reader, "
+        "its zones' IDs are the `availability_zone_id` of every subnet and its names the "
+        "`availability_zone` of the Aurora writer and reader, "
         "which cannot change in place: other zones replace both instances and the subnets the "
         "database uses; unset, the zones the look-up chooses must stay those the stack was "
         "built in (the `availability_zones` output)"

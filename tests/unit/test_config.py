@@ -15,6 +15,7 @@ from payments_infra.config.errors import ConfigError
 from payments_infra.config.naming import MAX_SUFFIX_LENGTH
 from payments_infra.config.setting import Setting, binding
 from payments_infra.config.stack_config import TIERS
+from payments_infra.offline.checks_network import subnet_zone
 from payments_infra.offline.mocks import (
     MOCK_ZONE_IDS,
     MOCK_ZONES,
@@ -189,7 +190,7 @@ def test_zones_are_the_first_three_the_region_offers() -> None:
 def test_pinned_zones_replace_the_lookup() -> None:
     pinned = '["us-east-1b", "us-east-1d", "us-east-1f"]'
     graph = record_program({**VALID_CONFIG, "payments:availabilityZones": pinned}, stack="test")
-    zones = sorted({s.inputs["availabilityZone"] for s in graph.of_type("aws:ec2/subnet:Subnet")})
+    zones = sorted({subnet_zone(graph, s) for s in graph.of_type("aws:ec2/subnet:Subnet")})
     assert zones == ["us-east-1b", "us-east-1d", "us-east-1f"]
 
 
@@ -251,8 +252,9 @@ def test_the_program_builds_in_the_zones_after_the_limited_one() -> None:
     assert graph.stack_outputs["availability_zones"] == ["us-east-1b", "us-east-1c", "us-east-1d"]
     # The zone IDs on-call compares with AWS Health, in the same order.
     assert graph.stack_outputs["availability_zone_ids"] == [zones[z] for z in ZONES_AFTER]
-    subnet_zones = {s.inputs["availabilityZone"] for s in graph.of_type("aws:ec2/subnet:Subnet")}
-    assert subnet_zones == {"us-east-1b", "us-east-1c", "us-east-1d"}
+    # The subnets are pinned to those zones' IDs in this account, not to the names.
+    subnet_zones = {s.inputs["availabilityZoneId"] for s in graph.of_type("aws:ec2/subnet:Subnet")}
+    assert subnet_zones == {zones[z] for z in ZONES_AFTER}
 
 
 def test_a_pinned_limited_zone_is_kept_on_purpose() -> None:

@@ -21,7 +21,6 @@ FINDINGS: dict[str, str | None] = {
     "CKV_AWS_272": None,  # Lambda code signing
     "CKV_AWS_310": "CloudFront.4",  # CloudFront origin failover
     "CKV_AWS_332": "ECS.10",  # the Fargate platform version, pinned on purpose
-    "CKV_AWS_394": None,  # the zones, not pinned by zone ID
     "CKV2_AWS_57": "SecretsManager.1",  # the origin header's secret rotation
 }
 
@@ -79,3 +78,14 @@ def test_a_fixed_finding_has_no_exception_row_and_its_fix_is_in_the_graph(graph:
     ]
     (rule,) = lifecycle.inputs["rules"]
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 1}
+
+
+def test_zones_pinned_by_id_is_fixed_for_every_subnet(graph: Graph) -> None:
+    # CKV_AWS_394 (no Security Hub control): every subnet names its zone by ID, none by name;
+    # Aurora's instances can only name theirs (RDS CreateDBInstance takes AvailabilityZone, no
+    # ID), in the same zones, which the stack picked by ID (aws/provider.py).
+    assert not [row for row in exception_rows() if "CKV_AWS_394" in row[0]]
+    zone_ids = graph.stack_outputs["availability_zone_ids"]
+    subnets = graph.of_type("aws:ec2/subnet:Subnet")
+    assert subnets and {s.inputs.get("availabilityZoneId") for s in subnets} == set(zone_ids)
+    assert not [s.name for s in subnets if "availabilityZone" in s.inputs]
