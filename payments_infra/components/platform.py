@@ -17,7 +17,11 @@ from payments_infra.aws.monitoring import Watched
 from payments_infra.aws.provider import EngineVersion
 from payments_infra.aws.security_groups import HTTPS_PORT, Peer, allow
 from payments_infra.components.account.account_controls import AccountControls, AccountControlsArgs
-from payments_infra.components.account.findings import findings_rule_arns, findings_topic_arn
+from payments_infra.components.account.findings import (
+    findings_alarms,
+    findings_rule_arns,
+    findings_topic_arn,
+)
 from payments_infra.components.api.image import ApiImage, ApiImageArgs, ecr_repository_arn_of
 from payments_infra.components.api.service import ApiService, ApiServiceArgs
 from payments_infra.components.api.task_definition import CONTAINER_PORT
@@ -339,7 +343,8 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 account_id=args.account_id,
                 log_kms_key_arn=log_key,
                 alert_emails=config.observability.alert_emails,
-                alarms=[alarm for tier in watched for alarm in tier.alarms],
+                # And the findings rules' (by name: AccountControls comes after the topic).
+                alarms=[*(a for tier in watched for a in tier.alarms), *findings_alarms(config)],
                 dashboard_widgets=[widget for tier in watched for widget in tier.dashboard_widgets],
                 publishing_rule_arns=findings_rule_arns(args.account_id, config),
             ),

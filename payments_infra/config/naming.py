@@ -236,6 +236,8 @@ class Names:
     alarm_waf_blocked = PhysicalName("alarm-waf-blocked", ALARM)
     alarm_forwarder_errors = PhysicalName("alarm-forwarder-errors", ALARM)
     alarm_forwarder_dead_letters = PhysicalName("alarm-forwarder-dead-letters", ALARM)
+    alarm_guardduty_findings_failed = PhysicalName("alarm-guardduty-findings-failed", ALARM)
+    alarm_securityhub_findings_failed = PhysicalName("alarm-securityhub-findings-failed", ALARM)
 
 
 # Names made per availability zone put the AZ between prefix and suffix. The zone names are
