@@ -261,6 +261,14 @@ STACK_RULES = (
         check=checks_egress.check_task_egress,
     ),
     StackRule(
+        name="service-trusts-confused-deputy",
+        requirement="7.2.1",
+        description="Every role a service may assume names this account or its resources "
+        "(aws:SourceAccount, aws:SourceArn), but for the services AWS documents as sending "
+        "neither (aws/service_roles.py, WITHOUT_SOURCE_KEYS)",
+        check=checks_access.check_service_trusts,
+    ),
+    StackRule(
         name="every-bucket-aborts-uploads",
         requirement="3.2.1",
         description="Every bucket has a lifecycle rule that aborts incomplete multipart uploads",

@@ -20,6 +20,7 @@ from payments_infra.offline.checks_access import (
     check_cloudfront,
     check_encryption_in_transit,
     check_least_privilege,
+    check_service_trusts,
 )
 from payments_infra.offline.checks_conventions import (
     check_descriptions,
@@ -112,6 +113,7 @@ def run_checks(
         CheckResult("only CloudFront's origin header passes", check_origin_header(graph)),
         CheckResult("autoscaling owns the task count", check_autoscaling_owns_task_count(graph)),
         CheckResult("least-privilege policies", check_least_privilege(graph)),
+        CheckResult("service roles trusted for this account only", check_service_trusts(graph)),
         CheckResult("creation order AWS needs", check_creation_order(graph)),
         CheckResult("hardening an assessor asks for", check_hardening(graph)),
         CheckResult("hardening's keys, roles and lifecycles", check_hardening_links(graph)),
