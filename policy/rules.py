@@ -244,6 +244,13 @@ STACK_RULES = (
         "and through S3 this account's buckets and ECR's image layers only",
         check=checks_perimeter.check_endpoint_policies,
     ),
+    StackRule(
+        name="vpc-endpoints-admit-callers-only",
+        requirement="1.3.1",
+        description="Each interface endpoint has a security group of its own admitting HTTPS "
+        "only from the groups of what calls its service",
+        check=checks_perimeter.check_endpoint_callers,
+    ),
     # Advisory: payments:vpcEndpoints=false is allowed for a demo stack (cost.md). Production
     # stacks raise it to mandatory with policy/production.json.
     StackRule(

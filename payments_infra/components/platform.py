@@ -124,14 +124,14 @@ class PaymentsPlatform(pulumi.ComponentResource):
         )
         # AWS's APIs inside the VPC, so the tasks need no way to the whole Internet.
         self.endpoints: VpcEndpoints | None = None
-        if groups.endpoints is not None:
+        if groups.endpoints:
             self.endpoints = VpcEndpoints(
                 "endpoints",
                 VpcEndpointsArgs(
                     environment_suffix=suffix,
                     vpc_id=self.network.vpc_id,
                     private_subnet_ids=self.network.private_subnet_ids,
-                    security_group_id=groups.endpoints.security_group_id,
+                    security_group_ids=groups.endpoint_group_ids,
                     s3_endpoint=self.network.s3_endpoint,
                     account_id=args.account_id,
                 ),

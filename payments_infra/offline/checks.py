@@ -53,7 +53,7 @@ from payments_infra.offline.checks_network import (
     check_zone_layout,
     check_zone_loss,
 )
-from payments_infra.offline.checks_perimeter import check_endpoint_policies
+from payments_infra.offline.checks_perimeter import check_endpoint_callers, check_endpoint_policies
 from payments_infra.offline.creation_order import check_creation_order
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.iam_lint import IamLintReport, check_iam_documents
@@ -106,6 +106,7 @@ def run_checks(
         CheckResult(
             "VPC endpoints closed to other accounts (policies)", check_endpoint_policies(graph)
         ),
+        CheckResult("each VPC endpoint admits its callers only", check_endpoint_callers(graph)),
         CheckResult("CloudFront HTTPS, verified origins, WAF", check_cloudfront(graph)),
         CheckResult("WAF rules: managed groups, rate, body size", check_web_acl_rules(graph)),
         CheckResult("a WAF in front of every ALB, WAF logs kept", check_waf_coverage(graph)),
