@@ -2,7 +2,7 @@
 
 Made by AccountControls (account_controls.py), so only with ``payments:accountControls``: two
 EventBridge rules on the account's default event bus, each with one target, the alerts topic
-``alerts-{suffix}``, through an input transformer that writes a few short lines (what, how
+``alerts-{suffix}``, through an input transformer that writes one line of a few parts (what, how
 severe, which account, Region and resource, where to look), never the raw finding.
 
 - ``guardduty-findings-{suffix}``: GuardDuty findings of ``payments:findingsMinSeverity``
