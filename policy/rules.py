@@ -246,6 +246,13 @@ STACK_RULES = (
         "and through S3 this account's buckets and ECR's image layers only",
         check=checks_perimeter.check_endpoint_policies,
     ),
+    StackRule(
+        name="vpc-endpoints-admit-callers-only",
+        requirement="1.3.1",
+        description="Each interface endpoint has a security group of its own admitting HTTPS "
+        "only from the groups of what calls its service",
+        check=checks_perimeter.check_endpoint_callers,
+    ),
     # Advisory: payments:vpcEndpoints=false is allowed for a demo stack (cost.md). Production
     # stacks raise it to mandatory with policy/production.json.
     StackRule(
@@ -289,6 +296,14 @@ STACK_RULES = (
         requirement="10.2.1",
         description="Every VPC's DNS queries, and what DNS Firewall blocked, are logged",
         check=checks_dns.check_dns_query_logging,
+    ),
+    StackRule(
+        name="service-trusts-confused-deputy",
+        requirement="7.2.1",
+        description="Every role a service may assume names this account or its resources "
+        "(aws:SourceAccount, aws:SourceArn), but for the services AWS documents as sending "
+        "neither (aws/service_roles.py, WITHOUT_SOURCE_KEYS)",
+        check=checks_access.check_service_trusts,
     ),
     StackRule(
         name="every-bucket-aborts-uploads",

@@ -4,6 +4,7 @@ resource they break on purpose, to prove each check can fail."""
 from __future__ import annotations
 
 from payments_infra.offline import checks
+from payments_infra.offline.checks_network import subnet_zone
 from payments_infra.offline.graph import Graph, Resource
 from tests.stacks import SUFFIX, ZONES
 
@@ -25,5 +26,17 @@ def subnet(graph: Graph, tier: str, zone: str) -> Resource:
     return next(
         s
         for s in graph.of_type("aws:ec2/subnet:Subnet")
-        if s.tags["Tier"] == tier and s.inputs["availabilityZone"] == zone
+        if s.tags["Tier"] == tier and subnet_zone(graph, s) == zone
     )
+
+
+def move_subnet(graph: Graph, subnet: Resource, zone: str) -> None:
+    """Pin ``subnet`` to another of the stack's zones, as a broken program would."""
+    ids = dict(
+        zip(
+            graph.stack_outputs["availability_zones"],
+            graph.stack_outputs["availability_zone_ids"],
+            strict=True,
+        )
+    )
+    subnet.inputs["availabilityZoneId"] = ids[zone]

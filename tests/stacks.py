@@ -54,7 +54,7 @@ TEST_STACKS: dict[str, dict[str, str]] = {
     "no-endpoints": {
         **VALID_CONFIG,
         "payments:vpcEndpoints": "false",
-        "payments:egressAllowList": '["52.94.10.0/24:443", "54.239.0.0/20:8443"]',
+        "payments:egressAllowList": '["52.94.10.0/24:443", "54.239.10.0/24:8443"]',
     },
     "prebuilt-image-x86": {
         **VALID_CONFIG,

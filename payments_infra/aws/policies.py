@@ -27,15 +27,18 @@ ACCOUNT_CONDITION_KEYS = {"firehose.amazonaws.com": "sts:ExternalId"}
 
 
 def trust_policy(
-    service: str, account_id: str, source_arn: str | None = None, *, conditions: bool = True
+    service: str,
+    account_id: str,
+    source_arn: str | list[str] | None = None,
+    *,
+    conditions: bool = True,
 ) -> str:
     """Only ``service``, acting for this account (and for ``source_arn``, where the service
     says which resource it acts for), may assume the role: AWS's confused-deputy conditions.
 
-    ``conditions=False`` is for the one service that sends neither key when it assumes a
-    role: CloudTrail delivering to CloudWatch Logs (CloudTrail user guide, "Role policy
-    document for CloudTrail to use CloudWatch Logs": confused-deputy prevention "is not
-    applicable"); with the conditions, its delivery would be refused.
+    ``conditions=False`` is for the services of ``service_roles.WITHOUT_SOURCE_KEYS``, which
+    AWS does not document as sending either key when they assume a role: with the conditions,
+    they could be refused.
     """
     statement: dict[str, Any] = {
         "Effect": "Allow",

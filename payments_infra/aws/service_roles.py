@@ -20,6 +20,19 @@ from payments_infra.aws.policies import trust_policy
 from payments_infra.aws.tagging import name_tag
 from payments_infra.config.naming import PhysicalName, physical_name
 
+# The services whose roles trust them without aws:SourceAccount or aws:SourceArn, and why: a
+# condition on a key the service does not send refuses it. Every other service role carries
+# them (offline/checks_access.py, check_service_trusts; rule service-trusts-confused-deputy).
+WITHOUT_SOURCE_KEYS: dict[str, str] = {
+    "cloudtrail.amazonaws.com": "CloudTrail sends neither key when it delivers to CloudWatch "
+    'Logs (CloudTrail user guide, "Role policy document for CloudTrail to use CloudWatch '
+    'Logs": confused-deputy prevention is not applicable)',
+    "lambda.amazonaws.com": "Lambda documents no confused-deputy key on the execution role's "
+    'trust (Lambda developer guide, "Defining Lambda function permissions with an execution '
+    'role": the trust names lambda.amazonaws.com only); no other account can give its '
+    "function this role, as iam:PassRole passes roles of the caller's own account only",
+}
+
 
 @dataclass(frozen=True)
 class ServiceRole:
@@ -40,17 +53,15 @@ def service_role(
     policy: pulumi.Input[str],
     suffix: str,
     opts: pulumi.ResourceOptions,
-    source_arn: Callable[[str], str] | None = None,
+    source_arn: Callable[[str], str | list[str]] | None = None,
     description: str | None = None,
-    confused_deputy_conditions: bool = True,
 ) -> ServiceRole:
     """A role only ``service`` acting for this account may assume, with ``policy`` inline.
 
     Logical names ``{resource_name}-role`` and ``{resource_name}-policy``; physical names
     ``role_name`` and ``policy_name`` (naming.Names). ``source_arn`` makes the
     ARN pattern of the resources the service acts for, from the account id, for services that
-    send ``aws:SourceArn``. ``confused_deputy_conditions=False`` only for a service that
-    sends no ``aws:SourceAccount`` (policies.trust_policy says which).
+    send ``aws:SourceArn``. No condition at all for a service of ``WITHOUT_SOURCE_KEYS``.
     """
     role = _role(
         resource_name,
@@ -61,7 +72,6 @@ def service_role(
         opts=opts,
         source_arn=source_arn,
         description=description,
-        conditions=confused_deputy_conditions,
     )
     inline = aws.iam.RolePolicy(
         f"{resource_name}-policy",
@@ -91,11 +101,13 @@ def managed_service_role(
     managed_policy_arn: str,
     suffix: str,
     opts: pulumi.ResourceOptions,
+    source_arn: Callable[[str], str | list[str]] | None = None,
     description: str | None = None,
 ) -> ManagedServiceRole:
-    """A role only ``service`` acting for this account may assume, with an AWS managed
-    policy attached. Logical names ``{resource_name}-role`` and
-    ``{resource_name}-managed-policy``; the role's physical name ``role_name``."""
+    """A role only ``service`` acting for this account (and for ``source_arn``, as in
+    ``service_role``) may assume, with an AWS managed policy attached. Logical names
+    ``{resource_name}-role`` and ``{resource_name}-managed-policy``; the role's physical name
+    ``role_name``."""
     role = _role(
         resource_name,
         role_name,
@@ -103,6 +115,7 @@ def managed_service_role(
         account_id=account_id,
         suffix=suffix,
         opts=opts,
+        source_arn=source_arn,
         description=description,
     )
     attachment = attach_managed_policy(resource_name, role, managed_policy_arn, opts)
@@ -128,9 +141,8 @@ def _role(
     account_id: pulumi.Input[str],
     suffix: str,
     opts: pulumi.ResourceOptions,
-    source_arn: Callable[[str], str] | None = None,
+    source_arn: Callable[[str], str | list[str]] | None = None,
     description: str | None = None,
-    conditions: bool = True,
 ) -> aws.iam.Role:
     role_name = physical_name(name, suffix)
     return aws.iam.Role(
@@ -143,7 +155,7 @@ def _role(
                     service,
                     account,
                     source_arn(account) if source_arn else None,
-                    conditions=conditions,
+                    conditions=service not in WITHOUT_SOURCE_KEYS,
                 )
             ),
             tags=name_tag(role_name),

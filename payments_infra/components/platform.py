@@ -1,7 +1,7 @@
 """PaymentsPlatform: wires the tiers together, and nothing else.
 
 Each tier is one component; this class only hands one component's output attributes to the
-next one's Args, says which tier may reach which (``allow``), and gathers the tiers' log
+next one's Args, opens the paths between tiers (network_paths.py), and gathers the tiers' log
 groups, alarms and dashboard widgets for the pieces that watch them. It reads like the
 architecture diagram in docs/architecture.md.
 """
@@ -16,13 +16,14 @@ from payments_infra.aws.access import stack_custodians
 from payments_infra.aws.keys import LogsKey, LogsKeyArgs
 from payments_infra.aws.monitoring import Watched
 from payments_infra.aws.provider import EngineVersion
-from payments_infra.aws.security_groups import HTTPS_PORT, Peer, allow
 from payments_infra.components.account.account_controls import AccountControls, AccountControlsArgs
-from payments_infra.components.account.findings import findings_rule_arns, findings_topic_arn
+from payments_infra.components.account.findings import (
+    findings_alarms,
+    findings_rule_arns,
+    findings_topic_arn,
+)
 from payments_infra.components.api.image import api_image
 from payments_infra.components.api.service import ApiService, ApiServiceArgs
-from payments_infra.components.api.task_definition import CONTAINER_PORT
-from payments_infra.components.database.aurora import PORT
 from payments_infra.components.database.database import Database, DatabaseArgs
 from payments_infra.components.database.db_rotation import (
     ROTATION_OFF_WARNING,
@@ -37,13 +38,8 @@ from payments_infra.components.frontend.site import SiteFile
 from payments_infra.components.network.dns_firewall import DnsFirewall, DnsFirewallArgs
 from payments_infra.components.network.endpoints import VpcEndpoints, VpcEndpointsArgs
 from payments_infra.components.network.network import Network, NetworkArgs
-from payments_infra.components.network.security_groups import (
-    SecurityGroups,
-    SecurityGroupsArgs,
-    alb_clients,
-    allow_listed,
-    to_aws_apis,
-)
+from payments_infra.components.network.security_groups import SecurityGroups, SecurityGroupsArgs
+from payments_infra.components.network_paths import open_network_paths
 from payments_infra.components.observability.alb_access_logs import AlbAccessLogs, AlbAccessLogsArgs
 from payments_infra.components.observability.log_archive import LogArchive, LogArchiveArgs
 from payments_infra.components.observability.observability import Observability, ObservabilityArgs
@@ -110,6 +106,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 environment_suffix=suffix,
                 vpc_cidr=config.vpc_cidr,
                 availability_zones=args.availability_zones,
+                availability_zone_ids=args.availability_zone_ids,
                 account_id=args.account_id,
                 log_kms_key_arn=log_key,
             ),
@@ -139,14 +136,14 @@ class PaymentsPlatform(pulumi.ComponentResource):
         )
         # AWS's APIs inside the VPC, so the tasks need no way to the whole Internet.
         self.endpoints: VpcEndpoints | None = None
-        if groups.endpoints is not None:
+        if groups.endpoints:
             self.endpoints = VpcEndpoints(
                 "endpoints",
                 VpcEndpointsArgs(
                     environment_suffix=suffix,
                     vpc_id=self.network.vpc_id,
                     private_subnet_ids=self.network.private_subnet_ids,
-                    security_group_id=groups.endpoints.security_group_id,
+                    security_group_ids=groups.endpoint_group_ids,
                     s3_endpoint=self.network.s3_endpoint,
                     account_id=args.account_id,
                 ),
@@ -159,25 +156,13 @@ class PaymentsPlatform(pulumi.ComponentResource):
             *(self.endpoints.endpoints if self.endpoints else []),
         ]
 
-        # Who may reach whom: one line per arrow of the diagram (docs/architecture.md), each
-        # rule named {source}-to-{target}. Made before the tiers, which wait for their ways.
-        clients = alb_clients(config.service.ingress, args.cloudfront_prefix_list_id)
-        for client in clients:
-            allow(client, groups.alb, HTTPS_PORT, "HTTPS to the ALB; port 80 stays closed")
-        s3 = Peer(label="s3", prefix_list_id=self.network.s3_endpoint.prefix_list_id)
-        task_paths = [
-            *allow(groups.alb, groups.api_tasks, CONTAINER_PORT, "Requests to the API"),
-            *allow(groups.api_tasks, groups.database, PORT, "PostgreSQL over TLS"),
-            *to_aws_apis(groups.api_tasks, groups.endpoints, image_layers=s3),
-        ]
-        for destination, port in dict.fromkeys(config.egress_allow_list):  # one rule each
-            allow(
-                groups.api_tasks, allow_listed(destination, port), port, "payments:egressAllowList"
-            )
-        rotation_paths: list[pulumi.Resource] = []
-        if groups.db_rotation is not None:
-            rotation_paths += allow(groups.db_rotation, groups.database, PORT, "Password changes")
-            rotation_paths += to_aws_apis(groups.db_rotation, groups.endpoints)
+        # Who may reach whom: every arrow of the diagram, before the tiers that use them.
+        paths = open_network_paths(
+            groups,
+            config,
+            s3_prefix_list_id=self.network.s3_endpoint.prefix_list_id,
+            cloudfront_prefix_list_id=args.cloudfront_prefix_list_id,
+        )
 
         self.database = Database(
             "database",
@@ -238,7 +223,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 ecr_repository_arn=repository_arn,
                 private_subnet_ids=self.network.private_subnet_ids,
                 security_group_id=groups.api_tasks.security_group_id,
-                network_paths=[*task_paths, *ways_to_aws],
+                network_paths=[*paths.api_tasks, *ways_to_aws],
                 target_group_arn=self.load_balancer.target_group_arn,
                 forwarding=self.load_balancer.forwarding,
                 target_dimensions=self.load_balancer.target_dimensions,
@@ -263,7 +248,7 @@ class PaymentsPlatform(pulumi.ComponentResource):
                     environment_suffix=suffix,
                     rotation_days=config.database.rotation_days,
                     security_group_id=groups.db_rotation.security_group_id,
-                    network_paths=[*rotation_paths, *ways_to_aws],
+                    network_paths=[*paths.db_rotation, *ways_to_aws],
                     private_subnet_ids=self.network.private_subnet_ids,
                     locked_security_group_id=self.network.default_security_group.id,
                     account_id=args.account_id,
@@ -355,7 +340,8 @@ class PaymentsPlatform(pulumi.ComponentResource):
                 account_id=args.account_id,
                 log_kms_key_arn=log_key,
                 alert_emails=config.observability.alert_emails,
-                alarms=[alarm for tier in watched for alarm in tier.alarms],
+                # And the findings rules' (by name: AccountControls comes after the topic).
+                alarms=[*(a for tier in watched for a in tier.alarms), *findings_alarms(config)],
                 dashboard_widgets=[widget for tier in watched for widget in tier.dashboard_widgets],
                 publishing_rule_arns=findings_rule_arns(args.account_id, config),
             ),

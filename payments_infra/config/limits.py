@@ -170,17 +170,62 @@ def validate_suffix(suffix: str) -> str:
     return suffix
 
 
-MIN_EGRESS_PREFIX = 16
+# The widest allow-list entry: a /24 (256 addresses). It is the longest prefix the Internet's
+# routing table carries (operators filter announcements longer than /24), so any destination a
+# processor publishes, down to one address, can be listed as /24s or narrower; a wider block is
+# a share of a cloud Region or a CDN that other tenants also answer from, a way out for data
+# rather than a destination.
+MIN_EGRESS_PREFIX = 24
 # DNS (53) and DNS over TLS (853): a resolver outside the VPC would answer what the VPC's DNS
 # Firewall refuses (components/network/dns_firewall.py), so no allow-list entry may reach one.
 DNS_PORTS = (53, 853)
-EGRESS_DESTINATION = re.compile(r"(?P<cidr>[0-9./]+):(?P<port>[0-9]{1,5})")
+# A port only when the entry names none: what a payment processor's API listens on.
+DEFAULT_EGRESS_PORT = 443
+EGRESS_DESTINATION = re.compile(r"(?P<cidr>[0-9./]+)(?::(?P<ports>[0-9]{1,5}(?:,[0-9]{1,5})*))?")
+EGRESS_FORMAT = '"<IPv4 CIDR>" (port 443) or "<IPv4 CIDR>:<port>[,<port>...]"'
+
+
+def _egress_entry(
+    key: str, entry: str
+) -> tuple[list[tuple[ipaddress.IPv4Network, int]], str | None]:
+    """One allow-list entry as (network, port) pairs, or the rule it breaks."""
+    match = EGRESS_DESTINATION.fullmatch(entry)
+    try:
+        network = ipaddress.IPv4Network(match["cidr"]) if match else None
+    except ValueError:
+        network = None
+    ports = [int(p) for p in match["ports"].split(",")] if match and match["ports"] else []
+    if match and not match["ports"]:
+        ports = [DEFAULT_EGRESS_PORT]
+    if network is None or not ports or not all(1 <= port <= 65535 for port in ports):
+        return (
+            [],
+            f'{key} entries must be {EGRESS_FORMAT} such as "52.94.10.0/24:443"; got "{entry}"',
+        )
+    if not network.is_global:
+        return [], (
+            f"{key} entries must be public internet addresses (the VPC's own destinations are "
+            f'allowed already); got "{entry}"'
+        )
+    if any(port in DNS_PORTS for port in ports):
+        return [], (
+            f"{key} entries must not be DNS ports {' or '.join(map(str, DNS_PORTS))} (a "
+            "resolver outside the VPC would go round its DNS Firewall; add the names to "
+            f'payments:dnsAllowList instead); got "{entry}"'
+        )
+    if network.prefixlen < MIN_EGRESS_PREFIX:
+        return [], (
+            f"{key} entries must be /{MIN_EGRESS_PREFIX} or narrower (at most 256 addresses: "
+            f'list a wider range as several /{MIN_EGRESS_PREFIX}s); got "{entry}"'
+        )
+    return [(network, port) for port in dict.fromkeys(ports)], None
 
 
 def _egress_destinations(
     setting: Setting[tuple[tuple[ipaddress.IPv4Network, int], ...]], text: str
 ) -> Parsed[tuple[tuple[ipaddress.IPv4Network, int], ...]]:
-    """A JSON list of "<public IPv4 CIDR>:<port>" strings, e.g. ["52.94.10.0/24:443"]."""
+    """A JSON list of "<public IPv4 CIDR>[:<port>,...]" strings, e.g. ["52.94.10.0/24:443"]:
+    each entry as one (network, port) pair per port, 443 when it names none."""
     try:
         entries = json.loads(text)
     except json.JSONDecodeError:
@@ -190,35 +235,10 @@ def _egress_destinations(
     destinations: list[tuple[ipaddress.IPv4Network, int]] = []
     problems = []
     for entry in entries:
-        match = EGRESS_DESTINATION.fullmatch(entry)
-        try:
-            network = ipaddress.IPv4Network(match["cidr"]) if match else None
-        except ValueError:
-            network = None
-        port = int(match["port"]) if match else 0
-        if network is None or not 1 <= port <= 65535:
-            problems.append(
-                f'{setting.key} entries must be "<IPv4 CIDR>:<port>" such as '
-                f'"52.94.10.0/24:443"; got "{entry}"'
-            )
-        elif not network.is_global:
-            problems.append(
-                f"{setting.key} entries must be public internet addresses (the VPC's own "
-                f'destinations are allowed already); got "{entry}"'
-            )
-        elif port in DNS_PORTS:
-            problems.append(
-                f"{setting.key} entries must not be DNS ports {' or '.join(map(str, DNS_PORTS))} "
-                "(a resolver outside the VPC would go round its DNS Firewall; add the names to "
-                f'payments:dnsAllowList instead); got "{entry}"'
-            )
-        elif network.prefixlen < MIN_EGRESS_PREFIX:
-            problems.append(
-                f"{setting.key} entries must be /{MIN_EGRESS_PREFIX} or narrower (an allow-list, "
-                f'not the internet); got "{entry}"'
-            )
-        else:
-            destinations.append((network, port))
+        pairs, problem = _egress_entry(setting.key, entry)
+        destinations += pairs
+        if problem:
+            problems.append(problem)
     return tuple(destinations), problems
 
 

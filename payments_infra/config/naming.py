@@ -87,12 +87,15 @@ class Names:
     public_route_table = PhysicalName("rtb-public", TAG_VALUE)
     default_security_group = PhysicalName("default-sg", TAG_VALUE)
     s3_endpoint = PhysicalName("vpce-s3", TAG_VALUE)
-    # interface VPC endpoints (endpoints.py): one per service, and their group
+    # interface VPC endpoints (endpoints.py): one per service, each with its own group
     endpoint_ecr_api = PhysicalName("vpce-ecr-api", TAG_VALUE)
     endpoint_ecr_dkr = PhysicalName("vpce-ecr-dkr", TAG_VALUE)
     endpoint_logs = PhysicalName("vpce-logs", TAG_VALUE)
     endpoint_secretsmanager = PhysicalName("vpce-secretsmanager", TAG_VALUE)
-    endpoint_security_group = PhysicalName("vpce-sg", SECURITY_GROUP)
+    endpoint_ecr_api_security_group = PhysicalName("vpce-ecr-api-sg", SECURITY_GROUP)
+    endpoint_ecr_dkr_security_group = PhysicalName("vpce-ecr-dkr-sg", SECURITY_GROUP)
+    endpoint_logs_security_group = PhysicalName("vpce-logs-sg", SECURITY_GROUP)
+    endpoint_secretsmanager_security_group = PhysicalName("vpce-secretsmanager-sg", SECURITY_GROUP)
     flow_log = PhysicalName("flow-log", TAG_VALUE)
     flow_log_group = PhysicalName("/aws/vpc/flow-logs", LOG_GROUP)
     flow_log_role = PhysicalName("vpc-flow-logs-role", IAM_ROLE)
@@ -258,6 +261,8 @@ class Names:
     alarm_forwarder_errors = PhysicalName("alarm-forwarder-errors", ALARM)
     alarm_forwarder_dead_letters = PhysicalName("alarm-forwarder-dead-letters", ALARM)
     alarm_dns_blocked = PhysicalName("alarm-dns-blocked", ALARM)
+    alarm_guardduty_findings_failed = PhysicalName("alarm-guardduty-findings-failed", ALARM)
+    alarm_securityhub_findings_failed = PhysicalName("alarm-securityhub-findings-failed", ALARM)
 
 
 # Names made per availability zone put the AZ between prefix and suffix. The zone names are

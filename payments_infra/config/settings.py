@@ -175,7 +175,8 @@ AVAILABILITY_ZONES: Setting[tuple[str, ...] | None] = Setting(
     "looks them up by zone ID (provider.LIMITED_ZONE_IDS says which it leaves out and why).",
     parse=_zones,
     creation_only=CreationOnly(
-        "it is the `availability_zone` of every subnet and of the Aurora writer and reader, "
+        "its zones' IDs are the `availability_zone_id` of every subnet and its names the "
+        "`availability_zone` of the Aurora writer and reader, "
         "which cannot change in place: other zones replace both instances and the subnets the "
         "database uses; unset, the zones the look-up chooses must stay those the stack was "
         "built in (the `availability_zones` output)"
@@ -198,10 +199,12 @@ EGRESS_ALLOW_LIST: Setting[tuple[tuple[ipaddress.IPv4Network, int], ...]] = Sett
     type="JSON list",
     default=(),
     shown_default="[] (none)",
-    rule='a JSON list of "<public IPv4 CIDR, /16 or narrower>:<port>", e.g. ["52.94.10.0/24:443"]',
+    rule='a JSON list of "<public IPv4 CIDR, /24 or narrower>[:<port>,...]" (port 443 when '
+    'none is named), e.g. ["52.94.10.0/24", "54.187.174.169/32:8443"]',
     description="Internet destinations the API really needs (its payment processor), "
-    "reached through the NAT gateways; with payments:vpcEndpoints the tasks may send "
-    "nowhere else outside the VPC (PCI DSS 1.3.2).",
+    "reached through the NAT gateways, each on its own ports only; with "
+    "payments:vpcEndpoints the tasks may send nowhere else outside the VPC (PCI DSS 1.3.2). "
+    "A wider range is listed as several /24s.",
     parse=_egress_destinations,
 )
 DNS_ALLOW_LIST: Setting[tuple[str, ...]] = Setting(

@@ -52,6 +52,7 @@ DOCS_STACK = {
     "payments:logArchive": "s3",
     "payments:albIngress": "cloudfront",
     "payments:alertEmails": '["oncall@example.com"]',
+    "payments:accountControls": "true",
 }
 
 

@@ -21,6 +21,7 @@ from payments_infra.offline.checks_access import (
     check_cloudfront,
     check_encryption_in_transit,
     check_least_privilege,
+    check_service_trusts,
 )
 from payments_infra.offline.checks_conventions import (
     check_descriptions,
@@ -55,7 +56,7 @@ from payments_infra.offline.checks_network import (
     check_zone_layout,
     check_zone_loss,
 )
-from payments_infra.offline.checks_perimeter import check_endpoint_policies
+from payments_infra.offline.checks_perimeter import check_endpoint_callers, check_endpoint_policies
 from payments_infra.offline.creation_order import check_creation_order
 from payments_infra.offline.graph import Graph
 from payments_infra.offline.iam_lint import IamLintReport, check_iam_documents
@@ -115,6 +116,7 @@ def run_checks(
         CheckResult("DNS queries logged for every VPC", check_dns_query_logging(graph)),
         CheckResult("secrets closed to all but their users", check_secret_policies(graph)),
         CheckResult("keys administered by the custodians only", check_key_admins(graph)),
+        CheckResult("each VPC endpoint admits its callers only", check_endpoint_callers(graph)),
         CheckResult("CloudFront HTTPS, verified origins, WAF", check_cloudfront(graph)),
         CheckResult("WAF rules: managed groups, rate, body size", check_web_acl_rules(graph)),
         CheckResult("a WAF in front of every ALB, WAF logs kept", check_waf_coverage(graph)),
@@ -122,6 +124,7 @@ def run_checks(
         CheckResult("only CloudFront's origin header passes", check_origin_header(graph)),
         CheckResult("autoscaling owns the task count", check_autoscaling_owns_task_count(graph)),
         CheckResult("least-privilege policies", check_least_privilege(graph)),
+        CheckResult("service roles trusted for this account only", check_service_trusts(graph)),
         CheckResult("creation order AWS needs", check_creation_order(graph)),
         CheckResult("hardening an assessor asks for", check_hardening(graph)),
         CheckResult("hardening's keys, roles and lifecycles", check_hardening_links(graph)),

@@ -1,5 +1,5 @@
 """Graph-wide checks of access and transit: TLS to and behind the ALB, CloudFront, the
-task count autoscaling owns, and least-privilege policies.
+task count autoscaling owns, least-privilege policies, and service roles' confused-deputy keys.
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from payments_infra.aws.service_roles import WITHOUT_SOURCE_KEYS
 from payments_infra.offline.checks_conventions import label
 from payments_infra.offline.graph import Graph, Resource, revealed
 
@@ -173,4 +174,40 @@ def check_least_privilege(graph: Graph) -> list[str]:
                 ANY_RESOURCE_ACTIONS
             ):
                 problems.append(f"{label(resource)} allows {actions} on every resource")
+    return problems
+
+
+# The keys that tie a service's use of a role to this account or to its resources: AWS's
+# confused-deputy keys, and the external id Firehose passes (aws/policies.py,
+# ACCOUNT_CONDITION_KEYS).
+SOURCE_KEYS = ("aws:SourceAccount", "aws:SourceArn", "sts:ExternalId")
+
+
+def _condition_keys(statement: dict[str, Any]) -> set[str]:
+    return {key for operator in (statement.get("Condition") or {}).values() for key in operator}
+
+
+def check_service_trusts(graph: Graph) -> list[str]:
+    """Every role a service principal may assume says for which account or resource
+    (``aws:SourceAccount``, ``aws:SourceArn``), unless the service is one of
+    ``service_roles.WITHOUT_SOURCE_KEYS``, each with AWS's reason: without them another
+    account's use of the same service could be steered into this role (the confused deputy)."""
+    problems = []
+    for role in graph.of_type("aws:iam/role:Role"):
+        try:
+            document = json.loads(str(revealed(role.inputs.get("assumeRolePolicy"))))
+        except json.JSONDecodeError:
+            problems.append(f"{label(role)}: its trust policy is not JSON")
+            continue
+        for statement in _as_list(document.get("Statement")):
+            if statement.get("Effect") != "Allow":
+                continue
+            principal = statement.get("Principal")
+            services = _as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+            exempt = all(service in WITHOUT_SOURCE_KEYS for service in services)
+            if services and not exempt and not _condition_keys(statement) & set(SOURCE_KEYS):
+                problems.append(
+                    f"{label(role)} trusts {', '.join(services)} without aws:SourceAccount or "
+                    "aws:SourceArn: another account's use of the service could assume it"
+                )
     return problems

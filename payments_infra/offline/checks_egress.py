@@ -11,6 +11,8 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
+from payments_infra.components.network.endpoints import FUNCTION_ENDPOINTS, TASK_ENDPOINTS
+from payments_infra.config import REQUIRED_REGION as REGION
 from payments_infra.config.limits import MIN_EGRESS_PREFIX
 from payments_infra.offline.checks_conventions import label
 from payments_infra.offline.graph import Graph, Resource
@@ -143,46 +145,58 @@ def check_task_egress(graph: Graph) -> list[str]:
     return problems
 
 
-def _clients(graph: Graph) -> list[tuple[Resource, list[str]]]:
-    """What runs in the VPC and calls AWS, with its security groups: ECS services and the
-    Lambda functions attached to the VPC."""
-    clients = [(s, service_groups(s)) for s in graph.of_type(ECS_SERVICE)]
+def _clients(graph: Graph) -> list[tuple[Resource, list[str], tuple[str, ...]]]:
+    """What runs in the VPC and calls AWS, with its security groups and the endpoint services
+    it calls (endpoints.py): ECS services and the Lambda functions attached to the VPC."""
+    clients: list[tuple[Resource, list[str], tuple[str, ...]]] = [
+        (s, service_groups(s), TASK_ENDPOINTS) for s in graph.of_type(ECS_SERVICE)
+    ]
     for function in graph.of_type(LAMBDA_FUNCTION):
         groups = (function.inputs.get("vpcConfig") or {}).get("securityGroupIds") or []
         if groups:
-            clients.append((function, list(groups)))
+            clients.append((function, list(groups), FUNCTION_ENDPOINTS))
     return clients
+
+
+def endpoint_service(endpoint: Resource) -> str:
+    """The AWS service of an endpoint, e.g. ``ecr.api``."""
+    return str(endpoint.inputs.get("serviceName", "")).removeprefix(f"com.amazonaws.{REGION}.")
 
 
 def check_endpoint_clients(graph: Graph) -> list[str]:
     """With private DNS on the VPC endpoints, AWS's API names resolve to them for everything in
-    the VPC: each ECS service and VPC Lambda function must be able to send to them on 443, and
-    be let in by their group; ECS tasks must also reach S3's prefix list (image layers)."""
+    the VPC: each ECS service and VPC Lambda function must be able to send on 443 to the
+    endpoint of each service it calls, and be let in by that endpoint's group; ECS tasks must
+    also reach S3's prefix list (image layers)."""
     private_dns = [e for e in interface_endpoints(graph) if e.inputs.get("privateDnsEnabled")]
     if not private_dns:
         return []
-    endpoints, prefix_lists = endpoint_groups(graph), gateway_prefix_lists(graph)
-    admitted = {
-        rule.inputs.get("referencedSecurityGroupId")
-        for rule in rules_on(graph, INGRESS_RULE, endpoints)
-        if _opens(rule, HTTPS)
+    groups_of = {
+        endpoint_service(e): set(e.inputs.get("securityGroupIds") or []) for e in private_dns
     }
+    prefix_lists = gateway_prefix_lists(graph)
     problems = []
-    for client, groups in _clients(graph):
+    for client, groups, calls in _clients(graph):
         egress = [rule for rule in rules_on(graph, EGRESS_RULE, groups) if _opens(rule, HTTPS)]
         anywhere = any(rule.inputs.get("cidrIpv4") == "0.0.0.0/0" for rule in egress)
-        if not anywhere and not any(
-            rule.inputs.get("referencedSecurityGroupId") in endpoints for rule in egress
-        ):
-            problems.append(
-                f"{label(client)} cannot send to the VPC endpoints on {HTTPS}: its calls to AWS "
-                "resolve to them (private DNS)"
-            )
-        if not admitted.intersection(groups):
-            problems.append(
-                f"{label(client)} is not let in by the VPC endpoints' security group on "
-                f"{HTTPS}: its calls to AWS would time out"
-            )
+        for service in [s for s in calls if s in groups_of]:
+            endpoint = groups_of[service]
+            if not anywhere and not any(
+                rule.inputs.get("referencedSecurityGroupId") in endpoint for rule in egress
+            ):
+                problems.append(
+                    f"{label(client)} cannot send to the {service} endpoint on {HTTPS}: its "
+                    "calls to AWS resolve to it (private DNS)"
+                )
+            if not any(
+                rule.inputs.get("referencedSecurityGroupId") in groups
+                for rule in rules_on(graph, INGRESS_RULE, endpoint)
+                if _opens(rule, HTTPS)
+            ):
+                problems.append(
+                    f"{label(client)} is not let in by the {service} endpoint's security group "
+                    f"on {HTTPS}: its calls to AWS would time out"
+                )
         reaches_s3 = any(rule.inputs.get("prefixListId") in prefix_lists for rule in egress)
         if client.type == ECS_SERVICE and not anywhere and not reaches_s3:
             problems.append(

@@ -21,6 +21,23 @@ class SubnetRouting:
     nat_zone: str | None  # for a NAT target: the zone of the subnet the NAT sits in
 
 
+def subnet_zone(graph: Graph, subnet: Resource) -> str:
+    """The zone a subnet is pinned to, by name: subnets are pinned by zone ID
+    (network.py), which the stack's outputs name in the same order as the zones' names; a
+    subnet pinned by name, or an ID the stack does not list, is shown as given."""
+    names = dict(
+        zip(
+            graph.stack_outputs.get("availability_zone_ids") or [],
+            graph.stack_outputs.get("availability_zones") or [],
+            strict=False,
+        )
+    )
+    zone_id = subnet.inputs.get("availabilityZoneId")
+    if zone_id:
+        return str(names.get(zone_id, zone_id))
+    return str(subnet.inputs.get("availabilityZone"))
+
+
 def subnet_routing(graph: Graph) -> list[SubnetRouting]:
     """Follow each subnet's route-table association to its default route's target."""
     table_of_subnet = {
@@ -45,11 +62,11 @@ def subnet_routing(graph: Graph) -> list[SubnetRouting]:
             nat = by_id.get(route.inputs["natGatewayId"])
             nat_subnet = by_id.get(nat.inputs.get("subnetId", "")) if nat else None
             target = "nat_gateway" if nat else "missing NAT gateway"
-            nat_zone = nat_subnet.inputs["availabilityZone"] if nat_subnet else None
+            nat_zone = subnet_zone(graph, nat_subnet) if nat_subnet else None
         routing.append(
             SubnetRouting(
                 subnet,
-                subnet.inputs["availabilityZone"],
+                subnet_zone(graph, subnet),
                 subnet.tags.get("Tier", "?"),
                 target,
                 nat_zone,

@@ -42,7 +42,7 @@ from payments_infra.offline.stack_file import StackFileError, read_stack_config,
 # The settings worth a glance per resource type (engine input names).
 KEY_SETTINGS: dict[str, list[str]] = {
     "aws:ec2/vpc:Vpc": ["cidrBlock", "enableDnsSupport", "enableDnsHostnames"],
-    "aws:ec2/subnet:Subnet": ["availabilityZone", "cidrBlock", "mapPublicIpOnLaunch"],
+    "aws:ec2/subnet:Subnet": ["availabilityZoneId", "cidrBlock", "mapPublicIpOnLaunch"],
     "aws:ec2/eip:Eip": ["domain"],
     "aws:ec2/natGateway:NatGateway": ["subnetId", "allocationId"],
     "aws:ec2/route:Route": ["routeTableId", "destinationCidrBlock", "gatewayId", "natGatewayId"],

@@ -15,6 +15,7 @@ from payments_infra.config.errors import ConfigError
 from payments_infra.config.naming import MAX_SUFFIX_LENGTH
 from payments_infra.config.setting import Setting, binding
 from payments_infra.config.stack_config import TIERS
+from payments_infra.offline.checks_network import subnet_zone
 from payments_infra.offline.mocks import (
     MOCK_ZONE_IDS,
     MOCK_ZONES,
@@ -189,7 +190,7 @@ def test_zones_are_the_first_three_the_region_offers() -> None:
 def test_pinned_zones_replace_the_lookup() -> None:
     pinned = '["us-east-1b", "us-east-1d", "us-east-1f"]'
     graph = record_program({**VALID_CONFIG, "payments:availabilityZones": pinned}, stack="test")
-    zones = sorted({s.inputs["availabilityZone"] for s in graph.of_type("aws:ec2/subnet:Subnet")})
+    zones = sorted({subnet_zone(graph, s) for s in graph.of_type("aws:ec2/subnet:Subnet")})
     assert zones == ["us-east-1b", "us-east-1d", "us-east-1f"]
 
 
@@ -251,8 +252,9 @@ def test_the_program_builds_in_the_zones_after_the_limited_one() -> None:
     assert graph.stack_outputs["availability_zones"] == ["us-east-1b", "us-east-1c", "us-east-1d"]
     # The zone IDs on-call compares with AWS Health, in the same order.
     assert graph.stack_outputs["availability_zone_ids"] == [zones[z] for z in ZONES_AFTER]
-    subnet_zones = {s.inputs["availabilityZone"] for s in graph.of_type("aws:ec2/subnet:Subnet")}
-    assert subnet_zones == {"us-east-1b", "us-east-1c", "us-east-1d"}
+    # The subnets are pinned to those zones' IDs in this account, not to the names.
+    subnet_zones = {s.inputs["availabilityZoneId"] for s in graph.of_type("aws:ec2/subnet:Subnet")}
+    assert subnet_zones == {zones[z] for z in ZONES_AFTER}
 
 
 def test_a_pinned_limited_zone_is_kept_on_purpose() -> None:
@@ -344,16 +346,37 @@ def test_egress_destinations_are_parsed() -> None:
     )
 
 
+def test_an_egress_entry_without_a_port_is_https_only_and_may_name_several() -> None:
+    value = '["52.94.10.0/24", "54.187.174.169/32:8443,443,8443"]'
+    config = load(**{"payments:egressAllowList": value})
+    assert config.egress_allow_list == (
+        (ipaddress.IPv4Network("52.94.10.0/24"), 443),
+        (ipaddress.IPv4Network("54.187.174.169/32"), 8443),
+        (ipaddress.IPv4Network("54.187.174.169/32"), 443),
+    )
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
         ('"52.94.10.0/24:443"', "payments:egressAllowList must be a JSON list"),
-        ('["52.94.10.0/24"]', 'entries must be "<IPv4 CIDR>:<port>" .*; got "52.94.10.0/24"'),
+        (
+            '["52.94.10.0/24:"]',
+            'entries must be "<IPv4 CIDR>" \\(port 443\\) or .*; got "52.94.10.0/24:"',
+        ),
+        ('["52.94.10.0/24:443,"]', 'got "52.94.10.0/24:443,"'),
         ('["52.94.10.1/24:443"]', 'got "52.94.10.1/24:443"'),  # host bits set
         ('["52.94.10.0/24:70000"]', 'got "52.94.10.0/24:70000"'),
-        ('["10.1.0.0/16:443"]', 'must be public internet addresses .*; got "10.1.0.0/16:443"'),
+        ('["52.94.10.0/24:443,0"]', 'got "52.94.10.0/24:443,0"'),
+        ('["10.1.0.0/24:443"]', 'must be public internet addresses .*; got "10.1.0.0/24:443"'),
         ('["203.0.113.0/24:443"]', "must be public internet addresses"),  # documentation range
-        ('["0.0.0.0/0:443"]', 'must be /16 or narrower .*; got "0.0.0.0/0:443"'),
+        ('["0.0.0.0/0:443"]', 'must be /24 or narrower .*; got "0.0.0.0/0:443"'),
+        # The boundary: /24 is accepted (above), /23 refused; no port still means a bound.
+        (
+            '["52.94.10.0/23"]',
+            'must be /24 or narrower \\(at most 256 addresses.*; got "52.94.10.0/23"',
+        ),
+        ('["54.239.0.0/16:443"]', 'must be /24 or narrower .*; got "54.239.0.0/16:443"'),
     ],
 )
 def test_bad_egress_destinations_are_refused(value: str, message: str) -> None:

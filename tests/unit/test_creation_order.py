@@ -9,6 +9,7 @@ from payments_infra.offline.creation_order import ORDERS, CreationOrder, check_c
 from payments_infra.offline.graph import Graph, Resource
 
 # (order, waiter logical name, prerequisite logical names it must wait for)
+ENDPOINTS = ("ecr-api", "ecr-dkr", "logs", "secretsmanager")
 EXPECTED = {
     "internet-facing ALB after the internet gateway": ("alb", {"network-igw"}),
     # The API's login: the service's tasks get the app secret only.
@@ -30,9 +31,9 @@ EXPECTED = {
             "endpoints-logs",
             "endpoints-secretsmanager",
             "network-s3-endpoint",
-            "api-tasks-to-vpce-egress",
             "api-tasks-to-s3-egress",
-            "api-tasks-to-vpce-ingress",
+            # Each endpoint's own group, both halves of the arrow to it.
+            *(f"api-tasks-to-vpce-{e}-{half}" for e in ENDPOINTS for half in ("egress", "ingress")),
         },
     ),
     "ECS service after what forwards to its target group": ("api-service", {"alb-rule-api-paths"}),

@@ -54,7 +54,7 @@ REPLACING_INPUTS: dict[str, set[str]] = {
     },
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": {"family", "name", "description"},
     "aws:ec2/vpc:Vpc": {"cidrBlock"},
-    "aws:ec2/subnet:Subnet": {"cidrBlock", "availabilityZone", "vpcId"},
+    "aws:ec2/subnet:Subnet": {"cidrBlock", "availabilityZoneId", "vpcId"},
     "aws:ec2/securityGroup:SecurityGroup": {"name", "description", "vpcId"},
     "aws:s3/bucket:Bucket": {"bucket"},
     "aws:cloudwatch/logGroup:LogGroup": {"name"},

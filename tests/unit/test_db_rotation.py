@@ -162,8 +162,9 @@ def test_its_group_reaches_the_database_and_secrets_manager_only(
         if r.inputs.get("referencedSecurityGroupId") == rotation_sg.id
     }
     if endpoints:
-        # Private DNS sends its Secrets Manager calls to the endpoints: out to them, let in.
-        vpce_sg = by_group[f"vpce-sg-{SUFFIX}"]
+        # Private DNS sends its Secrets Manager calls to that endpoint: out to it, let in by
+        # its group, and by no other endpoint's (it calls nothing else).
+        vpce_sg = by_group[f"vpce-secretsmanager-sg-{SUFFIX}"]
         assert egress == {(db_sg.id, 5432), (vpce_sg.id, 443)}
         assert admitted_by == {db_sg.id, vpce_sg.id}
     else:
@@ -245,8 +246,8 @@ def test_the_function_and_each_first_rotation_wait_for_what_they_need(
         by_name(graph, "aws:rds/clusterInstance:ClusterInstance", "database-writer"),
         by_name(graph, INGRESS, "db-rotation-to-db-ingress"),
         by_name(graph, EGRESS, "db-rotation-to-db-egress"),
-        by_name(graph, INGRESS, "db-rotation-to-vpce-ingress"),
-        by_name(graph, EGRESS, "db-rotation-to-vpce-egress"),
+        by_name(graph, INGRESS, "db-rotation-to-vpce-secretsmanager-ingress"),
+        by_name(graph, EGRESS, "db-rotation-to-vpce-secretsmanager-egress"),
         by_name(graph, INVOCATION, "api-migrations-run"),
         policy,
     ]

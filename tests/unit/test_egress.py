@@ -15,6 +15,8 @@ from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.creation_order import vpc_endpoints
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import MOCK_ACCOUNT_ID, MOCK_S3_PREFIX_LIST_ID, record_program
+from policy.offline_validation import stack_args_for, stack_violations
+from policy.rules import STACK_RULES
 from tests.graph_queries import named, only, security_group_rules
 from tests.stacks import SUFFIX, VALID_CONFIG
 
@@ -22,8 +24,9 @@ ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-ALLOW_LIST = {"payments:egressAllowList": '["52.94.10.0/24:443", "54.239.0.0/20:8443"]'}
+ALLOW_LIST = {"payments:egressAllowList": '["52.94.10.0/24:443", "54.239.10.0/24:8443"]'}
 NO_ENDPOINTS = {"payments:vpcEndpoints": "false"}
+TASK_EGRESS_RULE = next(rule for rule in STACK_RULES if rule.name == "task-egress-limited")
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +45,10 @@ def group(graph: Graph, name: str) -> Resource:
     return named(graph, GROUP, f"{name}-{SUFFIX}")
 
 
+def endpoint_group(graph: Graph, service: str) -> Resource:
+    return group(graph, f"vpce-{service.replace('.', '-')}-sg")
+
+
 def interface_endpoints(graph: Graph) -> list[Resource]:
     return [e for e in graph.of_type(ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"]
 
@@ -57,13 +64,9 @@ def gateway_endpoint(graph: Graph) -> Resource:
 def test_with_defaults_the_tasks_send_only_to_the_endpoints_s3_and_the_database(
     graph: Graph,
 ) -> None:
-    tasks, endpoints, db = (
-        group(graph, "api-tasks-sg"),
-        group(graph, "vpce-sg"),
-        group(graph, "db-sg"),
-    )
+    tasks, db = group(graph, "api-tasks-sg"), group(graph, "db-sg")
     assert security_group_rules(graph, EGRESS, tasks) == {
-        ("tcp", 443, 443, endpoints.id),
+        *(("tcp", 443, 443, endpoint_group(graph, s).id) for s in SERVICES),
         ("tcp", 443, 443, MOCK_S3_PREFIX_LIST_ID),
         ("tcp", 5432, 5432, db.id),
     }
@@ -100,7 +103,9 @@ def test_every_interface_endpoint_is_in_the_private_subnets_with_private_dns_and
         assert endpoint.inputs["vpcId"] == vpc.id, endpoint.name
         assert sorted(endpoint.inputs["subnetIds"]) == private, endpoint.name
         assert endpoint.inputs["privateDnsEnabled"] is True, endpoint.name
-        assert endpoint.inputs["securityGroupIds"] == [group(graph, "vpce-sg").id], endpoint.name
+        service = endpoint.inputs["serviceName"].removeprefix("com.amazonaws.us-east-1.")
+        # A group of its own: who may reach one endpoint says nothing of the others.
+        assert endpoint.inputs["securityGroupIds"] == [endpoint_group(graph, service).id]
         assert endpoint.tags["Name"].startswith("vpce-") and endpoint.tags["Name"].endswith(SUFFIX)
 
 
@@ -113,18 +118,21 @@ def test_each_endpoint_admits_only_principals_of_this_account(graph: Graph) -> N
         }, endpoint.name
 
 
-def test_the_endpoints_group_admits_443_from_what_calls_aws_only_and_sends_nowhere(
-    graph: Graph,
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_endpoints_group_admits_443_from_its_callers_only_and_sends_nowhere(
+    graph: Graph, service: str
 ) -> None:
-    endpoints, tasks = group(graph, "vpce-sg"), group(graph, "api-tasks-sg")
-    # The API tasks, and every function in the VPC (the password rotation function).
+    endpoints, tasks = endpoint_group(graph, service), group(graph, "api-tasks-sg")
+    # The API tasks call all four; the rotation function, the one function in the VPC,
+    # Secrets Manager only.
     functions = [
         security_group
         for f in graph.of_type("aws:lambda/function:Function")
         for security_group in (f.inputs.get("vpcConfig") or {}).get("securityGroupIds", [])
     ]
+    callers = [tasks.id, *(functions if service == "secretsmanager" else [])]
     assert security_group_rules(graph, INGRESS, endpoints) == {
-        ("tcp", 443, 443, client) for client in [tasks.id, *functions]
+        ("tcp", 443, 443, client) for client in callers
     }
     assert security_group_rules(graph, EGRESS, endpoints) == set()
     assert not endpoints.inputs.get("ingress") and not endpoints.inputs.get("egress")
@@ -140,10 +148,9 @@ def test_the_service_starts_after_the_endpoints_and_the_rules_that_reach_them(
     prerequisites += [
         r
         for r in [*graph.of_type(EGRESS), *graph.of_type(INGRESS)]
-        if r.name
-        in ("api-tasks-to-vpce-egress", "api-tasks-to-s3-egress", "api-tasks-to-vpce-ingress")
+        if r.name == "api-tasks-to-s3-egress" or r.name.startswith("api-tasks-to-vpce-")
     ]
-    assert len(prerequisites) == 5 + 3  # 4 interface endpoints and S3's, 3 rules
+    assert len(prerequisites) == 5 + 1 + 8  # 4 interface endpoints and S3's, 9 rules
     assert {r.name for r in prerequisites if r.urn not in service.dependencies} == set()
 
 
@@ -157,7 +164,7 @@ def test_allow_list_entries_are_egress_rules_with_their_ports(
     graph: Graph = request.getfixturevalue(fixture)
     tasks = group(graph, "api-tasks-sg")
     found = security_group_rules(graph, EGRESS, tasks)
-    assert {("tcp", 443, 443, "52.94.10.0/24"), ("tcp", 8443, 8443, "54.239.0.0/20")} <= found
+    assert {("tcp", 443, 443, "52.94.10.0/24"), ("tcp", 8443, 8443, "54.239.10.0/24")} <= found
     allowed = [r for r in graph.of_type(EGRESS) if r.name.startswith("api-tasks-to-allowed-")]
     assert len(allowed) == 2
     for rule in allowed:
@@ -168,7 +175,7 @@ def test_allow_list_entries_are_egress_rules_with_their_ports(
 def test_the_allow_list_with_endpoints_adds_only_its_destinations(allow_list_graph: Graph) -> None:
     tasks = group(allow_list_graph, "api-tasks-sg")
     peers = {peer for *_, peer in security_group_rules(allow_list_graph, EGRESS, tasks)}
-    assert "0.0.0.0/0" not in peers and len(peers) == 5
+    assert "0.0.0.0/0" not in peers and len(peers) == 8  # 4 endpoints, S3, db, 2 entries
     assert check_task_egress(allow_list_graph) == []
 
 
@@ -191,7 +198,7 @@ def test_without_endpoints_there_are_none_and_https_anywhere_is_back(open_graph:
         ("tcp", 443, 443, "0.0.0.0/0"),
         ("tcp", 5432, 5432, db.id),
         ("tcp", 443, 443, "52.94.10.0/24"),
-        ("tcp", 8443, 8443, "54.239.0.0/20"),
+        ("tcp", 8443, 8443, "54.239.10.0/24"),
     }
     # The free S3 gateway endpoint stays: image layers keep off the NAT gateways.
     assert gateway_endpoint(open_graph).inputs["serviceName"] == "com.amazonaws.us-east-1.s3"
@@ -213,17 +220,21 @@ def tasks_rule(graph: Graph, name: str) -> Resource:
 
 
 def test_https_anywhere_with_endpoints_fails_the_task_egress_check(graph: Graph) -> None:
-    rule = tasks_rule(graph, "api-tasks-to-vpce-egress")
+    rule = tasks_rule(graph, "api-tasks-to-vpce-logs-egress")
     del rule.inputs["referencedSecurityGroupId"]
     rule.inputs["cidrIpv4"] = "0.0.0.0/0"
     (problem,) = check_task_egress(graph)
-    assert "api-tasks-to-vpce-egress" in problem and "to 0.0.0.0/0" in problem
+    assert "api-tasks-to-vpce-logs-egress" in problem and "to 0.0.0.0/0" in problem
 
 
 @pytest.mark.parametrize(
     ("rule_name", "change", "message"),
     [
-        ("api-tasks-to-vpce-egress", {"fromPort": 80, "toPort": 80}, "endpoints on 80, not 443"),
+        (
+            "api-tasks-to-vpce-logs-egress",
+            {"fromPort": 80, "toPort": 80},
+            "endpoints on 80, not 443",
+        ),
         ("api-tasks-to-db-egress", {"fromPort": 22, "toPort": 22}, "database on 22, not 5432"),
         ("api-tasks-to-s3-egress", {"prefixListId": "pl-other"}, "only the S3 gateway's"),
         ("api-tasks-to-db-egress", {"referencedSecurityGroupId": "sg-x"}, "security group sg-x"),
@@ -238,16 +249,18 @@ def test_a_destination_outside_the_list_fails_the_task_egress_check(
     assert message in problem
 
 
-@pytest.mark.parametrize("cidr", ["10.0.0.0/8", "52.0.0.0/8"])
+@pytest.mark.parametrize("cidr", ["10.0.0.0/8", "52.0.0.0/8", "52.94.10.0/23"])
 def test_a_private_or_wide_cidr_fails_the_task_egress_check(
     allow_list_graph: Graph, cidr: str
 ) -> None:
     graph = copy.deepcopy(allow_list_graph)
-    tasks_rule(graph, "api-tasks-to-allowed-52.94.10.0_24-port-443-egress").inputs["cidrIpv4"] = (
-        cidr
-    )
+    rule = tasks_rule(graph, "api-tasks-to-allowed-52.94.10.0_24-port-443-egress")
+    for values in (rule.inputs, rule.outputs):  # as the program sends it, as AWS returns it
+        values["cidrIpv4"] = cidr
     (problem,) = check_task_egress(graph)
-    assert f"to {cidr}; only allow-listed public destinations of /16" in problem
+    assert f"to {cidr}; only allow-listed public destinations of /24" in problem
+    (violation,) = stack_violations(TASK_EGRESS_RULE, stack_args_for(graph))
+    assert violation.startswith("PCI DSS 1.3.2: ") and f"to {cidr}" in violation
 
 
 def test_inline_egress_on_the_tasks_group_fails_the_task_egress_check(graph: Graph) -> None:
@@ -255,10 +268,17 @@ def test_inline_egress_on_the_tasks_group_fails_the_task_egress_check(graph: Gra
     assert any("inline egress" in p for p in check_task_egress(graph))
 
 
-def test_tasks_the_endpoints_do_not_let_in_fail_the_reach_check(graph: Graph) -> None:
-    (ingress,) = [r for r in graph.of_type(INGRESS) if r.name == "api-tasks-to-vpce-ingress"]
+@pytest.mark.parametrize("service", SERVICES)
+def test_tasks_an_endpoint_they_call_does_not_let_in_fail_the_reach_check(
+    graph: Graph, service: str
+) -> None:
+    name = f"api-tasks-to-vpce-{service.replace('.', '-')}-ingress"
+    (ingress,) = [r for r in graph.of_type(INGRESS) if r.name == name]
     problems = about_the_service(check_endpoint_clients(graph.without(ingress.urn)))
-    assert len(problems) == 1 and "not let in by the VPC endpoints' security group" in problems[0]
+    assert problems == [
+        f"aws:ecs/service:Service api-service is not let in by the {service} endpoint's "
+        "security group on 443: its calls to AWS would time out"
+    ]
 
 
 def test_tasks_without_the_s3_rule_fail_the_reach_check(graph: Graph) -> None:
@@ -285,5 +305,5 @@ def test_a_vpc_function_the_endpoints_do_not_let_in_fails_the_reach_check(graph:
         p for p in check_endpoint_clients(graph) if p.startswith("aws:lambda/function:Function fn ")
     ]
     assert len(problems) == 2
-    assert any("cannot send to the VPC endpoints" in p for p in problems)
+    assert any("cannot send to the secretsmanager endpoint" in p for p in problems)
     assert any("not let in" in p for p in problems)

@@ -14,7 +14,7 @@ from typing import Any
 
 from payments_infra import REPO_ROOT
 from payments_infra.components.network import endpoints
-from payments_infra.components.network.endpoints import SERVICES
+from payments_infra.components.network.endpoints import ENDPOINT_CALLERS, SERVICES
 from payments_infra.offline.graph import Graph, Resource
 
 TASK_DEFINITIONS = "payments_infra/components/api/task_definition.py"
@@ -165,3 +165,11 @@ def test_what_the_roles_in_the_vpc_may_call_is_what_the_endpoints_serve(
                 needed |= ENDPOINTS_OF[prefix]
 
     assert needed == set(SERVICES)
+
+
+def test_each_endpoints_group_is_opened_to_the_clients_the_table_names() -> None:
+    # The rotation function calls Secrets Manager only (its one client, above); everything else
+    # the table names runs in the API's tasks. ENDPOINT_CALLERS opens exactly those arrows.
+    rotation = {s for s, callers in CALLERS.items() for who, *_ in callers if "rotation" in who}
+    assert rotation == {"secretsmanager"}
+    assert ENDPOINT_CALLERS == {"api-tasks": SERVICES, "db-rotation": tuple(sorted(rotation))}

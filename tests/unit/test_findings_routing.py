@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from payments_infra import REPO_ROOT
+from payments_infra.components.account.findings import GUARDDUTY_MESSAGE, SEPARATOR, Message
 from payments_infra.config import StackConfig
 from payments_infra.config.errors import ConfigError
 from payments_infra.offline.graph import Graph, Resource
@@ -32,6 +33,7 @@ ACCOUNT = "123456789012"
 RULE = "aws:cloudwatch/eventRule:EventRule"
 TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 GUARDDUTY_RULE = f"guardduty-findings-{SUFFIX}"
 SECURITY_HUB_RULE = f"securityhub-findings-{SUFFIX}"
 RULE_ARNS = [
@@ -108,15 +110,25 @@ def value_at(event: Any, path: str) -> Any:
     return event
 
 
-def rendered(target: Resource, event: dict[str, Any]) -> list[str]:
-    """The lines on-call reads: the template filled as EventBridge fills it (each value's text
-    in place of ``<name>``), each quoted line read as the string it is."""
-    transformer = target.inputs["inputTransformer"]
-    text = transformer["inputTemplate"]
-    for key, path in transformer["inputPaths"].items():
+def filled(template: str, paths: dict[str, str], event: dict[str, Any]) -> list[str]:
+    """What EventBridge sends for ``template``: each value's text in place of ``<name>``,
+    unescaped (EventBridge user guide, "Amazon EventBridge input transformation", Common
+    issues: it does not escape the values it takes by input path). A template of quoted lines
+    is read as one JSON string a line (a line that is not one cannot be sent: ValueError); any
+    other is plain text, sent as filled, here split into its parts."""
+    text = template
+    for key, path in paths.items():
         value = value_at(event, path)
         text = text.replace(f"<{key}>", value if isinstance(value, str) else json.dumps(value))
-    return [json.loads(line) for line in text.splitlines()]
+    if template.startswith('"'):
+        return [json.loads(line) for line in text.splitlines()]
+    return text.split(SEPARATOR)
+
+
+def rendered(target: Resource, event: dict[str, Any]) -> list[str]:
+    """The parts on-call reads, as the target's transformer fills them."""
+    transformer = target.inputs["inputTransformer"]
+    return filled(transformer["inputTemplate"], transformer["inputPaths"], event)
 
 
 # -- only with accountControls ------------------------------------------------------------------
@@ -285,8 +297,28 @@ def test_each_message_uses_only_what_it_takes_and_never_the_raw_event(
     assert set(re.findall(r"<([\w.-]+)>", template)) == set(transformer["inputPaths"])
     assert "aws.events.event" not in template and '$.detail"' not in template
     assert all(path.startswith("$.") for path in transformer["inputPaths"].values())
-    assert all(line.startswith('"') and line.endswith('"') for line in template.splitlines())
+    # Plain text on one line: nothing a value holds can end a string or break a line.
+    assert '"' not in template and "\n" not in template
     assert len(template) < 600  # a few lines, not a finding
+
+
+@pytest.mark.parametrize("title", ['evil.example"', "back\\slash", "two\nlines", '"}{"'])
+def test_a_title_with_a_quote_backslash_or_line_break_still_makes_the_message(
+    controls: Graph, title: str
+) -> None:
+    event = with_detail(sample("guardduty_finding"), severity=8, title=title)
+    target = target_of(controls, GUARDDUTY_RULE)
+    assert rendered(target, event)[0] == f"GuardDuty finding, severity 8: {title}"
+    # The quoted-lines template (one JSON string a line) this replaced loses the message.
+    quoted = "\n".join(json.dumps(line) for line in GUARDDUTY_MESSAGE.lines)
+    with pytest.raises(ValueError):
+        filled(quoted, dict(GUARDDUTY_MESSAGE.paths), event)
+
+
+def test_a_message_that_is_not_one_line_of_plain_text_is_refused() -> None:
+    for broken in (("a", 'say "hi"'), ("a\nb",)):
+        with pytest.raises(ValueError, match="one line of plain text"):
+            _ = Message(paths={}, lines=broken).template
 
 
 @pytest.mark.parametrize("name", [GUARDDUTY_RULE, SECURITY_HUB_RULE])
@@ -373,3 +405,26 @@ def test_the_logs_key_lets_eventbridge_encrypt_for_the_alerts_topic_only(
     # Nothing else of the key changes with the setting.
     unchanged = {k: v for k, v in policy.items() if k != "EventRulesPublishToTheAlertsTopic"}
     assert unchanged == statements(logs_key(recorded_graph))
+
+
+def test_each_rule_has_an_alarm_on_its_failed_deliveries_to_the_alerts_topic(
+    controls: Graph,
+) -> None:
+    topic = only(controls, "aws:sns/topic:Topic")
+    alarms = {
+        a.inputs["dimensions"]["RuleName"]: a
+        for a in controls.of_type(ALARM)
+        if a.inputs.get("namespace") == "AWS/Events"
+    }
+    assert set(alarms) == {GUARDDUTY_RULE, SECURITY_HUB_RULE}
+    for rule_name, alarm in alarms.items():
+        assert alarm.inputs["metricName"] == "FailedInvocations", rule_name
+        assert alarm.inputs["statistic"] == "Sum" and alarm.inputs["threshold"] == 0
+        assert alarm.inputs["comparisonOperator"] == "GreaterThanThreshold"
+        assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]], rule_name
+        assert named(controls, RULE, rule_name)  # the rule it watches exists, by that name
+
+
+def test_without_account_controls_there_is_no_findings_alarm(graph: Graph) -> None:
+    namespaces = {a.inputs.get("namespace") for a in graph.of_type(ALARM)}
+    assert "AWS/Events" not in namespaces

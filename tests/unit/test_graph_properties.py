@@ -135,7 +135,13 @@ MANAGED_POLICIES = {
     "account-config-role": "service-role/AWS_ConfigRole",
 }
 INLINE_TOO = {"account-config-role"}
-UNCONDITIONED = {"account-trail-logs-role"}
+# CloudTrail's and the Lambda functions' (service_roles.WITHOUT_SOURCE_KEYS says why).
+UNCONDITIONED = {
+    "account-trail-logs-role",
+    "api-migrations-runner-role",
+    "db-rotation-role",
+    "alb-access-logs-forwarder-role",
+}
 # Firehose names the account as the external id when it assumes its delivery role.
 BY_EXTERNAL_ID = {"log-archive-firehose-role"}
 

@@ -9,12 +9,12 @@ import pytest
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import record_program
-from tests.graph_checks import failing, first, subnet
+from tests.graph_checks import failing, first, move_subnet, subnet
 from tests.stacks import VALID_CONFIG, ZONES
 
 
 def test_a_subnet_moved_to_another_zone_is_caught(graph: Graph) -> None:
-    subnet(graph, "public", "us-east-1c").inputs["availabilityZone"] = "us-east-1a"
+    move_subnet(graph, subnet(graph, "public", "us-east-1c"), "us-east-1a")
     assert any("us-east-1c has 0 public subnets" in p for p in failing(graph)["zone layout"])
 
 
@@ -75,7 +75,7 @@ def test_losing_any_one_zone_leaves_the_others_routed_and_two_public_zones(
 def test_public_subnets_in_only_two_zones_fail_the_zone_loss_check(graph: Graph) -> None:
     # With public subnets in a and b only, losing either leaves one zone: an ALB needs two.
     public_c = subnet(graph, "public", "us-east-1c")
-    public_c.inputs["availabilityZone"] = "us-east-1a"
+    move_subnet(graph, public_c, "us-east-1a")
     assert any("an ALB needs 2" in p for p in failing(graph)["survives losing any one zone"])
 
 

@@ -84,6 +84,7 @@ def test_the_tier_folders_are_the_tiers() -> None:
     # Only what wires the tiers together sits beside them.
     assert sorted(p.name for p in components.glob("*.py")) == [
         "__init__.py",
+        "network_paths.py",
         "outputs.py",
         "platform.py",
     ]

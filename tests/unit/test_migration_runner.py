@@ -187,7 +187,7 @@ def test_the_migration_run_waits_for_a_database_its_credentials_and_a_way_there(
         "api-tasks-to-db-ingress",
         *(f"network-private-default-route-us-east-1{z}" for z in "abc"),
         "endpoints-secretsmanager",
-        "api-tasks-to-vpce-ingress",
+        "api-tasks-to-vpce-secretsmanager-ingress",
     ]
     assert [name for name in needed if by_name(graph, name).urn not in waits_for] == []
 

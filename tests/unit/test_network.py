@@ -8,7 +8,7 @@ import json
 import pytest
 
 from payments_infra.components.network.network import plan_subnets
-from payments_infra.offline.checks_network import subnet_routing
+from payments_infra.offline.checks_network import subnet_routing, subnet_zone
 from payments_infra.offline.graph import Graph, Resource
 from tests.stacks import SUFFIX, ZONES
 
@@ -44,13 +44,23 @@ def test_vpc_has_dns_support_and_hostnames(graph: Graph) -> None:
 
 
 def test_one_public_and_one_private_subnet_in_each_of_three_zones(graph: Graph) -> None:
-    layout = sorted((s.inputs["availabilityZone"], s.tags["Tier"]) for s in graph.of_type(SUBNET))
+    layout = sorted((subnet_zone(graph, s), s.tags["Tier"]) for s in graph.of_type(SUBNET))
     assert layout == sorted((zone, tier) for zone in ZONES for tier in ("public", "private"))
+
+
+def test_every_subnet_is_pinned_by_its_zone_id_never_by_name(graph: Graph) -> None:
+    # Checkov CKV_AWS_394; the provider refuses both keys at once (ConflictsWith).
+    ids = dict(zip(ZONES, graph.stack_outputs["availability_zone_ids"], strict=True))
+    assert ids == {"us-east-1a": "use1-az6", "us-east-1b": "use1-az1", "us-east-1c": "use1-az2"}
+    for subnet in graph.of_type(SUBNET):
+        zone = subnet.tags["Name"].split("-", 2)[2].removesuffix(f"-{SUFFIX}")
+        assert "availabilityZone" not in subnet.inputs, subnet.name
+        assert subnet.inputs["availabilityZoneId"] == ids[zone], subnet.name
 
 
 def test_subnet_names_carry_their_zone_and_tier(graph: Graph) -> None:
     for subnet in graph.of_type(SUBNET):
-        zone, tier = subnet.inputs["availabilityZone"], subnet.tags["Tier"]
+        zone, tier = subnet_zone(graph, subnet), subnet.tags["Tier"]
         assert subnet.tags["Name"] == f"subnet-{tier}-{zone}-{SUFFIX}", subnet.name
 
 
@@ -78,7 +88,7 @@ def test_each_zone_has_a_nat_gateway_with_its_own_elastic_ip_in_its_public_subne
         eip = graph.by_id(nat.inputs["allocationId"])
         assert subnet.tags["Tier"] == "public", f"{nat.name} sits in {subnet.name}"
         assert eip.type == "aws:ec2/eip:Eip" and eip.inputs["domain"] == "vpc"
-        zones_with_nat.append(subnet.inputs["availabilityZone"])
+        zones_with_nat.append(subnet_zone(graph, subnet))
     assert sorted(zones_with_nat) == ZONES
     assert len({nat.inputs["allocationId"] for nat in nats}) == len(ZONES)
 

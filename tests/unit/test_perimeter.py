@@ -1,9 +1,11 @@
 """The perimeter around the VPC's ways to AWS: every endpoint has a policy that keeps other
 accounts' principals out, and the S3 gateway endpoint other accounts' buckets but ECR's image
-layers (PCI DSS 1.3.2). Each check is shown failing on a broken graph, the stack rule too."""
+layers (PCI DSS 1.3.2); every interface endpoint has a group of its own that admits HTTPS from
+its callers only (1.3.1). Each check is shown failing on a broken graph, the stack rule too."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -13,6 +15,7 @@ from pulumi_policy import EnforcementLevel
 from payments_infra import REPO_ROOT
 from payments_infra.components.network.endpoint_policies import ECR_LAYER_BUCKET
 from payments_infra.offline.checks_perimeter import (
+    check_endpoint_callers,
     check_endpoint_policies,
     check_tasks_behind_endpoints,
 )
@@ -20,7 +23,7 @@ from payments_infra.offline.graph import Graph, Resource
 from payments_infra.offline.mocks import MOCK_ACCOUNT_ID, record_program
 from policy.offline_validation import stack_args_for, stack_violations
 from policy.rules import STACK_RULES
-from tests.stacks import VALID_CONFIG
+from tests.stacks import SUFFIX, VALID_CONFIG
 
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 RULE = next(rule for rule in STACK_RULES if rule.name == "vpc-endpoints-closed")
@@ -117,3 +120,73 @@ def test_tasks_without_endpoints_are_flagged_advisory_and_mandatory_in_productio
     assert rule.enforcement == EnforcementLevel.ADVISORY
     production = json.loads((REPO_ROOT / "policy" / "production.json").read_text())
     assert production[rule.name] == "mandatory"
+
+
+# -- each endpoint's own group admits its callers only (check_endpoint_callers) ---------------
+
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+GROUP = "aws:ec2/securityGroup:SecurityGroup"
+CALLERS_RULE = next(rule for rule in STACK_RULES if rule.name == "vpc-endpoints-admit-callers-only")
+
+
+def endpoint_of(graph: Graph, service: str) -> Resource:
+    return next(
+        e for e in graph.of_type(ENDPOINT) if e.inputs["serviceName"].endswith(f".{service}")
+    )
+
+
+def group_named(graph: Graph, name: str) -> Resource:
+    return next(g for g in graph.of_type(GROUP) if g.inputs["name"] == f"{name}-{SUFFIX}")
+
+
+def admit(graph: Graph, service: str, **inputs: Any) -> Resource:
+    """A new ingress rule on the endpoint's group, as a broken program would add it."""
+    (template,) = [r for r in graph.of_type(INGRESS) if r.name == "api-tasks-to-vpce-logs-ingress"]
+    rule = copy.deepcopy(template)
+    rule.urn, rule.name = f"{template.urn}-broken", "broken-ingress"
+    (group,) = endpoint_of(graph, service).inputs["securityGroupIds"]
+    for values in (rule.inputs, rule.outputs):  # as the program sends it, as AWS returns it
+        values.update({"securityGroupId": group, **inputs})
+    graph.resources.append(rule)
+    return rule
+
+
+def test_each_endpoint_admits_its_callers_only_in_both_endpoint_modes(graph: Graph) -> None:
+    without = record_program({**VALID_CONFIG, "payments:vpcEndpoints": "false"}, stack="test")
+    for each in (graph, without):
+        assert check_endpoint_callers(each) == []
+        assert stack_violations(CALLERS_RULE, stack_args_for(each)) == []
+
+
+def test_the_rotation_function_let_into_an_endpoint_it_never_calls_fails(graph: Graph) -> None:
+    rotation = group_named(graph, "db-rotation-sg")
+    admit(graph, "ecr.api", referencedSecurityGroupId=rotation.id)
+    (problem,) = check_endpoint_callers(graph)
+    assert "broken-ingress" in problem and "nothing with that group calls ecr.api" in problem
+    (violation,) = stack_violations(CALLERS_RULE, stack_args_for(graph))
+    assert violation.startswith("PCI DSS 1.3.1: ") and "calls ecr.api" in violation
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"referencedSecurityGroupId": None, "cidrIpv4": "10.0.0.0/16"}, "admits addresses"),
+        ({"fromPort": 0, "toPort": 65535}, "beyond TCP 443"),
+        ({"ipProtocol": "-1"}, "beyond TCP 443"),
+    ],
+)
+def test_an_endpoint_opened_to_addresses_or_other_ports_fails(
+    graph: Graph, change: dict[str, Any], message: str
+) -> None:
+    tasks = group_named(graph, "api-tasks-sg")
+    admit(graph, "logs", **{"referencedSecurityGroupId": tasks.id, **change})
+    (problem,) = check_endpoint_callers(graph)
+    assert "broken-ingress" in problem and message in problem
+
+
+def test_endpoints_sharing_one_group_fail(graph: Graph) -> None:
+    shared = endpoint_of(graph, "ecr.api").inputs["securityGroupIds"]
+    endpoint_of(graph, "logs").inputs["securityGroupIds"] = list(shared)
+    problems = check_endpoint_callers(graph)
+    assert any("endpoints-logs must have one security group of its own" in p for p in problems)
+    assert any("shared with ['ecr.api']" in p for p in problems)

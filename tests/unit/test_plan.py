@@ -86,7 +86,7 @@ def test_plan_of_the_example_stack_lists_every_tier_and_passes_every_check(
         out,
     )
     assert re.search(r"runs migrations-dev1 once per new revision, before api-service-dev1\n", out)
-    assert "FAIL" not in out and out.count("PASS") == 37
+    assert "FAIL" not in out and out.count("PASS") == 39
     # AWS's own rules: the API-model coverage and the IAM lint, each with what it read.
     assert re.search(r"\n    \d+/\d+ AWS resource types mapped to their API call", out)
     assert "input values checked against the API model" in out

@@ -203,13 +203,13 @@ def test_every_stack_rule_passes_on_the_real_program(graph: Graph) -> None:
 def test_task_egress_to_the_whole_internet_with_endpoints_fails_its_stack_rule(
     graph: Graph,
 ) -> None:
-    (rule,) = [r for r in graph.of_type(EGRESS) if r.name == "api-tasks-to-vpce-egress"]
+    (rule,) = [r for r in graph.of_type(EGRESS) if r.name == "api-tasks-to-vpce-logs-egress"]
     for values in (rule.inputs, rule.outputs):  # as the program sends it, as AWS returns it
         del values["referencedSecurityGroupId"]
         values["cidrIpv4"] = "0.0.0.0/0"
     found = stack_violations(STACK_RULE["task-egress-limited"], stack_args_for(graph))
     assert len(found) == 1 and found[0].startswith("PCI DSS 1.3.2: ")
-    assert "api-tasks-to-vpce-egress" in found[0] and "to 0.0.0.0/0" in found[0]
+    assert "api-tasks-to-vpce-logs-egress" in found[0] and "to 0.0.0.0/0" in found[0]
 
 
 def test_without_endpoints_https_anywhere_passes_the_task_egress_rule() -> None:

@@ -22,7 +22,6 @@ FINDINGS: dict[str, str | None] = {
     "CKV_AWS_272": None,  # Lambda code signing
     "CKV_AWS_310": "CloudFront.4",  # CloudFront origin failover
     "CKV_AWS_332": "ECS.10",  # the Fargate platform version, pinned on purpose
-    "CKV_AWS_394": None,  # the zones, not pinned by zone ID
 }
 
 
@@ -89,3 +88,14 @@ def test_the_origin_header_secret_rotates_so_ckv2_aws_57_is_fixed(dns_graph: Gra
     secrets = dns_graph.of_type("aws:secretsmanager/secret:Secret")
     rotated = {r.inputs["secretId"] for r in dns_graph.of_type(ROTATION)}
     assert rotated >= {s.id for s in secrets}, sorted(s.inputs["name"] for s in secrets)
+
+
+def test_zones_pinned_by_id_is_fixed_for_every_subnet(graph: Graph) -> None:
+    # CKV_AWS_394 (no Security Hub control): every subnet names its zone by ID, none by name;
+    # Aurora's instances can only name theirs (RDS CreateDBInstance takes AvailabilityZone, no
+    # ID), in the same zones, which the stack picked by ID (aws/provider.py).
+    assert not [row for row in exception_rows() if "CKV_AWS_394" in row[0]]
+    zone_ids = graph.stack_outputs["availability_zone_ids"]
+    subnets = graph.of_type("aws:ec2/subnet:Subnet")
+    assert subnets and {s.inputs.get("availabilityZoneId") for s in subnets} == set(zone_ids)
+    assert not [s.name for s in subnets if "availabilityZone" in s.inputs]

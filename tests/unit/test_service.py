@@ -91,7 +91,10 @@ def test_container_health_check_is_the_images_healthcheck() -> None:
 def test_security_groups_admit_443_to_the_alb_and_8443_from_it_only(graph: Graph) -> None:
     groups = {g.inputs["name"]: g for g in graph.of_type("aws:ec2/securityGroup:SecurityGroup")}
     alb, tasks = groups[f"alb-sg-{SUFFIX}"], groups[f"api-tasks-sg-{SUFFIX}"]
-    db, endpoints = groups[f"db-sg-{SUFFIX}"], groups[f"vpce-sg-{SUFFIX}"]
+    db = groups[f"db-sg-{SUFFIX}"]
+    endpoints = [
+        groups[f"vpce-{e}-sg-{SUFFIX}"] for e in ("ecr-api", "ecr-dkr", "logs", "secretsmanager")
+    ]
     assert security_group_rules(graph, INGRESS, alb) == {
         ("tcp", 443, 443, "0.0.0.0/0"),
         ("tcp", 443, 443, "::/0"),
@@ -101,7 +104,7 @@ def test_security_groups_admit_443_to_the_alb_and_8443_from_it_only(graph: Graph
     # With the VPC endpoints (the default): no way to the whole Internet (test_egress.py).
     assert security_group_rules(graph, EGRESS, tasks) == {
         ("tcp", 5432, 5432, db.id),
-        ("tcp", 443, 443, endpoints.id),
+        *(("tcp", 443, 443, endpoint.id) for endpoint in endpoints),
         ("tcp", 443, 443, MOCK_S3_PREFIX_LIST_ID),
     }
     described = [r for r in [*graph.of_type(INGRESS), *graph.of_type(EGRESS)]]

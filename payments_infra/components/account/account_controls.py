@@ -165,7 +165,6 @@ class AccountControls(pulumi.ComponentResource):
             ).apply(lambda v: trail_logs_policy(**v)),
             suffix=self._suffix,
             opts=self._child,
-            confused_deputy_conditions=False,
         )
         self.trail = aws.cloudtrail.Trail(
             f"{self._name}-trail",

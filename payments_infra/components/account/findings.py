@@ -2,7 +2,7 @@
 
 Made by AccountControls (account_controls.py), so only with ``payments:accountControls``: two
 EventBridge rules on the account's default event bus, each with one target, the alerts topic
-``alerts-{suffix}``, through an input transformer that writes a few short lines (what, how
+``alerts-{suffix}``, through an input transformer that writes one line of a few parts (what, how
 severe, which account, Region and resource, where to look), never the raw finding.
 
 - ``guardduty-findings-{suffix}``: GuardDuty findings of ``payments:findingsMinSeverity``
@@ -15,6 +15,11 @@ severe, which account, Region and resource, where to look), never the raw findin
   integrations' findings are not failed controls. A finding stays new and failed at every
   check until someone acts, and each check sends it again: setting its workflow status to
   NOTIFIED (or resolving or suppressing it) is how on-call acknowledges it.
+
+Each rule has an alarm on its ``FailedInvocations`` (``findings_alarms``, made by Observability
+with the others): a topic policy or key grant that refuses EventBridge loses every finding
+silently otherwise. The messages are plain text on one line, so a finding's own text (a title
+with a quote, a backslash or a line break) cannot break them (``Message``).
 
 The alerts topic's policy (observability.py) lets exactly these rules publish, each named by
 the ARN ``findings_rule_arns`` gives; the logs key's (aws/keys.py) lets EventBridge encrypt the
@@ -33,6 +38,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from payments_infra.aws.monitoring import AlarmSpec
 from payments_infra.aws.tagging import name_tag
 from payments_infra.config import REQUIRED_REGION, StackConfig
 from payments_infra.config.naming import Names, PhysicalName, physical_name
@@ -108,19 +114,33 @@ SECURITY_HUB_PATTERN: dict[str, Any] = {
 }
 
 
+# Between the parts of a message: one line, as the template must be (``Message.template``).
+SEPARATOR = " | "
+
+
 @dataclass(frozen=True)
 class Message:
     """What an input transformer sends: values taken from the event by JSON path, and the
-    lines they fill (``<name>``)."""
+    parts they fill (``<name>``)."""
 
     paths: Mapping[str, str]
     lines: tuple[str, ...]
 
     @property
     def template(self) -> str:
-        """One quoted string a line, as EventBridge takes a text template (GuardDuty user
-        guide, "Creating an EventBridge rule": the SNS example)."""
-        return "\n".join(json.dumps(line) for line in self.lines)
+        """The parts as one line of plain text, neither JSON nor quoted strings.
+
+        EventBridge does not escape the values it takes by input path when it fills a template
+        (EventBridge user guide, "Amazon EventBridge input transformation", Common issues). In
+        the quoted-lines form (one JSON string a line, GuardDuty user guide's SNS example) a
+        finding's title with a ``"`` or ``\\`` ends or breaks its string, and the message is
+        lost or mangled; findings carry text an attacker chooses (a queried domain name). Plain
+        text has no syntax a value can break: it is sent as filled. One line, because only the
+        quoted form gives a text template several lines."""
+        template = SEPARATOR.join(self.lines)
+        if '"' in template or "\n" in template:
+            raise ValueError(f"a findings message is one line of plain text; got {template!r}")
+        return template
 
 
 GUARDDUTY_MESSAGE = Message(
@@ -160,6 +180,39 @@ SECURITY_HUB_MESSAGE = Message(
         "Set the finding's workflow status to NOTIFIED once handled, or each check resends it.",
     ),
 )
+
+
+def findings_alarms(config: StackConfig) -> list[AlarmSpec]:
+    """An alarm on each rule's ``FailedInvocations`` (AWS/Events, by ``RuleName``: EventBridge
+    user guide, "Monitoring Amazon EventBridge"): deliveries to the alerts topic that failed
+    for good, after EventBridge's retries. None without ``payments:accountControls``."""
+    if not config.account_controls:
+        return []
+    suffix = config.environment_suffix
+    watched = (
+        ("GuardDuty", Names.guardduty_findings_rule, Names.alarm_guardduty_findings_failed),
+        ("Security Hub", Names.security_hub_findings_rule, Names.alarm_securityhub_findings_failed),
+    )
+    return [
+        AlarmSpec(
+            name=physical_name(alarm, suffix),
+            namespace="AWS/Events",
+            metric="FailedInvocations",
+            dimensions={"RuleName": physical_name(rule, suffix)},
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            period=300,
+            evaluation_periods=1,
+            why=f"{service} findings are not reaching the alerts topic: EventBridge could not "
+            "deliver them.",
+            runbook=f"The rule {physical_name(rule, suffix)}'s FailedInvocations, and the topic's "
+            "policy and the logs key's grant to EventBridge (findings.py).",
+            action=f"Read the {service} findings in its console (they are not in the topic), "
+            "then restore what refuses EventBridge: run make up to put back the topic policy "
+            "and the key policy.",
+        )
+        for service, rule, alarm in watched
+    ]
 
 
 def route_findings(

@@ -15,9 +15,24 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from payments_infra.aws.monitoring import AlarmSpec, DashboardWidget
+from payments_infra.config import REQUIRED_REGION
 from payments_infra.config.naming import Names, physical_name
 
 DATABASE_NAME = "payments"
+INSTANCE_NAMES = {"writer": Names.db_instance_writer, "reader": Names.db_instance_reader}
+
+
+def monitored_instance_arns(account_id: str, suffix: str) -> list[str]:
+    """What RDS acts for when it assumes the enhanced-monitoring role, as ``aws:SourceArn``:
+    the DB instances' ARNs (RDS user guide, "Setting up and enabling Enhanced Monitoring",
+    "Protecting against the confused deputy problem"), known from their names before they
+    exist, so the role can name them without waiting for them."""
+    return [
+        f"arn:aws:rds:{REQUIRED_REGION}:{account_id}:db:{physical_name(name, suffix)}"
+        for name in INSTANCE_NAMES.values()
+    ]
+
+
 MASTER_USERNAME = "payments_admin"
 PORT = 5432
 

@@ -35,6 +35,7 @@ from payments_infra.components.database.aurora import (
     APP_LOGIN,
     BACKUP_WINDOW,
     DATABASE_NAME,
+    INSTANCE_NAMES,
     KEYS_LOGIN,
     MAINTENANCE_WINDOW,
     MASTER_USERNAME,
@@ -47,6 +48,7 @@ from payments_infra.components.database.aurora import (
     cluster_parameters,
     database_alarms,
     database_widget,
+    monitored_instance_arns,
     secret_document,
 )
 from payments_infra.components.database.secrets import (
@@ -61,8 +63,6 @@ from payments_infra.components.database.secrets import (
 )
 from payments_infra.config import DatabaseSettings
 from payments_infra.config.naming import Names, physical_name
-
-INSTANCE_NAMES = {"writer": Names.db_instance_writer, "reader": Names.db_instance_reader}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,12 +201,12 @@ class Database(pulumi.ComponentResource):
             f"{self._name}-monitoring",
             Names.db_monitoring_role,
             service="monitoring.rds.amazonaws.com",
-            description="RDS enhanced monitoring: OS metrics of the Aurora instances to "
-            "CloudWatch Logs",
+            description="RDS enhanced monitoring: the Aurora instances' OS metrics to Logs",
             account_id=args.account_id,
             managed_policy_arn=MONITORING_POLICY_ARN,
             suffix=self._suffix,
             opts=self._child,
+            source_arn=lambda account: monitored_instance_arns(account, self._suffix),
         )
         settings = args.settings
         self.cluster = aws.rds.Cluster(

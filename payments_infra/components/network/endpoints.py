@@ -8,8 +8,8 @@ With ``payments:vpcEndpoints`` (the default) the platform builds, in the private
   in the VPC and the calls never cross the NAT gateways;
 - an endpoint policy on each that lets only principals of this account use it (the AWS data
   perimeter's identity control: credentials of another account are refused here);
-- in the group SecurityGroups.endpoints, which platform.py lets the API tasks and the
-  rotation function reach on 443.
+- each in a group of its own (SecurityGroups.endpoints), which platform.py opens on 443 to
+  the groups of the clients that call that service (``ENDPOINT_CALLERS``) and no other.
 
 The network's S3 gateway endpoint (free, network.py) serves S3, where ECR keeps image layers:
 clients reach it through its prefix list. ``endpoints`` lists every endpoint, interface and
@@ -22,7 +22,7 @@ leaves them out, and the tasks then reach AWS through the NAT gateways.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -57,6 +57,21 @@ from payments_infra.config.naming import Names, physical_name
 #   through the container credentials endpoint (169.254.170.2, AWS_CONTAINER_CREDENTIALS_*)
 #   and the Fargate agent the execution role's; Lambda gives the function its role's.
 SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+# Which endpoints each client in the VPC calls, by the table above: the ECS tasks (the agent's
+# pulls, logs and secrets, the API's own secret reads) all four; the rotation function, the one
+# VPC function, Secrets Manager only (Lambda writes its logs outside the function's network).
+# Each endpoint's group admits exactly its callers' groups (to_aws_apis; check_endpoint_callers).
+TASK_ENDPOINTS = SERVICES
+FUNCTION_ENDPOINTS = ("secretsmanager",)
+ENDPOINT_CALLERS: dict[str, tuple[str, ...]] = {
+    "api-tasks": TASK_ENDPOINTS,
+    "db-rotation": FUNCTION_ENDPOINTS,
+}
+
+
+def endpoint_label(service: str) -> str:
+    """The label of a service's endpoint group in rule names, e.g. ``vpce-ecr-api``."""
+    return f"vpce-{service.replace('.', '-')}"
 
 
 def endpoint_service_name(service: str) -> str:
@@ -72,6 +87,13 @@ ENDPOINT_NAMES = {
     "logs": Names.endpoint_logs,
     "secretsmanager": Names.endpoint_secretsmanager,
 }
+# The security group of each endpoint, by service.
+ENDPOINT_GROUP_NAMES = {
+    "ecr.api": Names.endpoint_ecr_api_security_group,
+    "ecr.dkr": Names.endpoint_ecr_dkr_security_group,
+    "logs": Names.endpoint_logs_security_group,
+    "secretsmanager": Names.endpoint_secretsmanager_security_group,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,8 +106,8 @@ class VpcEndpointsArgs:
     """The VPC. Required."""
     private_subnet_ids: Sequence[pulumi.Input[str]]
     """Where the endpoints' network interfaces go: one per zone. Required."""
-    security_group_id: pulumi.Input[str]
-    """The endpoints' group (SecurityGroups.endpoints). Required."""
+    security_group_ids: Mapping[str, pulumi.Input[str]]
+    """Each endpoint's own group, by service (SecurityGroups.endpoints). Required."""
     s3_endpoint: aws.ec2.VpcEndpoint
     """The network's S3 gateway endpoint (network.py), listed in ``endpoints``. Required."""
     account_id: pulumi.Input[str]
@@ -93,7 +115,7 @@ class VpcEndpointsArgs:
 
 
 class VpcEndpoints(pulumi.ComponentResource):
-    """Interface endpoints for ECR, CloudWatch Logs, Secrets Manager, KMS and STS."""
+    """Interface endpoints for ECR, CloudWatch Logs and Secrets Manager."""
 
     def __init__(
         self, name: str, args: VpcEndpointsArgs, opts: pulumi.ResourceOptions | None = None
@@ -114,7 +136,7 @@ class VpcEndpoints(pulumi.ComponentResource):
                     service_name=endpoint_service_name(service),
                     vpc_endpoint_type="Interface",
                     subnet_ids=list(args.private_subnet_ids),
-                    security_group_ids=[args.security_group_id],
+                    security_group_ids=[args.security_group_ids[service]],
                     private_dns_enabled=True,
                     policy=policy,
                     tags=name_tag(physical_name(ENDPOINT_NAMES[service], self._suffix)),

@@ -86,6 +86,8 @@ class NetworkArgs:
     """The VPC's address range, already validated by StackConfig. Required."""
     availability_zones: Sequence[str]
     """The zones to build in, one public and one private subnet each. Required."""
+    availability_zone_ids: Sequence[str]
+    """Their zone IDs, in the same order: what each subnet is pinned to. Required."""
     account_id: pulumi.Input[str]
     """The AWS account, for the flow-log role's confused-deputy conditions. Required."""
     log_kms_key_arn: pulumi.Input[str]
@@ -104,6 +106,12 @@ class Network(pulumi.ComponentResource):
         self._log_kms_key_arn = args.log_kms_key_arn
         self._child = pulumi.ResourceOptions(parent=self)
         self.availability_zones = list(args.availability_zones)
+        if len(args.availability_zone_ids) != len(self.availability_zones):
+            raise ValueError(
+                f"Network needs one zone ID per zone; got {list(args.availability_zone_ids)} "
+                f"for {self.availability_zones}"
+            )
+        self._zone_ids = dict(zip(self.availability_zones, args.availability_zone_ids, strict=True))
 
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -150,7 +158,10 @@ class Network(pulumi.ComponentResource):
                 f"{self._name}-{plan.tier}-{plan.availability_zone}",
                 aws.ec2.SubnetArgs(
                     vpc_id=self.vpc.id,
-                    availability_zone=plan.availability_zone,
+                    # By zone ID, not name (Checkov CKV_AWS_394): a name maps to a different
+                    # physical zone in each account, an ID to the same one everywhere. EC2's
+                    # CreateSubnet takes either; the provider refuses both at once.
+                    availability_zone_id=self._zone_ids[plan.availability_zone],
                     cidr_block=plan.cidr_block,
                     # Nothing here gets a public IP by accident, not even in the public
                     # subnets: the ALB and the NAT gateways bring their own addresses.

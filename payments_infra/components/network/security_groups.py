@@ -1,8 +1,8 @@
 """SecurityGroups component: one empty security group per tier, made before the tiers.
 
-Creates the groups ``alb-sg``, ``api-tasks-sg``, ``db-sg``, and, when those tiers exist,
-``vpce-sg`` (the interface endpoints) and ``db-rotation-sg`` (the rotation function), each
-``-{suffix}``, with no rules: the provider removes AWS's allow-all egress rule of a new group
+Creates the groups ``alb-sg``, ``api-tasks-sg``, ``db-sg``, and, when those tiers exist, one
+``vpce-<service>-sg`` per interface endpoint and ``db-rotation-sg`` (the rotation function),
+each ``-{suffix}``, with no rules: the provider removes AWS's allow-all egress rule of a new group
 when none is declared, so a group reaches nothing until ``allow`` opens an arrow.
 
 Why apart from the tiers, and first: platform.py opens every arrow of the diagram in one place
@@ -15,6 +15,7 @@ this component: a preview shows one owner of the whole perimeter.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -22,6 +23,12 @@ import pulumi_aws as aws
 
 from payments_infra.aws.security_groups import HTTPS_PORT, Connectable, Peer, allow
 from payments_infra.aws.tagging import name_tag
+from payments_infra.components.network.endpoints import (
+    ENDPOINT_CALLERS,
+    ENDPOINT_GROUP_NAMES,
+    SERVICES,
+    endpoint_label,
+)
 from payments_infra.config import Ingress
 from payments_infra.config.naming import Names, PhysicalName, physical_name
 
@@ -60,15 +67,15 @@ class SecurityGroups(pulumi.ComponentResource):
         self.database = self._group(
             "db", Names.db_security_group, "Aurora PostgreSQL: 5432 from the API and rotation only"
         )
-        self.endpoints = (
-            self._group(
-                "vpce",
-                Names.endpoint_security_group,
-                "Interface VPC endpoints: 443 from the groups let in only",
+        # One group per endpoint: a client reaches only the AWS APIs it calls.
+        self.endpoints: dict[str, Connectable] = {
+            service: self._group(
+                endpoint_label(service),
+                ENDPOINT_GROUP_NAMES[service],
+                f"Interface endpoint {service}: 443 from its callers only",
             )
-            if args.endpoints
-            else None
-        )
+            for service in (SERVICES if args.endpoints else ())
+        }
         self.db_rotation = (
             self._group(
                 "db-rotation",
@@ -78,6 +85,7 @@ class SecurityGroups(pulumi.ComponentResource):
             if args.rotation
             else None
         )
+        self.endpoint_group_ids = {s: g.security_group_id for s, g in self.endpoints.items()}
         self.register_outputs({})
 
     def _group(self, label: str, name: PhysicalName, description: str) -> Connectable:
@@ -111,16 +119,21 @@ def alb_clients(ingress: Ingress, cloudfront_prefix_list_id: str | None) -> list
 
 
 def to_aws_apis(
-    client: Connectable, endpoints: Connectable | None, image_layers: Peer | None = None
+    client: Connectable, endpoints: Mapping[str, Connectable], image_layers: Peer | None = None
 ) -> list[pulumi.Resource]:
-    """HTTPS to AWS's APIs: to the VPC endpoints, and to ``image_layers`` (S3's prefix list,
-    where ECR keeps them, reached through the gateway endpoint) for a client that pulls an
-    image; without endpoints, to any address through the NAT gateways."""
-    if endpoints is None:
+    """HTTPS to AWS's APIs: to the VPC endpoints of the services ``client`` calls
+    (``ENDPOINT_CALLERS``, by its label), and to ``image_layers`` (S3's prefix list, where ECR
+    keeps them, reached through the gateway endpoint) for a client that pulls an image; without
+    endpoints, to any address through the NAT gateways."""
+    if not endpoints:
         anywhere = Peer(label="internet", cidr_ipv4="0.0.0.0/0")
         return allow(client, anywhere, HTTPS_PORT, "AWS APIs through the NAT gateways")
     return [
-        *allow(client, endpoints, HTTPS_PORT, "AWS APIs through the VPC endpoints"),
+        *(
+            rule
+            for service in ENDPOINT_CALLERS[client.label]
+            for rule in allow(client, endpoints[service], HTTPS_PORT, f"{service} by its endpoint")
+        ),
         *(
             allow(client, image_layers, HTTPS_PORT, "ECR image layers in S3, by its endpoint")
             if image_layers
