@@ -18,13 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from payments_infra.aws.access import Custodians
-from payments_infra.aws.policies import key_admin_statements, policy_document, regional_service
+from payments_infra.aws.access import Custodians, stack_role_arn
+from payments_infra.aws.policies import (
+    callers_through_service_statement,
+    key_admin_statements,
+    policy_document,
+    regional_service,
+)
 from payments_infra.aws.tagging import name_tag
 from payments_infra.config import REQUIRED_REGION
 from payments_infra.config.naming import Names, PhysicalName, physical_name
@@ -73,11 +77,25 @@ def customer_managed_key(
     return key
 
 
+# The roles of the stack's functions, whose environments the logs key encrypts (each
+# function that exists; naming one that does not is harmless in a condition).
+FUNCTION_ROLES = (
+    Names.migration_runner_role,
+    Names.db_rotation_role,
+    Names.alb_log_forwarder_role,
+    Names.origin_rotation_role,
+)
+
+
 def logs_key_policy(
-    account_id: str, custodians: Sequence[str], event_rules_topic: str | None = None
+    account_id: str,
+    custodians: Sequence[str],
+    suffix: str,
+    event_rules_topic: str | None = None,
 ) -> str:
     """Administration by the custodians (aws/access.py); use by CloudWatch Logs for this
-    account's log groups, by CloudWatch alarms and SNS for the alerts topic, by EventBridge
+    account's log groups, by CloudWatch alarms and the custodians through SNS for the alerts
+    topic, by EventBridge
     for the messages of ``event_rules_topic`` (the alerts topic, when rules send to it), and
     nobody else.
 
@@ -123,20 +141,19 @@ def logs_key_policy(
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         },
         *([events] if event_rules_topic else []),
-        {
-            "Sid": "UseThroughSns",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": regional_service("sns"),
-                    "kms:CallerAccount": account_id,
-                }
-            },
-        },
-        through_service_statement(
+        # No role of the stack publishes to the alerts topic (alarms and rules are services,
+        # above); a custodian may, to send on-call a test message through the encrypted topic.
+        callers_through_service_statement(
+            "CustodiansPublishThroughSns",
+            account_id,
+            regional_service("sns"),
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            custodians,
+        ),
+        # The deployer encrypts a function's environment when it creates or updates it; the
+        # function's role decrypts it when an instance starts (Lambda developer guide,
+        # "Securing environment variables"), both through Lambda.
+        callers_through_service_statement(
             "EncryptFunctionEnvironmentsThroughLambda",
             account_id,
             regional_service("lambda"),
@@ -147,27 +164,13 @@ def logs_key_policy(
                 "kms:Encrypt",
                 "kms:GenerateDataKey",
             ],
+            [*custodians, *(stack_role_arn(account_id, r, suffix) for r in FUNCTION_ROLES)],
         ),
     )
 
 
-def through_service_statement(
-    sid: str, account_id: str, service: str, actions: list[str]
-) -> dict[str, Any]:
-    """The account's principals may use the key for ``actions``, but only through ``service``
-    (``kms:ViaService``), never to encrypt or decrypt data directly."""
-    return {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-        "Action": actions,
-        "Resource": "*",
-        "Condition": {"StringEquals": {"kms:ViaService": service, "kms:CallerAccount": account_id}},
-    }
-
-
 def ecr_key_policy(account_id: str, custodians: Sequence[str]) -> str:
-    """Administration by the custodians; use only through ECR.
+    """Administration by the custodians; use only through ECR, by them.
 
     ECR checks the key (DescribeKey) and gives the repository two grants when it creates
     it, and retires them when it deletes it; pushes and pulls then go through those grants,
@@ -175,11 +178,13 @@ def ecr_key_policy(account_id: str, custodians: Sequence[str]) -> str:
     """
     return policy_document(
         *key_admin_statements(account_id, custodians),
-        through_service_statement(
+        # The caller is whoever creates or deletes the repository: the deployer.
+        callers_through_service_statement(
             "UseThroughEcr",
             account_id,
             regional_service("ecr"),
             ["kms:CreateGrant", "kms:RetireGrant", *KEY_USE_ACTIONS],
+            custodians,
         ),
     )
 
@@ -260,6 +265,7 @@ class LogsKey(pulumi.ComponentResource):
             policy=pulumi.Output.all(
                 account_id=args.account_id,
                 custodians=args.custodians.arns(),
+                suffix=args.environment_suffix,
                 event_rules_topic=args.event_rules_topic_arn,
             ).apply(lambda v: logs_key_policy(**v)),
             name=Names.logs_kms_key,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from payments_infra.aws.keys import KEY_USE_ACTIONS
 from payments_infra.aws.policies import KEY_ADMIN_ACTIONS
 from payments_infra.aws.secret_policies import DENIED_SECRET_ACTIONS
 from payments_infra.offline.checks_conventions import label
@@ -99,17 +100,33 @@ def _open_to_account(statement: dict[str, Any]) -> bool:
     return bool(whole) and not named
 
 
+# Key-policy statements that let the whole account use a key, and why.
+ACCOUNT_WIDE_USE = {
+    "TheAccountReadsTheLogFiles": "the audit key: the account's principals decrypt the trail's "
+    'files to read them (CloudTrail user guide, "Configure AWS KMS key policies for '
+    "CloudTrail\"); who may read the files is the log bucket's policy and IAM's to say",
+}
+
+
 def check_key_admins(graph: Graph) -> list[str]:
-    """No key lets the whole account (or anyone) change its policy, disable or delete it."""
+    """No key lets the whole account (or anyone) change its policy, disable or delete it, or
+    use it: each such statement names its callers (principals, or ``aws:PrincipalArn``)."""
     problems = []
     for key in graph.of_type(KEY):
         for statement in _statements(key.inputs.get("policy")):
+            if statement.get("Effect") != "Allow" or not _open_to_account(statement):
+                continue
             actions = {str(a) for a in _as_list(statement.get("Action", []))}
-            admin = actions & {*KEY_ADMIN_ACTIONS, "kms:*"}
-            if statement.get("Effect") == "Allow" and admin and _open_to_account(statement):
+            sid = statement.get("Sid", "(no Sid)")
+            if admin := actions & {*KEY_ADMIN_ACTIONS, "kms:*"}:
                 problems.append(
-                    f"{label(key)}: statement {statement.get('Sid', '(no Sid)')} lets the whole "
-                    f"account administer the key ({', '.join(sorted(admin))}): name the "
-                    "custodians instead"
+                    f"{label(key)}: statement {sid} lets the whole account administer the key "
+                    f"({', '.join(sorted(admin))}): name the custodians instead"
+                )
+            use = actions & {*KEY_USE_ACTIONS, "kms:CreateGrant"} - {"kms:DescribeKey"}
+            if use and sid not in ACCOUNT_WIDE_USE:
+                problems.append(
+                    f"{label(key)}: statement {sid} lets every principal of the account use "
+                    f"the key ({', '.join(sorted(use))}): name its callers (aws:PrincipalArn)"
                 )
     return problems

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from payments_infra.aws.keys import FUNCTION_ROLES
 from payments_infra.config import StackConfig
 from payments_infra.config.errors import ConfigError
 from payments_infra.offline.checks_custody import (
@@ -232,3 +233,51 @@ def test_key_use_through_a_service_is_held_to_named_callers(graph: Graph) -> Non
         DEPLOYER,
         BREAK_GLASS,
     }
+
+
+@pytest.mark.parametrize("key_name", ["logs-key-key", "image-key", "database-key"])
+def test_a_key_the_whole_account_may_use_fails_the_check_and_the_rule(
+    graph: Graph, key_name: str
+) -> None:
+    """Each statement that lets principals use a key through a service names them: with its
+    aws:PrincipalArn condition dropped, every principal of the account could."""
+    broken = copy.deepcopy(graph)
+    (key,) = [k for k in broken.of_type(KEY) if k.name == key_name]
+    found = statements(key.inputs["policy"])
+    use = next(s for s in found if "ArnEquals" in s.get("Condition", {}))
+    del use["Condition"]["ArnEquals"]
+    key.inputs["policy"] = json.dumps({"Version": "2012-10-17", "Statement": found})
+    key.outputs["policy"] = key.inputs["policy"]
+    (problem,) = check_key_admins(broken)
+    assert key_name in problem and use["Sid"] in problem and "use the key" in problem
+    assert stack_violations(KEYS_RULE, stack_args_for(broken))
+
+
+def test_every_function_decrypts_its_environment_and_nobody_else(everything: Graph) -> None:
+    """The logs key encrypts the functions' environments: each function's role, and the
+    custodians who create them, are its Lambda callers; no other role (FUNCTION_ROLES names
+    the origin header's rotation too, which this stack has not)."""
+    (key,) = [k for k in everything.of_type(KEY) if k.name == "logs-key-key"]
+    (lam,) = [
+        s
+        for s in statements(key.inputs["policy"])
+        if s["Sid"] == "EncryptFunctionEnvironmentsThroughLambda"
+    ]
+    function_roles = {str(f.inputs["role"]) for f in graphs_functions(everything)}
+    callers = set(lam["Condition"]["ArnEquals"]["aws:PrincipalArn"])
+    assert len(function_roles) == 3 and function_roles <= callers
+    named = {f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/{r.prefix}-test1" for r in FUNCTION_ROLES}
+    assert callers == named | {DEPLOYER, BREAK_GLASS}
+
+
+def graphs_functions(graph: Graph) -> list[Resource]:
+    return graph.of_type("aws:lambda/function:Function")
+
+
+def test_the_alerts_topic_is_published_through_sns_by_the_custodians_only(graph: Graph) -> None:
+    (key,) = [k for k in graph.of_type(KEY) if k.name == "logs-key-key"]
+    (sns,) = [
+        s for s in statements(key.inputs["policy"]) if s["Sid"] == "CustodiansPublishThroughSns"
+    ]
+    assert sns["Condition"]["StringEquals"]["kms:ViaService"] == "sns.us-east-1.amazonaws.com"
+    assert set(sns["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == {DEPLOYER, BREAK_GLASS}
