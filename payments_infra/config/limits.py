@@ -109,17 +109,25 @@ def _zones(setting: Setting[tuple[str, ...] | None], text: str) -> Parsed[tuple[
     return tuple(zones), problems
 
 
-def _emails(setting: Setting[tuple[str, ...]], text: str) -> Parsed[tuple[str, ...]]:
+def _matching_strings(
+    setting: Setting[tuple[str, ...]], text: str, pattern: str, what: str
+) -> Parsed[tuple[str, ...]]:
+    """A JSON list of strings, each matching ``pattern`` (``what`` names them in the error);
+    each kept once, in order."""
     try:
-        emails = json.loads(text)
+        items = json.loads(text)
     except json.JSONDecodeError:
-        emails = None
-    if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
+        items = None
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         return setting.default, [setting.broken(text)]
-    bad = [e for e in emails if not re.fullmatch(EMAIL, e)]
+    bad = [item for item in items if not re.fullmatch(pattern, item)]
     if bad:
-        return tuple(emails), [f"{setting.key} must hold e-mail addresses only; got {bad}"]
-    return tuple(emails), []
+        return tuple(items), [f"{setting.key} must hold {what} only; got {bad}"]
+    return tuple(dict.fromkeys(items)), []
+
+
+def _emails(setting: Setting[tuple[str, ...]], text: str) -> Parsed[tuple[str, ...]]:
+    return _matching_strings(setting, text, EMAIL, "e-mail addresses")
 
 
 # An IAM role's ARN in any account (a path allowed): what a deployer is named by.
@@ -128,16 +136,7 @@ ROLE_ARN = r"arn:aws:iam::[0-9]{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}"
 
 def _role_arns(setting: Setting[tuple[str, ...]], text: str) -> Parsed[tuple[str, ...]]:
     """A JSON list of IAM role ARNs (deployerRoleArns)."""
-    try:
-        arns = json.loads(text)
-    except json.JSONDecodeError:
-        arns = None
-    if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
-        return setting.default, [setting.broken(text)]
-    bad = [a for a in arns if not re.fullmatch(ROLE_ARN, a)]
-    if bad:
-        return tuple(arns), [f"{setting.key} must hold IAM role ARNs only; got {bad}"]
-    return tuple(dict.fromkeys(arns)), []
+    return _matching_strings(setting, text, ROLE_ARN, "IAM role ARNs")
 
 
 def _engine_version(text: str) -> bool:
