@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     """Address uvicorn binds. Default: 0.0.0.0."""
     port: int = Field(default=8443, ge=1, le=65535)
     """HTTPS port. Default: 8443."""
+    request_head_timeout: float = Field(default=10.0, gt=0, le=60)
+    """Seconds a client has to send a request head (request line and headers), from the
+    connection's start (after the TLS handshake) or, on a kept-alive connection, from the head's
+    first byte; then the connection closes, with 408 if a request was begun. At most 60 (the
+    ALB's idle timeout). Default: 10."""
+    request_body_timeout: float = Field(default=10.0, gt=0, le=60)
+    """Seconds a client has to send a request body, from the end of its head; then 408 and the
+    connection closes. At most 60. Default: 10."""
     timeout_graceful_shutdown: int = Field(default=25, ge=0)
     """Seconds in-flight requests get after SIGTERM (below the ECS stop timeout). Default: 25."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
