@@ -24,19 +24,23 @@ a rotated password does not take running tasks down. If the database answers but
 still in its reconnect backoff, the pool is rebuilt too. Rebuilds (and so re-reads) are
 serialised and happen at most once every DB_REBUILD_MIN_INTERVAL seconds.
 
-Bounds: every database wait ends. Connection attempts take at most DB_CONNECT_TIMEOUT; a
-request waits at most DB_POOL_TIMEOUT for a pooled connection; the check of a pooled
-connection, and apart the request's statements, get DB_STATEMENT_TIMEOUT, enforced on the
-server (statement_timeout) and by the client (`_Deadline` shuts the socket down, which a
-server that accepts TCP but does not answer, such as a stopped process, cannot defeat). TCP
-keepalives find a dead peer of an idle connection. A request therefore ends within
-DB_POOL_TIMEOUT + DB_STATEMENT_TIMEOUT + 2 x max(DB_CONNECT_TIMEOUT, DB_STATEMENT_TIMEOUT).
+Bounds: every database wait ends, and by the request's deadline. A request's database work
+(`run`, the API key's look-up and the route's work alike) ends by one deadline,
+`Settings.db_request_deadline` after its first wait (DB_POOL_TIMEOUT + DB_STATEMENT_TIMEOUT + 2
+x max(DB_CONNECT_TIMEOUT, DB_STATEMENT_TIMEOUT)), and each wait gets its own bound or the time
+left, whichever is less: the wait for a pooled connection DB_POOL_TIMEOUT; the direct attempt
+that tells why the pool has none DB_CONNECT_TIMEOUT; each attempt at the work
+DB_STATEMENT_TIMEOUT, enforced on the server (statement_timeout) and by the client
+(`_Deadline` shuts the socket down, which a server that accepts TCP but does not answer, such
+as a stopped process, cannot defeat). A connection that turns out dead is discarded and the
+work repeated on the next one, within the same deadline: no idle connection is tested on the
+request's time (a frozen one would hold it). TCP keepalives find a dead peer of an idle
+connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -51,7 +55,7 @@ from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from payments_api.db_connection import connection_params, describe_error, is_auth_failure
 from payments_api.db_credentials import CredentialSource, SecretsManagerCredentials
-from payments_api.metrics import request_timing
+from payments_api.metrics import RequestTiming, request_timing
 from payments_api.roles import APP_GROUP
 from payments_api.settings import Settings
 from payments_api.store import Conn
@@ -154,7 +158,7 @@ class DatabasePool:
     def _new_pool(self) -> AsyncConnectionPool[Conn]:
         # No check on checkout: it would cost a round trip per request. A connection that the
         # server closed while it sat in the pool (restart, failover, idle timeout) fails its
-        # first statement instead, and `run` repeats the work once on a fresh connection.
+        # first statement instead, and `run` repeats the work on the next connection.
         return AsyncConnectionPool(
             make_conninfo("", **self._params),
             kwargs={"autocommit": True},
@@ -199,70 +203,103 @@ class DatabasePool:
         await self.run(_check_tables)
 
     async def run(self, work: Callable[[Conn], Awaitable[T]]) -> T:
-        """`work` on a pooled connection in autocommit mode (each statement commits), within
-        DB_STATEMENT_TIMEOUT.
+        """`work` on a pooled connection in autocommit mode (each statement commits), each
+        attempt within DB_STATEMENT_TIMEOUT, all of it by the request's deadline.
 
-        If the connection turns out dead before the deadline, `work` runs once more on a
-        fresh connection: every operation of the API is safe to repeat (a payment is keyed
-        by its idempotency key, so a repeat finds the first insert instead of a second one).
-        Raises DatabaseUnavailableError when no connection can be had, the deadline passes,
-        or a table is missing or may not be read (the migrations have not run).
+        If the connection turns out dead (it fails fast: the server closed it), it is
+        discarded and `work` runs again on the next connection, while the deadline allows and
+        at most DB_POOL_MAX times more: every operation of the API is safe to repeat (a
+        payment is keyed by its idempotency key, so a repeat finds the first insert instead of
+        a second one). Raises DatabaseUnavailableError when no connection can be had, the
+        deadline passes, or a table is missing or may not be read (the migrations have not
+        run).
 
-        The time spent waiting for a connection and working on it (both attempts) is added to
-        the running request's metrics, PoolWait and DatabaseLatency (`metrics.RequestTiming`).
+        The deadline is the running request's (`metrics.RequestTiming.database_deadline`, set
+        by its first `run`: the API key's look-up and the route's work share it), or this
+        call's own outside a request. The time spent waiting for a connection and working on
+        it (every attempt) is added to the request's metrics, PoolWait and DatabaseLatency.
         """
         timing = request_timing()  # the request's PoolWait and DatabaseLatency (metrics.py)
-        for attempt in (1, 2):
+        deadline = self._deadline(timing)
+        attempt = 0
+        while True:
+            attempt += 1
             waiting_since = time.perf_counter()
             try:
-                pool, conn = await self._acquire()
+                pool, conn = await self._acquire(deadline)
             finally:
                 working_since = time.perf_counter()
                 if timing is not None:
                     timing.add_pool_wait(working_since - waiting_since)
             try:
-                with _Deadline(conn, self._settings.db_statement_timeout):
+                seconds = min(self._settings.db_statement_timeout, self._left(deadline))
+                with _Deadline(conn, seconds):
                     return await work(conn)
             except (psycopg.errors.UndefinedTable, psycopg.errors.InsufficientPrivilege) as error:
                 raise DatabaseUnavailableError(
                     f"{describe_error(error)}: {RUN_THE_MIGRATIONS}"
                 ) from error
             except psycopg.OperationalError as error:
-                if attempt == 2 or not conn.broken:
+                if not conn.broken or attempt > self._settings.db_pool_max:
                     raise
+                # Its idle siblings may have been closed with it (a restart, a failover,
+                # sessions terminated), or sit on a frozen server: none is tested here. The
+                # broken one goes back (the pool discards it and opens another) and the work
+                # moves on to the next, within what is left of the deadline.
                 logger.info(
                     "pooled connection was closed; repeating on a new one",
                     extra={"reason": describe_error(error)},
                 )
-                # Its idle siblings were most likely closed with it (a restart, a failover,
-                # sessions terminated): test them all now, so the repeat gets a live one.
-                await self._check_idle(pool)
             finally:
                 if timing is not None:
                     timing.add_database(time.perf_counter() - working_since)
                 if pool is self._pool:
                     self._lent -= 1
                 await pool.putconn(conn)
-        raise AssertionError("unreachable")
 
-    async def _check_idle(self, pool: AsyncConnectionPool[Conn]) -> None:
-        with contextlib.suppress(PoolClosed):  # rebuilt meanwhile: the repeat takes the new one
-            await pool.check()
+    def _deadline(self, timing: RequestTiming | None) -> float:
+        """The time.monotonic() by which the request's database work must end."""
+        if timing is None:
+            return time.monotonic() + self._settings.db_request_deadline
+        if timing.database_deadline is None:
+            timing.database_deadline = time.monotonic() + self._settings.db_request_deadline
+        return timing.database_deadline
 
-    async def _acquire(self) -> tuple[AsyncConnectionPool[Conn], Conn]:
+    def _left(self, deadline: float) -> float:
+        """Seconds left before `deadline`; DatabaseUnavailableError once it has passed."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DatabaseUnavailableError(
+                f"the database did not serve the request within its deadline of "
+                f"{self._settings.db_request_deadline:g} s"
+            )
+        return left
+
+    async def _acquire(self, deadline: float) -> tuple[AsyncConnectionPool[Conn], Conn]:
         retried = False
         while True:
             pool, generation = self._pool, self._generation
             waiting_since = time.monotonic()
             try:
-                conn = await pool.getconn()
+                conn = await pool.getconn(
+                    timeout=min(self._settings.db_pool_timeout, self._left(deadline))
+                )
             except PoolClosed as error:
                 # A rebuild swapped the pool while this request waited: retry on the new one.
                 if retried:
                     raise DatabaseUnavailableError("the connection pool is closed") from error
             except PoolTimeout as error:
-                diagnosis = await self._diagnose(waiting_since)
-                if retried or not await self._recover(generation, diagnosis):
+                left = self._left(deadline)
+                try:
+                    async with asyncio.timeout(left):
+                        diagnosis = await self._diagnose(waiting_since)
+                        recovered = not retried and await self._recover(generation, diagnosis)
+                except TimeoutError as timeout:
+                    raise DatabaseUnavailableError(
+                        f"no database connection within the request's deadline of "
+                        f"{self._settings.db_request_deadline:g} s"
+                    ) from timeout
+                if not recovered:
                     raise DatabaseUnavailableError(self._reason(diagnosis)) from error
             else:
                 if pool is self._pool:
@@ -331,7 +368,8 @@ class DatabasePool:
             elif diagnosis.reason is not None or self._lent >= self._settings.db_pool_max:
                 return False
             self._last_rebuild = now
-            await self._rebuild(credentials)
+            # Shielded: a request whose deadline passes meanwhile must not leave half a rebuild.
+            await asyncio.shield(self._rebuild(credentials))
             return True
 
     async def _fetch_credentials(self) -> dict[str, str] | None:

@@ -173,13 +173,15 @@ del _flags, _present
 
 
 class RequestTiming:
-    """A request's database time, in milliseconds (None: not measured)."""
+    """A request's database time, in milliseconds (None: not measured), and the deadline of
+    its database work (time.monotonic(); None until its first wait: payments_api.db)."""
 
-    __slots__ = ("database_ms", "pool_wait_ms")
+    __slots__ = ("database_deadline", "database_ms", "pool_wait_ms")
 
     def __init__(self) -> None:
         self.database_ms: float | None = None
         self.pool_wait_ms: float | None = None
+        self.database_deadline: float | None = None
 
     def add_pool_wait(self, seconds: float) -> None:
         self.pool_wait_ms = (self.pool_wait_ms or 0.0) + seconds * 1000

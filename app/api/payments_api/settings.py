@@ -67,10 +67,11 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=5.0, gt=0)
     """Seconds a request waits for a pooled connection before it gets a 503. Default: 5."""
     db_statement_timeout: float = Field(default=5.0, gt=0)
-    """Seconds a request's database work (its statements; apart, the check of a pooled
-    connection) may take; also the server's statement_timeout. A request the database does not
-    answer ends, 503, within DB_POOL_TIMEOUT + DB_STATEMENT_TIMEOUT + 2 x the larger of
-    DB_CONNECT_TIMEOUT and DB_STATEMENT_TIMEOUT (20 s with the defaults). Default: 5."""
+    """Seconds one attempt at a request's database work (its statements) may take; also the
+    server's statement_timeout. All of a request's database work, waits and repeats included,
+    ends by its deadline, DB_POOL_TIMEOUT + DB_STATEMENT_TIMEOUT + 2 x the larger of
+    DB_CONNECT_TIMEOUT and DB_STATEMENT_TIMEOUT after its first wait (20 s with the defaults):
+    a request the database does not answer gets 503 by then. Default: 5."""
     db_secret_arn: str | None = None
     """Secrets Manager secret re-read when the password is rejected. Default: unset (no re-read)."""
     db_rebuild_min_interval: float = Field(default=5.0, ge=0)
@@ -89,10 +90,26 @@ class Settings(BaseSettings):
     """Address uvicorn binds. Default: 0.0.0.0."""
     port: int = Field(default=8443, ge=1, le=65535)
     """HTTPS port. Default: 8443."""
+    request_head_timeout: float = Field(default=10.0, gt=0, le=60)
+    """Seconds a client has to send a request head (request line and headers), from the
+    connection's start (after the TLS handshake) or, on a kept-alive connection, from the head's
+    first byte; then the connection closes, with 408 if a request was begun. At most 60 (the
+    ALB's idle timeout). Default: 10."""
+    request_body_timeout: float = Field(default=10.0, gt=0, le=60)
+    """Seconds a client has to send a request body, from the end of its head; then 408 and the
+    connection closes. At most 60. Default: 10."""
     timeout_graceful_shutdown: int = Field(default=25, ge=0)
     """Seconds in-flight requests get after SIGTERM (below the ECS stop timeout). Default: 25."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Lowest level logged. Above INFO the request lines keep only their metrics. Default: INFO."""
+
+    @property
+    def db_request_deadline(self) -> float:
+        """Seconds all of a request's database work may take, from its first wait for a
+        connection: one wait for the pool and one statement, and room for one connection
+        attempt (the diagnosis of an empty pool) and one repeat on a new connection."""
+        slowest = max(self.db_connect_timeout, self.db_statement_timeout)
+        return self.db_pool_timeout + self.db_statement_timeout + 2 * slowest
 
     @field_validator("cors_allowed_origins", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import cast
 
 import httpx2
 import pytest
@@ -22,6 +23,7 @@ from payments_local_servers.postgres import PostgresServer
 from tests.utils.databases import create_app_database
 from tests.utils.keys import new_api_key
 from tests.utils.settings import server_env
+from tests.utils.waiting import wait_for
 
 # /healthz must answer within this while every pooled connection is waited for.
 LIVENESS_BOUND_SECONDS = 1.0
@@ -171,3 +173,85 @@ def test_requests_end_with_503_and_retry_after_while_the_database_is_frozen(
         "reason": "database unavailable",
     }
     assert results["POST"][0].json() == {"detail": "database unavailable, try again later"}
+
+
+# The request's database deadline with FROZEN_ENV (Settings.db_request_deadline): every wait
+# of a request's database work, the repeat on a new connection included, ends by then.
+FROZEN_DEADLINE_SECONDS = REQUEST_BOUND_SECONDS
+# A generous upper bound on the 503, for a loaded machine; a request that waits past it is
+# abandoned (the test fails rather than hangs).
+ABANDON_AFTER_SECONDS = 3 * FROZEN_DEADLINE_SECONDS
+FULL_POOL = {**FROZEN_ENV, "DB_POOL_MIN": "4", "DB_POOL_MAX": "4"}
+RETRY_LOG = "pooled connection was closed; repeating on a new one"
+
+
+def api_sessions(server: PostgresServer, role: str) -> list[int]:
+    """The idle sessions of `role`, the longest idle first: psycopg_pool hands out its idle
+    connections first in, first out, so the first is the one the next request gets."""
+    with server.connect() as admin:
+        rows = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE usename = %s AND state = 'idle'"
+            " ORDER BY state_change",
+            (role,),
+        ).fetchall()
+    return [cast(int, pid) for (pid,) in rows]
+
+
+def test_a_request_ends_by_its_deadline_when_one_connection_fails_fast_and_the_rest_freeze(
+    own_postgres: PostgresServer, own_database: AppDatabase, tmp_path: Path
+) -> None:
+    """The finding of issue 26: the connection a request got had been terminated (it fails at
+    once), and the pool's other idle connections sat on a frozen server. The repeat on a new
+    connection must not wait on them without limit: 503 by the deadline, and after the server
+    thaws the next request succeeds."""
+    role = own_database.api.user
+    with (
+        running_server(own_database, tmp_path, **FULL_POOL) as (server, key),
+        server.client(key) as client,
+    ):
+        wait_for(lambda: len(api_sessions(own_postgres, role)) == 4, "4 idle pooled connections")
+        outcome: list[tuple[httpx2.Response, float] | BaseException] = []
+
+        def list_payments() -> None:
+            try:
+                outcome.append(timed(lambda: client.get("/api/payments", params={"limit": 1})))
+            except BaseException as error:  # the test thread reports it
+                outcome.append(error)
+
+        frozen: list[int] = []
+        request = threading.Thread(target=list_payments, daemon=True)
+        try:
+            with own_postgres.connect() as admin:
+                first = api_sessions(own_postgres, role)[0]
+                admin.execute("SELECT pg_terminate_backend(%s, 10000)", (first,))
+            postmaster, *_ = postgres_pids(own_postgres)
+            os.kill(postmaster, signal.SIGSTOP)
+            frozen.append(postmaster)
+            for pid in postgres_pids(own_postgres)[1:]:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+                    frozen.append(pid)
+            request.start()
+            request.join(ABANDON_AFTER_SECONDS)
+            waited = "still waiting" if request.is_alive() else "done"
+        finally:
+            for pid in frozen:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+        assert waited == "done", f"no answer within {ABANDON_AFTER_SECONDS} s"
+        request.join(ABANDON_AFTER_SECONDS)
+        assert outcome and not isinstance(outcome[0], BaseException), outcome
+        response, seconds = outcome[0]
+        assert response.status_code == 503, response.text
+        assert response.json() == {"detail": "database unavailable, try again later"}
+        assert response.headers["Retry-After"] == "1"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert seconds < ABANDON_AFTER_SECONDS
+        # The request took the terminated connection first: it did go down the repeat path.
+        assert any(r.get("message") == RETRY_LOG for r in server.log_records())
+
+        # Thawed, the service recovers: the next request succeeds.
+        def listed() -> bool:
+            return client.get("/api/payments", params={"limit": 1}).status_code == 200
+
+        wait_for(listed, "a request succeeds after the database thaws")

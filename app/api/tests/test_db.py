@@ -17,6 +17,7 @@ from payments_local_servers.postgres import PostgresServer
 from payments_api.db import DatabasePool, DatabaseUnavailableError
 from payments_api.db_credentials import credentials_from_secret
 from payments_api.main import create_app
+from payments_api.metrics import end_request_timing, start_request_timing
 from payments_api.store import Conn
 from tests.utils.keys import bearer, new_api_key
 from tests.utils.payments import idempotency_headers, payment_body
@@ -221,3 +222,20 @@ async def test_work_is_repeated_once_on_a_new_connection_when_the_server_closed_
         assert calls == 2
     finally:
         await pool.close()
+
+
+@pytest.mark.anyio
+async def test_the_database_work_of_one_request_shares_one_deadline(pool: DatabasePool) -> None:
+    # The API key's look-up and the route's work are two runs of one request: the second
+    # gets what the first left, not a deadline of its own.
+    timing, token = start_request_timing()
+    try:
+        assert await pool.run(lambda conn: fetch_one(conn, "SELECT 1")) == (1,)
+        assert timing.database_deadline is not None
+        timing.database_deadline = time.monotonic()  # the request's time is used up
+        with pytest.raises(DatabaseUnavailableError, match="within its deadline of"):
+            await pool.run(lambda conn: fetch_one(conn, "SELECT 1"))
+    finally:
+        end_request_timing(token)
+    # Outside a request, each run has a deadline of its own.
+    assert await pool.run(lambda conn: fetch_one(conn, "SELECT 1")) == (1,)
