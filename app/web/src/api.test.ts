@@ -14,7 +14,6 @@ import {
 } from "./api";
 import { edgeWithoutApi, fakeApi, json, TEST_API_KEY, UNKNOWN_API_KEY } from "./test/fakeApi";
 
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe("apiUrl", () => {
   it("builds a same-origin path when VITE_API_BASE_URL is not set", () => {
@@ -202,13 +201,29 @@ describe("validationErrors", () => {
 });
 
 describe("newIdempotencyKey", () => {
-  it("returns a version 4 UUID", () => {
-    expect(newIdempotencyKey()).toMatch(UUID_V4);
+  it("returns 26 lowercase letters, never a digit the API could read as a card number", () => {
+    for (let i = 0; i < 200; i++) {
+      expect(newIdempotencyKey()).toMatch(/^[a-z]{26}$/);
+    }
   });
 
-  it("builds a version 4 UUID from getRandomValues where randomUUID is missing (plain http)", () => {
+  it("draws every letter, each key anew", () => {
+    const keys = Array.from({ length: 200 }, () => newIdempotencyKey());
+    expect(new Set(keys).size).toBe(200);
+    expect(new Set(keys.join("")).size).toBe(26);
+  });
+
+  it("drops the bytes that would favour some letters (234 and above)", () => {
     const real = globalThis.crypto;
-    vi.stubGlobal("crypto", { getRandomValues: <T extends ArrayBufferView>(array: T) => real.getRandomValues(array) });
-    expect(newIdempotencyKey()).toMatch(UUID_V4);
+    let calls = 0;
+    vi.stubGlobal("crypto", {
+      getRandomValues: <T extends ArrayBufferView>(array: T) => {
+        calls += 1;
+        // First draw: only bytes 234..255, all dropped; then a real draw.
+        return calls === 1 ? (new Uint8Array(array.byteLength).fill(250) as unknown as T) : real.getRandomValues(array);
+      },
+    });
+    expect(newIdempotencyKey()).toMatch(/^[a-z]{26}$/);
+    expect(calls).toBeGreaterThan(1);
   });
 });

@@ -9,7 +9,7 @@
 //   GET  /api/readyz                 -> 200 {"status":"ready"} | 503 {"status":"unavailable","reason":"..."}
 //   GET  /api/payments?limit=10      -> 200 {"data":[PaymentPublic...],"count":n,"next_after":string|null}
 //   POST /api/payments               -> 201 PaymentPublic | 409 {"detail":"..."} | 422 {"detail":[{loc,msg,type}]}
-//        headers: Idempotency-Key (UUID), Content-Type: application/json
+//        headers: Idempotency-Key (26 letters), Content-Type: application/json
 //   Every /api/payments call:           Authorization: Bearer <API key>; else 401 {"detail":"..."}
 //   (health and readiness need no key)
 // Where CloudFront has no /api/* route (certificate mode 3), its function on the default behaviour
@@ -121,18 +121,26 @@ export function apiUrl(path: string, base: string = apiBaseUrl()): string {
   return `${base}${path}`;
 }
 
-/** A fresh Idempotency-Key (UUID v4). */
+// 26 letters of 26: about 122 random bits, as many as a UUID v4 has.
+const KEY_LETTERS = "abcdefghijklmnopqrstuvwxyz";
+const KEY_LENGTH = 26;
+
+/**
+ * A fresh Idempotency-Key: 26 random lowercase letters. No digit, so the API's card-number
+ * rule (docs/security.md, "Which strings hold a card number") can never refuse it; a random
+ * UUID holds a card-like digit run about once in 1,300 keys, and that payment would be refused.
+ */
 export function newIdempotencyKey(): string {
-  const c = globalThis.crypto;
-  // randomUUID exists only in secure contexts (https, localhost); getRandomValues everywhere.
-  if (typeof c.randomUUID === "function") {
-    return c.randomUUID();
+  const letters: string[] = [];
+  while (letters.length < KEY_LENGTH) {
+    for (const byte of globalThis.crypto.getRandomValues(new Uint8Array(KEY_LENGTH))) {
+      // 234 = 9 x 26: bytes above it are dropped, so every letter is equally likely.
+      if (byte < 234 && letters.length < KEY_LENGTH) {
+        letters.push(KEY_LETTERS[byte % 26]!);
+      }
+    }
   }
-  const bytes = c.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6]! & 0x0f) | 0x40; // version 4
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 4122 variant
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return letters.join("");
 }
 
 export async function getHealth(signal?: AbortSignal): Promise<Health> {
