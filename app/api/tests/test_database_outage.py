@@ -8,7 +8,6 @@ import os
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -22,6 +21,7 @@ from payments_local_servers.postgres import PostgresServer
 
 from tests.utils.databases import create_app_database
 from tests.utils.keys import new_api_key
+from tests.utils.payments import new_idempotency_key
 from tests.utils.settings import server_env
 from tests.utils.waiting import wait_for
 
@@ -53,7 +53,7 @@ def running_server(
         server.wait_until_ready()
         with server.client(key) as client:
             response = client.post(
-                "/api/payments", json=PAYMENT, headers={"Idempotency-Key": uuid.uuid4().hex}
+                "/api/payments", json=PAYMENT, headers={"Idempotency-Key": new_idempotency_key()}
             )
             assert response.status_code == 201, response.text
         yield server, key
@@ -70,7 +70,7 @@ def test_liveness_answers_at_once_while_posts_wait_for_a_stopped_database(
         def post(client: httpx2.Client) -> int:
             started.release()
             response = client.post(
-                "/api/payments", json=PAYMENT, headers={"Idempotency-Key": uuid.uuid4().hex}
+                "/api/payments", json=PAYMENT, headers={"Idempotency-Key": new_idempotency_key()}
             )
             return response.status_code
 
@@ -155,7 +155,9 @@ def test_requests_end_with_503_and_retry_after_while_the_database_is_frozen(
                 post = executor.submit(
                     timed,
                     lambda: client.post(
-                        "/api/payments", json=PAYMENT, headers={"Idempotency-Key": uuid.uuid4().hex}
+                        "/api/payments",
+                        json=PAYMENT,
+                        headers={"Idempotency-Key": new_idempotency_key()},
                     ),
                 )
                 ready = executor.submit(timed, lambda: client.get("/readyz"))

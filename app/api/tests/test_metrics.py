@@ -21,7 +21,7 @@ from payments_api.settings import Settings
 from tests.utils.api_server import raw_exchange, wait_for_records
 from tests.utils.emf import CONTRACT, LIST, declared, emf_errors
 from tests.utils.keys import TEST_CLIENT
-from tests.utils.payments import CARD, payment_body
+from tests.utils.payments import CARD, new_idempotency_key, payment_body
 from tests.utils.settings import server_env
 
 STATUS_CLASSES = {"1xx", "2xx", "3xx", "4xx", "5xx"}
@@ -94,7 +94,7 @@ def test_no_dimension_or_metric_carries_a_secret_a_card_number_or_an_id(
 ) -> None:
     run = f"secrets-{uuid.uuid4().hex[:8]}"
     reference = f"ref-{uuid.uuid4().hex[:12]}"
-    idempotency_key = f"idem-{uuid.uuid4().hex}"
+    idempotency_key = new_idempotency_key("idem")
     request_ids = [f"{run}-{i}" for i in range(8)]
     ids = iter(request_ids)
     with api_server.client(api_key) as http:
@@ -204,7 +204,7 @@ def test_above_info_the_lines_keep_the_metrics_without_the_request(
             response = http.post(
                 "/api/payments",
                 json=payment_body(),
-                headers={"Idempotency-Key": f"quiet-{uuid.uuid4()}"},
+                headers={"Idempotency-Key": new_idempotency_key("quiet")},
             )
         assert response.status_code == 201
         [line] = wait_for_records(server, lambda r: r.get("PaymentsCreated") == 1, 1)

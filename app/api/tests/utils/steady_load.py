@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
 from payments_local_servers.api import REQUEST_TIMEOUT_SECONDS, ApiServer
 
-from tests.utils.payments import payment_body
+from tests.utils.payments import new_idempotency_key, payment_body
 from tests.utils.waiting import wait_for
 
 
@@ -48,7 +47,7 @@ class Load:
         try:
             with self.server.client(self.api_key) as client:
                 while self._next_request():
-                    key = f"rotation-load-{index}-{uuid.uuid4()}"
+                    key = new_idempotency_key(f"rotation-load-{index}")
                     sent = time.monotonic()
                     try:
                         response = client.post(
