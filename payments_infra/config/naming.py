@@ -237,6 +237,8 @@ class Names:
     # The findings sent to on-call (findings.py): one EventBridge rule per service.
     guardduty_findings_rule = PhysicalName("guardduty-findings", EVENT_RULE)
     security_hub_findings_rule = PhysicalName("securityhub-findings", EVENT_RULE)
+    # And the use of break-glass-{suffix} (break_glass_alert.py).
+    break_glass_rule = PhysicalName("break-glass-used", EVENT_RULE)
     # Alarms (Observability creates them all), by the tier that watches itself with them.
     alarm_alb_5xx = PhysicalName("alarm-alb-5xx", ALARM)
     alarm_target_5xx = PhysicalName("alarm-target-5xx", ALARM)
@@ -263,6 +265,7 @@ class Names:
     alarm_dns_blocked = PhysicalName("alarm-dns-blocked", ALARM)
     alarm_guardduty_findings_failed = PhysicalName("alarm-guardduty-findings-failed", ALARM)
     alarm_securityhub_findings_failed = PhysicalName("alarm-securityhub-findings-failed", ALARM)
+    alarm_break_glass_alert_failed = PhysicalName("alarm-break-glass-alert-failed", ALARM)
 
 
 # Names made per availability zone put the AZ between prefix and suffix. The zone names are

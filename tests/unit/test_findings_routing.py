@@ -36,8 +36,11 @@ TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 GUARDDUTY_RULE = f"guardduty-findings-{SUFFIX}"
 SECURITY_HUB_RULE = f"securityhub-findings-{SUFFIX}"
+# And the break-glass role's use (test_break_glass_alert.py).
+BREAK_GLASS_RULE = f"break-glass-used-{SUFFIX}"
 RULE_ARNS = [
-    f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{n}" for n in (GUARDDUTY_RULE, SECURITY_HUB_RULE)
+    f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{n}"
+    for n in (GUARDDUTY_RULE, SECURITY_HUB_RULE, BREAK_GLASS_RULE)
 ]
 SAMPLES = REPO_ROOT / "tests" / "fixtures" / "findings"
 ON = {**VALID_CONFIG, "payments:accountControls": "true"}
@@ -144,15 +147,14 @@ def test_without_account_controls_nothing_routes_findings_and_nothing_may(
     assert [s for s in key.values() if s["Principal"] == {"Service": "events.amazonaws.com"}] == []
 
 
-def test_two_rules_each_sending_to_the_alerts_topic_only(controls: Graph) -> None:
+def test_three_rules_each_sending_to_the_alerts_topic_only(controls: Graph) -> None:
     (component,) = controls.of_type("payments:account:AccountControls")
     topic = named(controls, "aws:sns/topic:Topic", f"alerts-{SUFFIX}")
     rules = controls.of_type(RULE)
-    assert sorted(r.inputs["name"] for r in rules) == [GUARDDUTY_RULE, SECURITY_HUB_RULE]
-    assert [t.inputs["rule"] for t in controls.of_type(TARGET)] == [
-        GUARDDUTY_RULE,
-        SECURITY_HUB_RULE,
-    ]
+    made = [GUARDDUTY_RULE, SECURITY_HUB_RULE, BREAK_GLASS_RULE]
+    assert sorted(r.inputs["name"] for r in rules) == sorted(made)
+    # In no set order: the break-glass rule waits for its role's ARN.
+    assert sorted(t.inputs["rule"] for t in controls.of_type(TARGET)) == sorted(made)
     for found in rules:
         assert found.parent == component.urn
         assert found.tags == {"Name": found.inputs["name"]}
@@ -288,7 +290,7 @@ def test_a_failed_control_reads_as_a_few_lines(controls: Graph) -> None:
     ]
 
 
-@pytest.mark.parametrize("name", [GUARDDUTY_RULE, SECURITY_HUB_RULE])
+@pytest.mark.parametrize("name", [GUARDDUTY_RULE, SECURITY_HUB_RULE, BREAK_GLASS_RULE])
 def test_each_message_uses_only_what_it_takes_and_never_the_raw_event(
     controls: Graph, name: str
 ) -> None:
@@ -321,7 +323,7 @@ def test_a_message_that_is_not_one_line_of_plain_text_is_refused() -> None:
             _ = Message(paths={}, lines=broken).template
 
 
-@pytest.mark.parametrize("name", [GUARDDUTY_RULE, SECURITY_HUB_RULE])
+@pytest.mark.parametrize("name", [GUARDDUTY_RULE, SECURITY_HUB_RULE, BREAK_GLASS_RULE])
 def test_the_target_takes_names_eventbridge_accepts(controls: Graph, name: str) -> None:
     """PutTargets' rules, anchored as EventBridge applies them (botocore's patterns, which
     api_model.py checks, are searched, so they do not catch a stray character)."""
@@ -416,7 +418,7 @@ def test_each_rule_has_an_alarm_on_its_failed_deliveries_to_the_alerts_topic(
         for a in controls.of_type(ALARM)
         if a.inputs.get("namespace") == "AWS/Events"
     }
-    assert set(alarms) == {GUARDDUTY_RULE, SECURITY_HUB_RULE}
+    assert set(alarms) == {GUARDDUTY_RULE, SECURITY_HUB_RULE, BREAK_GLASS_RULE}
     for rule_name, alarm in alarms.items():
         assert alarm.inputs["metricName"] == "FailedInvocations", rule_name
         assert alarm.inputs["statistic"] == "Sum" and alarm.inputs["threshold"] == 0

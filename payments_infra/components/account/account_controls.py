@@ -17,7 +17,8 @@ Built only with ``payments:accountControls: true``. Creates:
   ``AWS_ConfigRole`` plus writing to its bucket), the delivery channel to the bucket
   ``config-history-{suffix}`` (TLS only, kept a year), and the recorder switched on;
 - findings to on-call (findings.py): GuardDuty's from ``payments:findingsMinSeverity`` up, and
-  Security Hub's new failed controls, critical or high, to the alerts topic.
+  Security Hub's new failed controls, critical or high, to the alerts topic; and every
+  session of the break-glass role (break_glass_alert.py).
 
 Each is one per account and Region: an organisation often runs them already, so the
 setting is off by default and preflight (offline/preflight.py) refuses to deploy them next
@@ -40,6 +41,7 @@ from payments_infra.aws.options import after
 from payments_infra.aws.policies import deny_insecure_transport, policy_document
 from payments_infra.aws.service_roles import attach_managed_policy, service_role
 from payments_infra.aws.tagging import name_tag
+from payments_infra.components.account.break_glass_alert import alert_break_glass_use
 from payments_infra.components.account.findings import route_findings
 from payments_infra.components.observability.log_archive import ARCHIVE_DAYS, ARCHIVE_HOT_DAYS
 from payments_infra.config import REQUIRED_REGION
@@ -103,6 +105,13 @@ class AccountControls(pulumi.ComponentResource):
             suffix=self._suffix,
             alerts_topic_arn=args.alerts_topic_arn,
             min_severity=args.findings_min_severity,
+            opts=self._child,
+        )
+        self.break_glass_rule = alert_break_glass_use(
+            name,
+            suffix=self._suffix,
+            role_arn=args.custodians.break_glass_role_arn,
+            alerts_topic_arn=args.alerts_topic_arn,
             opts=self._child,
         )
 

@@ -60,6 +60,7 @@ def event_rule_arn(account_id: str, rule_name: str) -> str:
 FINDINGS_RULES: tuple[PhysicalName, ...] = (
     Names.guardduty_findings_rule,
     Names.security_hub_findings_rule,
+    Names.break_glass_rule,  # break_glass_alert.py
 )
 
 
@@ -189,9 +190,27 @@ def findings_alarms(config: StackConfig) -> list[AlarmSpec]:
     if not config.account_controls:
         return []
     suffix = config.environment_suffix
+    # What is lost, the rule, its alarm, and where to read what the topic did not get.
     watched = (
-        ("GuardDuty", Names.guardduty_findings_rule, Names.alarm_guardduty_findings_failed),
-        ("Security Hub", Names.security_hub_findings_rule, Names.alarm_securityhub_findings_failed),
+        (
+            "GuardDuty findings",
+            Names.guardduty_findings_rule,
+            Names.alarm_guardduty_findings_failed,
+            "Read the GuardDuty findings in its console (they are not in the topic)",
+        ),
+        (
+            "Security Hub findings",
+            Names.security_hub_findings_rule,
+            Names.alarm_securityhub_findings_failed,
+            "Read the Security Hub findings in its console (they are not in the topic)",
+        ),
+        (
+            "Alerts of the break-glass role's use",
+            Names.break_glass_rule,
+            Names.alarm_break_glass_alert_failed,
+            f"Look up AssumeRole of {physical_name(Names.break_glass_role, suffix)} in "
+            "CloudTrail's event history, us-east-1 (the uses are not in the topic)",
+        ),
     )
     return [
         AlarmSpec(
@@ -203,15 +222,13 @@ def findings_alarms(config: StackConfig) -> list[AlarmSpec]:
             threshold=0,
             period=300,
             evaluation_periods=1,
-            why=f"{service} findings are not reaching the alerts topic: EventBridge could not "
-            "deliver them.",
+            why=f"{what} are not reaching the alerts topic: EventBridge could not deliver them.",
             runbook=f"The rule {physical_name(rule, suffix)}'s FailedInvocations, and the topic's "
             "policy and the logs key's grant to EventBridge (findings.py).",
-            action=f"Read the {service} findings in its console (they are not in the topic), "
-            "then restore what refuses EventBridge: run make up to put back the topic policy "
-            "and the key policy.",
+            action=f"{look}, then restore what refuses EventBridge: run make up to put back the "
+            "topic policy and the key policy.",
         )
-        for service, rule, alarm in watched
+        for what, rule, alarm, look in watched
     ]
 
 
@@ -240,30 +257,54 @@ def route_findings(
             SECURITY_HUB_MESSAGE,
         ),
     )
-    rules = []
-    for key, entry, description, pattern, message in routes:
-        rule_name = physical_name(entry, suffix)
-        rule = aws.cloudwatch.EventRule(
+    return [
+        route_to_alerts(
             f"{name}-{key}-findings",
-            aws.cloudwatch.EventRuleArgs(
-                name=rule_name,
-                description=description,
-                event_pattern=json.dumps(pattern),
-                tags=name_tag(rule_name),
-            ),
+            physical_name(entry, suffix),
+            description=description,
+            event_pattern=json.dumps(pattern),
+            message=message,
+            alerts_topic_arn=alerts_topic_arn,
             opts=opts,
         )
-        aws.cloudwatch.EventTarget(
-            f"{name}-{key}-findings-to-alerts",
-            aws.cloudwatch.EventTargetArgs(
-                rule=rule.name,
-                target_id=TARGET_ID,
-                arn=alerts_topic_arn,
-                input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
-                    input_paths=dict(message.paths), input_template=message.template
-                ),
+        for key, entry, description, pattern, message in routes
+    ]
+
+
+def route_to_alerts(
+    resource_name: str,
+    rule_name: str,
+    *,
+    description: str,
+    event_pattern: pulumi.Input[str],
+    message: Message,
+    alerts_topic_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    state: str | None = None,
+) -> aws.cloudwatch.EventRule:
+    """A rule of the default bus and its one target, the alerts topic, which it sends
+    ``message``; ``state`` when it must differ from EventBridge's default (``ENABLED``)."""
+    rule = aws.cloudwatch.EventRule(
+        resource_name,
+        aws.cloudwatch.EventRuleArgs(
+            name=rule_name,
+            description=description,
+            event_pattern=event_pattern,
+            state=state,
+            tags=name_tag(rule_name),
+        ),
+        opts=opts,
+    )
+    aws.cloudwatch.EventTarget(
+        f"{resource_name}-to-alerts",
+        aws.cloudwatch.EventTargetArgs(
+            rule=rule.name,
+            target_id=TARGET_ID,
+            arn=alerts_topic_arn,
+            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                input_paths=dict(message.paths), input_template=message.template
             ),
-            opts=opts,
-        )
-        rules.append(rule)
-    return rules
+        ),
+        opts=opts,
+    )
+    return rule
