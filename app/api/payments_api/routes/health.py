@@ -22,9 +22,14 @@ from fastapi import APIRouter, Response, status
 from payments_api.db import RETRY_AFTER_SECONDS, DatabaseUnavailableError
 from payments_api.deps import PoolDep, SettingsDep
 from payments_api.models import Liveness, Readiness
+from payments_api.routes import REFUSED_BEFORE_THE_ROUTE, operation_id
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["health"])
+router = APIRouter(
+    tags=["health"],
+    responses=REFUSED_BEFORE_THE_ROUTE,
+    generate_unique_id_function=operation_id,
+)
 # All the public learns: host, port and driver errors stay in the log.
 UNAVAILABLE_REASON = "database unavailable"
 

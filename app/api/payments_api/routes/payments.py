@@ -25,6 +25,7 @@ from payments_api.deps import pool_of
 from payments_api.metrics import PAYMENT_OUTCOME_STATE
 from payments_api.models import Message, PaymentCreate, PaymentPublic, PaymentsPublic
 from payments_api.request_guards import JsonResponse
+from payments_api.routes import REFUSED_BEFORE_THE_ROUTE, operation_id
 
 KEY_REUSED_DETAIL = "Idempotency-Key was already used with a different request body"
 NOT_FOUND_DETAIL = "payment not found"
@@ -34,7 +35,9 @@ router = APIRouter(
     tags=["payments"],
     route_class=AuthenticatedRoute,
     dependencies=[BEARER_SCHEME],
+    generate_unique_id_function=operation_id,
     responses={
+        **REFUSED_BEFORE_THE_ROUTE,
         status.HTTP_401_UNAUTHORIZED: {
             "model": Message,
             "description": f"{UNAUTHORIZED_DETAIL}: missing, malformed, unknown, wrong or "
