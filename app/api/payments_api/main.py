@@ -11,16 +11,18 @@ environment); the container runs `python -m payments_api.serve`.
 """
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request, status
+from fastapi.dependencies.utils import get_flat_params
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
 
 from payments_api.auth import ApiKeyVerifier
 from payments_api.db import RETRY_AFTER_SECONDS, DatabasePool, DatabaseUnavailableError
@@ -30,6 +32,7 @@ from payments_api.request_guards import (
     HEADERS_TOO_LARGE_DETAIL,
     MAX_BODY_BYTES,
     MAX_HEADER_BYTES,
+    NAMEABLE_KEY,
     TOO_LARGE_DETAIL,
     RequestSizeLimitMiddleware,
     SecurityHeadersMiddleware,
@@ -58,14 +61,63 @@ def generate_unique_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}"
 
 
-async def validation_error(_: Request, error: Exception) -> JSONResponse:
+WITHHELD_LOC = "[withheld]"
+"""Stands in a 422's `loc` for a key the client chose that is not a name (see `safe_loc`)."""
+_LOC_KINDS = ("body", "query", "header", "path", "cookie")
+
+
+def _model_names(model: type[BaseModel], names: set[str]) -> None:
+    for name, field in model.model_fields.items():
+        names.update(n for n in (name, field.alias) if n is not None)
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            _model_names(field.annotation, names)
+
+
+def loc_names(routes: Sequence[Any]) -> frozenset[str]:
+    """Every name a 422's `loc` may hold as the API's own: the parameters' names and aliases
+    (`Idempotency-Key`, `limit`, ...), and the fields of the body models."""
+    names: set[str] = set(_LOC_KINDS)
+    for context in iter_route_contexts(routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        params = get_flat_params(route.dependant)
+        if route.body_field is not None:
+            params.append(route.body_field)
+        for param in params:
+            names.update((param.name, param.alias))
+            annotation = param.field_info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                _model_names(annotation, names)
+    return frozenset(names)
+
+
+def safe_loc(loc: Iterable[int | str], known: frozenset[str]) -> list[int | str]:
+    """A 422's `loc` without anything the client chose that could carry data. pydantic puts
+    the client's own keys there (an unknown field's name, `extra_forbidden`, at any depth),
+    and a card number sent as a key would come back. A known name or a list index is kept;
+    any other key is kept only when `NAMEABLE_KEY` allows it, the rule that already decides
+    which repeated JSON keys are named: ASCII letters and `_`, so it holds no digit of any
+    script and no card number, while a mistyped field (`merchant_ref`, `card_number`) is still
+    named for the client. Anything else becomes `WITHHELD_LOC`, a fixed placeholder rather
+    than a dropped element, so the entry still shows where the unnamed key was."""
+    return [
+        part
+        if isinstance(part, int) or part in known or NAMEABLE_KEY.fullmatch(part)
+        else WITHHELD_LOC
+        for part in loc
+    ]
+
+
+async def validation_error(request: Request, error: Exception) -> JSONResponse:
     """FastAPI's 422 detail list, one entry per field, without the rejected input: a body
-    that carried a card number must not have it echoed back."""
+    that carried a card number must not have it echoed back, in a value or in a key."""
     assert isinstance(error, RequestValidationError)
+    known: frozenset[str] = request.app.state.loc_names
     detail = [
         {
             "type": e["type"],
-            "loc": list(e["loc"]),
+            "loc": safe_loc(e["loc"], known),
             "msg": _message(e),
         }
         for e in error.errors()
@@ -138,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Payments first: the busy routes are matched without trying the health ones.
     app.include_router(payments.router)
     app.include_router(health.router)
+    app.state.loc_names = loc_names(app.routes)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(DatabaseUnavailableError, database_unavailable)
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)

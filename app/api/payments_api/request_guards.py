@@ -133,7 +133,9 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-_NAMEABLE_KEY = re.compile(r"[A-Za-z_]{1,64}")
+NAMEABLE_KEY = re.compile(r"[A-Za-z_]{1,64}")
+"""A client's key that an error message may repeat: ASCII letters and `_` only, so no digit
+of any script (no card number), at most 64 characters."""
 
 
 def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -141,7 +143,7 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
         if key in result:
             # Named only when it cannot carry a card number or other data: input is not echoed.
-            name = f": {key}" if _NAMEABLE_KEY.fullmatch(key) else ""
+            name = f": {key}" if NAMEABLE_KEY.fullmatch(key) else ""
             raise json.JSONDecodeError(f"duplicate key in JSON object{name}", "", 0)
         result[key] = value
     return result

@@ -1,0 +1,73 @@
+"""What the API answers to requests it refuses before or while reading them: unknown field
+names in the 422 (never a card number), JSON bodies that are not UTF-8 or that the parser
+cannot take (422 `json_invalid`), a trailing slash (404, no redirect), a repeated
+`Authorization`, `Idempotency-Key` or `X-Request-Id` (400, before authentication) and the
+`Allow` header of a 405."""
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from payments_api.main import WITHHELD_LOC, safe_loc
+from tests.utils.payments import CARD, idempotency_headers, payment_body
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _post(client: TestClient, body: bytes | str, **headers: str) -> Any:
+    return client.post(
+        "/api/payments", content=body, headers={**JSON, **idempotency_headers(), **headers}
+    )
+
+
+def _only_entry(response: Any) -> dict[str, Any]:
+    assert response.status_code == 422, response.text
+    [entry] = response.json()["detail"]
+    return dict(entry)
+
+
+# 1. Unknown field names in the 422
+
+CARD_KEYS = [CARD, "4111-1111-1111-1111", "\uff14" + "\uff11" * 15, "card 4111 1111 1111 1111"]
+
+
+@pytest.mark.parametrize("key", CARD_KEYS)
+def test_an_unknown_field_named_by_a_card_number_is_not_echoed(
+    client: TestClient, key: str
+) -> None:
+    response = _post(client, json.dumps({**payment_body(), key: "x"}, ensure_ascii=False))
+    entry = _only_entry(response)
+    assert entry["type"] == "extra_forbidden"
+    assert entry["loc"] == ["body", WITHHELD_LOC]
+    assert "4111" not in response.text and "\uff11" not in response.text
+
+
+def test_a_card_number_key_nested_under_an_unknown_card_number_key_is_not_echoed(
+    client: TestClient,
+) -> None:
+    response = _post(client, json.dumps({**payment_body(), CARD: {CARD: {CARD: 1}}}))
+    assert _only_entry(response)["loc"] == ["body", WITHHELD_LOC]
+    assert "4111" not in response.text
+
+
+def test_a_nested_loc_withholds_every_key_that_is_not_a_name() -> None:
+    known = frozenset({"body", "header", "Idempotency-Key", "amount_minor"})
+    loc = ("body", "meta", CARD, 3, "4111.1111.1111.1111", "field2", "amount_minor")
+    assert safe_loc(loc, known) == [
+        "body",
+        "meta",
+        WITHHELD_LOC,
+        3,
+        WITHHELD_LOC,
+        WITHHELD_LOC,
+        "amount_minor",
+    ]
+    assert safe_loc(("header", "Idempotency-Key"), known) == ["header", "Idempotency-Key"]
+
+
+def test_an_unknown_field_with_a_plain_name_is_still_named(client: TestClient) -> None:
+    response = _post(client, json.dumps({**payment_body(), "card_number": CARD}))
+    assert _only_entry(response)["loc"] == ["body", "card_number"]
+    assert "4111" not in response.text
