@@ -5,8 +5,8 @@ Content-Length says so (before a byte of the body is read), else as soon as the 
 (chunked) body passes the limit. A payment is well under 1 KiB. Headers: 431 over
 `MAX_HEADER_BYTES` in all, and uvicorn's h11 parser buffers no more than that (`serve.py`).
 
-`StrictJsonRoute` refuses JSON bodies that repeat a key (422 `json_invalid`), instead of
-letting the last copy win.
+`StrictJsonRoute` refuses JSON bodies that are not UTF-8 or repeat a key (422 `json_invalid`),
+instead of guessing their encoding or letting the last copy win.
 
 `SecurityHeadersMiddleware` adds `Cache-Control: no-store`, `Strict-Transport-Security` and
 `X-Content-Type-Options: nosniff` to every response, the middleware's own 413 included: on
@@ -149,14 +149,38 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+NOT_UTF8_JSON = "the body must be JSON in UTF-8 (RFC 8259), without a byte order mark"
+
+
+def _json_error(message: str) -> json.JSONDecodeError:
+    """A JSONDecodeError, which FastAPI answers with a 422 `json_invalid` entry whose message
+    is `message` (main._message); its document is empty, so nothing of the input travels."""
+    return json.JSONDecodeError(message, "", 0)
+
+
+def parse_json(body: bytes) -> Any:
+    """The body's JSON, refusing (as a JSONDecodeError) what `json.loads` would take but JSON
+    between systems must not be, and what it would answer with another exception, which
+    FastAPI turns into an undocumented 400."""
+    # json.loads guesses UTF-16 and UTF-32 and skips a UTF-8 byte order mark; RFC 8259 (8.1):
+    # JSON exchanged between systems MUST be UTF-8, and a BOM MUST NOT be added.
+    if json.detect_encoding(body) != "utf-8":
+        raise _json_error(NOT_UTF8_JSON)
+    try:
+        return json.loads(body.decode(), object_pairs_hook=_refuse_duplicate_keys)
+    except UnicodeDecodeError:
+        # json.loads(bytes) would decode with surrogatepass; strict UTF-8 refuses those too.
+        raise _json_error("the body is not valid UTF-8") from None
+
+
 class StrictJsonRequest(Request):
-    """A request whose JSON body may not repeat a key in any object (JSON parsers disagree on
-    which copy wins, so a repeated key could mean one thing here and another elsewhere)."""
+    """A request whose JSON body must be UTF-8 and may not repeat a key in any object (JSON
+    parsers disagree on which copy wins, so a repeated key could mean one thing here and
+    another elsewhere)."""
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            body = await self.body()
-            self._json = json.loads(body, object_pairs_hook=_refuse_duplicate_keys)
+            self._json = parse_json(await self.body())
         return self._json
 
 

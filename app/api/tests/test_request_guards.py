@@ -71,3 +71,19 @@ def test_an_unknown_field_with_a_plain_name_is_still_named(client: TestClient) -
     response = _post(client, json.dumps({**payment_body(), "card_number": CARD}))
     assert _only_entry(response)["loc"] == ["body", "card_number"]
     assert "4111" not in response.text
+
+
+# 2. JSON that is not UTF-8
+
+
+ENCODINGS = ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "utf-8-sig"]
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_json_in_another_encoding_than_utf8_or_with_a_bom_is_refused(
+    client: TestClient, encoding: str
+) -> None:
+    response = _post(client, json.dumps(payment_body()).encode(encoding))
+    entry = _only_entry(response)
+    assert entry["type"] == "json_invalid"
+    assert entry["msg"] == ("the body must be JSON in UTF-8 (RFC 8259), without a byte order mark")
