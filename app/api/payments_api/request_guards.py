@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
@@ -150,6 +151,29 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 NOT_UTF8_JSON = "the body must be JSON in UTF-8 (RFC 8259), without a byte order mark"
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of arrays and objects a JSON body may have: a payment is one flat object.
+Python's parser recurses, and past about 1,000 levels raises RecursionError."""
+TOO_DEEP_JSON = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+# A JSON string (skipped whole, so brackets inside it do not count) or an opening or closing
+# bracket. No nested quantifier, so no backtracking.
+_JSON_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def _too_deep(text: str) -> bool:
+    # Most bodies (a payment has one bracket) cannot reach the bound: counting is a C loop.
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for match in _JSON_NESTING.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif token in ("]", "}"):
+            depth -= 1
+    return False
 
 
 def _json_error(message: str) -> json.JSONDecodeError:
@@ -167,10 +191,25 @@ def parse_json(body: bytes) -> Any:
     if json.detect_encoding(body) != "utf-8":
         raise _json_error(NOT_UTF8_JSON)
     try:
-        return json.loads(body.decode(), object_pairs_hook=_refuse_duplicate_keys)
+        text = body.decode()
     except UnicodeDecodeError:
         # json.loads(bytes) would decode with surrogatepass; strict UTF-8 refuses those too.
         raise _json_error("the body is not valid UTF-8") from None
+    if _too_deep(text):
+        raise _json_error(TOO_DEEP_JSON)
+    try:
+        return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:  # not reached under the bound; kept so it can never be a 400
+        raise _json_error(TOO_DEEP_JSON) from None
+    except ValueError as error:
+        if "integer string conversion" not in str(error):
+            raise
+        # Python refuses to convert integers of more digits (CVE-2020-10735); the message
+        # would repeat the digit count only, but it is not the client's business.
+        limit = sys.get_int_max_str_digits()
+        raise _json_error(f"a JSON number has more than {limit} digits") from None
 
 
 class StrictJsonRequest(Request):

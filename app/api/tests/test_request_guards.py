@@ -5,12 +5,14 @@ cannot take (422 `json_invalid`), a trailing slash (404, no redirect), a repeate
 `Allow` header of a 405."""
 
 import json
+import sys
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from payments_api.main import WITHHELD_LOC, safe_loc
+from payments_api.request_guards import MAX_JSON_DEPTH
 from tests.utils.payments import CARD, idempotency_headers, payment_body
 
 JSON = {"Content-Type": "application/json"}
@@ -87,3 +89,52 @@ def test_json_in_another_encoding_than_utf8_or_with_a_bom_is_refused(
     entry = _only_entry(response)
     assert entry["type"] == "json_invalid"
     assert entry["msg"] == ("the body must be JSON in UTF-8 (RFC 8259), without a byte order mark")
+
+
+# 3. Bodies the JSON parser cannot take: documented 422s, not FastAPI's 400
+
+
+def test_invalid_utf8_is_a_422(client: TestClient) -> None:
+    response = _post(client, b'{"amount_minor": 1999, "merchant_reference": "\xff"}')
+    entry = _only_entry(response)
+    assert (entry["type"], entry["msg"]) == ("json_invalid", "the body is not valid UTF-8")
+
+
+def test_utf8_encoded_surrogates_are_invalid_utf8(client: TestClient) -> None:
+    # CESU-8: Python's json.loads(bytes) decodes these with surrogatepass.
+    response = _post(client, b'{"merchant_reference": "\xed\xa0\x80"}')
+    assert _only_entry(response)["msg"] == "the body is not valid UTF-8"
+
+
+def test_an_integer_over_the_digit_limit_is_a_422_without_the_number(client: TestClient) -> None:
+    digits = "4" * (sys.get_int_max_str_digits() + 1)
+    response = _post(client, '{"amount_minor": ' + digits + "}")
+    entry = _only_entry(response)
+    assert entry["type"] == "json_invalid"
+    assert entry["msg"] == f"a JSON number has more than {sys.get_int_max_str_digits()} digits"
+    assert "4444" not in response.text
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a": '])
+def test_nesting_past_the_bound_is_a_422(client: TestClient, opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    depth = MAX_JSON_DEPTH + 1
+    response = _post(client, opening * depth + "1" + closing * depth)
+    entry = _only_entry(response)
+    assert entry["type"] == "json_invalid"
+    assert entry["msg"] == f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+
+
+def test_nesting_deep_enough_for_a_recursion_error_is_a_422(client: TestClient) -> None:
+    response = _post(client, "[" * 5000 + "]" * 5000)
+    assert _only_entry(response)["msg"] == f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+
+
+def test_nesting_within_the_bound_and_brackets_in_strings_are_parsed(client: TestClient) -> None:
+    # The object is one level: MAX_JSON_DEPTH in all.
+    nested = "[" * (MAX_JSON_DEPTH - 1) + "1" + "]" * (MAX_JSON_DEPTH - 1)
+    body = '{"amount_minor": ' + nested + ', "merchant_reference": "' + "[{" * 40 + '"}'
+    response = _post(client, body)
+    assert response.status_code == 422
+    types = {entry["type"] for entry in response.json()["detail"]}
+    assert "json_invalid" not in types
