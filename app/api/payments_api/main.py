@@ -160,6 +160,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=generate_unique_id,
         openapi_url="/api/openapi.json",
+        # No redirect from `/api/payments/` to `/api/payments`: Starlette's would answer before
+        # authentication, with a Location built from the Host header (an open redirect when a
+        # proxy forwards the client's Host). A path is served as written, or is a 404.
+        redirect_slashes=False,
         # Answers any route may give before the route runs (request_guards.py, serve.py).
         responses={
             status.HTTP_400_BAD_REQUEST: {

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from payments_api.main import WITHHELD_LOC, safe_loc
-from payments_api.request_guards import MAX_JSON_DEPTH
+from payments_api.request_guards import MAX_JSON_DEPTH, SECURITY_HEADERS
 from tests.utils.payments import CARD, idempotency_headers, payment_body
 
 JSON = {"Content-Type": "application/json"}
@@ -28,6 +28,10 @@ def _only_entry(response: Any) -> dict[str, Any]:
     assert response.status_code == 422, response.text
     [entry] = response.json()["detail"]
     return dict(entry)
+
+
+def _has_security_headers(headers: Any) -> bool:
+    return all(headers.get(name) == value for name, value in SECURITY_HEADERS.items())
 
 
 # 1. Unknown field names in the 422
@@ -138,3 +142,26 @@ def test_nesting_within_the_bound_and_brackets_in_strings_are_parsed(client: Tes
     assert response.status_code == 422
     types = {entry["type"] for entry in response.json()["detail"]}
     assert "json_invalid" not in types
+
+
+# 4. A trailing slash is a 404, not a redirect built from the Host header
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/payments/"), ("POST", "/api/payments/"), ("GET", "/healthz/")],
+)
+def test_a_trailing_slash_is_a_404_without_a_redirect(
+    client: TestClient, method: str, path: str
+) -> None:
+    response = client.request(
+        method,
+        path,
+        headers={"Host": "evil.example", **JSON, **idempotency_headers()},
+        content=json.dumps(payment_body()) if method == "POST" else None,
+        follow_redirects=False,
+    )
+    assert response.status_code == 404, response.headers
+    assert "location" not in response.headers
+    assert response.json() == {"detail": "Not Found"}
+    assert _has_security_headers(response.headers)
