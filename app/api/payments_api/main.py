@@ -34,7 +34,7 @@ from payments_api.request_guards import (
     MAX_HEADER_BYTES,
     NAMEABLE_KEY,
     TOO_LARGE_DETAIL,
-    RequestSizeLimitMiddleware,
+    RequestGuardsMiddleware,
     SecurityHeadersMiddleware,
 )
 from payments_api.request_log import REQUEST_ID_HEADER, RequestLogMiddleware
@@ -206,7 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", REQUEST_ID_HEADER],
             expose_headers=["Idempotent-Replayed", "Location", REQUEST_ID_HEADER],
         )
-    app.add_middleware(RequestSizeLimitMiddleware)
+    app.add_middleware(RequestGuardsMiddleware)
     # Added after those, so outside them: it also logs requests that CORS or the size limit
     # answer themselves, and every response, whoever made it, gets the security headers.
     app.add_middleware(RequestLogMiddleware)

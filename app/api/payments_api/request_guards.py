@@ -1,9 +1,11 @@
-"""Request guards: a bounded body, JSON without duplicate keys, and security headers.
+"""Request guards: a bounded head and body, no repeated identity headers, strict JSON, and
+security headers.
 
-`RequestSizeLimitMiddleware` refuses a body over `MAX_BODY_BYTES` with 413: at once when
+`RequestGuardsMiddleware` refuses a body over `MAX_BODY_BYTES` with 413: at once when
 Content-Length says so (before a byte of the body is read), else as soon as the streamed
 (chunked) body passes the limit. A payment is well under 1 KiB. Headers: 431 over
 `MAX_HEADER_BYTES` in all, and uvicorn's h11 parser buffers no more than that (`serve.py`).
+It also refuses, with 400, a request that repeats a header of `SINGLE_HEADERS`.
 
 `StrictJsonRoute` refuses JSON bodies that are not UTF-8 or repeat a key (422 `json_invalid`),
 instead of guessing their encoding or letting the last copy win.
@@ -34,6 +36,18 @@ MAX_HEADER_BYTES = 8 * 1024
 total this middleware accepts (h11 enforces its limit only on a head that arrives in pieces)."""
 TOO_LARGE_DETAIL = "request body too large"
 HEADERS_TOO_LARGE_DETAIL = "request headers too large"
+REPEATED_HEADER_DETAIL = "repeated header: {name}"
+# Headers that say who the request is, which payment it makes and under which id it is
+# logged: sent twice, each reader may take another copy (Starlette and this app the first, a
+# proxy, WAF or client library perhaps the last), so the key checked, the payment deduplicated
+# or the line logged could differ from what the client or a proxy meant. None is a list-valued
+# field, which alone may be repeated (RFC 9110 5.3). Refused, not resolved: naming the header,
+# never its values (a key or a card number must not be echoed).
+SINGLE_HEADERS = {
+    b"authorization": "Authorization",
+    b"idempotency-key": "Idempotency-Key",
+    b"x-request-id": "X-Request-Id",
+}
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Strict-Transport-Security": "max-age=31536000",
@@ -65,8 +79,10 @@ async def _refuse(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class RequestSizeLimitMiddleware:
-    """431 for headers over MAX_HEADER_BYTES, 413 for a body over `max_body_bytes`."""
+class RequestGuardsMiddleware:
+    """431 for headers over MAX_HEADER_BYTES, 400 for a repeated header of `SINGLE_HEADERS`,
+    413 for a body over `max_body_bytes`. It runs inside the request log, so each refusal is
+    logged, and before routing, so before authentication."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -80,8 +96,15 @@ class RequestSizeLimitMiddleware:
         if sum(len(name) + len(value) + 4 for name, value in headers) > MAX_HEADER_BYTES:
             await _refuse(send, 431, HEADERS_TOO_LARGE_DETAIL)
             return
-        for name, value in headers:
-            if name == b"content-length":
+        seen: set[bytes] = set()
+        for name, value in headers:  # ASGI header names are lowercase
+            if name in SINGLE_HEADERS:
+                if name in seen:
+                    detail = REPEATED_HEADER_DETAIL.format(name=SINGLE_HEADERS[name])
+                    await _refuse(send, 400, detail)
+                    return
+                seen.add(name)
+            elif name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:

@@ -5,14 +5,19 @@ cannot take (422 `json_invalid`), a trailing slash (404, no redirect), a repeate
 `Allow` header of a 405."""
 
 import json
+import socket
+import ssl
 import sys
+import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from payments_local_servers.api import ApiServer
 
 from payments_api.main import WITHHELD_LOC, safe_loc
 from payments_api.request_guards import MAX_JSON_DEPTH, SECURITY_HEADERS
+from tests.utils.keys import bearer
 from tests.utils.payments import CARD, idempotency_headers, payment_body
 
 JSON = {"Content-Type": "application/json"}
@@ -165,3 +170,62 @@ def test_a_trailing_slash_is_a_404_without_a_redirect(
     assert "location" not in response.headers
     assert response.json() == {"detail": "Not Found"}
     assert _has_security_headers(response.headers)
+
+
+# 5. Repeated Authorization, Idempotency-Key or X-Request-Id
+
+
+@pytest.mark.parametrize("name", ["Authorization", "Idempotency-Key", "X-Request-Id"])
+def test_a_repeated_header_is_refused_before_authentication(
+    client: TestClient, api_key: str, name: str
+) -> None:
+    first, second = f"first-{uuid.uuid4().hex}", f"second-{uuid.uuid4().hex}"
+    if name == "Authorization":
+        first, second = bearer(api_key)["Authorization"], "Bearer second"
+    # Without the client's default key: the refusal comes before authentication.
+    headers = [(name, first), (name, second), ("Content-Type", "application/json")]
+    if name != "Idempotency-Key":
+        headers.append(("Idempotency-Key", f"k-{uuid.uuid4().hex}"))
+    with TestClient(client.app) as anonymous:
+        response = anonymous.post(
+            "/api/payments", content=json.dumps(payment_body()), headers=headers
+        )
+    assert response.status_code == 400, response.text
+    assert response.json() == {"detail": f"repeated header: {name}"}
+    assert _has_security_headers(response.headers)
+    assert first not in response.text and second not in response.text
+    assert response.headers["X-Request-Id"] not in (first, second)
+
+
+def test_repeated_headers_over_the_real_server_are_refused_and_logged(
+    api_server: ApiServer, api_key: str
+) -> None:
+    request = (
+        b"POST /api/payments HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + api_key.encode() + b"\r\n"
+        b"Idempotency-Key: repeated-one\r\nIdempotency-Key: repeated-two\r\n"
+        b"Content-Length: 2\r\n\r\n{}"
+    )
+    context = api_server.ssl_context()
+    with (
+        socket.create_connection(("127.0.0.1", api_server.port), timeout=5) as sock,
+        context.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(request)
+        answer = b""
+        try:
+            while chunk := tls.recv(65536):
+                answer += chunk
+        except (TimeoutError, ssl.SSLError, ConnectionError):
+            pass
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert json.loads(body) == {"detail": "repeated header: Idempotency-Key"}
+    lines = head.decode("latin-1").lower().split("\r\n")
+    for name, value in SECURITY_HEADERS.items():
+        assert f"{name}: {value}".lower() in lines, name
+    request_id = next(line.split(": ", 1)[1] for line in lines if line.startswith("x-request-id"))
+    [record] = api_server.wait_for_log_records(request_id)
+    assert (record["method"], record["path"], record["status"]) == ("POST", "/api/payments", 400)
+    assert "client_id" not in record
+    assert "repeated-one" not in api_server.output()
