@@ -23,6 +23,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from payments_api.auth import ApiKeyVerifier
 from payments_api.db import RETRY_AFTER_SECONDS, DatabasePool, DatabaseUnavailableError
@@ -127,6 +128,32 @@ async def validation_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+def allowed_methods(routes: Sequence[Any]) -> dict[str, str]:
+    """The `Allow` header of each path template: every method of every route on it. Starlette
+    names only the methods of the route it tried first (`POST` on /api/payments, whose GET is
+    another route)."""
+    methods: dict[str, set[str]] = {}
+    for context in iter_route_contexts(routes):
+        if context.path is not None and context.methods:
+            methods.setdefault(context.path, set()).update(context.methods)
+    return {path: ", ".join(sorted(names)) for path, names in methods.items()}
+
+
+async def method_not_allowed(request: Request, error: Exception) -> JSONResponse:
+    """405 as FastAPI answers it, with the `Allow` of the path (`allowed_methods`, built once
+    with the app) rather than of the one route that was tried. Starlette's own routes (the
+    OpenAPI document's) put no route in the scope: their path, which has no parameter, is
+    looked up as sent."""
+    assert isinstance(error, StarletteHTTPException)
+    headers = dict(error.headers or {})
+    route = request.scope.get("route")
+    path = route.path if route is not None else request.scope["path"]
+    allow = request.app.state.allowed_methods.get(path)
+    if allow is not None:
+        headers["Allow"] = allow
+    return JSONResponse({"detail": error.detail}, status.HTTP_405_METHOD_NOT_ALLOWED, headers)
+
+
 async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
     """503 without internals for API clients; the reason goes to the log and /readyz."""
     reason = error.reason if isinstance(error, DatabaseUnavailableError) else describe_error(error)
@@ -195,7 +222,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments.router)
     app.include_router(health.router)
     app.state.loc_names = loc_names(app.routes)
+    app.state.allowed_methods = allowed_methods(app.routes)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, method_not_allowed)
     app.add_exception_handler(DatabaseUnavailableError, database_unavailable)
     app.add_exception_handler(psycopg.OperationalError, database_unavailable)
     if settings.cors_allowed_origins:

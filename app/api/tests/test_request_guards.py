@@ -12,11 +12,13 @@ import uuid
 from typing import Any
 
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from payments_local_servers.api import ApiServer
 
-from payments_api.main import WITHHELD_LOC, safe_loc
+from payments_api.main import WITHHELD_LOC, create_app, safe_loc
 from payments_api.request_guards import MAX_JSON_DEPTH, SECURITY_HEADERS
+from payments_api.settings import Settings
 from tests.utils.keys import bearer
 from tests.utils.payments import CARD, idempotency_headers, payment_body
 
@@ -229,3 +231,32 @@ def test_repeated_headers_over_the_real_server_are_refused_and_logged(
     assert (record["method"], record["path"], record["status"]) == ("POST", "/api/payments", 400)
     assert "client_id" not in record
     assert "repeated-one" not in api_server.output()
+
+
+# 6. The Allow header of a 405 names every method the path takes
+
+ALLOWED = {
+    "/api/payments": "GET, POST",
+    "/api/payments/{payment_id}": "GET",
+    "/healthz": "GET",
+    "/readyz": "GET",
+    "/api/healthz": "GET",
+    "/api/readyz": "GET",
+    "/api/openapi.json": "GET, HEAD",
+}
+
+
+def test_the_allow_table_covers_every_path_the_app_serves() -> None:
+    app = create_app(Settings.model_construct())
+    assert {route.path for route in iter_route_contexts(app.routes)} == ALLOWED.keys()
+
+
+@pytest.mark.parametrize("path", ALLOWED)
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_a_405_allows_every_method_of_the_path(client: TestClient, path: str, method: str) -> None:
+    concrete = path.replace("{payment_id}", str(uuid.uuid4()))
+    response = client.request(method, concrete)
+    assert response.status_code == 405, response.text
+    assert response.headers["Allow"] == ALLOWED[path]
+    assert response.json() == {"detail": "Method Not Allowed"}
+    assert _has_security_headers(response.headers)
