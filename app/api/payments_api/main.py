@@ -195,7 +195,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={
             status.HTTP_400_BAD_REQUEST: {
                 "model": Message,
-                "description": "Not a valid HTTP request (refused by the HTTP parser).",
+                "description": "Not a valid HTTP request (refused by the HTTP parser), or a "
+                "repeated `Authorization`, `Idempotency-Key` or `X-Request-Id` header "
+                "(`repeated header: <name>`, before authentication).",
             },
             status.HTTP_413_CONTENT_TOO_LARGE: {
                 "model": Message,
