@@ -1,8 +1,9 @@
 """Application factory: `create_app(settings) -> FastAPI`.
 
 Builds the app with its routers (health, payments), the JSON request log, optional CORS,
-a 16 KiB body limit (413), security headers on every response, and error handlers (422 without
-echoing input, 503 when the database is unavailable). The
+the request guards (16 KiB body limit: 413; a repeated identity header: 400), security headers
+on every response, no trailing-slash redirects, and error handlers (422 without echoing input,
+405 naming every method of the path, 503 when the database is unavailable). The
 lifespan opens the database pool at start (the first connection and the migration happen in
 the background) and closes it at shutdown; nothing connects at import.
 
