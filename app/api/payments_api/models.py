@@ -1,5 +1,5 @@
 """Request and response schemas: PaymentCreate (input), PaymentPublic, PaymentsPublic,
-and the health bodies Liveness and Readiness.
+the health bodies Liveness and Readiness, and the error bodies Message and ValidationFailure.
 
 PCI scope: PaymentCreate has no card fields and forbids unknown fields, and merchant_reference
 is checked for card numbers, so a card number is never accepted, stored or logged.
@@ -125,3 +125,21 @@ class Message(BaseModel):
     """An error with a one-line reason, e.g. {"detail": "payment not found"}."""
 
     detail: str
+
+
+class ValidationIssue(BaseModel):
+    """One reason a request was refused with 422. Never the rejected input."""
+
+    type: str = Field(description="What is wrong, e.g. missing, extra_forbidden, json_invalid.")
+    loc: list[str | int] = Field(
+        description='Where: "body", "header", "query" or "path", then the field, e.g. '
+        '["body", "amount_minor"]. A key the client sent that is not a name (ASCII letters '
+        'and _) is "[withheld]".'
+    )
+    msg: str = Field(description="Why, in a sentence; it does not repeat the input.")
+
+
+class ValidationFailure(BaseModel):
+    """A 422: every reason the request was refused."""
+
+    detail: list[ValidationIssue]

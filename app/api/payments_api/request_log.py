@@ -130,12 +130,18 @@ def _loggable_path(path: str) -> str:
 
 def _request_id(scope: Scope) -> str:
     headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    candidate: str | None = None
     for name, value in headers:
         if name == b"x-request-id":
+            if candidate is not None:  # repeated: refused (request_guards), under an id of ours
+                return uuid.uuid4().hex
             candidate = value.decode("latin-1")
-            if _VALID_REQUEST_ID.fullmatch(candidate) and not contains_card_number(candidate):
-                return candidate
-            break
+    if (
+        candidate is not None
+        and _VALID_REQUEST_ID.fullmatch(candidate)
+        and not contains_card_number(candidate)
+    ):
+        return candidate
     return uuid.uuid4().hex
 
 

@@ -49,3 +49,21 @@ def test_every_payments_operation_declares_the_bearer_scheme_and_its_401() -> No
                 assert {"401", "503"} <= operation["responses"].keys(), (method, path)
             else:
                 assert "security" not in operation, (method, path)
+
+
+def test_the_document_says_what_clients_get_when_refused_or_left_unsure() -> None:
+    document = openapi_document()
+    create = document["paths"]["/api/payments"]["post"]
+    [key] = [p for p in create["parameters"] if p["name"] == "Idempotency-Key"]
+    assert "card number" in key["description"] and "422" in key["description"]
+    assert "outcome unknown" in create["description"]
+    assert "same key" in create["description"]
+    assert "Retry-After" in create["responses"]["503"]["description"]
+    assert "repeated" in create["responses"]["400"]["description"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/api/payments"):
+                refused = operation["responses"]["422"]
+                assert "UTF-8" in refused["description"], (method, path)
+                schema = refused["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ValidationFailure"}

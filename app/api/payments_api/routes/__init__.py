@@ -5,6 +5,8 @@ main.py serves the routers' routes directly (see there why), so what FastAPI wou
 inclusion is added when a route is declared.
 """
 
+from typing import Any
+
 from fastapi import status
 from fastapi.routing import APIRoute
 
@@ -23,10 +25,12 @@ def operation_id(route: APIRoute) -> str:
 
 
 # Answers any route may give before the route runs (request_guards.py, serve.py).
-REFUSED_BEFORE_THE_ROUTE = {
+REFUSED_BEFORE_THE_ROUTE: dict[int | str, dict[str, Any]] = {
     status.HTTP_400_BAD_REQUEST: {
         "model": Message,
-        "description": "Not a valid HTTP request (refused by the HTTP parser).",
+        "description": "Not a valid HTTP request (refused by the HTTP parser), or a "
+        "repeated `Authorization`, `Idempotency-Key` or `X-Request-Id` header "
+        "(`repeated header: <name>`, before authentication).",
     },
     status.HTTP_413_CONTENT_TOO_LARGE: {
         "model": Message,

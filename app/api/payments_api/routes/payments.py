@@ -9,6 +9,7 @@ the response is serialised once, straight from the row (`payment_json`): the pyd
 response models only document the shape in OpenAPI (tests check the two agree).
 """
 
+import sys
 import uuid
 from datetime import UTC
 from typing import Annotated, Any
@@ -23,8 +24,14 @@ from payments_api.cards import contains_card_number
 from payments_api.cursor import decode_cursor, encode_cursor
 from payments_api.deps import pool_of
 from payments_api.metrics import PAYMENT_OUTCOME_STATE
-from payments_api.models import Message, PaymentCreate, PaymentPublic, PaymentsPublic
-from payments_api.request_guards import JsonResponse
+from payments_api.models import (
+    Message,
+    PaymentCreate,
+    PaymentPublic,
+    PaymentsPublic,
+    ValidationFailure,
+)
+from payments_api.request_guards import MAX_JSON_DEPTH, JsonResponse
 from payments_api.routes import REFUSED_BEFORE_THE_ROUTE, operation_id
 
 KEY_REUSED_DETAIL = "Idempotency-Key was already used with a different request body"
@@ -42,6 +49,14 @@ router = APIRouter(
             "model": Message,
             "description": f"{UNAUTHORIZED_DETAIL}: missing, malformed, unknown, wrong or "
             "revoked (the answer does not say which); header `WWW-Authenticate: Bearer`.",
+        },
+        status.HTTP_422_UNPROCESSABLE_CONTENT: {
+            "model": ValidationFailure,
+            "description": "The request was refused: one entry per reason, never the rejected "
+            "input. A body that cannot be read as JSON is one `json_invalid` entry: not UTF-8 "
+            "(UTF-16, UTF-32 and a byte order mark are refused: RFC 8259), invalid UTF-8, "
+            f"nested more than {MAX_JSON_DEPTH} levels deep, an integer of more than "
+            f"{sys.get_int_max_str_digits()} digits, or a key repeated in an object.",
         },
         status.HTTP_503_SERVICE_UNAVAILABLE: {
             "model": Message,
@@ -77,7 +92,10 @@ IdempotencyKey = Annotated[
         max_length=255,
         pattern=r"^[A-Za-z0-9_.:-]+$",
         description="Client-chosen key, 1-255 of A-Z a-z 0-9 _ . : -; a retry with the same "
-        "key and body returns the first payment instead of creating another.",
+        "key and body returns the first payment instead of creating another. A key that "
+        'holds a card number (the rule of docs/security.md, "Which strings hold a card '
+        'number") is refused with 422, `must not contain a card number`, and not stored: '
+        "send a new key.",
     ),
     AfterValidator(_check_idempotency_key),
 ]
@@ -115,7 +133,10 @@ async def create_payment(
     """Create a payment, once per Idempotency-Key of the calling client.
 
     A retry with the same key and body returns the same payment (201, header
-    `Idempotent-Replayed: true`); the same key with another body is a 409.
+    `Idempotent-Replayed: true`); the same key with another body is a 409. A 5xx leaves the
+    outcome unknown: the payment may still be created after the answer. Retry with the same
+    key and body, which is safe: the payment is created at most once. A 503 says when to
+    retry, in `Retry-After`.
     """
     client_id = caller_of(request)
     result = await pool_of(request).run(

@@ -23,7 +23,10 @@ export interface paths {
          * @description Create a payment, once per Idempotency-Key of the calling client.
          *
          *     A retry with the same key and body returns the same payment (201, header
-         *     `Idempotent-Replayed: true`); the same key with another body is a 409.
+         *     `Idempotent-Replayed: true`); the same key with another body is a 409. A 5xx leaves the
+         *     outcome unknown: the payment may still be created after the answer. Retry with the same
+         *     key and body, which is safe: the payment is created at most once. A 503 says when to
+         *     retry, in `Retry-After`.
          */
         post: operations["payments-create_payment"];
         delete?: never;
@@ -97,11 +100,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** Liveness */
         Liveness: {
             /**
@@ -213,18 +211,34 @@ export interface components {
              */
             reason?: string | null;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
+        /**
+         * ValidationFailure
+         * @description A 422: every reason the request was refused.
+         */
+        ValidationFailure: {
+            /** Detail */
+            detail: components["schemas"]["ValidationIssue"][];
+        };
+        /**
+         * ValidationIssue
+         * @description One reason a request was refused with 422. Never the rejected input.
+         */
+        ValidationIssue: {
+            /**
+             * Type
+             * @description What is wrong, e.g. missing, extra_forbidden, json_invalid.
+             */
             type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
+            /**
+             * Loc
+             * @description Where: "body", "header", "query" or "path", then the field, e.g. ["body", "amount_minor"]. A key the client sent that is not a name (ASCII letters and _) is "[withheld]".
+             */
+            loc: (string | number)[];
+            /**
+             * Msg
+             * @description Why, in a sentence; it does not repeat the input.
+             */
+            msg: string;
         };
     };
     responses: never;
@@ -258,7 +272,7 @@ export interface operations {
                     "application/json": components["schemas"]["PaymentsPublic"];
                 };
             };
-            /** @description Not a valid HTTP request (refused by the HTTP parser). */
+            /** @description Not a valid HTTP request (refused by the HTTP parser), or a repeated `Authorization`, `Idempotency-Key` or `X-Request-Id` header (`repeated header: <name>`, before authentication). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -285,13 +299,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request was refused: one entry per reason, never the rejected input. A body that cannot be read as JSON is one `json_invalid` entry: not UTF-8 (UTF-16, UTF-32 and a byte order mark are refused: RFC 8259), invalid UTF-8, nested more than 32 levels deep, an integer of more than 4300 digits, or a key repeated in an object. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailure"];
                 };
             };
             /** @description request headers too large: request line and headers over 8 KiB. */
@@ -318,7 +332,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Client-chosen key, 1-255 of A-Z a-z 0-9 _ . : -; a retry with the same key and body returns the first payment instead of creating another. */
+                /** @description Client-chosen key, 1-255 of A-Z a-z 0-9 _ . : -; a retry with the same key and body returns the first payment instead of creating another. A key that holds a card number (the rule of docs/security.md, "Which strings hold a card number") is refused with 422, `must not contain a card number`, and not stored: send a new key. */
                 "Idempotency-Key": string;
             };
             path?: never;
@@ -339,7 +353,7 @@ export interface operations {
                     "application/json": components["schemas"]["PaymentPublic"];
                 };
             };
-            /** @description Not a valid HTTP request (refused by the HTTP parser). */
+            /** @description Not a valid HTTP request (refused by the HTTP parser), or a repeated `Authorization`, `Idempotency-Key` or `X-Request-Id` header (`repeated header: <name>`, before authentication). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -375,13 +389,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request was refused: one entry per reason, never the rejected input. A body that cannot be read as JSON is one `json_invalid` entry: not UTF-8 (UTF-16, UTF-32 and a byte order mark are refused: RFC 8259), invalid UTF-8, nested more than 32 levels deep, an integer of more than 4300 digits, or a key repeated in an object. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailure"];
                 };
             };
             /** @description request headers too large: request line and headers over 8 KiB. */
@@ -424,7 +438,7 @@ export interface operations {
                     "application/json": components["schemas"]["PaymentPublic"];
                 };
             };
-            /** @description Not a valid HTTP request (refused by the HTTP parser). */
+            /** @description Not a valid HTTP request (refused by the HTTP parser), or a repeated `Authorization`, `Idempotency-Key` or `X-Request-Id` header (`repeated header: <name>`, before authentication). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -460,13 +474,13 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request was refused: one entry per reason, never the rejected input. A body that cannot be read as JSON is one `json_invalid` entry: not UTF-8 (UTF-16, UTF-32 and a byte order mark are refused: RFC 8259), invalid UTF-8, nested more than 32 levels deep, an integer of more than 4300 digits, or a key repeated in an object. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailure"];
                 };
             };
             /** @description request headers too large: request line and headers over 8 KiB. */
@@ -507,7 +521,7 @@ export interface operations {
                     "application/json": components["schemas"]["Liveness"];
                 };
             };
-            /** @description Not a valid HTTP request (refused by the HTTP parser). */
+            /** @description Not a valid HTTP request (refused by the HTTP parser), or a repeated `Authorization`, `Idempotency-Key` or `X-Request-Id` header (`repeated header: <name>`, before authentication). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -554,7 +568,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Not a valid HTTP request (refused by the HTTP parser). */
+            /** @description Not a valid HTTP request (refused by the HTTP parser), or a repeated `Authorization`, `Idempotency-Key` or `X-Request-Id` header (`repeated header: <name>`, before authentication). */
             400: {
                 headers: {
                     [name: string]: unknown;
