@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=generate_unique_id,
         openapi_url="/api/openapi.json",
-        # Answers any route may give before the route runs (request_guards.py, serve.py).
+        # Answers any route may give before the route runs (request_guards.py, http_protocol.py).
         responses={
             status.HTTP_400_BAD_REQUEST: {
                 "model": Message,

@@ -3,7 +3,7 @@
 `RequestSizeLimitMiddleware` refuses a body over `MAX_BODY_BYTES` with 413: at once when
 Content-Length says so (before a byte of the body is read), else as soon as the streamed
 (chunked) body passes the limit. A payment is well under 1 KiB. Headers: 431 over
-`MAX_HEADER_BYTES` in all, and uvicorn's h11 parser buffers no more than that (`serve.py`).
+`MAX_HEADER_BYTES` in all, and the HTTP protocol buffers no more than that (`http_protocol.py`).
 
 `StrictJsonRoute` refuses JSON bodies that repeat a key (422 `json_invalid`), instead of
 letting the last copy win.
@@ -29,8 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_BODY_BYTES = 16 * 1024
 """Largest request body accepted, in bytes."""
 MAX_HEADER_BYTES = 8 * 1024
-"""Largest request head (request line and headers): h11's buffer limit in serve.py, and the
-total this middleware accepts (h11 enforces its limit only on a head that arrives in pieces)."""
+"""Largest request head (request line and headers): the HTTP protocol's limit
+(http_protocol.py), and the total this middleware accepts."""
 TOO_LARGE_DETAIL = "request body too large"
 HEADERS_TOO_LARGE_DETAIL = "request headers too large"
 SECURITY_HEADERS = {
