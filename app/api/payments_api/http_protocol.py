@@ -25,7 +25,7 @@ from payments_api.request_guards import (
     MAX_HEADER_BYTES,
     SECURITY_HEADERS,
 )
-from payments_api.request_log import write_request_line
+from payments_api.request_log import ANSWERED_BY_PROTOCOL_STATE, write_request_line
 from payments_api.settings import Settings
 
 logger = logging.getLogger("payments_api.serve")
@@ -208,13 +208,21 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         """Answer and close, once per connection. The request never reaches the app, so its
         request line (with its metrics: Route `other`, no Latency) is written here; it has no
         request id, method or path (the head was not valid, too large, or too slow to read).
-        Not for a body too slow (`request_line=False`): the app has that request, and logs it."""
+        Not for a body too slow (`request_line=False`): the app has that request, and logs it
+        with this status (`ANSWERED_BY_PROTOCOL_STATE`)."""
         if self._refused:
             return
         self._refused = True
+        self._disarm()
         self.transport.write(_refusal(status_line, detail))
         self.transport.close()
         if not request_line:
+            # The app's line must say what the client got, and the app stop waiting for the
+            # body at once: whatever it answers now is dropped (uvicorn writes nothing to a
+            # disconnected request).
+            self.cycle.scope["state"][ANSWERED_BY_PROTOCOL_STATE] = status
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
             return
         now = time.time()
         write_request_line(

@@ -1,4 +1,4 @@
-"""Read deadlines of the real HTTPS server (serve.BoundedHttpToolsProtocol): an idle TLS
+"""Read deadlines of the real HTTPS server (http_protocol.BoundedHttpToolsProtocol): an idle TLS
 connection, a head sent a byte at a time and a truncated body are closed by their deadline
 (REQUEST_HEAD_TIMEOUT, REQUEST_BODY_TIMEOUT), while a slow client within them is served.
 
@@ -98,6 +98,24 @@ def test_a_truncated_body_is_refused_with_408(server: ApiServer, api_key: str) -
         answer = read_to_end(tls)
     assert answer.startswith(b"HTTP/1.1 408 "), answer
     assert answer.endswith(b'{"detail":"request body not received in time"}')
+
+
+def test_a_truncated_body_is_logged_with_the_408_the_client_got(
+    server: ApiServer, api_key: str
+) -> None:
+    request_id = f"slow-body-{uuid.uuid4().hex}"
+    head = (
+        f"POST /api/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: {request_id}\r\n"
+        f"Authorization: Bearer {api_key}\r\nIdempotency-Key: {uuid.uuid4().hex}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(PAYMENT)}\r\n\r\n"
+    ).encode()
+    with connect(server) as tls:
+        tls.sendall(head + PAYMENT[:10])  # and no more
+        answer = read_to_end(tls)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    lines = [r for r in server.wait_for_log_records(request_id) if r["message"] == "request"]
+    assert [(line["status"], line["StatusClass"]) for line in lines] == [(408, "4xx")]
+    assert lines[0]["RequestsRefused"] == 0
 
 
 def test_a_slow_client_within_the_deadlines_is_served(server: ApiServer, api_key: str) -> None:
