@@ -5,12 +5,21 @@ time too (uvicorn has no such bound): a head must arrive within REQUEST_HEAD_TIM
 connection's start or of its first byte, a body within REQUEST_BODY_TIMEOUT of its head, or the
 connection is closed (408 when a request was begun), so slow or idle clients cannot hold
 connections open without end. Writes within one turn of the event loop leave as one.
+
+Shutdown (SIGTERM; uvicorn calls `shutdown` on every connection): a connection idle between
+requests is closed at once; a request the app has gets its answer, then its connection closes.
+A connection closed from then on is let go as soon as what was written to it has reached the
+peer: the server does not wait for the peer's TLS close_notify (uvloop would, up to 30 s, and
+the process with it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import struct
+import termios
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
@@ -48,14 +57,42 @@ def _refusal(status_line: bytes, detail: str) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
+# At shutdown, how often a closing connection is checked for what it still has to deliver.
+DELIVERY_CHECK_SECONDS = 0.01
+# Linux's SIOCOUTQ (the same number as TIOCOUTQ): bytes of a TCP socket's send queue the peer
+# has not acknowledged, sent or not. None where there is no such call (then 0 is assumed).
+_UNACKNOWLEDGED_IOCTL: int | None = getattr(termios, "TIOCOUTQ", None)
+
+
+def _unacknowledged_bytes(transport: asyncio.Transport) -> int:
+    sock = transport.get_extra_info("socket")
+    if sock is None or _UNACKNOWLEDGED_IOCTL is None:
+        return 0
+    try:
+        answer = fcntl.ioctl(sock.fileno(), _UNACKNOWLEDGED_IOCTL, b"\0\0\0\0")
+    except (OSError, ValueError):  # the socket is closed already: nothing left to deliver
+        return 0
+    count: int = struct.unpack("i", answer)[0]
+    return count
+
+
 class _CoalescingTransport:
     """A transport whose writes within one turn of the event loop leave as one: uvicorn
     writes a response's head and its body separately, and each write costs a TLS record and a
-    send() (the system calls were a sixth of the API's CPU per request, measured with py-spy)."""
+    send() (the system calls were a sixth of the API's CPU per request, measured with py-spy).
+
+    Once `close_without_waiting` is called (shutdown), a close lets the connection go as soon
+    as everything written to it, the TLS close_notify included, is delivered: the TLS layer's
+    buffer is empty and the peer has acknowledged every byte the kernel holds for it. A TLS
+    close otherwise waits for the peer's close_notify (uvloop: up to 30 s), and uvicorn's
+    shutdown waits for every connection."""
 
     def __init__(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
         self._pending: list[bytes] = []
+        self._without_waiting = False
+        self._delivery_check: asyncio.TimerHandle | None = None
+        self._lost = False
 
     def write(self, data: bytes) -> None:
         if not self._pending:
@@ -72,6 +109,35 @@ class _CoalescingTransport:
     def close(self) -> None:
         self._flush()
         self._transport.close()
+        if self._without_waiting:
+            self._abort_once_delivered()
+
+    def close_without_waiting(self) -> None:
+        """From now on, close without waiting for the peer (a close under way included)."""
+        self._without_waiting = True
+        if self._transport.is_closing():
+            self._abort_once_delivered()
+
+    def lost(self) -> None:
+        """The connection is gone: nothing more to check."""
+        self._lost = True
+        if self._delivery_check is not None:
+            self._delivery_check.cancel()
+            self._delivery_check = None
+
+    def _abort_once_delivered(self) -> None:
+        # Checked from the next turn of the loop on: a write is queued until the turn's end.
+        if self._delivery_check is None and not self._lost:
+            self._delivery_check = asyncio.get_running_loop().call_later(
+                DELIVERY_CHECK_SECONDS, self._check_delivery
+            )
+
+    def _check_delivery(self) -> None:
+        self._delivery_check = None
+        if self._transport.get_write_buffer_size() or _unacknowledged_bytes(self._transport):
+            self._abort_once_delivered()  # a slow reader: bounded by the graceful timeout
+        else:
+            self._transport.abort()  # delivered: close the socket, waiting for nothing more
 
     def __getattr__(self, name: str) -> Any:  # everything else is the real transport's
         return getattr(self._transport, name)
@@ -113,13 +179,22 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._raw_head_bytes = 0
         self._parsed_head_bytes = 0
         self._read_timer: asyncio.TimerHandle | None = None
+        self._coalescing = _CoalescingTransport(transport)
         # uvloop's transports are not asyncio.Transport subclasses, hence the cast.
-        super().connection_made(cast(asyncio.Transport, _CoalescingTransport(transport)))
+        super().connection_made(cast(asyncio.Transport, self._coalescing))
         self._arm(self.HEAD_TIMEOUT, self._head_timed_out)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._coalescing.lost()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful shutdown, on every connection: idle ones close at once, a request
+        the app runs keeps its connection until answered (uvicorn). No close waits for the
+        peer's close_notify."""
+        self._coalescing.close_without_waiting()
+        super().shutdown()
 
     def _arm(self, seconds: float, expire: Callable[[], None]) -> None:
         self._disarm()
@@ -203,7 +278,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._refuse(431, b"HTTP/1.1 431 Request Header Fields Too Large", HEADERS_TOO_LARGE_DETAIL)
 
     def _refuse(
-        self, status: int, status_line: bytes, detail: str, *, request_line: bool = True
+        self,
+        status: int,
+        status_line: bytes,
+        detail: str,
+        *,
+        request_line: bool = True,
     ) -> None:
         """Answer and close, once per connection. The request never reaches the app, so its
         request line (with its metrics: Route `other`, no Latency) is written here; it has no
