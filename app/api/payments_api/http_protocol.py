@@ -7,10 +7,11 @@ connection is closed (408 when a request was begun), so slow or idle clients can
 connections open without end. Writes within one turn of the event loop leave as one.
 
 Shutdown (SIGTERM; uvicorn calls `shutdown` on every connection): a connection idle between
-requests is closed at once; a request the app has gets its answer, then its connection closes.
-A connection closed from then on is let go as soon as what was written to it has reached the
-peer: the server does not wait for the peer's TLS close_notify (uvloop would, up to 30 s, and
-the process with it).
+requests is closed at once; a request the app has gets its answer, then its connection closes;
+a request whose body is still arriving is answered 503 at once, with Retry-After, for its
+client to send again (to another task). A connection closed from then on is let go as soon as
+what was written to it has reached the peer: the server does not wait for the peer's TLS
+close_notify (uvloop would, up to 30 s, and the process with it).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ import logging
 import struct
 import termios
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, cast
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from payments_api.db import RETRY_AFTER_SECONDS
 from payments_api.metrics import OTHER_ROUTE, emf_members
 from payments_api.request_guards import (
     HEADERS_TOO_LARGE_DETAIL,
@@ -43,7 +45,7 @@ logger = logging.getLogger("payments_api.serve")
 BAD_REQUEST_DETAIL = "not a valid HTTP request"
 
 
-def _refusal(status_line: bytes, detail: str) -> bytes:
+def _refusal(status_line: bytes, detail: str, headers: Sequence[bytes] = ()) -> bytes:
     """A complete JSON error response the protocol writes itself (the request never reaches
     the app): the documented body and the security headers every answer carries."""
     body = orjson.dumps({"detail": detail})
@@ -52,6 +54,7 @@ def _refusal(status_line: bytes, detail: str) -> bytes:
         b"content-type: application/json",
         b"content-length: " + str(len(body)).encode(),
         b"connection: close",
+        *headers,
         *(f"{name}: {value}".encode() for name, value in SECURITY_HEADERS.items()),
     ]
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
@@ -143,6 +146,8 @@ class _CoalescingTransport:
         return getattr(self._transport, name)
 
 
+SHUTDOWN_DETAIL = "server shutting down, try again"
+SERVICE_UNAVAILABLE_LINE = b"HTTP/1.1 503 Service Unavailable"
 HEAD_TIMEOUT_DETAIL = "request head not received in time"
 BODY_TIMEOUT_DETAIL = "request body not received in time"
 REQUEST_TIMEOUT_LINE = b"HTTP/1.1 408 Request Timeout"
@@ -190,11 +195,32 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def shutdown(self) -> None:
-        """uvicorn's graceful shutdown, on every connection: idle ones close at once, a request
-        the app runs keeps its connection until answered (uvicorn). No close waits for the
-        peer's close_notify."""
+        """uvicorn's graceful shutdown, on every connection: idle ones close at once (uvicorn),
+        a request the app runs keeps its connection until answered (uvicorn), and one whose
+        body is still arriving is answered 503 at once (the task is going away: its client
+        may send it again, to a task that stays). No close waits for the peer's close_notify."""
         self._coalescing.close_without_waiting()
-        super().shutdown()
+        if self._receiving_body():
+            logger.info("request body still arriving at shutdown: refused with 503")
+            self._refuse(
+                503,
+                SERVICE_UNAVAILABLE_LINE,
+                SHUTDOWN_DETAIL,
+                request_line=False,
+                headers=(b"retry-after: " + RETRY_AFTER_SECONDS.encode(),),
+            )
+        else:
+            super().shutdown()
+
+    def _receiving_body(self) -> bool:
+        """The request the app runs (none is queued behind it) has its head, not all its
+        body, and no answer yet."""
+        return (
+            not self._reading_head
+            and self.cycle is not None
+            and not self.pipeline
+            and not self.cycle.response_started
+        )
 
     def _arm(self, seconds: float, expire: Callable[[], None]) -> None:
         self._disarm()
@@ -284,17 +310,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         detail: str,
         *,
         request_line: bool = True,
+        headers: Sequence[bytes] = (),
     ) -> None:
         """Answer and close, once per connection. The request never reaches the app, so its
         request line (with its metrics: Route `other`, no Latency) is written here; it has no
         request id, method or path (the head was not valid, too large, or too slow to read).
-        Not for a body too slow (`request_line=False`): the app has that request, and logs it
-        with this status (`ANSWERED_BY_PROTOCOL_STATE`)."""
+        Not for a body too slow or cut by the shutdown (`request_line=False`): the app has that
+        request, and logs it with this status (`ANSWERED_BY_PROTOCOL_STATE`)."""
         if self._refused:
             return
         self._refused = True
         self._disarm()
-        self.transport.write(_refusal(status_line, detail))
+        self.transport.write(_refusal(status_line, detail, headers))
         self.transport.close()
         if not request_line:
             # The app's line must say what the client got, and the app stop waiting for the

@@ -11,6 +11,7 @@ database lock, the process's exit); the bounds only end a failure."""
 import socket
 import ssl
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from payments_local_servers.api import ApiServer, AppDatabase
 from payments_local_servers.postgres import PostgresServer
 
+from payments_api.request_guards import SECURITY_HEADERS
 from payments_api.store import request_hash
 from tests.utils.api_server import read_response
 from tests.utils.keys import TEST_CLIENT
@@ -142,3 +144,36 @@ def test_sigterm_closes_idle_connections_at_once_and_finishes_the_request_in_fli
         assert is_closed_by_server(in_flight)
         exit_code = exit_code_within(server, EXIT_BOUND_SECONDS)
     assert exit_code == 0, server.output()[-3000:]
+
+
+def test_a_request_still_sending_its_body_at_sigterm_gets_a_json_503_to_retry(
+    server: ApiServer, api_key: str
+) -> None:
+    request_id = f"shutdown-{uuid.uuid4().hex}"
+    head = post_head(
+        api_key,
+        new_idempotency_key("shutdown"),
+        "Expect: 100-continue",
+        f"X-Request-Id: {request_id}",
+    )
+    with connect(server) as tls:
+        tls.sendall(head)
+        interim = tls.recv(65536)  # the app asks for the body: its request is being read
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n", interim
+        tls.sendall(PAYMENT[:10])  # and no more
+        server.terminate()
+        status, headers, body = read_response(tls)
+        assert is_closed_by_server(tls)
+    assert status.startswith(b"HTTP/1.1 503 "), (status, body)
+    assert orjson.loads(body) == {"detail": "server shutting down, try again"}
+    assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"
+    assert headers["retry-after"] == "1"
+    for name, value in SECURITY_HEADERS.items():
+        assert headers[name.lower()] == value
+    (line,) = [r for r in server.wait_for_log_records(request_id) if r["message"] == "request"]
+    assert line["status"] == 503
+    assert line["_aws"]["CloudWatchMetrics"]
+    assert line["ServerErrors"] == 1
+    assert exit_code_within(server, EXIT_BOUND_SECONDS) == 0
+    assert "Traceback" not in server.output(), server.output()[-3000:]
