@@ -161,9 +161,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     Read deadlines (`HEAD_TIMEOUT`, `BODY_TIMEOUT`; `protocol_for` sets them from the
     settings): a request head must be complete within HEAD_TIMEOUT of the connection's start
     (a TLS connection is made once its handshake is done) or, on a kept-alive connection, of
-    the head's first byte (uvicorn's keep-alive timeout closes a connection idle between
-    requests); its body within BODY_TIMEOUT of the head. Past a deadline the connection is
-    closed: silently if no byte of a request came, else with 408 if no response has begun.
+    the head's first byte (the keep-alive timeout, TIMEOUT_KEEP_ALIVE, closes a connection
+    idle between requests); its body within BODY_TIMEOUT of the head. Past a deadline the
+    connection is closed: silently if no byte of a request came, else with 408 if no response
+    has begun.
 
     httptools hands each header over only once it is complete, and until then buffers it
     whole, so two counts: the parsed head (exact), and, while a head is being read, the raw

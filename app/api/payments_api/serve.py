@@ -7,9 +7,14 @@ uvloop with the httptools (llhttp) parser, the fastest pair uvicorn offers (benc
 in the protocol of `http_protocol.py`: bounded request heads, and deadlines for reading them and
 their bodies.
 
-Shutdown: on SIGTERM uvicorn stops accepting connections, lets in-flight requests finish for
-up to TIMEOUT_GRACEFUL_SHUTDOWN seconds (25, below the ECS stop timeout of 30), then the
-lifespan closes the database pool, and the process exits 0.
+A connection idle between requests is kept TIMEOUT_KEEP_ALIVE seconds (65): longer than the
+ALB's idle timeout (60), so the ALB, not the API, closes it (AWS's advice; else a request the
+ALB sends on a connection the API is closing is a 502).
+
+Shutdown: on SIGTERM uvicorn stops accepting connections and the protocol closes idle ones at
+once (`http_protocol.py`), in-flight requests finish for up to TIMEOUT_GRACEFUL_SHUTDOWN
+seconds (25, below the ECS stop timeout of 30), then the lifespan closes the database pool, and
+the process exits 0.
 """
 
 from __future__ import annotations
@@ -102,6 +107,7 @@ def main() -> None:
         ssl_ciphers=TLS12_CIPHERS,
         loop="uvloop",
         http=protocol_for(settings),
+        timeout_keep_alive=settings.timeout_keep_alive,
         timeout_graceful_shutdown=settings.timeout_graceful_shutdown,
         log_config=None,  # configure_logging already sends uvicorn's records out as JSON
         access_log=False,  # RequestLogMiddleware writes the one line per request
