@@ -93,6 +93,7 @@ NETWORK_API_CALLS: dict[str, ApiCall] = {
             "desyncMitigationMode": None,
             "dropInvalidHeaderFields": None,
             "enableDeletionProtection": None,
+            "idleTimeout": None,
         },
     ),
     "aws:lb/targetGroup:TargetGroup": ApiCall(

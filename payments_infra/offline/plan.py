@@ -97,6 +97,7 @@ KEY_SETTINGS: dict[str, list[str]] = {
         "dropInvalidHeaderFields",
         "desyncMitigationMode",
         "enableDeletionProtection",
+        "idleTimeout",
     ],
     "aws:lb/listener:Listener": ["protocol", "port", "sslPolicy"],
     "aws:lb/targetGroup:TargetGroup": ["protocol", "port", "targetType", "deregistrationDelay"],

@@ -9,6 +9,7 @@ import json
 
 from payments_infra.offline.checks_network import subnet_routing
 from payments_infra.offline.graph import Graph
+from tests.api_task_queries import container
 from tests.graph_queries import in_component, named, only
 from tests.stacks import SUFFIX
 
@@ -43,6 +44,16 @@ def test_alb_is_public_hardened_and_logs_access(graph: Graph) -> None:
         p for p in graph.of_type("aws:s3/bucketPolicy:BucketPolicy") if p.name.startswith("alb-")
     ]
     assert policy.urn in alb.dependencies
+
+
+def test_the_tasks_keep_alive_outlasts_the_albs_idle_timeout(graph: Graph) -> None:
+    """AWS recommends a target's keep-alive longer than the ALB's idle timeout: else the ALB may
+    send a request on a connection the task is closing, and answer its client 502. The idle
+    timeout is set, not left to the default, so the two cannot drift apart unseen."""
+    alb = only(graph, "aws:lb/loadBalancer:LoadBalancer").inputs
+    assert alb["idleTimeout"] == 60
+    environment = {e["name"]: e["value"] for e in container(graph)["environment"]}
+    assert int(environment["TIMEOUT_KEEP_ALIVE"]) > alb["idleTimeout"]
 
 
 def test_alb_log_bucket_lets_only_elb_log_delivery_write_and_denies_plain_http(

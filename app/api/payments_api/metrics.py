@@ -42,7 +42,7 @@ OTHER_ROUTE = "other"
 # value, "created", "replayed" or "key_reused".
 PAYMENT_OUTCOME_STATE = "payment_outcome"
 REFUSED_STATUSES = frozenset({400, 413, 422, 431})
-"""Malformed or too large: 400 and 431 come from the HTTP protocol (serve.py), 400 (a
+"""Malformed or too large: 400 and 431 come from the HTTP protocol (http_protocol.py), 400 (a
 repeated header), 413 and 431 from RequestGuardsMiddleware, 422 from validation."""
 
 # What this module computes: the contract must declare exactly these.

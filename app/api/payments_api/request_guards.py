@@ -4,7 +4,7 @@ security headers.
 `RequestGuardsMiddleware` refuses a body over `MAX_BODY_BYTES` with 413: at once when
 Content-Length says so (before a byte of the body is read), else as soon as the streamed
 (chunked) body passes the limit. A payment is well under 1 KiB. Headers: 431 over
-`MAX_HEADER_BYTES` in all, and uvicorn's h11 parser buffers no more than that (`serve.py`).
+`MAX_HEADER_BYTES` in all, and the HTTP protocol buffers no more than that (`http_protocol.py`).
 It also refuses, with 400, a request that repeats a header of `SINGLE_HEADERS`.
 
 `StrictJsonRoute` refuses JSON bodies that are not UTF-8 or repeat a key (422 `json_invalid`),
@@ -32,8 +32,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_BODY_BYTES = 16 * 1024
 """Largest request body accepted, in bytes."""
 MAX_HEADER_BYTES = 8 * 1024
-"""Largest request head (request line and headers): h11's buffer limit in serve.py, and the
-total this middleware accepts (h11 enforces its limit only on a head that arrives in pieces)."""
+"""Largest request head (request line and headers): the HTTP protocol's limit
+(http_protocol.py), and the total this middleware accepts."""
 TOO_LARGE_DETAIL = "request body too large"
 HEADERS_TOO_LARGE_DETAIL = "request headers too large"
 REPEATED_HEADER_DETAIL = "repeated header: {name}"

@@ -49,6 +49,10 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
 }
 
 PATH_WITHHELD = "[withheld: holds a card number]"
+ANSWERED_BY_PROTOCOL_STATE = "answered_by_protocol"
+"""Key of a request's `scope["state"]`: the status the HTTP protocol answered it with itself,
+while the app had it (http_protocol.py: a body too slow). The app's own answer never leaves
+then (uvicorn drops it), so the request line logs this status, the one the client got."""
 
 request_logger = logging.getLogger("payments_api.request")
 METRICS_LOGGER = "payments_api.metrics"
@@ -173,6 +177,7 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send_with_request_id)
         finally:
             end_request_timing(timing_token)
+            status = state.get(ANSWERED_BY_PROTOCOL_STATE, status)
             latency_ms = round((time.perf_counter() - started) * 1000, 2)
             fields = {
                 "request_id": request_id,

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     request_body_timeout: float = Field(default=10.0, gt=0, le=60)
     """Seconds a client has to send a request body, from the end of its head; then 408 and the
     connection closes. At most 60. Default: 10."""
+    timeout_keep_alive: int = Field(default=65, ge=1, le=3600)
+    """Seconds a connection may stay idle between requests before the API closes it. Longer
+    than the ALB's idle timeout (60 s), as AWS advises: the ALB, not the API, ends an idle
+    connection, so it never sends a request on one the API is closing (a 502). At most 3600.
+    Default: 65."""
     timeout_graceful_shutdown: int = Field(default=25, ge=0)
     """Seconds in-flight requests get after SIGTERM (below the ECS stop timeout). Default: 25."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -1,4 +1,4 @@
-"""Read deadlines of the real HTTPS server (serve.BoundedHttpToolsProtocol): an idle TLS
+"""Read deadlines of the real HTTPS server (http_protocol.BoundedHttpToolsProtocol): an idle TLS
 connection, a head sent a byte at a time and a truncated body are closed by their deadline
 (REQUEST_HEAD_TIMEOUT, REQUEST_BODY_TIMEOUT), while a slow client within them is served.
 
@@ -10,12 +10,14 @@ import ssl
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import pytest
 from payments_local_servers.api import ApiServer, AppDatabase
 from pydantic import ValidationError
 
+from tests.utils.api_server import read_response
 from tests.utils.settings import server_env, settings_for
 
 DEADLINE_SECONDS = 1.0
@@ -100,6 +102,24 @@ def test_a_truncated_body_is_refused_with_408(server: ApiServer, api_key: str) -
     assert answer.endswith(b'{"detail":"request body not received in time"}')
 
 
+def test_a_truncated_body_is_logged_with_the_408_the_client_got(
+    server: ApiServer, api_key: str
+) -> None:
+    request_id = f"slow-body-{uuid.uuid4().hex}"
+    head = (
+        f"POST /api/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: {request_id}\r\n"
+        f"Authorization: Bearer {api_key}\r\nIdempotency-Key: {uuid.uuid4().hex}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(PAYMENT)}\r\n\r\n"
+    ).encode()
+    with connect(server) as tls:
+        tls.sendall(head + PAYMENT[:10])  # and no more
+        answer = read_to_end(tls)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    lines = [r for r in server.wait_for_log_records(request_id) if r["message"] == "request"]
+    assert [(line["status"], line["StatusClass"]) for line in lines] == [(408, "4xx")]
+    assert lines[0]["RequestsRefused"] == 0
+
+
 def test_a_slow_client_within_the_deadlines_is_served(server: ApiServer, api_key: str) -> None:
     head = (
         f"POST /api/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
@@ -112,6 +132,48 @@ def test_a_slow_client_within_the_deadlines_is_served(server: ApiServer, api_key
             time.sleep(SLOW_PIECE_GAP_SECONDS)  # the client's pace, not a wait for a state
         answer = read_to_end(tls)
     assert answer.startswith(b"HTTP/1.1 201 "), answer
+
+
+HEALTH_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def test_a_slow_head_on_a_kept_alive_connection_is_refused_with_408(server: ApiServer) -> None:
+    with connect(server) as tls:
+        tls.sendall(HEALTH_REQUEST)
+        status, _, _ = read_response(tls)
+        assert status.startswith(b"HTTP/1.1 200 ")
+        tls.sendall(HEALTH_REQUEST[:20])  # the next request's head is begun, and never ended
+        answer = read_to_end(tls)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert answer.endswith(b'{"detail":"request head not received in time"}')
+
+
+# Above uvicorn's own keep-alive timeout (5 s), below the API's (TIMEOUT_KEEP_ALIVE, 65 s).
+LONG_HEAD_DEADLINE_SECONDS = 6.0
+
+
+def test_a_kept_alive_connection_outlives_the_head_deadline_while_idle(
+    app_database: AppDatabase, tmp_path: Path
+) -> None:
+    """The head deadline counts from a further request's first byte, not from the connection's
+    start or its last response, and the keep-alive timeout (its default) is longer than it:
+    a connection idle between requests, as the ALB keeps them, stays open. A connection made
+    after the kept one's response, and closed by its head deadline, is the clock: the kept one
+    has been idle longer than that deadline when it sends its next request."""
+    env = server_env(app_database, REQUEST_HEAD_TIMEOUT=str(LONG_HEAD_DEADLINE_SECONDS))
+    with ApiServer(env, tmp_path) as api:
+        give_up = 3 * LONG_HEAD_DEADLINE_SECONDS
+        with connect(api) as kept:
+            kept.settimeout(give_up)
+            kept.sendall(HEALTH_REQUEST)
+            status, _, _ = read_response(kept)
+            assert status.startswith(b"HTTP/1.1 200 ")
+            with connect(api) as clock:  # made after the kept connection's response
+                clock.settimeout(give_up)
+                assert read_to_end(clock) == b""  # closed by its head deadline
+            kept.sendall(HEALTH_REQUEST)
+            status, _, _ = read_response(kept)
+            assert status.startswith(b"HTTP/1.1 200 ")
 
 
 def test_the_server_log_has_no_error_from_the_deadlines(server: ApiServer) -> None:

@@ -55,6 +55,16 @@ def test_missing_database_settings_are_named_in_one_error() -> None:
         make()
 
 
+def test_keep_alive_outlasts_the_albs_idle_timeout_by_default() -> None:
+    assert make(**DB_KEYS).timeout_keep_alive == 65  # the ALB's: 60 (payments_infra)
+
+
+@pytest.mark.parametrize("value", [0, -1, 3601, 1.5])
+def test_keep_alive_is_whole_seconds_from_1_to_3600(value: float) -> None:
+    with pytest.raises(ValidationError, match="timeout_keep_alive"):
+        make(timeout_keep_alive=value, **DB_KEYS)
+
+
 def test_pool_minimum_above_maximum_is_rejected() -> None:
     with pytest.raises(ValidationError, match="DB_POOL_MIN must be <= DB_POOL_MAX; got 5 > 2"):
         make(db_pool_min=5, db_pool_max=2, **DB_KEYS)

@@ -24,6 +24,10 @@ HEALTH_CHECK_INTERVAL_SECONDS = 30
 # requests within 25 s (its TIMEOUT_GRACEFUL_SHUTDOWN), inside this window.
 STOP_TIMEOUT_SECONDS = 30
 GRACEFUL_SHUTDOWN_SECONDS = 25
+# The API keeps a connection idle between requests this long: longer than the ALB's idle
+# timeout (load_balancer.IDLE_TIMEOUT_SECONDS, 60), so the ALB closes idle connections, never
+# the API (else the ALB may send a request on a connection the API is closing: a 502).
+KEEP_ALIVE_SECONDS = 65
 # Same command as the image's HEALTHCHECK (app/api/Dockerfile; a test keeps them equal):
 # liveness over HTTPS on localhost, where the certificate is self-signed.
 CONTAINER_HEALTH_COMMAND = [
@@ -127,6 +131,7 @@ def container_definitions(
             {"name": "DB_SECRET_ARN", "value": secret_arn},
             {"name": "PORT", "value": str(CONTAINER_PORT)},
             {"name": "TIMEOUT_GRACEFUL_SHUTDOWN", "value": str(GRACEFUL_SHUTDOWN_SECONDS)},
+            {"name": "TIMEOUT_KEEP_ALIVE", "value": str(KEEP_ALIVE_SECONDS)},
         ],
         "logConfiguration": {
             "logDriver": "awslogs",

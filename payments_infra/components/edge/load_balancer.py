@@ -44,6 +44,9 @@ from payments_infra.config.naming import Names, PhysicalName, physical_name
 
 # The ALB stops sending new requests at once; in-flight ones get this long.
 DEREGISTRATION_DELAY_SECONDS = 30
+# A client or task connection idle this long is closed by the ALB (ELB's default, set so it is
+# seen): the API's keep-alive (task_definition.KEEP_ALIVE_SECONDS) must be longer (AWS's advice).
+IDLE_TIMEOUT_SECONDS = 60
 # The ELB account that writes access logs in us-east-1 (ELB access-log documentation).
 ELB_LOG_ACCOUNT_US_EAST_1 = "127311923021"
 ALB_LOG_DAYS = 30
@@ -187,6 +190,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
                 internal=False,
                 subnets=list(args.public_subnet_ids),
                 security_groups=[args.security_group_id],
+                idle_timeout=IDLE_TIMEOUT_SECONDS,
                 drop_invalid_header_fields=True,
                 desync_mitigation_mode="strictest",
                 enable_deletion_protection=False,

@@ -24,7 +24,7 @@ def operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}"
 
 
-# Answers any route may give before the route runs (request_guards.py, serve.py).
+# Answers any route may give before the route runs (request_guards.py, http_protocol.py).
 REFUSED_BEFORE_THE_ROUTE: dict[int | str, dict[str, Any]] = {
     status.HTTP_400_BAD_REQUEST: {
         "model": Message,

@@ -29,6 +29,32 @@ def raw_exchange(server: ApiServer, request: bytes) -> bytes:
     return answer
 
 
+def read_response(tls: ssl.SSLSocket) -> tuple[bytes, dict[str, str], bytes]:
+    """One whole response (status line, lower-cased headers, Content-Length body), leaving the
+    connection open; an interim 100 Continue is skipped. AssertionError if the server closes
+    the connection first."""
+    data = b""
+    while True:
+        while b"\r\n\r\n" not in data:
+            chunk = tls.recv(65536)
+            assert chunk, f"connection closed mid-response: {data!r}"
+            data += chunk
+        head, _, data = data.partition(b"\r\n\r\n")
+        status_line, *lines = head.split(b"\r\n")
+        if not status_line.startswith(b"HTTP/1.1 100 "):
+            break
+    headers = {}
+    for line in lines:
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers["content-length"])
+    while len(data) < length:
+        chunk = tls.recv(65536)
+        assert chunk, f"connection closed mid-body: {data!r}"
+        data += chunk
+    return status_line, headers, data[:length]
+
+
 def wait_for_records(
     server: ApiServer, select: Callable[[dict[str, Any]], bool], count: int, timeout: float = 30
 ) -> list[dict[str, Any]]:
