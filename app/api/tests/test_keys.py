@@ -48,6 +48,7 @@ def test_create_prints_only_the_key_and_list_never_shows_it(
     assert KEY_PATTERN.fullmatch(key), created.stdout
     prefix = key[4:16]
     assert "shown only now" in created.stderr and key not in created.stderr
+    assert "works on every API task within API_KEY_CACHE_SECONDS (15 s)" in created.stderr
 
     listed = keys_cli(isolated_database, "list")
     assert listed.returncode == 0, listed.stderr

@@ -16,9 +16,11 @@ Then:
 
   Inside an ECS task the plain form is refused: a task's stdout goes to CloudWatch Logs, where
   the key would stay readable for the log group's retention.
+  The key works on every API task within API_KEY_CACHE_SECONDS plus one load of the keys (each
+  task checks keys against a snapshot it reloads that often): hand it over after that.
 - `list`: one line per key: prefix, client, created, revoked (never a key or a hash).
-- `revoke PREFIX`: the key stops working within API_KEY_CACHE_SECONDS on every task; the row
-  stays, for the audit trail. Exit status 1 if there is no such key.
+- `revoke PREFIX`: the key stops working within API_KEY_CACHE_SECONDS (plus one load) on every
+  task; the row stays, for the audit trail. Exit status 1 if there is no such key.
 
 In AWS, run it as a one-off ECS task with the keys role's secret in DB_USER and DB_PASSWORD:
 see docs/deploy.md.
@@ -152,7 +154,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(encrypt_for(args.encrypt_to, key) if args.encrypt_to else key)
             print(
                 f"created key {prefix} for client {args.client_id}; it is shown only now "
-                "(only its prefix and SHA-256 are stored)",
+                "(only its prefix and SHA-256 are stored); it works on every API task within "
+                f"API_KEY_CACHE_SECONDS ({settings.api_key_cache_seconds:g} s) plus one load "
+                "of the keys",
                 file=sys.stderr,
             )
             return 0
