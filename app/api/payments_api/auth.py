@@ -34,7 +34,7 @@ request queries the database for its key (bench/key_check_bench.py measures both
 - So a new key starts working, and a revoked one stops, within API_KEY_CACHE_SECONDS plus
   one load on every task (0 reloads for every request: for tests). The first load starts
   with the app (`start`), in the background.
-- Bound: sized for MAX_KEYS (10,000) unrevoked keys, about 2 MB per task; past it every key
+- Bound: sized for MAX_KEYS (10,000) unrevoked keys, about 2.5 MiB per task; past it every key
   is still loaded and checked (a revocation must not be lost to a limit), and each load logs a
   warning. Revoked keys are not loaded.
 """
@@ -42,6 +42,7 @@ request queries the database for its key (bench/key_check_bench.py measures both
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import hmac
@@ -69,7 +70,7 @@ KEY_PATTERN = re.compile(r"pay_(?P<prefix>[0-9a-f]{12})_[A-Za-z0-9_-]{43}")
 """The whole key: `pay_`, the 12-hex-digit prefix, `_`, 43 urlsafe base64 characters."""
 UNAUTHORIZED_DETAIL = "a valid API key is required"
 CHALLENGE = 'Bearer realm="payments"'
-# The unrevoked keys the snapshot is sized for (about 200 bytes each; a deployment has tens).
+# The unrevoked keys the snapshot is sized for (about 260 bytes each; a deployment has tens).
 MAX_KEYS = 10_000
 # After a failed load, requests use the last snapshot this long before one tries again.
 RELOAD_BACKOFF_SECONDS = 1.0
@@ -131,8 +132,12 @@ class ApiKeyVerifier:
             )
 
     async def close(self) -> None:
-        if self._loading is not None:
-            self._loading.cancel()
+        """Cancel a load under way (at shutdown, before the pool closes)."""
+        loading, self._loading = self._loading, None
+        if loading is not None:
+            loading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loading
 
     async def _keys(self, pool: DatabasePool) -> dict[str, tuple[str, bytes]]:
         snapshot, now = self._snapshot, self._clock()
