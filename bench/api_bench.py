@@ -219,7 +219,8 @@ def main() -> int:
         # INFO, production's level: one JSON line per request is part of the cost.
         env = {**database.env(), "DB_POOL_MIN": str(args.clients), "LOG_LEVEL": "INFO"}
         env["DB_POOL_MAX"] = str(args.clients)
-        # Before the API starts: it loads the keys at start, then every API_KEY_CACHE_SECONDS.
+        # Before the API starts: it loads the keys at its first authenticated request, then
+        # every API_KEY_CACHE_SECONDS, and a key made after a load works only from the next one.
         key = create_api_key(app_database.keys.env(), "bench")
         with ApiServer(env, Path(scratch)) as api:
             assert api.process is not None  # started

@@ -164,7 +164,8 @@ def _run(stack: contextlib.ExitStack, port: int) -> None:
     )
     _say(f"  psql '{database.master.url}'  (the master user; the API logs in as payments_api)")
 
-    # Before the API starts: it loads the keys at start, then every API_KEY_CACHE_SECONDS.
+    # Before the API starts: it loads the keys at its first authenticated request, then every
+    # API_KEY_CACHE_SECONDS, and a key made after a load works only from the next one.
     try:
         api_key = create_api_key(database.keys.env(), DEV_CLIENT)
     except (RuntimeError, subprocess.TimeoutExpired) as error:

@@ -46,8 +46,9 @@ def database() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def api(database: Any, api_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The API, logged in as payments_api; started after `api_key` is made, as the API loads
-    the keys at start (then again every API_KEY_CACHE_SECONDS)."""
+    """The API, logged in as payments_api; started after `api_key` is made: the API loads the
+    keys at its first authenticated request, then every API_KEY_CACHE_SECONDS, and a key made
+    after a load works only from the next one."""
     with ApiServer(database.api.env(), tmp_path_factory.mktemp("api")) as server:
         # Live is not ready: the pool connects in the background, and the page asks /api/readyz
         # once, on load. Ready first, so the page cannot show a start-up "unavailable".

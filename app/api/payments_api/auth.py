@@ -21,9 +21,11 @@ tell a real prefix from a guess. Now every well-formed key costs the same, a dic
 one hmac.compare_digest (an unknown prefix against a fixed hash that no key has), and no
 request queries the database for its key (bench/key_check_bench.py measures both kinds).
 
-- Reloads are single-flight: requests that find the snapshot stale share one load (a task of
-  its own, bounded by db.py's deadline like any request's database work); each waits no longer
-  than its own request's database deadline, which the route's work then shares.
+- Reloads are single-flight: requests that find the snapshot stale share one load, the
+  database work of the request that started it (under its deadline, db.py's, and in its
+  PoolWait and DatabaseLatency; those that join it wait uncounted, but for their Latency);
+  each waits no longer than its own request's database deadline, which its route's work
+  then shares.
 - A failed reload keeps the last snapshot (a revocation needs the database, which is down),
   and for RELOAD_BACKOFF_SECONDS requests use it at once, without trying again: no retry
   storm, and during an outage a request waits on a reload only when it is the one (with those
@@ -32,8 +34,8 @@ request queries the database for its key (bench/key_check_bench.py measures both
   time, shared) and get 503 if it fails, as before; no back-off then, so the first requests
   after the database is back are served.
 - So a new key starts working, and a revoked one stops, within API_KEY_CACHE_SECONDS plus
-  one load on every task (0 reloads for every request: for tests). The first load starts
-  with the app (`start`), in the background.
+  one load on every task (0 reloads for every request: for tests). The first load is the
+  first authenticated request's.
 - Bound: sized for MAX_KEYS (10,000) unrevoked keys, about 2.5 MiB per task; past it every key
   is still loaded and checked (a revocation must not be lost to a limit), and each load logs a
   warning. Revoked keys are not loaded.
@@ -43,7 +45,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import hashlib
 import hmac
 import logging
@@ -122,14 +123,13 @@ class ApiKeyVerifier:
         client_id, stored_hash = keys.get(prefix, _NO_SUCH_KEY)
         return client_id if hmac.compare_digest(stored_hash, key_hash(presented)) else None
 
-    def start(self, pool: DatabasePool) -> None:
-        """Begin a load in the background, unless one is under way (the app's lifespan calls
-        this at start-up: the first load waits for no request)."""
+    def _start_load(self, pool: DatabasePool) -> None:
+        """Begin a load, unless one is under way."""
         if self._loading is None:
-            # A context of its own: the load is no request's (its deadline and metrics).
-            self._loading = asyncio.get_running_loop().create_task(
-                self._load(pool), context=contextvars.Context()
-            )
+            # In the context of the request that starts it: the load is that request's
+            # database work, under its deadline and in its metrics (PoolWait, DatabaseLatency),
+            # as its key's look-up was. Requests that join it wait for it, uncounted.
+            self._loading = asyncio.get_running_loop().create_task(self._load(pool))
 
     async def close(self) -> None:
         """Cancel a load under way (at shutdown, before the pool closes)."""
@@ -145,7 +145,7 @@ class ApiKeyVerifier:
             now - snapshot.loaded_at < self._cache_seconds or now < self._retry_at
         ):
             return snapshot.keys  # fresh, or stale while a failed load backs off
-        self.start(pool)  # or join the load under way: one load for every waiting request
+        self._start_load(pool)  # or join the load under way: one for every waiting request
         assert self._loading is not None
         # Bounded by the request's database deadline, which the route's work then shares.
         left = pool.deadline(request_timing()) - time.monotonic()

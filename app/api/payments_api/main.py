@@ -98,7 +98,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool = DatabasePool(settings)
         await pool.start()  # returns at once; the first connection is made in the background
         verifier: ApiKeyVerifier = running.state.key_verifier
-        verifier.start(pool)  # the first load of the API keys, in the background too
         try:
             yield {"pool": pool}
         finally:
