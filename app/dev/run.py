@@ -164,6 +164,12 @@ def _run(stack: contextlib.ExitStack, port: int) -> None:
     )
     _say(f"  psql '{database.master.url}'  (the master user; the API logs in as payments_api)")
 
+    # Before the API starts: it loads the keys at its first authenticated request, then every
+    # API_KEY_CACHE_SECONDS, and a key made after a load works only from the next one.
+    try:
+        api_key = create_api_key(database.keys.env(), DEV_CLIENT)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        raise StackError(f"could not create an API key for the page: {error}") from error
     work_dir = Path(tempfile.mkdtemp(prefix="payments-dev-"))
     stack.callback(shutil.rmtree, work_dir, ignore_errors=True)
     api = ApiServer(database.api.env(), work_dir / "api")
@@ -176,10 +182,6 @@ def _run(stack: contextlib.ExitStack, port: int) -> None:
     check_certificate_names(ca_file, HOST)
     _say(f"API over HTTPS: {api.base_url} (log {api.log_path})")
     _say(f"  /api proxied to it, trusting only its certificate {ca_file}")
-    try:
-        api_key = create_api_key(database.keys.env(), DEV_CLIENT)
-    except (RuntimeError, subprocess.TimeoutExpired) as error:
-        raise StackError(f"could not create an API key for the page: {error}") from error
 
     vite = ViteServer(
         npm, port, {"PAYMENTS_API_ORIGIN": api.base_url, "PAYMENTS_API_CA_FILE": str(ca_file)}

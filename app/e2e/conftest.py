@@ -45,8 +45,10 @@ def database() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def api(database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The API, logged in as payments_api."""
+def api(database: Any, api_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The API, logged in as payments_api; started after `api_key` is made: the API loads the
+    keys at its first authenticated request, then every API_KEY_CACHE_SECONDS, and a key made
+    after a load works only from the next one."""
     with ApiServer(database.api.env(), tmp_path_factory.mktemp("api")) as server:
         # Live is not ready: the pool connects in the background, and the page asks /api/readyz
         # once, on load. Ready first, so the page cannot show a start-up "unavailable".
@@ -55,7 +57,7 @@ def api(database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any
 
 
 @pytest.fixture(scope="session")
-def api_key(database: Any, api: Any) -> str:
+def api_key(database: Any) -> str:
     """A key for E2E_CLIENT, made as an operator makes one (`python -m payments_api.cli.api_keys
     create`, logged in as payments_keys_cli). The test pastes it into the page."""
     key: str = create_api_key(database.keys.env(), E2E_CLIENT)

@@ -243,9 +243,12 @@ def api_task(
     secrets_manager: SecretsManagerStand,
     database_ca_override: Mapping[str, Path],
     migration_task: CompletedTask,
+    api_key: str,
 ) -> Iterator[FargateContainer]:
     """The running, healthy container, logged in as payments_api on the migrated database.
-    Removed afterwards with its volume and directories."""
+    `api_key` is made first: the API loads the keys at its first authenticated request, and
+    sees a newer one only at its next load (API_KEY_CACHE_SECONDS). Removed afterwards with
+    its volume and directories."""
     _require_free_port(task_definition.port)
     task = FargateContainer(
         docker,

@@ -163,8 +163,9 @@ def test_keys_cli_runs_as_a_one_off_task_and_revocation_takes_effect(
 ) -> None:
     """``create``, ``list`` and ``revoke`` each run as a one-off task under the task's
     constraints (its user, not root; a read-only root filesystem). ``create`` prints the key
-    alone on stdout; ``list`` shows its prefix, never the key or its hash; after ``revoke``
-    the key gets 401 within API_KEY_CACHE_SECONDS, and other keys keep working."""
+    alone on stdout, and the key works within API_KEY_CACHE_SECONDS; ``list`` shows its prefix,
+    never the key or its hash; after ``revoke`` the key gets 401 within API_KEY_CACHE_SECONDS,
+    and other keys keep working."""
     created, key = create_key(one_off_tasks, "container-revoke-test")
     assert created.user == keys_task_definition.container["user"]
     assert created.user.partition(":")[0] not in {"", "0", "root"}
@@ -177,7 +178,13 @@ def test_keys_cli_runs_as_a_one_off_task_and_revocation_takes_effect(
 
     with _client(base_url, key) as client:
         _wait_until_ready(client, api_task)
-        assert client.get("/api/payments").status_code == 200  # cached by the task now
+        # A new key works once the task reloads its keys: within API_KEY_CACHE_SECONDS.
+        created_at = time.monotonic()
+        bound = api_key_cache_seconds + REVOCATION_MARGIN_SECONDS
+        while (response := client.get("/api/payments")).status_code == 401:
+            assert time.monotonic() - created_at < bound, f"new key refused after {bound} s"
+            time.sleep(0.2)
+        assert response.status_code == 200, response.text
 
         listed = one_off_tasks.keys("list")
         assert (listed.exit_code, listed.stderr) == (0, "")

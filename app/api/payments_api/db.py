@@ -25,7 +25,7 @@ still in its reconnect backoff, the pool is rebuilt too. Rebuilds (and so re-rea
 serialised and happen at most once every DB_REBUILD_MIN_INTERVAL seconds.
 
 Bounds: every database wait ends, and by the request's deadline. A request's database work
-(`run`, the API key's look-up and the route's work alike) ends by one deadline,
+(`run`, a wait for the API keys' load and the route's work) ends by one deadline,
 `Settings.db_request_deadline` after its first wait (DB_POOL_TIMEOUT + DB_STATEMENT_TIMEOUT + 2
 x max(DB_CONNECT_TIMEOUT, DB_STATEMENT_TIMEOUT)), and each wait gets its own bound or the time
 left, whichever is less: the wait for a pooled connection DB_POOL_TIMEOUT; the direct attempt
@@ -215,12 +215,12 @@ class DatabasePool:
         run).
 
         The deadline is the running request's (`metrics.RequestTiming.database_deadline`, set
-        by its first `run`: the API key's look-up and the route's work share it), or this
-        call's own outside a request. The time spent waiting for a connection and working on
+        by its first `run` or `deadline`: a wait for the keys and the route's work share it), or
+        this call's own outside a request. The time spent waiting for a connection and working on
         it (every attempt) is added to the request's metrics, PoolWait and DatabaseLatency.
         """
         timing = request_timing()  # the request's PoolWait and DatabaseLatency (metrics.py)
-        deadline = self._deadline(timing)
+        deadline = self.deadline(timing)
         attempt = 0
         while True:
             attempt += 1
@@ -257,8 +257,8 @@ class DatabasePool:
                     self._lent -= 1
                 await pool.putconn(conn)
 
-    def _deadline(self, timing: RequestTiming | None) -> float:
-        """The time.monotonic() by which the request's database work must end."""
+    def deadline(self, timing: RequestTiming | None) -> float:
+        """When (time.monotonic()) the request's database work must end; its first call sets it."""
         if timing is None:
             return time.monotonic() + self._settings.db_request_deadline
         if timing.database_deadline is None:

@@ -164,12 +164,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings if settings is not None else Settings()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(running: FastAPI) -> AsyncIterator[dict[str, Any]]:
         pool = DatabasePool(settings)
         await pool.start()  # returns at once; the first connection is made in the background
+        verifier: ApiKeyVerifier = running.state.key_verifier
         try:
             yield {"pool": pool}
         finally:
+            await verifier.close()
             await pool.close()
 
     app = FastAPI(

@@ -77,8 +77,9 @@ class Settings(BaseSettings):
     db_rebuild_min_interval: float = Field(default=5.0, ge=0)
     """Fewest seconds between two pool rebuilds, each re-read of the secret included. Default: 5."""
     api_key_cache_seconds: float = Field(default=15.0, ge=0)
-    """Seconds a task trusts a verified API key before reading its row again: a revoked key
-    stops working within this. 0 reads the row on every request. Default: 15."""
+    """Seconds a task uses its snapshot of the unrevoked API keys before loading it again: a
+    new key starts working, and a revoked key stops, within this plus one load. 0 loads them
+    for every request (tests). Default: 15."""
     aws_region: str = "us-east-1"
     """Region of the Secrets Manager client. Default: us-east-1."""
 

@@ -187,10 +187,14 @@ async def insert_api_key(conn: Conn, *, prefix: str, client_id: str, key_hash: b
     return StoredKey(*row)
 
 
-async def find_api_key(conn: Conn, prefix: str) -> StoredKey | None:
-    cursor = await conn.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE prefix = %s", (prefix,))
-    row = await cursor.fetchone()
-    return StoredKey(*row) if row is not None else None
+async def unrevoked_api_keys(conn: Conn) -> list[tuple[str, str, bytes]]:
+    """(prefix, client id, key hash) of every key not revoked: what the API checks keys against
+    (auth.ApiKeyVerifier loads them all, the table is small)."""
+    cursor = await conn.execute(
+        "SELECT prefix, client_id, key_hash FROM api_keys WHERE revoked_at IS NULL"
+    )
+    rows = await cursor.fetchall()
+    return [(prefix, client_id, bytes(digest)) for prefix, client_id, digest in rows]
 
 
 async def list_api_keys(conn: Conn) -> list[StoredKey]:

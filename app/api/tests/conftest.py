@@ -112,7 +112,10 @@ def api_server(
     app_database: AppDatabase, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiServer]:
     work_dir: Path = tmp_path_factory.mktemp("api-server")
-    with ApiServer(server_env(app_database), work_dir) as server:
+    # Tests make keys while this server runs (the schema fuzz run, after other tests started
+    # it): it reloads the keys for every request, so a key works as soon as it is made.
+    env = server_env(app_database, API_KEY_CACHE_SECONDS="0")
+    with ApiServer(env, work_dir) as server:
         server.wait_until_ready()
         yield server
 

@@ -226,8 +226,8 @@ async def test_work_is_repeated_once_on_a_new_connection_when_the_server_closed_
 
 @pytest.mark.anyio
 async def test_the_database_work_of_one_request_shares_one_deadline(pool: DatabasePool) -> None:
-    # The API key's look-up and the route's work are two runs of one request: the second
-    # gets what the first left, not a deadline of its own.
+    # Two runs of one request (a route's statements, say): the second gets what the first
+    # left, not a deadline of its own.
     timing, token = start_request_timing()
     try:
         assert await pool.run(lambda conn: fetch_one(conn, "SELECT 1")) == (1,)

@@ -17,7 +17,7 @@ from payments_local_servers.postgres import DatabaseCredentials
 from payments_api.auth import KEY_PATTERN
 from payments_api.cli.api_keys import ECS_MARKER, SCHEMA_HINT
 from payments_api.main import create_app
-from tests.utils.keys import bearer
+from tests.utils.keys import bearer, new_api_key
 from tests.utils.settings import settings_for
 
 
@@ -48,6 +48,7 @@ def test_create_prints_only_the_key_and_list_never_shows_it(
     assert KEY_PATTERN.fullmatch(key), created.stdout
     prefix = key[4:16]
     assert "shown only now" in created.stderr and key not in created.stderr
+    assert "works on every API task within API_KEY_CACHE_SECONDS (15 s)" in created.stderr
 
     listed = keys_cli(isolated_database, "list")
     assert listed.returncode == 0, listed.stderr
@@ -194,3 +195,49 @@ def test_a_short_rsa_key_is_refused() -> None:
     nowhere = DatabaseCredentials("127.0.0.2", 1, "d", "u", "p", API_DIR / "missing.pem")
     result = keys_cli(nowhere, "create", "acme", "--encrypt-to", pem)
     assert (result.returncode, "at least 2048 bits" in result.stderr) == (2, True)
+
+
+def shows_any_of(secret: str, text: str) -> bool:
+    """Whether `text` holds any 8 characters in a row of `secret`."""
+    return any(secret[i : i + 8] in text for i in range(len(secret) - 7))
+
+
+def test_revoke_given_the_whole_key_revokes_it_and_never_prints_its_secret(
+    isolated_database: AppDatabase,
+) -> None:
+    # What an on-call engineer holding a leaked key pastes. Before: refused, and the refusal
+    # printed the whole key on stderr (CloudWatch Logs, when run as a task).
+    key = new_api_key(isolated_database, "acme")
+    prefix, secret = key[4:16], key[17:]
+    result = keys_cli(isolated_database, "revoke", key)
+    assert result.returncode == 0, result.stderr
+    assert not shows_any_of(secret, result.stdout + result.stderr)
+    assert result.stderr.startswith(f"revoked key pay_{prefix}_… of client acme;")
+    listed = keys_cli(isolated_database, "list").stdout
+    assert re.search(rf"^{prefix}\s+acme\s+\S+ \S+\s+\d{{4}}-", listed, re.M), listed
+
+
+A_KEY = "pay_0123456789ab_" + "Zq3" * 14 + "x"  # the shape of a key, in no database
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(("revoke", A_KEY), id="revoke an unknown key"),  # exit 1
+        pytest.param(("revoke", A_KEY[:40]), id="revoke a key cut short"),
+        pytest.param(("revoke", A_KEY + "x"), id="revoke a key too long"),
+        pytest.param(("revoke", A_KEY[4:]), id="revoke a key without pay_"),
+        pytest.param(("revoke", A_KEY[17:]), id="revoke the secret alone"),
+        pytest.param(("revoke", "0123456789ab", A_KEY), id="revoke a prefix and a key"),
+        pytest.param(("create", A_KEY), id="create for a key"),
+        pytest.param(("create", "acme", "--encrypt-to", A_KEY), id="create encrypted to a key"),
+        pytest.param(("list", A_KEY), id="list a key"),
+        pytest.param((A_KEY,), id="a key for the command"),
+    ],
+)
+def test_no_command_prints_a_secret_it_was_given(
+    isolated_database: AppDatabase, args: tuple[str, ...]
+) -> None:
+    result = keys_cli(isolated_database, *args)
+    assert result.returncode != 0
+    assert not shows_any_of(A_KEY[17:], result.stdout + result.stderr), result.stderr

@@ -96,18 +96,19 @@ def test_request_hash_depends_on_every_field() -> None:
     assert len(hashes) == 4
 
 
-async def test_api_keys_are_found_listed_and_revoked_by_prefix(keys_conn: Conn, conn: Conn) -> None:
+async def test_api_keys_are_loaded_listed_and_revoked(keys_conn: Conn, conn: Conn) -> None:
     stored = await store.insert_api_key(
         keys_conn, prefix="0123456789ab", client_id="acme", key_hash=bytes(32)
     )
-    assert await store.find_api_key(conn, "0123456789ab") == stored  # as the API finds it
-    assert await store.find_api_key(conn, "ba9876543210") is None
+    # As the API loads them: every key not revoked, prefix, client and hash.
+    assert await store.unrevoked_api_keys(conn) == [(stored.prefix, "acme", bytes(32))]
     revoked = await store.revoke_api_key(keys_conn, "0123456789ab")
     assert revoked is not None and revoked.revoked_at is not None
     again = await store.revoke_api_key(keys_conn, "0123456789ab")
     assert again is not None and again.revoked_at == revoked.revoked_at  # the first time stays
     assert await store.revoke_api_key(keys_conn, "ba9876543210") is None
     assert await store.list_api_keys(keys_conn) == [revoked]
+    assert await store.unrevoked_api_keys(conn) == []
 
 
 async def test_api_keys_table_keeps_only_a_sha256(keys_conn: Conn) -> None:

@@ -16,9 +16,16 @@ Then:
 
   Inside an ECS task the plain form is refused: a task's stdout goes to CloudWatch Logs, where
   the key would stay readable for the log group's retention.
+  The key works on every API task within API_KEY_CACHE_SECONDS plus one load of the keys (each
+  task checks keys against a snapshot it reloads that often): hand it over after that.
 - `list`: one line per key: prefix, client, created, revoked (never a key or a hash).
-- `revoke PREFIX`: the key stops working within API_KEY_CACHE_SECONDS on every task; the row
-  stays, for the audit trail. Exit status 1 if there is no such key.
+- `revoke PREFIX`: the key stops working within API_KEY_CACHE_SECONDS (plus one load) on every
+  task; the row stays, for the audit trail. Exit status 1 if there is no such key. PREFIX may
+  be the whole key (what an engineer holding a leaked one has): it is revoked by its prefix,
+  and named `pay_<prefix>_…`.
+
+Nothing that may be a secret it was given is printed: errors quote key-shaped values with the
+part after the prefix withheld (stderr is CloudWatch Logs when this runs as a task).
 
 In AWS, run it as a one-off ECS task with the keys role's secret in DB_USER and DB_PASSWORD:
 see docs/deploy.md.
@@ -34,6 +41,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import psycopg
 from cryptography.hazmat.primitives import hashes, serialization
@@ -41,7 +49,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from psycopg.conninfo import make_conninfo
 
 from payments_api import store
-from payments_api.auth import key_hash, key_prefix, new_key
+from payments_api.auth import KEY_PATTERN, key_hash, key_prefix, new_key
 from payments_api.db_connection import connection_params, describe_error
 from payments_api.roles import KEYS_GROUP
 from payments_api.settings import Settings
@@ -50,7 +58,10 @@ CLIENT_ID = re.compile(store.CLIENT_ID_PATTERN)
 # Set by ECS in every task (Fargate platform 1.4.0): where stdout is a log stream.
 ECS_MARKER = "ECS_CONTAINER_METADATA_URI_V4"
 MIN_RSA_BITS = 2048
-PREFIX = re.compile(r"^[0-9a-f]{12}$")
+PREFIX = re.compile(r"[0-9a-f]{12}")
+# What error messages withhold: a secret after its prefix (whole or cut short), or alone.
+KEY_TAIL = re.compile(r"([0-9a-f]{12}_)[A-Za-z0-9_-]+")
+LONG_RUN = re.compile(r"[A-Za-z0-9_-]{32,}")
 # Added to the reason when a table is missing or may not be used.
 SCHEMA_HINT = (
     f"run the migrations (python -m payments_api.migrate), and run this as a login of {KEYS_GROUP}"
@@ -65,13 +76,34 @@ def _client_id(value: str) -> str:
     return value
 
 
+def withheld(text: str) -> str:
+    """`text` without what may be a key's secret: whatever follows a 12-hex-digit prefix and
+    `_`, and any run of 32 or more urlsafe base64 characters (a secret given alone)."""
+    return LONG_RUN.sub("[withheld]", KEY_TAIL.sub(r"\1…", text))
+
+
 def _prefix(value: str) -> str:
+    """The prefix to revoke: given alone (as `list` shows it, with or without `pay_`) or as
+    the prefix of a whole key (what an engineer holding a leaked key has at hand)."""
+    value = value.strip()
+    whole = KEY_PATTERN.fullmatch(value)
+    if whole:
+        return whole["prefix"]
     prefix = value.removeprefix("pay_")
-    if not PREFIX.match(prefix):
+    if not PREFIX.fullmatch(prefix):
         raise argparse.ArgumentTypeError(
-            f"prefix {value!r}: expected the 12 hex digits `list` shows"
+            f"prefix {withheld(value)!r}: expected the 12 hex digits `list` shows, or the whole key"
         )
     return prefix
+
+
+class _Parser(argparse.ArgumentParser):
+    """Its errors quote what they were given (a choice, an argument too many, a value of the
+    wrong form) without anything that may be a key's secret: stderr is CloudWatch Logs when
+    this runs as a task. Its subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(withheld(message))
 
 
 async def create_key(conn: store.Conn, client_id: str) -> str:
@@ -125,9 +157,7 @@ def encrypt_for(recipient: rsa.RSAPublicKey, key: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m payments_api.cli.api_keys", description=__doc__
-    )
+    parser = _Parser(prog="python -m payments_api.cli.api_keys", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="make a key for a client; prints it once")
     create.add_argument("client_id", type=_client_id)
@@ -138,8 +168,10 @@ def _parser() -> argparse.ArgumentParser:
         help="print the key encrypted to this RSA public key (PEM text or a file)",
     )
     commands.add_parser("list", help="every key: prefix, client, created, revoked")
-    revoke = commands.add_parser("revoke", help="revoke a key by its prefix")
-    revoke.add_argument("prefix", type=_prefix)
+    revoke = commands.add_parser(
+        "revoke", help="revoke a key by its prefix (or its whole key: the secret is not shown)"
+    )
+    revoke.add_argument("prefix", type=_prefix, help="12 hex digits, pay_<prefix>, or the key")
     return parser
 
 
@@ -152,7 +184,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(encrypt_for(args.encrypt_to, key) if args.encrypt_to else key)
             print(
                 f"created key {prefix} for client {args.client_id}; it is shown only now "
-                "(only its prefix and SHA-256 are stored)",
+                "(only its prefix and SHA-256 are stored); it works on every API task within "
+                f"API_KEY_CACHE_SECONDS ({settings.api_key_cache_seconds:g} s) plus one load "
+                "of the keys",
                 file=sys.stderr,
             )
             return 0
@@ -170,8 +204,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"no key with prefix {args.prefix}", file=sys.stderr)
             return 1
         print(
-            f"revoked key {revoked_key.prefix} of client {revoked_key.client_id}; it stops "
-            f"working within API_KEY_CACHE_SECONDS ({settings.api_key_cache_seconds:g} s)",
+            f"revoked key pay_{revoked_key.prefix}_… of client {revoked_key.client_id}; it "
+            "stops working on every API task within API_KEY_CACHE_SECONDS "
+            f"({settings.api_key_cache_seconds:g} s) plus one load of the keys",
             file=sys.stderr,
         )
         return 0
