@@ -11,6 +11,13 @@ In one run, on one fresh PostgreSQL server over TLS (verify-full, as in producti
 2. ``pgbench`` with the same number of clients, inserting one row per transaction into the
    same ``payments`` table with the same columns the API writes, for ``--seconds``.
 
+The POSTs and pgbench's inserts take turns, ``--slices`` turns each (4 s apiece by default),
+and each is summed over its turns: this machine's speed drifts by 10-20% within minutes (the
+same in-process loop, bench/api_app_bench.py, gave 317 to 395 us per request within one run),
+and an autovacuum of the growing table lands in one turn or another, so two phases run one
+after the other could see different machines. Taking turns, both see the same one. p50 is the
+median of the turns' p50s, p99 the worst turn's p99.
+
 wrk and pgbench are both C programs, so the load generators take about the same share of the
 2 cores from the servers (Python clients took more than the API itself and inflated its CPU
 per request). It prints requests per second with p50 and p99 latency (wrk's), pgbench's
@@ -25,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,6 +65,7 @@ class PhaseResult:
     p50_ms: float
     p99_ms: float
     server_cpu_seconds: float
+    api_cpu_seconds: float
 
     @property
     def rate(self) -> float:
@@ -66,6 +75,16 @@ class PhaseResult:
     def rate_per_core(self) -> float:
         """Operations per CPU-second of the server side (API + PostgreSQL)."""
         return self.count / self.server_cpu_seconds
+
+    @property
+    def api_us_per_op(self) -> float:
+        """CPU of the API process per operation, in microseconds."""
+        return self.api_cpu_seconds / self.count * 1e6
+
+    @property
+    def postgres_us_per_op(self) -> float:
+        """CPU of every PostgreSQL process per operation, in microseconds."""
+        return (self.server_cpu_seconds - self.api_cpu_seconds) / self.count * 1e6
 
 
 def _server_processes(api_pid: int, data_dir: Path) -> list[psutil.Process]:
@@ -93,10 +112,13 @@ def _cpu_seconds(processes: list[psutil.Process]) -> float:
 def _measure(
     name: str, processes: list[psutil.Process], run: Callable[[], tuple[Any, ...]]
 ) -> tuple[Any, ...]:
-    cpu_before, started = _cpu_seconds(processes), time.perf_counter()
+    api = processes[:1]  # the API process (with no children); then the postmaster
+    cpu_before, api_before = _cpu_seconds(processes), _cpu_seconds(api)
+    started = time.perf_counter()
     result = run()
-    elapsed, cpu_used = time.perf_counter() - started, _cpu_seconds(processes) - cpu_before
-    return result, elapsed, cpu_used
+    elapsed = time.perf_counter() - started
+    cpu_used, api_used = _cpu_seconds(processes) - cpu_before, _cpu_seconds(api) - api_before
+    return result, elapsed, cpu_used, api_used
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -135,14 +157,20 @@ def run_api_phase(
         completed = subprocess.run(command, capture_output=True, text=True, check=True)
         return (completed.stdout,)
 
-    (output,), elapsed, cpu = _measure(name, processes, run)
+    (output,), elapsed, cpu, api_cpu = _measure(name, processes, run)
     refused = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(r"Socket errors: (.*)", output)
     if refused or errors:
         raise RuntimeError(f"{name}: not every request succeeded:\n{output}")
     count = int(_pgbench_figure(r"(\d+) requests in", output))
     return PhaseResult(
-        name, count, elapsed, _wrk_latency_ms(output, "50"), _wrk_latency_ms(output, "99"), cpu
+        name,
+        count,
+        elapsed,
+        _wrk_latency_ms(output, "50"),
+        _wrk_latency_ms(output, "99"),
+        cpu,
+        api_cpu,
     )
 
 
@@ -190,11 +218,26 @@ def run_pgbench(
         completed = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
         return (completed.stdout,)
 
-    (output,), elapsed, cpu = _measure("pgbench", processes, run)
+    (output,), elapsed, cpu, api_cpu = _measure("pgbench", processes, run)
     transactions = int(_pgbench_figure(r"number of transactions actually processed: (\d+)", output))
     average = float(_pgbench_figure(r"latency average = ([\d.]+) ms", output))
     # pgbench reports the average only; the p50/p99 columns show that average.
-    return PhaseResult("pgbench single-row INSERT", transactions, elapsed, average, average, cpu)
+    return PhaseResult(
+        "pgbench single-row INSERT", transactions, elapsed, average, average, cpu, api_cpu
+    )
+
+
+def _summed(name: str, turns: list[PhaseResult]) -> PhaseResult:
+    """One phase from its turns: counts, seconds and CPU added; the median p50, the worst p99."""
+    return PhaseResult(
+        name,
+        sum(each.count for each in turns),
+        sum(each.seconds for each in turns),
+        statistics.median(each.p50_ms for each in turns),
+        max(each.p99_ms for each in turns),
+        sum(each.server_cpu_seconds for each in turns),
+        sum(each.api_cpu_seconds for each in turns),
+    )
 
 
 def _pgbench_figure(pattern: str, output: str) -> str:
@@ -210,7 +253,9 @@ def main() -> int:
     # Long enough that an autovacuum run (its CPU counts, as PostgreSQL's) is averaged out.
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--slices", type=int, default=5)
     args = parser.parse_args()
+    turn = {"clients": args.clients, "seconds": args.seconds / args.slices}
 
     with tempfile.TemporaryDirectory() as scratch, PostgresServer() as server:
         # Migrated as a deploy does; the API, pgbench and the reads log in as payments_api.
@@ -229,25 +274,41 @@ def main() -> int:
             load = {"clients": args.clients, "seconds": args.seconds}
             # A warm-up: connections opened, statements prepared.
             run_api_phase(api, processes, "warm-up", "post.lua", [key], **{**load, "seconds": 5})
-            post = run_api_phase(api, processes, "POST /api/payments", "post.lua", [key], **load)
+            posts, inserts = [], []
+            for _ in range(args.slices):
+                posts.append(run_api_phase(api, processes, "POST", "post.lua", [key], **turn))
+                inserts.append(
+                    run_pgbench(server, database, processes, **turn, work_dir=Path(scratch))
+                )
+            post = _summed("POST /api/payments", posts)
+            pgbench = _summed("pgbench single-row INSERT", inserts)
             ids_file = Path(scratch) / "ids.txt"
             _payment_ids(database, ids_file)
             get = run_api_phase(
                 api, processes, "GET /api/payments/{id}", "get.lua", [key, str(ids_file)], **load
             )
-            pgbench = run_pgbench(server, database, processes, **load, work_dir=Path(scratch))
 
     print(
-        f"{os.cpu_count()} cores, {args.clients} clients, {args.seconds:.0f} s per phase, "
-        "one API worker (log level INFO), wrk, PostgreSQL over TLS (verify-full)"
+        f"{os.cpu_count()} cores, {args.clients} clients, {args.seconds:.0f} s per phase "
+        f"(POST and pgbench in {args.slices} turns each), one API worker (log level INFO), "
+        "wrk, PostgreSQL over TLS (verify-full)"
     )
-    columns = {"per s": 8, "p50 ms": 8, "p99 ms": 8, "server CPU s": 13, "per core-s": 11}
+    columns = {
+        "per s": 8,
+        "p50 ms": 8,
+        "p99 ms": 8,
+        "server CPU s": 13,
+        "per core-s": 11,
+        "API us/op": 10,
+        "PG us/op": 9,
+    }
     print(f"{'phase':<28} " + " ".join(f"{name:>{width}}" for name, width in columns.items()))
     for phase in (post, get, pgbench):
         print(
             f"{phase.name:<28} {phase.rate:>8.0f} {phase.p50_ms:>8.1f} "
             f"{phase.p99_ms:>8.1f} {phase.server_cpu_seconds:>13.1f} "
-            f"{phase.rate_per_core:>11.0f}"
+            f"{phase.rate_per_core:>11.0f} {phase.api_us_per_op:>10.0f} "
+            f"{phase.postgres_us_per_op:>9.0f}"
         )
     ratio = post.rate_per_core / pgbench.rate_per_core
     print(f"API POST per core / pgbench INSERT per core = {ratio:.3f} (target >= 0.15)")
