@@ -7,7 +7,7 @@ import uuid
 from payments_local_servers.api import ApiServer, AppDatabase
 
 from payments_api.request_log import JsonFormatter
-from tests.utils.payments import idempotency_headers, payment_body
+from tests.utils.payments import idempotency_headers, new_idempotency_key, payment_body
 
 REQUEST_FIELDS = {"request_id", "method", "path", "status", "latency_ms"}
 
@@ -15,7 +15,7 @@ REQUEST_FIELDS = {"request_id", "method", "path", "status", "latency_ms"}
 def test_request_is_logged_as_one_json_line_with_the_request_fields(
     api_server: ApiServer, api_key: str
 ) -> None:
-    request_id = f"test-{uuid.uuid4()}"
+    request_id = new_idempotency_key("test")
     with api_server.client(api_key) as http:
         http.post(
             "/api/payments",
@@ -32,7 +32,7 @@ def test_request_is_logged_as_one_json_line_with_the_request_fields(
 
 
 def test_an_unauthenticated_request_is_logged_without_a_client(api_server: ApiServer) -> None:
-    request_id = f"test-{uuid.uuid4()}"
+    request_id = new_idempotency_key("test")
     with api_server.client() as http:
         http.get("/api/payments", headers={"X-Request-Id": request_id})
     [record] = api_server.wait_for_log_records(request_id)
@@ -64,7 +64,7 @@ def test_a_wrong_secret_behind_a_known_prefix_logs_no_prefix(
     api_server: ApiServer, api_key: str
 ) -> None:
     # Only a key that authenticated is named: a refused one names nobody.
-    request_id = f"test-{uuid.uuid4()}"
+    request_id = new_idempotency_key("test")
     forged = api_key[: len("pay_") + 12] + "_" + "A" * 43
     with api_server.client(forged) as http:
         http.get("/api/payments", headers={"X-Request-Id": request_id})
@@ -93,7 +93,7 @@ def test_overlong_request_id_is_replaced(api_server: ApiServer) -> None:
 
 def test_request_body_and_api_key_are_not_logged(api_server: ApiServer, api_key: str) -> None:
     reference = f"secret-ref-{uuid.uuid4().hex[:8]}"
-    request_id = f"test-{uuid.uuid4()}"
+    request_id = new_idempotency_key("test")
     with api_server.client(api_key) as http:
         response = http.post(
             "/api/payments",
@@ -110,7 +110,7 @@ def test_request_body_and_api_key_are_not_logged(api_server: ApiServer, api_key:
 def test_server_output_never_contains_the_database_password(
     api_server: ApiServer, app_database: AppDatabase
 ) -> None:
-    request_id = f"test-{uuid.uuid4()}"
+    request_id = new_idempotency_key("test")
     with api_server.client() as http:
         http.get("/readyz", headers={"X-Request-Id": request_id})
     assert api_server.wait_for_log_records(request_id), "the request was not logged at all"

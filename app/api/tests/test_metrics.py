@@ -227,7 +227,7 @@ def test_a_database_outage_counts_server_errors_and_the_pool_wait(
     env = server_env(
         app_database, DB_HOST="127.0.0.1", DB_PORT=str(closed_port), DB_POOL_TIMEOUT="0.5"
     )
-    request_id = f"outage-{uuid.uuid4()}"
+    request_id = new_idempotency_key("outage")
     with ApiServer(env, tmp_path) as server:  # live, never ready
         with server.client("pay_0123456789ab_" + "C" * 43) as http:
             response = http.get("/api/payments", headers={"X-Request-Id": request_id})

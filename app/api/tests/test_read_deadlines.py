@@ -8,7 +8,6 @@ timeout only bounds a failure, at 3 x the deadline."""
 import socket
 import ssl
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from payments_local_servers.api import ApiServer, AppDatabase
 from pydantic import ValidationError
 
 from tests.utils.api_server import read_response
+from tests.utils.payments import new_idempotency_key
 from tests.utils.settings import server_env, settings_for
 
 DEADLINE_SECONDS = 1.0
@@ -92,7 +92,7 @@ def test_a_head_sent_a_byte_at_a_time_is_refused_with_408(server: ApiServer) -> 
 def test_a_truncated_body_is_refused_with_408(server: ApiServer, api_key: str) -> None:
     head = (
         f"POST /api/payments HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        f"Authorization: Bearer {api_key}\r\nIdempotency-Key: {uuid.uuid4().hex}\r\n"
+        f"Authorization: Bearer {api_key}\r\nIdempotency-Key: {new_idempotency_key()}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(PAYMENT)}\r\n\r\n"
     ).encode()
     with connect(server) as tls:
@@ -105,10 +105,10 @@ def test_a_truncated_body_is_refused_with_408(server: ApiServer, api_key: str) -
 def test_a_truncated_body_is_logged_with_the_408_the_client_got(
     server: ApiServer, api_key: str
 ) -> None:
-    request_id = f"slow-body-{uuid.uuid4().hex}"
+    request_id = new_idempotency_key("slow-body")
     head = (
         f"POST /api/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: {request_id}\r\n"
-        f"Authorization: Bearer {api_key}\r\nIdempotency-Key: {uuid.uuid4().hex}\r\n"
+        f"Authorization: Bearer {api_key}\r\nIdempotency-Key: {new_idempotency_key()}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(PAYMENT)}\r\n\r\n"
     ).encode()
     with connect(server) as tls:
@@ -123,7 +123,7 @@ def test_a_truncated_body_is_logged_with_the_408_the_client_got(
 def test_a_slow_client_within_the_deadlines_is_served(server: ApiServer, api_key: str) -> None:
     head = (
         f"POST /api/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        f"Authorization: Bearer {api_key}\r\nIdempotency-Key: {uuid.uuid4().hex}\r\n"
+        f"Authorization: Bearer {api_key}\r\nIdempotency-Key: {new_idempotency_key()}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(PAYMENT)}\r\n\r\n"
     ).encode()
     with connect(server) as tls:

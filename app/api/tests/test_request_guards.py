@@ -5,8 +5,6 @@ cannot take (422 `json_invalid`), a trailing slash (404, no redirect), a repeate
 `Allow` header of a 405."""
 
 import json
-import socket
-import ssl
 import sys
 import uuid
 from typing import Any
@@ -19,6 +17,7 @@ from payments_local_servers.api import ApiServer
 from payments_api.main import WITHHELD_LOC, create_app, safe_loc
 from payments_api.request_guards import MAX_JSON_DEPTH, SECURITY_HEADERS
 from payments_api.settings import Settings
+from tests.utils.api_server import raw_exchange
 from tests.utils.keys import bearer
 from tests.utils.payments import CARD, idempotency_headers, payment_body
 
@@ -208,18 +207,7 @@ def test_repeated_headers_over_the_real_server_are_refused_and_logged(
         b"Idempotency-Key: repeated-one\r\nIdempotency-Key: repeated-two\r\n"
         b"Content-Length: 2\r\n\r\n{}"
     )
-    context = api_server.ssl_context()
-    with (
-        socket.create_connection(("127.0.0.1", api_server.port), timeout=5) as sock,
-        context.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
-    ):
-        tls.sendall(request)
-        answer = b""
-        try:
-            while chunk := tls.recv(65536):
-                answer += chunk
-        except (TimeoutError, ssl.SSLError, ConnectionError):
-            pass
+    answer = raw_exchange(api_server, request)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400"), answer[:300]
     assert json.loads(body) == {"detail": "repeated header: Idempotency-Key"}

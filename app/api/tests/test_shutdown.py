@@ -11,7 +11,6 @@ database lock, the process's exit); the bounds only end a failure."""
 import socket
 import ssl
 import subprocess
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -149,7 +148,7 @@ def test_sigterm_closes_idle_connections_at_once_and_finishes_the_request_in_fli
 def test_a_request_still_sending_its_body_at_sigterm_gets_a_json_503_to_retry(
     server: ApiServer, api_key: str
 ) -> None:
-    request_id = f"shutdown-{uuid.uuid4().hex}"
+    request_id = new_idempotency_key("shutdown")
     head = post_head(
         api_key,
         new_idempotency_key("shutdown"),

@@ -11,9 +11,10 @@ CARD = "4111111111111111"
 
 
 def new_idempotency_key(prefix: str = "test") -> str:
-    """A fresh `<prefix>-<uuid4>` key. The API refuses a key whose digits hold a card number,
-    as a random UUID's do about once in 1,300 (docs/security.md): such a draw is drawn again,
-    so no test's key is refused by chance."""
+    """A fresh `<prefix>-<uuid4>`, for an Idempotency-Key or an X-Request-Id. The API refuses a
+    key whose digits hold a card number, and replaces such a request id, as a random UUID's
+    digits do about once in 1,300 (docs/security.md): such a draw is drawn again, so no test's
+    key is refused, or its request id replaced, by chance."""
     while True:
         key = f"{prefix}-{uuid.uuid4()}"
         if not contains_card_number(key):
