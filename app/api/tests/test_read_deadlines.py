@@ -5,7 +5,6 @@ connection, a head sent a byte at a time and a truncated body are closed by thei
 Every wait is for a state (the server's answer or its end of the connection); the socket
 timeout only bounds a failure, at 3 x the deadline."""
 
-import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pytest
 from payments_local_servers.api import ApiServer, AppDatabase
 from pydantic import ValidationError
 
-from tests.utils.api_server import read_response
+from tests.utils.api_server import read_response, read_until_closed, tls_connection
 from tests.utils.payments import new_idempotency_key
 from tests.utils.settings import server_env, settings_for
 
@@ -43,26 +42,13 @@ def server(
 
 
 def connect(server: ApiServer) -> ssl.SSLSocket:
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=GIVE_UP_SECONDS)
-    return server.ssl_context().wrap_socket(sock, server_hostname="127.0.0.1")
-
-
-def read_to_end(tls: ssl.SSLSocket) -> bytes:
-    """Everything the server sends until it closes the connection; TimeoutError if it keeps
-    the connection open past GIVE_UP_SECONDS."""
-    answer = b""
-    try:
-        while chunk := tls.recv(65536):
-            answer += chunk
-    except (ssl.SSLEOFError, ConnectionResetError):
-        pass  # closed without a TLS close_notify: closed all the same
-    return answer
+    return tls_connection(server, GIVE_UP_SECONDS)
 
 
 def test_an_idle_tls_connection_is_closed_by_the_head_deadline(server: ApiServer) -> None:
     with connect(server) as tls:  # the handshake is done; no byte of a request follows
         begun = time.monotonic()
-        assert read_to_end(tls) == b""
+        assert read_until_closed(tls) == b""
         assert time.monotonic() - begun < GIVE_UP_SECONDS
 
 
@@ -83,26 +69,13 @@ def test_a_head_sent_a_byte_at_a_time_is_refused_with_408(server: ApiServer) -> 
             if answer or time.monotonic() - begun > GIVE_UP_SECONDS:
                 break
         tls.settimeout(GIVE_UP_SECONDS)
-        answer += read_to_end(tls)
+        answer += read_until_closed(tls)
     assert answer.startswith(b"HTTP/1.1 408 "), answer
     assert answer.endswith(b'{"detail":"request head not received in time"}')
     assert b"\r\ncache-control: no-store\r\n" in answer.lower()
 
 
-def test_a_truncated_body_is_refused_with_408(server: ApiServer, api_key: str) -> None:
-    head = (
-        f"POST /api/payments HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        f"Authorization: Bearer {api_key}\r\nIdempotency-Key: {new_idempotency_key()}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(PAYMENT)}\r\n\r\n"
-    ).encode()
-    with connect(server) as tls:
-        tls.sendall(head + PAYMENT[:10])  # and no more
-        answer = read_to_end(tls)
-    assert answer.startswith(b"HTTP/1.1 408 "), answer
-    assert answer.endswith(b'{"detail":"request body not received in time"}')
-
-
-def test_a_truncated_body_is_logged_with_the_408_the_client_got(
+def test_a_truncated_body_is_refused_with_408_and_logged_as_408(
     server: ApiServer, api_key: str
 ) -> None:
     request_id = new_idempotency_key("slow-body")
@@ -113,8 +86,9 @@ def test_a_truncated_body_is_logged_with_the_408_the_client_got(
     ).encode()
     with connect(server) as tls:
         tls.sendall(head + PAYMENT[:10])  # and no more
-        answer = read_to_end(tls)
+        answer = read_until_closed(tls)
     assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert answer.endswith(b'{"detail":"request body not received in time"}')
     lines = [r for r in server.wait_for_log_records(request_id) if r["message"] == "request"]
     assert [(line["status"], line["StatusClass"]) for line in lines] == [(408, "4xx")]
     assert lines[0]["RequestsRefused"] == 0
@@ -130,7 +104,7 @@ def test_a_slow_client_within_the_deadlines_is_served(server: ApiServer, api_key
         for piece in (head[:20], head[20:60], head[60:], PAYMENT[:10], PAYMENT[10:]):
             tls.sendall(piece)
             time.sleep(SLOW_PIECE_GAP_SECONDS)  # the client's pace, not a wait for a state
-        answer = read_to_end(tls)
+        answer = read_until_closed(tls)
     assert answer.startswith(b"HTTP/1.1 201 "), answer
 
 
@@ -143,7 +117,7 @@ def test_a_slow_head_on_a_kept_alive_connection_is_refused_with_408(server: ApiS
         status, _, _ = read_response(tls)
         assert status.startswith(b"HTTP/1.1 200 ")
         tls.sendall(HEALTH_REQUEST[:20])  # the next request's head is begun, and never ended
-        answer = read_to_end(tls)
+        answer = read_until_closed(tls)
     assert answer.startswith(b"HTTP/1.1 408 "), answer
     assert answer.endswith(b'{"detail":"request head not received in time"}')
 
@@ -170,7 +144,7 @@ def test_a_kept_alive_connection_outlives_the_head_deadline_while_idle(
             assert status.startswith(b"HTTP/1.1 200 ")
             with connect(api) as clock:  # made after the kept connection's response
                 clock.settimeout(give_up)
-                assert read_to_end(clock) == b""  # closed by its head deadline
+                assert read_until_closed(clock) == b""  # closed by its head deadline
             kept.sendall(HEALTH_REQUEST)
             status, _, _ = read_response(kept)
             assert status.startswith(b"HTTP/1.1 200 ")

@@ -8,7 +8,6 @@ idle connections (until the graceful timeout, or uvloop's 30 s wait for the peer
 close_notify) cannot pass by luck. Every wait is for a state (an answer, a log record, a
 database lock, the process's exit); the bounds only end a failure."""
 
-import socket
 import ssl
 import subprocess
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from payments_local_servers.postgres import PostgresServer
 
 from payments_api.request_guards import SECURITY_HEADERS
 from payments_api.store import request_hash
-from tests.utils.api_server import read_response
+from tests.utils.api_server import read_response, read_until_closed, tls_connection
 from tests.utils.keys import TEST_CLIENT
 from tests.utils.payments import new_idempotency_key
 from tests.utils.settings import server_env
@@ -57,17 +56,12 @@ def server(app_database: AppDatabase, tmp_path: Path) -> Iterator[ApiServer]:
 
 def connect(server: ApiServer) -> ssl.SSLSocket:
     """A TLS connection whose handshake is done."""
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=GIVE_UP_SECONDS)
-    return server.ssl_context().wrap_socket(sock, server_hostname="127.0.0.1")
+    return tls_connection(server, GIVE_UP_SECONDS)
 
 
 def is_closed_by_server(tls: ssl.SSLSocket) -> bool:
     """Read to the end: True once the server has closed (its close_notify or its FIN)."""
-    try:
-        while tls.recv(65536):
-            pass
-    except (ssl.SSLEOFError, ConnectionResetError):
-        pass
+    read_until_closed(tls)
     return True
 
 

@@ -12,13 +12,15 @@ from typing import Any
 from payments_local_servers.api import ApiServer
 
 
+def tls_connection(server: ApiServer, timeout: float) -> ssl.SSLSocket:
+    """A TLS connection to `server` whose handshake is done; each read waits up to `timeout`."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+    return server.ssl_context().wrap_socket(sock, server_hostname="127.0.0.1")
+
+
 def raw_exchange(server: ApiServer, request: bytes) -> bytes:
     """Send `request` over TLS as it is (no client would send it) and return the answer."""
-    context = server.ssl_context()
-    with (
-        socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock,
-        context.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
-    ):
+    with tls_connection(server, 5) as tls:
         tls.sendall(request)
         answer = b""
         try:
@@ -26,6 +28,18 @@ def raw_exchange(server: ApiServer, request: bytes) -> bytes:
                 answer += chunk
         except (TimeoutError, ssl.SSLError, ConnectionError):
             pass
+    return answer
+
+
+def read_until_closed(tls: ssl.SSLSocket) -> bytes:
+    """Everything the server sends until it closes the connection (with its close_notify or
+    without); TimeoutError if it keeps the connection open past the socket's timeout."""
+    answer = b""
+    try:
+        while chunk := tls.recv(65536):
+            answer += chunk
+    except (ssl.SSLEOFError, ConnectionResetError):
+        pass  # closed without a TLS close_notify: closed all the same
     return answer
 
 
