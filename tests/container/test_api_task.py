@@ -67,6 +67,18 @@ def _client(base_url: str, api_key: str | None = None) -> httpx2.Client:
     )
 
 
+def _payments_once_not(
+    client: httpx2.Client, status: int, bound: float, failure: str
+) -> httpx2.Response:
+    """GET /api/payments until it answers other than `status` (a key's change of state
+    reaching the task), for at most `bound` seconds from now."""
+    started = time.monotonic()
+    while (response := client.get("/api/payments")).status_code == status:
+        assert time.monotonic() - started < bound, f"{failure} after {bound} s"
+        time.sleep(0.2)
+    return response
+
+
 def _wait_until_ready(client: httpx2.Client, task: FargateContainer) -> None:
     """Live is not ready: the pool connects in the background. Poll /readyz until 200."""
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -179,11 +191,8 @@ def test_keys_cli_runs_as_a_one_off_task_and_revocation_takes_effect(
     with _client(base_url, key) as client:
         _wait_until_ready(client, api_task)
         # A new key works once the task reloads its keys: within API_KEY_CACHE_SECONDS.
-        created_at = time.monotonic()
         bound = api_key_cache_seconds + REVOCATION_MARGIN_SECONDS
-        while (response := client.get("/api/payments")).status_code == 401:
-            assert time.monotonic() - created_at < bound, f"new key refused after {bound} s"
-            time.sleep(0.2)
+        response = _payments_once_not(client, 401, bound, "new key refused")
         assert response.status_code == 200, response.text
 
         listed = one_off_tasks.keys("list")
@@ -198,11 +207,7 @@ def test_keys_cli_runs_as_a_one_off_task_and_revocation_takes_effect(
 
         revoked = one_off_tasks.keys("revoke", f"pay_{prefix}")
         assert revoked.exit_code == 0, revoked.stderr
-        revoked_at = time.monotonic()
-        bound = api_key_cache_seconds + REVOCATION_MARGIN_SECONDS
-        while (response := client.get("/api/payments")).status_code == 200:
-            assert time.monotonic() - revoked_at < bound, f"key still works after {bound} s"
-            time.sleep(0.2)
+        response = _payments_once_not(client, 200, bound, "key still works")
     assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
