@@ -60,8 +60,8 @@ from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPBearer
 
 from payments_api import store
-from payments_api.db import DatabasePool, DatabaseUnavailableError
-from payments_api.db_connection import describe_error
+from payments_api.db import DatabasePool
+from payments_api.db_connection import DatabaseUnavailableError, describe_error
 from payments_api.metrics import request_timing
 from payments_api.request_guards import StrictJsonRoute
 

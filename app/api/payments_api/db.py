@@ -31,19 +31,17 @@ x max(DB_CONNECT_TIMEOUT, DB_STATEMENT_TIMEOUT)), and each wait gets its own bou
 left, whichever is less: the wait for a pooled connection DB_POOL_TIMEOUT; the direct attempt
 that tells why the pool has none DB_CONNECT_TIMEOUT; each attempt at the work
 DB_STATEMENT_TIMEOUT, enforced on the server (statement_timeout) and by the client
-(`_Deadline` shuts the socket down, which a server that accepts TCP but does not answer, such
-as a stopped process, cannot defeat). A connection that turns out dead is discarded and the
-work repeated on the next one, within the same deadline: no idle connection is tested on the
-request's time (a frozen one would hold it). TCP keepalives find a dead peer of an idle
-connection.
+(`db_connection.ConnectionDeadline` shuts the socket down, which a server that accepts TCP but
+does not answer, such as a stopped process, cannot defeat). A connection that turns out dead is
+discarded and the work repeated on the next one, within the same deadline: no idle connection is
+tested on the request's time (a frozen one would hold it). TCP keepalives find a dead peer of an
+idle connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -53,7 +51,13 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
-from payments_api.db_connection import connection_params, describe_error, is_auth_failure
+from payments_api.db_connection import (
+    ConnectionDeadline,
+    DatabaseUnavailableError,
+    connection_params,
+    describe_error,
+    is_auth_failure,
+)
 from payments_api.db_credentials import CredentialSource, SecretsManagerCredentials
 from payments_api.metrics import RequestTiming, request_timing
 from payments_api.roles import APP_GROUP
@@ -77,60 +81,12 @@ READY_STATEMENT = "SELECT 1 FROM payments, api_keys LIMIT 0"
 T = TypeVar("T")
 
 
-class DatabaseUnavailableError(Exception):
-    """No working database connection. `reason` is safe to show: it never holds the password."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 @dataclass(frozen=True)
 class _Diagnosis:
     at: float
     generation: int
     reason: str | None
     auth_failed: bool
-
-
-class _Deadline:
-    """Bound the database work of a block on one connection: after `seconds`, shut the
-    connection's socket down, so libpq fails at once, and raise DatabaseUnavailableError.
-    statement_timeout and TCP keepalives cannot end a wait on a server that accepts TCP but
-    does not answer (a stopped or frozen process: the kernel still acknowledges). A timer on
-    the event loop, not a cancellation: psycopg answers a cancelled wait by sending the server
-    a cancel request and waiting up to 10 s more for it."""
-
-    def __init__(self, conn: Conn, seconds: float) -> None:
-        self._conn = conn
-        self._seconds = seconds
-        self.fired = False
-        self._handle: asyncio.TimerHandle | None = None
-
-    def __enter__(self) -> _Deadline:
-        self._handle = asyncio.get_running_loop().call_later(self._seconds, self._expire)
-        return self
-
-    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
-        assert self._handle is not None
-        self._handle.cancel()
-        if self.fired and isinstance(error, psycopg.OperationalError):
-            raise DatabaseUnavailableError(
-                f"the database did not answer within {self._seconds:g} s"
-            ) from error
-
-    def _expire(self) -> None:
-        self.fired = True
-        try:
-            sock = socket.socket(fileno=os.dup(self._conn.pgconn.socket))
-        except (OSError, psycopg.Error):
-            return
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        finally:
-            sock.close()
 
 
 class DatabasePool:
@@ -233,7 +189,7 @@ class DatabasePool:
                     timing.add_pool_wait(working_since - waiting_since)
             try:
                 seconds = min(self._settings.db_statement_timeout, self._left(deadline))
-                with _Deadline(conn, seconds):
+                with ConnectionDeadline(conn, seconds):
                     return await work(conn)
             except (psycopg.errors.UndefinedTable, psycopg.errors.InsufficientPrivilege) as error:
                 raise DatabaseUnavailableError(

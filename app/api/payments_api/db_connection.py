@@ -1,6 +1,8 @@
 """How the API and its commands (the migrations, the key CLI) reach PostgreSQL: the libpq
 parameters from the settings (TLS verify-full, bounded connection attempts and statements, TCP
-keepalives), and what a connection error says, in one line that is safe to show.
+keepalives), what a connection error says, in one line that is safe to show, the error that says
+the database cannot be used (`DatabaseUnavailableError`), and the client's bound on the work of
+one connection (`ConnectionDeadline`).
 
 Free of the connection pool: the commands that connect once import this alone (payments_api.db
 is the API's pool).
@@ -8,8 +10,14 @@ is the API's pool).
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
+
 import psycopg
+from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
 
 from payments_api.settings import Settings
 
@@ -43,7 +51,7 @@ def connection_params(settings: Settings) -> dict[str, str]:
     params.setdefault("connect_timeout", str(settings.db_connect_timeout))
     params.setdefault("application_name", "payments-api")
     # The server ends a statement that runs too long (the client's bound is the pool's
-    # deadline, payments_api.db._Deadline).
+    # deadline, ConnectionDeadline).
     statement_ms = round(settings.db_statement_timeout * 1000)
     params.setdefault("options", f"-c statement_timeout={statement_ms}")
     # Find a dead peer of an idle pooled connection within 30 + 3 x 10 s.
@@ -68,3 +76,51 @@ def is_auth_failure(error: psycopg.Error) -> bool:
     if error.sqlstate in AUTH_FAILED_SQLSTATES:
         return True
     return "authentication failed" in str(error)
+
+
+class DatabaseUnavailableError(Exception):
+    """No working database connection. `reason` is safe to show: it never holds the password."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConnectionDeadline:
+    """Bound the database work of a block on one connection: after `seconds`, shut the
+    connection's socket down, so libpq fails at once, and raise DatabaseUnavailableError.
+    statement_timeout and TCP keepalives cannot end a wait on a server that accepts TCP but
+    does not answer (a stopped or frozen process: the kernel still acknowledges). A timer on
+    the event loop, not a cancellation: psycopg answers a cancelled wait by sending the server
+    a cancel request and waiting up to 10 s more for it."""
+
+    def __init__(self, conn: AsyncConnection[TupleRow], seconds: float) -> None:
+        self._conn = conn
+        self._seconds = seconds
+        self.fired = False
+        self._handle: asyncio.TimerHandle | None = None
+
+    def __enter__(self) -> ConnectionDeadline:
+        self._handle = asyncio.get_running_loop().call_later(self._seconds, self._expire)
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        assert self._handle is not None
+        self._handle.cancel()
+        if self.fired and isinstance(error, psycopg.OperationalError):
+            raise DatabaseUnavailableError(
+                f"the database did not answer within {self._seconds:g} s"
+            ) from error
+
+    def _expire(self) -> None:
+        self.fired = True
+        try:
+            sock = socket.socket(fileno=os.dup(self._conn.pgconn.socket))
+        except (OSError, psycopg.Error):
+            return
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        finally:
+            sock.close()

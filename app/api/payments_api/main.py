@@ -27,8 +27,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from payments_api.auth import ApiKeyVerifier
-from payments_api.db import RETRY_AFTER_SECONDS, DatabasePool, DatabaseUnavailableError
-from payments_api.db_connection import describe_error
+from payments_api.db import RETRY_AFTER_SECONDS, DatabasePool
+from payments_api.db_connection import DatabaseUnavailableError, describe_error
 from payments_api.request_guards import (
     NAMEABLE_KEY,
     RequestGuardsMiddleware,

@@ -14,7 +14,8 @@ from moto import mock_aws
 from payments_local_servers.api import AppDatabase
 from payments_local_servers.postgres import PostgresServer
 
-from payments_api.db import DatabasePool, DatabaseUnavailableError
+from payments_api.db import DatabasePool
+from payments_api.db_connection import DatabaseUnavailableError
 from payments_api.db_credentials import credentials_from_secret
 from payments_api.main import create_app
 from payments_api.metrics import end_request_timing, start_request_timing

@@ -15,7 +15,8 @@ import pytest
 from payments_local_servers.api import AppDatabase
 
 from payments_api import metrics
-from payments_api.db import DatabasePool, DatabaseUnavailableError
+from payments_api.db import DatabasePool
+from payments_api.db_connection import DatabaseUnavailableError
 from tests.utils.emf import API_DIR, CONTRACT, NAMESPACE
 from tests.utils.settings import settings_for
 

@@ -19,7 +19,8 @@ import logging
 
 from fastapi import APIRouter, Response, status
 
-from payments_api.db import RETRY_AFTER_SECONDS, DatabaseUnavailableError
+from payments_api.db import RETRY_AFTER_SECONDS
+from payments_api.db_connection import DatabaseUnavailableError
 from payments_api.deps import PoolDep, SettingsDep
 from payments_api.models import Liveness, Readiness
 from payments_api.routes import REFUSED_BEFORE_THE_ROUTE, operation_id
