@@ -24,11 +24,13 @@ BODY = {"amount_minor": 1999, "currency": "USD", "merchant_reference": "containe
 
 @dataclass(frozen=True)
 class Outcome:
-    """One request: when its answer (or error) came, and what it was."""
+    """One request: its idempotency key, when its answer (or error) came, and what it was."""
 
+    idempotency_key: str
     finished: float  # time.monotonic()
     status: int | None  # None: no HTTP answer
     payment_id: str | None
+    retry_after: str | None  # the Retry-After header of a refusal
     error: str | None
 
 
@@ -102,14 +104,16 @@ class PaymentLoad:
                         "/api/payments", json=BODY, headers={"Idempotency-Key": key}
                     )
                 except httpx2.TransportError as error:
-                    self._record(Outcome(time.monotonic(), None, None, repr(error)))
+                    self._record(Outcome(key, time.monotonic(), None, None, None, repr(error)))
                     return
                 created = response.status_code == 201
                 self._record(
                     Outcome(
+                        key,
                         time.monotonic(),
                         response.status_code,
                         response.json()["id"] if created else None,
+                        response.headers.get("retry-after"),
                         None if created else response.text[:200],
                     )
                 )
