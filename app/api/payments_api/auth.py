@@ -230,10 +230,16 @@ class AuthenticatedRoute(StrictJsonRoute):
         handler = super().get_route_handler()
 
         async def authenticated_handler(request: Request) -> Response:
-            request.state.client_id, request.state.key_prefix = await _verified_client(request)
+            await authenticate(request)
             return await handler(request)
 
         return authenticated_handler
+
+
+async def authenticate(request: Request) -> None:
+    """Put the client of the request's bearer key and the key's prefix into `request.state`,
+    or raise the 401."""
+    request.state.client_id, request.state.key_prefix = await _verified_client(request)
 
 
 def caller_of(request: Request) -> str:
