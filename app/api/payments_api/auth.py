@@ -61,7 +61,7 @@ from fastapi.security import HTTPBearer
 
 from payments_api import store
 from payments_api.db import DatabasePool
-from payments_api.db_connection import DatabaseUnavailableError, describe_error
+from payments_api.db_connection import DatabaseUnavailableError, unavailable_reason
 from payments_api.metrics import request_timing
 from payments_api.request_guards import StrictJsonRoute
 
@@ -163,10 +163,7 @@ class ApiKeyVerifier:
         try:
             rows = await pool.run(store.unrevoked_api_keys)
         except (DatabaseUnavailableError, psycopg.OperationalError) as error:
-            if isinstance(error, DatabaseUnavailableError):
-                self._failure = error.reason
-            else:
-                self._failure = describe_error(error)
+            self._failure = unavailable_reason(error)
             self._retry_at = self._clock() + RELOAD_BACKOFF_SECONDS
             logger.warning(
                 "could not load the API keys; "

@@ -86,6 +86,12 @@ class DatabaseUnavailableError(Exception):
         self.reason = reason
 
 
+def unavailable_reason(error: BaseException) -> str:
+    """Why the database cannot be used, in one line safe to show: a DatabaseUnavailableError's
+    reason, or what `describe_error` says of a psycopg error."""
+    return error.reason if isinstance(error, DatabaseUnavailableError) else describe_error(error)
+
+
 class ConnectionDeadline:
     """Bound the database work of a block on one connection: after `seconds`, shut the
     connection's socket down, so libpq fails at once, and raise DatabaseUnavailableError.

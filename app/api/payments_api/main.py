@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from payments_api.auth import ApiKeyVerifier
 from payments_api.db import RETRY_AFTER_SECONDS, DatabasePool
-from payments_api.db_connection import DatabaseUnavailableError, describe_error
+from payments_api.db_connection import DatabaseUnavailableError, unavailable_reason
 from payments_api.request_guards import (
     NAMEABLE_KEY,
     RequestGuardsMiddleware,
@@ -147,7 +147,7 @@ async def method_not_allowed(request: Request, error: Exception) -> JSONResponse
 
 async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
     """503 without internals for API clients; the reason goes to the log and /readyz."""
-    reason = error.reason if isinstance(error, DatabaseUnavailableError) else describe_error(error)
+    reason = unavailable_reason(error)
     logger.warning(
         "database unavailable",
         extra={"reason": reason, "request_id": getattr(request.state, "request_id", None)},
