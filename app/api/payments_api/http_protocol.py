@@ -23,6 +23,7 @@ import struct
 import termios
 import time
 from collections.abc import Callable, Sequence
+from http import HTTPStatus
 from typing import Any, ClassVar, cast
 
 import orjson
@@ -45,12 +46,12 @@ logger = logging.getLogger("payments_api.serve")
 BAD_REQUEST_DETAIL = "not a valid HTTP request"
 
 
-def _refusal(status_line: bytes, detail: str, headers: Sequence[bytes] = ()) -> bytes:
+def _refusal(status: int, detail: str, headers: Sequence[bytes] = ()) -> bytes:
     """A complete JSON error response the protocol writes itself (the request never reaches
     the app): the documented body and the security headers every answer carries."""
     body = orjson.dumps({"detail": detail})
     lines = [
-        status_line,
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode(),
         b"content-type: application/json",
         b"content-length: " + str(len(body)).encode(),
         b"connection: close",
@@ -147,10 +148,8 @@ class _CoalescingTransport:
 
 
 SHUTDOWN_DETAIL = "server shutting down, try again"
-SERVICE_UNAVAILABLE_LINE = b"HTTP/1.1 503 Service Unavailable"
 HEAD_TIMEOUT_DETAIL = "request head not received in time"
 BODY_TIMEOUT_DETAIL = "request body not received in time"
-REQUEST_TIMEOUT_LINE = b"HTTP/1.1 408 Request Timeout"
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -205,7 +204,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             logger.info("request body still arriving at shutdown: refused with 503")
             self._refuse(
                 503,
-                SERVICE_UNAVAILABLE_LINE,
                 SHUTDOWN_DETAIL,
                 request_line=False,
                 headers=(b"retry-after: " + RETRY_AFTER_SECONDS.encode(),),
@@ -241,7 +239,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         logger.warning("request head not received in time: connection closed")
         # A 408, but never into a response under way (a pipelined request's).
         if self.cycle is None or self.cycle.response_complete:
-            self._refuse(408, REQUEST_TIMEOUT_LINE, HEAD_TIMEOUT_DETAIL)
+            self._refuse(408, HEAD_TIMEOUT_DETAIL)
         else:
             self.transport.close()
 
@@ -251,7 +249,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.cycle is not None and not self.cycle.response_started:
             # The app has the request and writes its request line when it ends (it sees
             # the client gone): this one would count the request twice.
-            self._refuse(408, REQUEST_TIMEOUT_LINE, BODY_TIMEOUT_DETAIL, request_line=False)
+            self._refuse(408, BODY_TIMEOUT_DETAIL, request_line=False)
         else:  # the app answered without the body (401, 413, ...): nothing more to say
             self.transport.close()
 
@@ -298,16 +296,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._parsed_head_bytes > MAX_HEADER_BYTES:
             self._refuse_head()
         else:
-            self._refuse(400, b"HTTP/1.1 400 Bad Request", BAD_REQUEST_DETAIL)
+            self._refuse(400, BAD_REQUEST_DETAIL)
 
     def _refuse_head(self) -> None:
         logger.warning("request head too large: refused with 431")
-        self._refuse(431, b"HTTP/1.1 431 Request Header Fields Too Large", HEADERS_TOO_LARGE_DETAIL)
+        self._refuse(431, HEADERS_TOO_LARGE_DETAIL)
 
     def _refuse(
         self,
         status: int,
-        status_line: bytes,
         detail: str,
         *,
         request_line: bool = True,
@@ -322,7 +319,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._refused = True
         self._disarm()
-        self.transport.write(_refusal(status_line, detail, headers))
+        self.transport.write(_refusal(status, detail, headers))
         self.transport.close()
         if not request_line:
             # The app's line must say what the client got, and the app stop waiting for the
