@@ -3,13 +3,16 @@ requests no client would send, as raw bytes over TLS, and the server's log recor
 written them.
 """
 
+import json
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from payments_local_servers.api import ApiServer
+
+from payments_api.cards import contains_card_number
 
 
 def tls_connection(server: ApiServer, timeout: float) -> ssl.SSLSocket:
@@ -67,6 +70,34 @@ def read_response(tls: ssl.SSLSocket) -> tuple[bytes, dict[str, str], bytes]:
         assert chunk, f"connection closed mid-body: {data!r}"
         data += chunk
     return status_line, headers, data[:length]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def card_numbers_in_output(server: ApiServer) -> list[str]:
+    """Every string of the server's output that holds a card number by the API's rule
+    (`cards.contains_card_number`): each key and string value, at any depth, of a JSON line,
+    and a line that is not JSON, whole. A JSON line's numbers (timestamps, latencies, counts)
+    are the server's own, and by chance hold any four digits: an EMF timestamp ending in 4111
+    once failed a bare `"4111" not in output`."""
+    found = []
+    for line in server.output().splitlines():
+        try:
+            strings = list(_strings(json.loads(line)))
+        except ValueError:
+            strings = [line]
+        found += [string for string in strings if contains_card_number(string)]
+    return found
 
 
 def wait_for_records(
