@@ -21,7 +21,7 @@ from tests.container.fargate import (
 ONE_OFF_TIMEOUT_SECONDS = 60.0
 KEYS = ("python", "-m", "payments_api.cli.api_keys")
 # The key's documented form (payments_api/auth.py): pay_<12 hex digits>_<43 urlsafe base64>.
-KEY_FORM = re.compile(r"pay_(?P<prefix>[0-9a-f]{12})_[A-Za-z0-9_-]{43}")
+KEY_FORM = re.compile(r"pay_(?P<prefix>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{43})")
 
 
 @dataclass(frozen=True)
